@@ -1,0 +1,3 @@
+fn main() {
+    println!("lanyard {}", env!("CARGO_PKG_VERSION"));
+}

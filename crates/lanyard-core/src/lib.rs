@@ -1,0 +1,14 @@
+//! Lanyard's engine. One module per step of the MCP authorization flow; data flows one way:
+//!
+//! `discovery` → `registration` → `authorization` → `tokens` → `servers` → `mcp` → `ides` → `watch`,
+//! with `cleanup` undoing what the others created. `http` is the one guarded way to the network,
+//! `paths` the one place that knows where state lives, `error` the user-facing error type.
+//! Nothing here depends on a GUI toolkit: the CLI and the tray app are thin shells over it.
+
+pub mod error;
+pub mod http;
+pub mod paths;
+
+pub mod discovery;
+
+pub use error::{Error, Result};

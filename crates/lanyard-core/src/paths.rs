@@ -1,0 +1,1 @@
+//! Where Lanyard keeps its non-secret state (the one place that knows).
