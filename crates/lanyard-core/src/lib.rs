@@ -8,6 +8,7 @@
 pub mod error;
 pub mod http;
 pub mod paths;
+pub mod daemon;
 
 pub mod discovery;
 
