@@ -1,0 +1,53 @@
+// The dashboard: servers with status, expiry, issuer, client id source, assistants and drift;
+// the activity log of refreshes, repairs and errors.
+import { $, api, asUiError, el, type ServerRow } from "./api";
+
+const ASSISTANT_NAMES: Record<string, string> = { cursor: "Cursor", claude: "Claude Code", codex: "Codex" };
+const STATUS_TEXT: Record<string, string> = {
+  "signed-in": "signed in",
+  refreshing: "refreshing",
+  "needs-sign-in": "needs sign-in",
+  unreachable: "IdP unreachable",
+};
+
+function time(iso: string | null): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function row(s: ServerRow): HTMLTableRowElement {
+  const signIn = el("button", { "data-action": "signin" }, "Sign in again");
+  signIn.addEventListener("click", () => void api.signInAgain(s.name));
+  const assistants = el("td", {}, s.connected.length ? s.connected.map((c) => ASSISTANT_NAMES[c] ?? c).join(", ") : "—");
+  for (const d of s.drift) assistants.append(el("div", { class: "drift" }, `⚠ ${d}`));
+  return el("tr", { "data-server": s.name },
+    el("td", {}, el("strong", {}, s.name), el("div", { class: "url" }, s.url)),
+    el("td", {}, el("span", { class: `badge status ${s.status}` }, STATUS_TEXT[s.status] ?? s.status)),
+    el("td", {}, time(s.expires_at)),
+    el("td", { class: "url" }, s.issuer ?? "—"),
+    el("td", {}, s.client_id_source ?? "—", s.client_id ? el("div", { class: "url" }, s.client_id) : ""),
+    assistants,
+    el("td", {}, signIn));
+}
+
+async function refresh() {
+  try {
+    const servers = await api.servers();
+    $("servers").querySelector("tbody")!.replaceChildren(...servers.map(row));
+    $("empty").hidden = servers.length > 0;
+  } catch (e) {
+    const err = asUiError(e);
+    $("empty").hidden = false;
+    $("empty").textContent = `${err.what} ${err.next}`;
+  }
+  const log = await api.activity().catch(() => []);
+  $("activity").replaceChildren(...(log.length
+    ? log.map((a) => el("li", {}, el("span", { class: "at" }, new Date(a.at).toLocaleTimeString()), el("span", { class: `kind ${a.kind}` }, a.kind), a.message))
+    : [el("li", { class: "muted" }, "Nothing yet.")]));
+}
+
+$("add").addEventListener("click", () => void api.openWizard());
+window.addEventListener("focus", () => void refresh());
+setInterval(() => void refresh(), 10_000);
+void refresh();

@@ -1,0 +1,213 @@
+// The add wizard: URL → live discovery timeline → client id when needed → sign-in → tools and
+// assistants → Done writes their configs.
+import { listen } from "@tauri-apps/api/event";
+import { getCurrentWindow } from "@tauri-apps/api/window";
+import { $, api, asUiError, el, suggestName, type ProbeSummary, type TimelineStep, type UiError } from "./api";
+
+/** The chain as a person sees it; probe steps are grouped under these by name. */
+const STAGES = ["challenge", "resource metadata", "authorization server", "client id", "sign in", "first tool call"] as const;
+type Stage = (typeof STAGES)[number];
+
+function stageOf(step: string): Stage | null {
+  const s = step.toLowerCase();
+  if (STAGES.includes(s as Stage)) return s as Stage;
+  if (s.includes("challenge") || s.includes("unauthenticated") || s.includes("401")) return "challenge";
+  if (s.includes("protected") || s.includes("resource")) return "resource metadata";
+  if (s.includes("regist") || s.includes("client") || s.includes("cimd") || s.includes("dcr")) return "client id";
+  if (s.includes("authorization") || s.includes("openid") || s.includes("oauth") || s.includes("issuer") || s.includes("as ")) return "authorization server";
+  if (s.includes("sign") || s.includes("token")) return "sign in";
+  if (s.includes("tool") || s.includes("initialize")) return "first tool call";
+  return null;
+}
+
+const urlInput = $("url") as HTMLInputElement;
+const nameInput = $("name") as HTMLInputElement;
+const timeline = $("timeline");
+let nameTouched = false;
+let probed: ProbeSummary | null = null;
+let busy = false;
+
+function stageRow(stage: string): HTMLLIElement {
+  let li = timeline.querySelector<HTMLLIElement>(`li[data-stage="${CSS.escape(stage)}"]`);
+  if (!li) {
+    li = el("li", { "data-stage": stage, "data-state": "waiting" },
+      el("span", { class: "dot" }),
+      el("span", { class: "name" }, stage[0].toUpperCase() + stage.slice(1)),
+      el("span", { class: "time" }),
+      el("span", { class: "detail" }),
+      el("ul", { class: "attempts" }));
+    timeline.append(li);
+  }
+  return li;
+}
+
+function resetTimeline() {
+  timeline.replaceChildren();
+  for (const s of STAGES) stageRow(s);
+  $("timeline-card").hidden = false;
+  showError(null);
+}
+
+/** Shows one step: the stage takes its state and detail; requests are listed beneath it. */
+function show(step: TimelineStep) {
+  const stage = stageOf(step.step) ?? step.step;
+  const li = stageRow(stage);
+  li.dataset.state = step.state;
+  (li.querySelector(".detail") as HTMLElement).textContent = step.detail;
+  const time = li.querySelector(".time") as HTMLElement;
+  if (step.millis != null) {
+    const prev = Number(time.dataset.ms ?? 0) + step.millis;
+    time.dataset.ms = String(prev);
+    time.textContent = `${prev} ms`;
+  }
+  if (step.url) {
+    const line = `${step.method ?? "GET"} ${step.url} → ${step.status ?? "no answer"}${step.millis != null ? ` (${step.millis} ms)` : ""}`;
+    li.querySelector(".attempts")!.append(el("li", step.state === "failed" ? { class: "bad" } : {}, line));
+  }
+}
+
+function showError(e: UiError | null) {
+  const box = $("error");
+  box.hidden = !e;
+  if (e) box.replaceChildren(el("div", { class: "what" }, e.what), el("div", {}, e.next));
+}
+
+function askForClientId(why: string) {
+  $("client-card").hidden = false;
+  $("client-why").textContent = why;
+  ($("client-id") as HTMLInputElement).focus();
+}
+
+urlInput.addEventListener("input", () => {
+  if (!nameTouched) nameInput.value = suggestName(urlInput.value.trim());
+});
+nameInput.addEventListener("input", () => (nameTouched = true));
+
+async function check() {
+  if (busy) return;
+  const url = urlInput.value.trim();
+  if (!url) return;
+  if (!nameTouched || !nameInput.value) nameInput.value = suggestName(url);
+  busy = true;
+  ($("check") as HTMLButtonElement).disabled = true;
+  $("client-card").hidden = true;
+  $("signin-card").hidden = true;
+  $("done-card").hidden = true;
+  resetTimeline();
+  try {
+    probed = await api.probe(url);
+    for (const s of probed.steps) show(s);
+    if (probed.error) {
+      showError(probed.error);
+      return;
+    }
+    const client = stageRow("client id");
+    if (probed.dcr === "available") {
+      client.dataset.state = "ok";
+      (client.querySelector(".detail") as HTMLElement).textContent =
+        probed.cimd ? "The IdP accepts Client ID Metadata Documents and dynamic registration." : "Dynamic registration is open: Lanyard registers one client for this machine.";
+    } else if (probed.cimd) {
+      client.dataset.state = "ok";
+      (client.querySelector(".detail") as HTMLElement).textContent = "The IdP accepts Client ID Metadata Documents.";
+    } else {
+      client.dataset.state = "warning";
+      const why = probed.dcr === "disabled"
+        ? "This IdP has dynamic client registration turned off (its registration endpoint refused an anonymous registration). Ask your admin for a client id registered with a loopback redirect URI (http://127.0.0.1) and paste it here."
+        : "This IdP offers no way to register a client automatically. Ask your admin for a client id registered with a loopback redirect URI (http://127.0.0.1) and paste it here.";
+      (client.querySelector(".detail") as HTMLElement).textContent = probed.dcr === "disabled" ? "DCR is disabled on this IdP: a client id is needed." : "No registration endpoint: a client id is needed.";
+      askForClientId(why);
+    }
+    $("signin-note").textContent = `Next: sign in at ${probed.issuer ?? "the identity provider"}. Lanyard opens the sign-in page in its own window; you can switch to your browser from there.`;
+    $("signin-card").hidden = false;
+    ($("signin") as HTMLButtonElement).focus();
+  } catch (e) {
+    showError(asUiError(e));
+  } finally {
+    busy = false;
+    ($("check") as HTMLButtonElement).disabled = false;
+  }
+}
+
+async function signIn() {
+  if (busy) return;
+  busy = true;
+  const button = $("signin") as HTMLButtonElement;
+  button.disabled = true;
+  showError(null);
+  const name = nameInput.value.trim() || suggestName(urlInput.value.trim());
+  try {
+    const result = await api.addServer({
+      url: urlInput.value.trim(),
+      name,
+      clientId: ($("client-id") as HTMLInputElement).value,
+      clientSecret: ($("client-secret") as HTMLInputElement).value,
+      scope: ($("scope") as HTMLInputElement).value,
+      noResource: ($("no-resource") as HTMLInputElement).checked,
+    });
+    $("signin-card").hidden = true;
+    $("client-card").hidden = true;
+    $("done-title").textContent = `Signed in to ${result.name}`;
+    $("tools").replaceChildren(...(result.tools.length
+      ? result.tools.map((t) => el("li", { "data-tool": t.name }, el("strong", {}, t.name), t.description ? el("span", { class: "desc" }, ` — ${t.description}`) : ""))
+      : [el("li", {}, "The server lists no tools.")]));
+    const assistants = await api.assistants(result.name).catch(() => []);
+    $("assistants").replaceChildren(...assistants.map((a) =>
+      el("label", { class: "inline" },
+        Object.assign(el("input", { type: "checkbox", value: a.id, "data-assistant": a.id }), { checked: a.installed || a.connected }),
+        a.installed ? a.name : `${a.name} (not detected)`)));
+    $("done-card").hidden = false;
+    ($("done") as HTMLButtonElement).dataset.server = result.name;
+  } catch (e) {
+    const err = asUiError(e);
+    if (err.kind === "needs-client-id") {
+      askForClientId(`${err.what} ${err.next}`.trim());
+    } else if (err.kind !== "cancelled") {
+      showError(err);
+    }
+  } finally {
+    busy = false;
+    button.disabled = false;
+  }
+}
+
+async function done() {
+  const button = $("done") as HTMLButtonElement;
+  const ides = [...document.querySelectorAll<HTMLInputElement>("#assistants input:checked")].map((i) => i.value);
+  button.disabled = true;
+  try {
+    await api.connect(button.dataset.server ?? "", ides);
+    await getCurrentWindow().close();
+  } catch (e) {
+    showError(asUiError(e));
+    button.disabled = false;
+  }
+}
+
+$("url-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  void check();
+});
+$("signin").addEventListener("click", () => void signIn());
+$("done").addEventListener("click", () => void done());
+
+void listen<TimelineStep>("timeline", (ev) => show(ev.payload));
+void listen<string>("signin-browser", () => {
+  show({ step: "sign in", state: "running", detail: "Continuing in your browser; Lanyard will remember this for this server." });
+});
+void listen<string>("signin-redirect", () => {
+  show({ step: "sign in", state: "running", detail: "Redirect received; finishing the code exchange…" });
+});
+void listen<string>("prefill", (ev) => {
+  urlInput.value = ev.payload;
+  nameTouched = false;
+  void check();
+});
+
+// A deep link (lanyard://add?url=…) opens the wizard with the URL filled in and checked.
+const pre = new URLSearchParams(location.search).get("url");
+if (pre) {
+  urlInput.value = pre;
+  void check();
+} else {
+  urlInput.focus();
+}
