@@ -8,8 +8,16 @@
 pub mod error;
 pub mod http;
 pub mod paths;
-pub mod daemon;
 
+pub mod authorization;
+pub mod daemon;
 pub mod discovery;
+pub mod flow;
+pub mod ides;
+pub mod mcp;
+pub(crate) mod net;
+pub mod registration;
+pub mod servers;
+pub mod tokens;
 
 pub use error::{Error, Result};

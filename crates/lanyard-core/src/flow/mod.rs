@@ -1,0 +1,1 @@
+//! Orchestration (placeholder while being written).

@@ -1,0 +1,528 @@
+//! A small Streamable HTTP MCP client (one request at a time).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::error::UserFacing;
+use crate::net;
+
+/// Versions this client speaks; the first is asked for in `initialize`.
+const LEGACY_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+/// The revision without `initialize` (SEP-2567): lifecycle in per-request `_meta`.
+const MODERN_VERSION: &str = "2026-07-28";
+
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    #[error("the MCP server {url} refused the token (HTTP 401)")]
+    Unauthorized {
+        url: Url,
+        www_authenticate: Option<String>,
+    },
+    #[error("the MCP server {url} needs more permissions than the token carries (insufficient_scope{})", .scope.as_ref().map(|s| format!("; it asks for \"{s}\"")).unwrap_or_default())]
+    InsufficientScope {
+        url: Url,
+        scope: Option<String>,
+        www_authenticate: Option<String>,
+    },
+    #[error("the MCP server {url} answered HTTP {status}: {body}")]
+    Http { url: Url, status: u16, body: String },
+    #[error("could not reach the MCP server {url}: {detail}")]
+    Network { url: Url, detail: String },
+    #[error("the MCP server {url} broke the protocol: {detail}")]
+    Protocol { url: Url, detail: String },
+    #[error("the MCP server {url} answered {method} with error {code}: {message}")]
+    Rpc {
+        url: Url,
+        method: String,
+        code: i64,
+        message: String,
+    },
+    #[error("the MCP server {url} has no tool named \"{tool}\"")]
+    NoSuchTool { url: Url, tool: String },
+}
+
+impl UserFacing for McpError {
+    fn next_step(&self) -> String {
+        match self {
+            McpError::Unauthorized { .. } => "Sign in again with `lanyard login NAME`; if it keeps failing, the server does not accept tokens from this identity provider — check the server URL with `lanyard probe URL`.".into(),
+            McpError::InsufficientScope { .. } => "Ask your admin to grant you the scope the server asks for, then run `lanyard login NAME`.".into(),
+            McpError::Http { status, .. } if *status >= 500 => "The server has a problem; try again later or tell its admin.".into(),
+            McpError::Http { .. } => "Check the server URL (it must be the MCP endpoint, usually ending in /mcp).".into(),
+            McpError::Network { .. } => "Check your network connection and that the server is up, then try again.".into(),
+            McpError::Protocol { .. } => "This server does not speak MCP Streamable HTTP correctly; tell its admin.".into(),
+            McpError::Rpc { .. } => "Check the tool name and arguments (`lanyard tools NAME` lists them).".into(),
+            McpError::NoSuchTool { .. } => "Run `lanyard tools NAME` to see the server's tools.".into(),
+        }
+    }
+}
+
+/// A tool as listed by the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(
+        default,
+        rename = "inputSchema",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub input_schema: Option<Value>,
+}
+
+/// What was agreed with the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Negotiated {
+    /// Before any handshake.
+    None,
+    /// `initialize` happened; the version the server chose.
+    Legacy(String),
+    /// 2026-07-28: no session, `_meta` on every request.
+    Modern(String),
+}
+
+/// One MCP connection.
+pub struct McpClient {
+    http: reqwest::Client,
+    url: Url,
+    header_name: String,
+    header_value: String,
+    session_id: Option<String>,
+    negotiated: Negotiated,
+    next_id: i64,
+    server_info: Option<Value>,
+}
+
+impl McpClient {
+    /// `header_name`/`header_value`: usually `Authorization` / `Bearer …`.
+    pub fn new(
+        http: reqwest::Client,
+        url: Url,
+        header_name: &str,
+        header_value: String,
+    ) -> McpClient {
+        McpClient {
+            http,
+            url,
+            header_name: header_name.to_owned(),
+            header_value,
+            session_id: None,
+            negotiated: Negotiated::None,
+            next_id: 1,
+            server_info: None,
+        }
+    }
+
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+    pub fn server_info(&self) -> Option<&Value> {
+        self.server_info.as_ref()
+    }
+    /// Replace the credential (after a refresh or step-up) and start over.
+    pub fn set_auth(&mut self, header_value: String) {
+        self.header_value = header_value;
+        self.session_id = None;
+        self.negotiated = Negotiated::None;
+    }
+
+    fn client_info() -> Value {
+        json!({"name": "lanyard", "version": env!("CARGO_PKG_VERSION")})
+    }
+
+    /// Handshake: `initialize` (2025 revisions); when the server refuses it, `server/discover`
+    /// (2026-07-28). Auth errors are returned as they are.
+    pub async fn connect(&mut self) -> Result<(), McpError> {
+        let params = json!({
+            "protocolVersion": LEGACY_VERSIONS[0],
+            "capabilities": {},
+            "clientInfo": Self::client_info(),
+        });
+        match self.request_raw("initialize", params, None).await {
+            Ok((result, session)) => {
+                let version = result
+                    .get("protocolVersion")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(LEGACY_VERSIONS[0])
+                    .to_owned();
+                self.server_info = result.get("serverInfo").cloned();
+                self.session_id = session;
+                if version.as_str() >= MODERN_VERSION {
+                    self.negotiated = Negotiated::Modern(version);
+                    return Ok(());
+                }
+                if !LEGACY_VERSIONS.contains(&version.as_str()) && version.as_str() < "2024-11-05" {
+                    return Err(McpError::Protocol {
+                        url: self.url.clone(),
+                        detail: format!(
+                            "it chose protocol version {version}, which Lanyard does not speak"
+                        ),
+                    });
+                }
+                self.negotiated = Negotiated::Legacy(version);
+                self.notify("notifications/initialized").await
+            }
+            Err(
+                e @ (McpError::Unauthorized { .. }
+                | McpError::InsufficientScope { .. }
+                | McpError::Network { .. }),
+            ) => Err(e),
+            Err(init_err) => {
+                // Perhaps a 2026-07-28-only server: try the modern lifecycle.
+                self.negotiated = Negotiated::Modern(MODERN_VERSION.to_owned());
+                match self.request_raw("server/discover", json!({}), None).await {
+                    Ok((result, _)) => {
+                        let supported: Vec<String> = result
+                            .get("supportedVersions")
+                            .and_then(|v| serde_json::from_value(v.clone()).ok())
+                            .unwrap_or_default();
+                        if !supported.is_empty() && !supported.iter().any(|v| v == MODERN_VERSION) {
+                            self.negotiated = Negotiated::None;
+                            return Err(init_err);
+                        }
+                        Ok(())
+                    }
+                    Err(
+                        e @ (McpError::Unauthorized { .. } | McpError::InsufficientScope { .. }),
+                    ) => Err(e),
+                    Err(_) => {
+                        self.negotiated = Negotiated::None;
+                        Err(init_err)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `tools/list`, following `nextCursor`.
+    pub async fn list_tools(&mut self) -> Result<Vec<Tool>, McpError> {
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..100 {
+            let params = match &cursor {
+                Some(c) => json!({"cursor": c}),
+                None => json!({}),
+            };
+            let result = self.request("tools/list", params, None).await?;
+            let page: Vec<Tool> = result
+                .get("tools")
+                .cloned()
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| McpError::Protocol {
+                    url: self.url.clone(),
+                    detail: format!("tools/list result: {e}"),
+                })?
+                .unwrap_or_default();
+            tools.extend(page);
+            cursor = result
+                .get("nextCursor")
+                .and_then(|c| c.as_str())
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(tools)
+    }
+
+    /// `tools/call`; the result as the server sent it (`content`, `isError`, …).
+    pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, McpError> {
+        self.request(
+            "tools/call",
+            json!({"name": name, "arguments": arguments}),
+            Some(name),
+        )
+        .await
+    }
+
+    async fn request(
+        &mut self,
+        method: &str,
+        params: Value,
+        name: Option<&str>,
+    ) -> Result<Value, McpError> {
+        if self.negotiated == Negotiated::None {
+            self.connect().await?;
+        }
+        self.request_raw(method, params, name).await.map(|(v, _)| v)
+    }
+
+    fn base(&self, method: &str, name: Option<&str>) -> reqwest::RequestBuilder {
+        let mut req = self
+            .http
+            .post(self.url.clone())
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .header(self.header_name.as_str(), self.header_value.as_str());
+        if let Some(s) = &self.session_id {
+            req = req.header("Mcp-Session-Id", s.as_str());
+        }
+        match &self.negotiated {
+            Negotiated::Legacy(v) => req = req.header("MCP-Protocol-Version", v.as_str()),
+            Negotiated::Modern(v) => {
+                req = req
+                    .header("MCP-Protocol-Version", v.as_str())
+                    .header("Mcp-Method", method);
+                if let Some(n) = name.filter(|n| n.is_ascii() && !n.chars().any(|c| c.is_control()))
+                {
+                    req = req.header("Mcp-Name", n);
+                }
+            }
+            Negotiated::None => {}
+        }
+        req
+    }
+
+    async fn notify(&mut self, method: &str) -> Result<(), McpError> {
+        let body = json!({"jsonrpc": "2.0", "method": method});
+        let resp = self
+            .base(method, None)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.net_err(&e))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        Err(self.status_err(resp).await)
+    }
+
+    /// Send one request; the result and the session id header, if any.
+    async fn request_raw(
+        &mut self,
+        method: &str,
+        mut params: Value,
+        name: Option<&str>,
+    ) -> Result<(Value, Option<String>), McpError> {
+        if let Negotiated::Modern(v) = &self.negotiated
+            && let Some(obj) = params.as_object_mut()
+        {
+            let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+            if let Some(m) = meta.as_object_mut() {
+                m.insert("io.modelcontextprotocol/protocolVersion".into(), json!(v));
+                m.insert(
+                    "io.modelcontextprotocol/clientInfo".into(),
+                    Self::client_info(),
+                );
+                m.insert(
+                    "io.modelcontextprotocol/clientCapabilities".into(),
+                    json!({}),
+                );
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let resp = self
+            .base(method, name)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.net_err(&e))?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(self.status_err(resp).await);
+        }
+        let session = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let message = if ctype.starts_with("text/event-stream") {
+            self.read_sse(resp, id).await?
+        } else {
+            let bytes = net::read_capped(resp, net::MAX_BODY)
+                .await
+                .map_err(|d| self.proto(d))?;
+            let v: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| self.proto(format!("{method} answer is not JSON ({e})")))?;
+            match v {
+                Value::Array(items) => items
+                    .into_iter()
+                    .find(|m| m.get("id") == Some(&json!(id)))
+                    .ok_or_else(|| self.proto(format!("no answer to {method} in the batch")))?,
+                other => other,
+            }
+        };
+        self.result_of(method, message).map(|r| (r, session))
+    }
+
+    fn result_of(&self, method: &str, message: Value) -> Result<Value, McpError> {
+        if let Some(err) = message.get("error") {
+            return Err(McpError::Rpc {
+                url: self.url.clone(),
+                method: method.to_owned(),
+                code: err.get("code").and_then(|c| c.as_i64()).unwrap_or(0),
+                message: err
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+            });
+        }
+        message
+            .get("result")
+            .cloned()
+            .ok_or_else(|| self.proto(format!("the answer to {method} has no result")))
+    }
+
+    /// Read SSE events until the response with `id` arrives (notifications are skipped).
+    async fn read_sse(&self, mut resp: reqwest::Response, id: i64) -> Result<Value, McpError> {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut data = String::new();
+        let mut total = 0usize;
+        loop {
+            // Process complete lines.
+            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=pos).collect();
+                let line = String::from_utf8_lossy(&line);
+                let line = line.trim_end_matches(['\n', '\r']);
+                if line.is_empty() {
+                    if !data.is_empty() {
+                        if let Ok(v) = serde_json::from_str::<Value>(&data)
+                            && v.get("id") == Some(&json!(id))
+                            && (v.get("result").is_some() || v.get("error").is_some())
+                        {
+                            return Ok(v);
+                        }
+                        data.clear();
+                    }
+                } else if let Some(rest) = line.strip_prefix("data:") {
+                    if !data.is_empty() {
+                        data.push('\n');
+                    }
+                    data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+                }
+            }
+            match resp.chunk().await.map_err(|e| self.net_err(&e))? {
+                Some(chunk) => {
+                    total += chunk.len();
+                    if total > net::MAX_BODY {
+                        return Err(self.proto("the event stream exceeded the size limit".into()));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                None => {
+                    // Stream ended: a last event without its blank line still counts.
+                    if !data.is_empty()
+                        && let Ok(v) = serde_json::from_str::<Value>(&data)
+                        && v.get("id") == Some(&json!(id))
+                    {
+                        return Ok(v);
+                    }
+                    return Err(self.proto("the event stream ended without an answer".into()));
+                }
+            }
+        }
+    }
+
+    fn net_err(&self, e: &reqwest::Error) -> McpError {
+        McpError::Network {
+            url: self.url.clone(),
+            detail: net::describe(e),
+        }
+    }
+    fn proto(&self, detail: String) -> McpError {
+        McpError::Protocol {
+            url: self.url.clone(),
+            detail,
+        }
+    }
+
+    async fn status_err(&self, resp: reqwest::Response) -> McpError {
+        let status = resp.status().as_u16();
+        let www = resp
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let www = Some(www).filter(|w| !w.is_empty());
+        let body = net::read_capped(resp, 64 * 1024).await.unwrap_or_default();
+        let error_param = www.as_deref().and_then(|w| auth_param(w, "error"));
+        if status == 401 {
+            return McpError::Unauthorized {
+                url: self.url.clone(),
+                www_authenticate: www,
+            };
+        }
+        if status == 403 && error_param.as_deref() == Some("insufficient_scope") {
+            return McpError::InsufficientScope {
+                url: self.url.clone(),
+                scope: www.as_deref().and_then(|w| auth_param(w, "scope")),
+                www_authenticate: www,
+            };
+        }
+        McpError::Http {
+            url: self.url.clone(),
+            status,
+            body: net::excerpt(&body),
+        }
+    }
+}
+
+/// One auth-param of a `WWW-Authenticate` value (quoted or token form). Enough for `error` and
+/// `scope` of a Bearer challenge; the full RFC 9110 parser is `discovery::challenge`.
+pub(crate) fn auth_param(header: &str, name: &str) -> Option<String> {
+    let lower = header.to_ascii_lowercase();
+    let needle = format!("{}=", name.to_ascii_lowercase());
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(&needle) {
+        let start = from + pos;
+        let before_ok = start == 0 || matches!(lower.as_bytes()[start - 1], b' ' | b',' | b'\t');
+        let vstart = start + needle.len();
+        if before_ok {
+            let rest = &header[vstart..];
+            if let Some(q) = rest.strip_prefix('"') {
+                let mut out = String::new();
+                let mut chars = q.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => out.extend(chars.next()),
+                        '"' => return Some(out),
+                        c => out.push(c),
+                    }
+                }
+                return None;
+            }
+            let end = rest.find([',', ' ']).unwrap_or(rest.len());
+            return Some(rest[..end].to_owned());
+        }
+        from = vstart;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_params_quoted_and_token() {
+        let h = r#"Bearer error="insufficient_scope", scope="a b", resource_metadata="http://x/y""#;
+        assert_eq!(
+            auth_param(h, "error").as_deref(),
+            Some("insufficient_scope")
+        );
+        assert_eq!(auth_param(h, "scope").as_deref(), Some("a b"));
+        assert_eq!(
+            auth_param("Bearer error=invalid_token", "error").as_deref(),
+            Some("invalid_token")
+        );
+        assert_eq!(
+            auth_param(r#"Bearer error_description="x", realm="r""#, "error"),
+            None
+        );
+    }
+}

@@ -1,0 +1,381 @@
+//! RFC 7591 Dynamic Client Registration, and the classification of its refusals.
+
+use serde::Serialize;
+use url::Url;
+
+use crate::error::UserFacing;
+use crate::net;
+
+/// The registration request Lanyard sends (a native public client on loopback).
+#[derive(Debug, Clone, Serialize)]
+pub struct DcrRequest {
+    pub application_type: String,
+    pub client_name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub software_id: String,
+    pub software_version: String,
+}
+
+impl DcrRequest {
+    /// Lanyard's registration for this machine: `application_type: native`, public client
+    /// (`none`) unless the AS does not support it, code + refresh grants.
+    pub fn for_this_machine(
+        redirect_uris: Vec<String>,
+        auth_methods_supported: &[String],
+    ) -> DcrRequest {
+        let method = if auth_methods_supported.is_empty()
+            || auth_methods_supported.iter().any(|m| m == "none")
+        {
+            "none"
+        } else if auth_methods_supported
+            .iter()
+            .any(|m| m == "client_secret_basic")
+        {
+            "client_secret_basic"
+        } else if auth_methods_supported
+            .iter()
+            .any(|m| m == "client_secret_post")
+        {
+            "client_secret_post"
+        } else {
+            "none"
+        };
+        DcrRequest {
+            application_type: "native".into(),
+            client_name: format!("Lanyard on {}", hostname()),
+            redirect_uris,
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            response_types: vec!["code".into()],
+            token_endpoint_auth_method: method.into(),
+            software_id: "dev.lanyard.cli".into(),
+            software_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// This machine's short host name.
+pub fn hostname() -> String {
+    let h = gethostname::gethostname().to_string_lossy().into_owned();
+    let h = h.split('.').next().unwrap_or("").trim().to_owned();
+    if h.is_empty() {
+        "this computer".into()
+    } else {
+        h
+    }
+}
+
+/// What the AS answered (RFC 7591 §3.2.1).
+#[derive(Debug, Clone)]
+pub struct RegisteredClient {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub registration_client_uri: Option<Url>,
+    pub registration_access_token: Option<String>,
+    /// The whole answer, secrets removed (kept for RFC 7592 updates).
+    pub metadata: serde_json::Value,
+}
+
+impl RegisteredClient {
+    pub(crate) fn from_json(v: serde_json::Value, fallback_method: &str) -> Result<Self, String> {
+        let obj = v.as_object().ok_or("the answer is not a JSON object")?;
+        let client_id = obj
+            .get("client_id")
+            .and_then(|c| c.as_str())
+            .filter(|c| !c.is_empty())
+            .ok_or("the answer has no client_id")?
+            .to_owned();
+        let s = |k: &str| obj.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        let registration_client_uri = match s("registration_client_uri") {
+            Some(u) => Some(Url::parse(&u).map_err(|e| format!("registration_client_uri: {e}"))?),
+            None => None,
+        };
+        let redirect_uris = obj
+            .get("redirect_uris")
+            .and_then(|r| r.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut metadata = v.clone();
+        if let Some(m) = metadata.as_object_mut() {
+            m.remove("client_secret");
+            m.remove("registration_access_token");
+        }
+        Ok(RegisteredClient {
+            client_id,
+            client_secret: s("client_secret").filter(|x| !x.is_empty()),
+            token_endpoint_auth_method: s("token_endpoint_auth_method")
+                .unwrap_or_else(|| fallback_method.to_owned()),
+            redirect_uris,
+            registration_client_uri,
+            registration_access_token: s("registration_access_token").filter(|x| !x.is_empty()),
+            metadata,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("the authorization server {issuer} offers no way for Lanyard to get a client id (no dynamic client registration{})", if *.cimd_supported { ", and no client metadata document URL was given" } else { "" })]
+    NoWay {
+        issuer: String,
+        cimd_supported: bool,
+    },
+    #[error("dynamic client registration is disabled on this IdP: {endpoint} answered HTTP {status}{}", desc(.description))]
+    DcrDisabled {
+        endpoint: Url,
+        status: u16,
+        description: Option<String>,
+    },
+    #[error("the IdP's \"Trusted Hosts\" policy refused Lanyard's registration at {endpoint}: anonymous registration is only allowed from hosts the realm trusts{}", desc(.description))]
+    TrustedHosts {
+        endpoint: Url,
+        description: Option<String>,
+    },
+    #[error("the IdP's \"Allowed Client Scopes\" policy refused Lanyard's registration at {endpoint}: the registration asked for a client scope the realm does not allow{}", desc(.description))]
+    AllowedClientScopes {
+        endpoint: Url,
+        description: Option<String>,
+    },
+    #[error("the IdP's \"Max Clients Limit\" policy refused Lanyard's registration at {endpoint}: the realm has reached its maximum number of clients{}", desc(.description))]
+    MaxClients {
+        endpoint: Url,
+        description: Option<String>,
+    },
+    #[error("the IdP refused Lanyard's registration at {endpoint}: HTTP {status} ({error}{})", desc(.description))]
+    Rejected {
+        endpoint: Url,
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
+    #[error("could not reach the registration endpoint {endpoint}: {detail}")]
+    Network { endpoint: Url, detail: String },
+    #[error("the registration endpoint {endpoint} sent an answer Lanyard cannot use: {detail}")]
+    BadResponse { endpoint: Url, detail: String },
+    #[error("RFC 7592 management of client {client_id} at {endpoint} failed: {detail}")]
+    Management {
+        endpoint: Url,
+        client_id: String,
+        status: Option<u16>,
+        detail: String,
+    },
+}
+
+fn desc(d: &Option<String>) -> String {
+    d.as_ref()
+        .map(|d| format!(" (\"{d}\")"))
+        .unwrap_or_default()
+}
+
+const CLIENT_ID_REMEDY: &str = "Ask your admin for a client id (a public client allowing loopback redirects to http://127.0.0.1), then run `lanyard add URL --client-id ID`.";
+
+impl UserFacing for RegistrationError {
+    fn next_step(&self) -> String {
+        match self {
+            RegistrationError::NoWay { .. } | RegistrationError::DcrDisabled { .. } => {
+                CLIENT_ID_REMEDY.into()
+            }
+            RegistrationError::TrustedHosts { .. } => format!(
+                "Your admin can add this machine to the realm's Trusted Hosts policy (Clients → Client registration → Anonymous access policies), or — simpler — {}",
+                lower_first(CLIENT_ID_REMEDY)
+            ),
+            RegistrationError::AllowedClientScopes { .. } => format!(
+                "Your admin can allow the requested client scopes in the realm's 'Allowed Client Scopes' registration policy; otherwise {}",
+                lower_first(CLIENT_ID_REMEDY)
+            ),
+            RegistrationError::MaxClients { .. } => format!(
+                "The realm is full of stale registered clients: ask your admin to delete unused ones (or raise the 'Max Clients Limit'), or {}",
+                lower_first(CLIENT_ID_REMEDY)
+            ),
+            RegistrationError::Rejected { .. } => format!(
+                "Show this message to your admin; `lanyard probe URL --try-register` shows the full exchange. {CLIENT_ID_REMEDY}"
+            ),
+            RegistrationError::Network { .. } => {
+                "Check your network connection and that the identity provider is up, then try again."
+                    .into()
+            }
+            RegistrationError::BadResponse { .. } => format!(
+                "This identity provider does not follow RFC 7591; report it to your admin. {CLIENT_ID_REMEDY}"
+            ),
+            RegistrationError::Management { .. } => "The registration may already be gone at the identity provider; if not, ask your admin to delete the client by hand.".into(),
+        }
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Turn a refusal of the registration endpoint into the error that explains it.
+pub fn classify_refusal(endpoint: &Url, status: u16, body: &[u8]) -> RegistrationError {
+    let (error, description) = match net::oauth_error(body) {
+        Some((e, d)) => (Some(e), d),
+        None => (None, None),
+    };
+    let text = description.clone().unwrap_or_default();
+    let endpoint = endpoint.clone();
+    if text.contains("'Trusted Hosts'") || text.contains("Host not trusted") {
+        return RegistrationError::TrustedHosts {
+            endpoint,
+            description,
+        };
+    }
+    if text.contains("'Allowed Client Scopes'")
+        || text.contains("Not permitted to use specified clientScope")
+    {
+        return RegistrationError::AllowedClientScopes {
+            endpoint,
+            description,
+        };
+    }
+    if text.contains("'Max Clients Limit'") {
+        return RegistrationError::MaxClients {
+            endpoint,
+            description,
+        };
+    }
+    if status == 401 || status == 403 {
+        return RegistrationError::DcrDisabled {
+            endpoint,
+            status,
+            description: description.or_else(|| error.clone()),
+        };
+    }
+    RegistrationError::Rejected {
+        endpoint,
+        status,
+        error: error.unwrap_or_else(|| "no OAuth error".into()),
+        description: description.or_else(|| Some(net::excerpt(body)).filter(|s| !s.is_empty())),
+    }
+}
+
+/// POST the registration (RFC 7591 §3.1).
+pub async fn register(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    request: &DcrRequest,
+) -> Result<RegisteredClient, RegistrationError> {
+    let resp = http
+        .post(endpoint.clone())
+        .header("Accept", "application/json")
+        .json(request)
+        .send()
+        .await
+        .map_err(|e| RegistrationError::Network {
+            endpoint: endpoint.clone(),
+            detail: net::describe(&e),
+        })?;
+    let status = resp.status().as_u16();
+    let body = net::read_capped(resp, net::MAX_BODY)
+        .await
+        .map_err(|detail| RegistrationError::BadResponse {
+            endpoint: endpoint.clone(),
+            detail,
+        })?;
+    if !(200..300).contains(&status) {
+        return Err(classify_refusal(endpoint, status, &body));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| RegistrationError::BadResponse {
+            endpoint: endpoint.clone(),
+            detail: format!("not JSON ({e})"),
+        })?;
+    RegisteredClient::from_json(v, &request.token_endpoint_auth_method).map_err(|detail| {
+        RegistrationError::BadResponse {
+            endpoint: endpoint.clone(),
+            detail,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep() -> Url {
+        Url::parse("http://127.0.0.1:8080/realms/r/clients-registrations/openid-connect").unwrap()
+    }
+
+    #[test]
+    fn keycloak_policies_each_get_their_own_explanation() {
+        let th = br#"{"error":"insufficient_scope","error_description":"Policy 'Trusted Hosts' rejected request to client-registration service. Details: Host not trusted."}"#;
+        assert!(matches!(
+            classify_refusal(&ep(), 403, th),
+            RegistrationError::TrustedHosts { .. }
+        ));
+        let acs = br#"{"error":"insufficient_scope","error_description":"Policy 'Allowed Client Scopes' rejected request to client-registration service. Details: Not permitted to use specified clientScope"}"#;
+        assert!(matches!(
+            classify_refusal(&ep(), 403, acs),
+            RegistrationError::AllowedClientScopes { .. }
+        ));
+        let mc = br#"{"error":"insufficient_scope","error_description":"Policy 'Max Clients Limit' rejected request to client-registration service. Details: It's allowed to have max 200 clients per realm"}"#;
+        assert!(matches!(
+            classify_refusal(&ep(), 403, mc),
+            RegistrationError::MaxClients { .. }
+        ));
+    }
+
+    #[test]
+    fn generic_401_403_is_dcr_disabled_with_client_id_remedy() {
+        for status in [401, 403] {
+            let e = classify_refusal(&ep(), status, br#"{"error":"invalid_token"}"#);
+            assert!(matches!(e, RegistrationError::DcrDisabled { .. }), "{e:?}");
+            assert!(e.to_string().contains("disabled on this IdP"));
+            assert!(e.next_step().contains("--client-id"));
+        }
+        let e = classify_refusal(
+            &ep(),
+            400,
+            br#"{"error":"invalid_redirect_uri","error_description":"bad"}"#,
+        );
+        assert!(matches!(e, RegistrationError::Rejected { status: 400, .. }));
+    }
+
+    #[test]
+    fn request_is_native_public_with_loopback_redirect() {
+        let r = DcrRequest::for_this_machine(
+            vec!["http://127.0.0.1:1/callback".into()],
+            &["none".into()],
+        );
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["application_type"], "native");
+        assert_eq!(v["token_endpoint_auth_method"], "none");
+        assert_eq!(
+            v["grant_types"],
+            serde_json::json!(["authorization_code", "refresh_token"])
+        );
+        assert!(
+            v["client_name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Lanyard on ")
+        );
+        let r = DcrRequest::for_this_machine(vec![], &["client_secret_post".into()]);
+        assert_eq!(r.token_endpoint_auth_method, "client_secret_post");
+    }
+
+    #[test]
+    fn answer_parsing_keeps_management_data_and_strips_secrets() {
+        let v = serde_json::json!({"client_id":"c1","client_secret":"s","registration_access_token":"t",
+            "registration_client_uri":"http://127.0.0.1/reg/c1","redirect_uris":["http://127.0.0.1:5/callback"]});
+        let c = RegisteredClient::from_json(v, "none").unwrap();
+        assert_eq!(c.client_id, "c1");
+        assert_eq!(c.client_secret.as_deref(), Some("s"));
+        assert_eq!(c.registration_access_token.as_deref(), Some("t"));
+        assert!(c.metadata.get("client_secret").is_none());
+        assert_eq!(c.token_endpoint_auth_method, "none");
+        assert!(RegisteredClient::from_json(serde_json::json!({}), "none").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! RFC 7592 client configuration: read, update (e.g. new loopback redirect URI), delete
+//! (cleanup). Every call authenticates with the registration access token.
+
+use url::Url;
+
+use super::dcr::{RegisteredClient, RegistrationError};
+use crate::net;
+
+fn mgmt_err(
+    endpoint: &Url,
+    client_id: &str,
+    status: Option<u16>,
+    detail: String,
+) -> RegistrationError {
+    RegistrationError::Management {
+        endpoint: endpoint.clone(),
+        client_id: client_id.to_owned(),
+        status,
+        detail,
+    }
+}
+
+async fn send(
+    req: reqwest::RequestBuilder,
+    uri: &Url,
+    client_id: &str,
+) -> Result<(u16, Vec<u8>), RegistrationError> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| mgmt_err(uri, client_id, None, net::describe(&e)))?;
+    let status = resp.status().as_u16();
+    let body = net::read_capped(resp, net::MAX_BODY)
+        .await
+        .map_err(|d| mgmt_err(uri, client_id, Some(status), d))?;
+    Ok((status, body))
+}
+
+fn parse(
+    uri: &Url,
+    client_id: &str,
+    status: u16,
+    body: &[u8],
+    method: &str,
+) -> Result<RegisteredClient, RegistrationError> {
+    if !(200..300).contains(&status) {
+        return Err(mgmt_err(
+            uri,
+            client_id,
+            Some(status),
+            format!("HTTP {status}: {}", net::excerpt(body)),
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| mgmt_err(uri, client_id, Some(status), format!("not JSON ({e})")))?;
+    RegisteredClient::from_json(v, method).map_err(|d| mgmt_err(uri, client_id, Some(status), d))
+}
+
+/// GET the current client configuration.
+pub async fn read_registration(
+    http: &reqwest::Client,
+    registration_client_uri: &Url,
+    registration_access_token: &str,
+    client_id: &str,
+) -> Result<RegisteredClient, RegistrationError> {
+    let req = http
+        .get(registration_client_uri.clone())
+        .bearer_auth(registration_access_token)
+        .header("Accept", "application/json");
+    let (status, body) = send(req, registration_client_uri, client_id).await?;
+    parse(registration_client_uri, client_id, status, &body, "none")
+}
+
+/// PUT the full metadata with new `redirect_uris` (RFC 7592 §2.2 needs the whole document,
+/// `client_id` included). The answer may carry a rotated registration access token.
+pub async fn update_registration(
+    http: &reqwest::Client,
+    registration_client_uri: &Url,
+    registration_access_token: &str,
+    current_metadata: &serde_json::Value,
+    client_id: &str,
+    redirect_uris: &[String],
+) -> Result<RegisteredClient, RegistrationError> {
+    let mut doc = current_metadata.clone();
+    if let Some(obj) = doc.as_object_mut() {
+        // Read-only or server-managed fields must not be sent back.
+        for k in [
+            "registration_access_token",
+            "registration_client_uri",
+            "client_secret_expires_at",
+            "client_id_issued_at",
+            "client_secret",
+        ] {
+            obj.remove(k);
+        }
+        obj.insert("client_id".into(), client_id.into());
+        obj.insert("redirect_uris".into(), serde_json::json!(redirect_uris));
+    }
+    let req = http
+        .put(registration_client_uri.clone())
+        .bearer_auth(registration_access_token)
+        .header("Accept", "application/json")
+        .json(&doc);
+    let (status, body) = send(req, registration_client_uri, client_id).await?;
+    parse(registration_client_uri, client_id, status, &body, "none")
+}
+
+/// DELETE the client (204 expected; 401/404 afterwards means it is already gone, which is also
+/// reported as success).
+pub async fn delete_registration(
+    http: &reqwest::Client,
+    registration_client_uri: &Url,
+    registration_access_token: &str,
+    client_id: &str,
+) -> Result<(), RegistrationError> {
+    let req = http
+        .delete(registration_client_uri.clone())
+        .bearer_auth(registration_access_token);
+    let (status, body) = send(req, registration_client_uri, client_id).await?;
+    match status {
+        200..=299 | 404 | 410 => Ok(()),
+        _ => Err(mgmt_err(
+            registration_client_uri,
+            client_id,
+            Some(status),
+            format!("HTTP {status}: {}", net::excerpt(&body)),
+        )),
+    }
+}

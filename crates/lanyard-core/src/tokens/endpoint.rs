@@ -1,0 +1,379 @@
+//! The token endpoint (code exchange, refresh) and RFC 7009 revocation.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::set::{TokenResponse, TokenSet, now};
+use crate::error::UserFacing;
+use crate::net;
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAuthMethod {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl TokenAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenAuthMethod::None => "none",
+            TokenAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenAuthMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TokenAuthMethod> {
+        match s {
+            "none" => Some(TokenAuthMethod::None),
+            "client_secret_basic" => Some(TokenAuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(TokenAuthMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
+    /// The method to use: `none` without a secret; with one, the method the registration
+    /// named when the AS supports it, else `client_secret_basic` when listed, else
+    /// `client_secret_post` when listed, else basic (the RFC 8414 default).
+    pub fn choose(supported: &[String], has_secret: bool, registered: Option<&str>) -> Self {
+        if !has_secret {
+            return TokenAuthMethod::None;
+        }
+        let listed = |m: &str| supported.iter().any(|s| s == m);
+        if let Some(m) = registered.and_then(TokenAuthMethod::parse)
+            && m != TokenAuthMethod::None
+            && (listed(m.as_str()) || supported.is_empty())
+        {
+            return m;
+        }
+        if listed("client_secret_basic") {
+            TokenAuthMethod::ClientSecretBasic
+        } else if listed("client_secret_post") {
+            TokenAuthMethod::ClientSecretPost
+        } else {
+            TokenAuthMethod::ClientSecretBasic
+        }
+    }
+}
+
+/// The client as the token endpoint sees it.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client_id: String,
+    pub secret: Option<String>,
+    pub method: TokenAuthMethod,
+}
+
+impl ClientCredentials {
+    /// Add the client authentication to a form request.
+    fn apply(
+        &self,
+        req: reqwest::RequestBuilder,
+        form: &mut Vec<(&'static str, String)>,
+    ) -> reqwest::RequestBuilder {
+        match (self.method, &self.secret) {
+            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
+                // RFC 6749 §2.3.1: form-encode id and secret before base64.
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                let creds = format!("{}:{}", enc(&self.client_id), enc(secret));
+                let b64 = base64::engine::general_purpose::STANDARD.encode(creds);
+                req.header("Authorization", format!("Basic {b64}"))
+            }
+            (TokenAuthMethod::ClientSecretPost, Some(secret)) => {
+                form.push(("client_id", self.client_id.clone()));
+                form.push(("client_secret", secret.clone()));
+                req
+            }
+            _ => {
+                form.push(("client_id", self.client_id.clone()));
+                req
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The grant (code or refresh token) is no longer valid.
+    #[error("the authorization server {endpoint} refused the grant (invalid_grant{})", desc_suffix(.description))]
+    InvalidGrant {
+        endpoint: Url,
+        description: Option<String>,
+    },
+    /// The client id is unknown or its authentication failed.
+    #[error("the authorization server {endpoint} no longer accepts this client (invalid_client{})", desc_suffix(.description))]
+    InvalidClient {
+        endpoint: Url,
+        description: Option<String>,
+    },
+    #[error("the authorization server {endpoint} answered HTTP {status} ({error}{})", desc_suffix(.description))]
+    Rejected {
+        endpoint: Url,
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
+    #[error("could not reach {endpoint}: {detail}")]
+    Network { endpoint: Url, detail: String },
+    #[error("the token endpoint {endpoint} sent an answer Lanyard cannot use: {detail}")]
+    BadResponse { endpoint: Url, detail: String },
+}
+
+fn desc_suffix(d: &Option<String>) -> String {
+    d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+impl UserFacing for TokenError {
+    fn next_step(&self) -> String {
+        match self {
+            TokenError::InvalidGrant { .. } => {
+                "Sign in again with `lanyard login NAME` (the sign-in expired or was revoked).".into()
+            }
+            TokenError::InvalidClient { .. } => "The OAuth client was deleted or disabled at the identity provider; run `lanyard login NAME` to register again, or ask your admin for a client id (`lanyard add URL --client-id ID`).".into(),
+            TokenError::Rejected { .. } => "Check the server's identity provider settings with your admin; `lanyard probe URL` shows what Lanyard sees.".into(),
+            TokenError::Network { .. } => "Check your network connection and that the identity provider is up, then try again.".into(),
+            TokenError::BadResponse { .. } => "This identity provider does not follow OAuth 2.0 (RFC 6749 §5.1); report it to your admin.".into(),
+        }
+    }
+}
+
+/// Resource and scope parameters of a token request.
+#[derive(Debug, Clone, Default)]
+pub struct TokenParams {
+    pub resource: Option<String>,
+    pub audience: Option<String>,
+    /// Sent on refresh only when the server's quirk asks for it.
+    pub scope: Option<String>,
+}
+
+/// Exchange an authorization code (RFC 6749 §4.1.3 + PKCE + RFC 8707).
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    token_endpoint: &Url,
+    client: &ClientCredentials,
+    code: &str,
+    code_verifier: &str,
+    redirect_uri: &str,
+    params: &TokenParams,
+    requested_scope: Option<&str>,
+) -> Result<TokenSet, TokenError> {
+    let mut form = vec![
+        ("grant_type", "authorization_code".to_owned()),
+        ("code", code.to_owned()),
+        ("redirect_uri", redirect_uri.to_owned()),
+        ("code_verifier", code_verifier.to_owned()),
+    ];
+    add_params(&mut form, params);
+    let resp = post_form(http, token_endpoint, client, form).await?;
+    Ok(TokenSet::from_response(resp, now(), requested_scope, None))
+}
+
+/// Refresh (RFC 6749 §6), sending `resource` again (RFC 8707 §2.2).
+pub async fn refresh(
+    http: &reqwest::Client,
+    token_endpoint: &Url,
+    client: &ClientCredentials,
+    refresh_token: &str,
+    params: &TokenParams,
+    previous_scope: Option<&str>,
+) -> Result<TokenSet, TokenError> {
+    let mut form = vec![
+        ("grant_type", "refresh_token".to_owned()),
+        ("refresh_token", refresh_token.to_owned()),
+    ];
+    add_params(&mut form, params);
+    let resp = post_form(http, token_endpoint, client, form).await?;
+    Ok(TokenSet::from_response(
+        resp,
+        now(),
+        previous_scope,
+        Some(refresh_token),
+    ))
+}
+
+fn add_params(form: &mut Vec<(&'static str, String)>, params: &TokenParams) {
+    if let Some(r) = &params.resource {
+        form.push(("resource", r.clone()));
+    }
+    if let Some(a) = &params.audience {
+        form.push(("audience", a.clone()));
+    }
+    if let Some(s) = &params.scope {
+        form.push(("scope", s.clone()));
+    }
+}
+
+async fn post_form(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    client: &ClientCredentials,
+    mut form: Vec<(&'static str, String)>,
+) -> Result<TokenResponse, TokenError> {
+    let req = http
+        .post(endpoint.clone())
+        .header("Accept", "application/json");
+    let req = client.apply(req, &mut form);
+    let resp = req
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| TokenError::Network {
+            endpoint: endpoint.clone(),
+            detail: net::describe(&e),
+        })?;
+    let status = resp.status().as_u16();
+    let body = net::read_capped(resp, net::MAX_BODY)
+        .await
+        .map_err(|detail| TokenError::BadResponse {
+            endpoint: endpoint.clone(),
+            detail,
+        })?;
+    if (200..300).contains(&status) {
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| TokenError::BadResponse {
+                endpoint: endpoint.clone(),
+                detail: format!("not a token response ({e})"),
+            })?;
+        if parsed.access_token.is_empty() {
+            return Err(TokenError::BadResponse {
+                endpoint: endpoint.clone(),
+                detail: "empty access_token".into(),
+            });
+        }
+        if let Some(t) = &parsed.token_type
+            && !t.eq_ignore_ascii_case("bearer")
+            && !t.eq_ignore_ascii_case("dpop")
+        {
+            return Err(TokenError::BadResponse {
+                endpoint: endpoint.clone(),
+                detail: format!("token_type \"{t}\" is not Bearer"),
+            });
+        }
+        return Ok(parsed);
+    }
+    Err(classify(endpoint, status, &body))
+}
+
+fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
+    match net::oauth_error(body) {
+        Some((e, description)) if e == "invalid_grant" => TokenError::InvalidGrant {
+            endpoint: endpoint.clone(),
+            description,
+        },
+        Some((e, description)) if e == "invalid_client" || e == "unauthorized_client" => {
+            TokenError::InvalidClient {
+                endpoint: endpoint.clone(),
+                description,
+            }
+        }
+        Some((error, description)) => TokenError::Rejected {
+            endpoint: endpoint.clone(),
+            status,
+            error,
+            description,
+        },
+        None if status == 401 => TokenError::InvalidClient {
+            endpoint: endpoint.clone(),
+            description: None,
+        },
+        None => TokenError::Rejected {
+            endpoint: endpoint.clone(),
+            status,
+            error: "no OAuth error".into(),
+            description: Some(net::excerpt(body)),
+        },
+    }
+}
+
+/// RFC 7009: revoke a token. A 200 (also for unknown tokens) is success.
+pub async fn revoke(
+    http: &reqwest::Client,
+    revocation_endpoint: &Url,
+    client: &ClientCredentials,
+    token: &str,
+    hint: &str,
+) -> Result<(), TokenError> {
+    let mut form = vec![
+        ("token", token.to_owned()),
+        ("token_type_hint", hint.to_owned()),
+    ];
+    let req = http.post(revocation_endpoint.clone());
+    let req = client.apply(req, &mut form);
+    let resp = req
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| TokenError::Network {
+            endpoint: revocation_endpoint.clone(),
+            detail: net::describe(&e),
+        })?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let body = net::read_capped(resp, 64 * 1024).await.unwrap_or_default();
+    Err(classify(revocation_endpoint, status, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn auth_method_choice() {
+        use TokenAuthMethod::{ClientSecretBasic, ClientSecretPost};
+        assert_eq!(
+            TokenAuthMethod::choose(&v(&["client_secret_basic"]), false, None),
+            TokenAuthMethod::None
+        );
+        assert_eq!(
+            TokenAuthMethod::choose(&v(&["client_secret_post"]), true, None),
+            ClientSecretPost
+        );
+        assert_eq!(
+            TokenAuthMethod::choose(
+                &v(&["client_secret_post", "client_secret_basic"]),
+                true,
+                None
+            ),
+            ClientSecretBasic
+        );
+        assert_eq!(
+            TokenAuthMethod::choose(
+                &v(&["client_secret_post", "client_secret_basic"]),
+                true,
+                Some("client_secret_post")
+            ),
+            ClientSecretPost
+        );
+        assert_eq!(TokenAuthMethod::choose(&[], true, None), ClientSecretBasic);
+    }
+
+    #[test]
+    fn error_classification() {
+        let u = Url::parse("http://127.0.0.1/token").unwrap();
+        assert!(matches!(
+            classify(&u, 400, br#"{"error":"invalid_grant"}"#),
+            TokenError::InvalidGrant { .. }
+        ));
+        assert!(matches!(
+            classify(&u, 401, br#"{"error":"invalid_client"}"#),
+            TokenError::InvalidClient { .. }
+        ));
+        assert!(matches!(
+            classify(&u, 401, b"nope"),
+            TokenError::InvalidClient { .. }
+        ));
+        assert!(matches!(
+            classify(&u, 500, b"<html>"),
+            TokenError::Rejected { status: 500, .. }
+        ));
+    }
+}

@@ -1,0 +1,306 @@
+//! A valid access token for a managed server, refreshed first when needed, with a
+//! cross-process single flight: one refresh per server at a time on the whole machine.
+//!
+//! Fast path (fresh token): one state-file read + one keychain read, no lock, no network.
+//! Slow path: take `locks/<server>.lock`, re-read the keychain under the lock, and refresh only
+//! if the token seen is still the stale one; the rotated refresh token is written to the
+//! keychain before the new access token is returned.
+
+use super::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError, TokenParams};
+use super::set::{REFRESH_MARGIN_SECS, TokenSet, now};
+use super::store::{self, SecretError, SecretStore};
+use crate::error::UserFacing;
+use crate::servers::{ClientSource, Server, ServerStatus, State, StateError, StateFile};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FreshError {
+    #[error("{server} needs you to sign in again: {reason}")]
+    NeedsSignIn { server: String, reason: String },
+    #[error(
+        "the identity provider of {server} no longer knows Lanyard's client {client_id} (it was deleted or disabled)"
+    )]
+    RegistrationDead { server: String, client_id: String },
+    #[error("refreshing the token of {server} failed: {source}")]
+    Refresh {
+        server: String,
+        #[source]
+        source: TokenError,
+    },
+    #[error("Lanyard could not take the refresh lock {path}: {detail}")]
+    Lock { path: String, detail: String },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+impl UserFacing for FreshError {
+    fn next_step(&self) -> String {
+        match self {
+            FreshError::NeedsSignIn { server, .. } => {
+                format!("Run `lanyard login {server}` to sign in again.")
+            }
+            FreshError::RegistrationDead { server, .. } => format!(
+                "Run `lanyard login {server}`: Lanyard registers a new client and signs you in (or ask your admin for a client id and use `lanyard add URL --client-id ID`)."
+            ),
+            FreshError::Refresh { source, .. } => source.next_step(),
+            FreshError::Lock { .. } => {
+                "Check that Lanyard's state directory is writable, then try again.".into()
+            }
+            FreshError::State(e) => e.next_step(),
+            FreshError::Secret(e) => e.next_step(),
+        }
+    }
+}
+
+/// The client credentials a server uses at its authorization server.
+pub fn client_credentials(
+    state: &State,
+    server: &Server,
+    secrets: &dyn SecretStore,
+) -> Result<ClientCredentials, FreshError> {
+    let supported = &server.auth_server.token_endpoint_auth_methods_supported;
+    match &server.client {
+        ClientSource::PreRegistered {
+            client_id,
+            has_secret,
+        } => {
+            let secret = if *has_secret {
+                secrets.get(&store::server_secret_key(&server.name))?
+            } else {
+                None
+            };
+            let method = TokenAuthMethod::choose(supported, secret.is_some(), None);
+            Ok(ClientCredentials {
+                client_id: client_id.clone(),
+                secret,
+                method,
+            })
+        }
+        ClientSource::MetadataDocument { client_id } => Ok(ClientCredentials {
+            client_id: client_id.to_string(),
+            secret: None,
+            method: TokenAuthMethod::None,
+        }),
+        ClientSource::Dynamic => {
+            let reg = state
+                .registration(&server.auth_server.issuer)
+                .ok_or_else(|| FreshError::NeedsSignIn {
+                    server: server.name.clone(),
+                    reason: "its client registration is missing".into(),
+                })?;
+            if reg.dead {
+                return Err(FreshError::RegistrationDead {
+                    server: server.name.clone(),
+                    client_id: reg.client_id.clone(),
+                });
+            }
+            let secret = if reg.has_secret {
+                secrets.get(&store::registration_secret_key(reg.issuer.as_str()))?
+            } else {
+                None
+            };
+            let method = TokenAuthMethod::choose(
+                supported,
+                secret.is_some(),
+                Some(&reg.token_endpoint_auth_method),
+            );
+            Ok(ClientCredentials {
+                client_id: reg.client_id.clone(),
+                secret,
+                method,
+            })
+        }
+    }
+}
+
+/// Token request parameters of a server (resource unless `no_resource`, audience, scopes on
+/// refresh when its quirk asks).
+pub fn token_params(server: &Server, for_refresh: bool) -> TokenParams {
+    TokenParams {
+        resource: (!server.quirks.no_resource).then(|| server.resource.to_string()),
+        audience: server.quirks.audience.clone(),
+        scope: (for_refresh && server.quirks.scopes_on_refresh && !server.scopes.is_empty())
+            .then(|| server.scopes.join(" ")),
+    }
+}
+
+/// The stored tokens of a server, if any (no refresh, no network).
+pub fn stored_tokens(
+    secrets: &dyn SecretStore,
+    server: &str,
+) -> Result<Option<TokenSet>, SecretError> {
+    Ok(secrets
+        .get(&store::tokens_key(server))?
+        .and_then(|s| TokenSet::from_json(&s)))
+}
+
+/// A valid access token for `name`, refreshing it first when it expires within a minute.
+///
+/// `rejected`: an access token the server just refused with 401 although it looked valid —
+/// when the stored token is still that one, it is refreshed regardless of its expiry.
+/// `http` is only called when a refresh is needed.
+pub async fn valid_token(
+    state_file: &StateFile,
+    secrets: &dyn SecretStore,
+    http: impl FnOnce() -> reqwest::Client,
+    name: &str,
+    rejected: Option<&str>,
+) -> Result<TokenSet, FreshError> {
+    let state = state_file.load()?;
+    let server = state
+        .server(name)
+        .ok_or_else(|| StateError::UnknownServer(name.to_owned()))?;
+    if let ServerStatus::NeedsSignIn { reason } = &server.status {
+        return Err(FreshError::NeedsSignIn {
+            server: name.to_owned(),
+            reason: reason.clone(),
+        });
+    }
+    let needs_refresh = |t: &TokenSet| {
+        !t.fresh_at(now(), REFRESH_MARGIN_SECS) || Some(t.access_token.as_str()) == rejected
+    };
+    let seen = stored_tokens(secrets, name)?.ok_or_else(|| FreshError::NeedsSignIn {
+        server: name.to_owned(),
+        reason: "no tokens are stored for it".into(),
+    })?;
+    if !needs_refresh(&seen) {
+        return Ok(seen);
+    }
+
+    // Slow path: one refresh per server across every process.
+    let lock_path = state_file.paths().server_lock(name);
+    let lock = take_lock(&lock_path).await?;
+    let current = stored_tokens(secrets, name)?.ok_or_else(|| FreshError::NeedsSignIn {
+        server: name.to_owned(),
+        reason: "its tokens were removed".into(),
+    })?;
+    if current.access_token != seen.access_token && current.fresh_at(now(), 0) {
+        // Someone refreshed while we waited.
+        return Ok(current);
+    }
+    if !needs_refresh(&current) {
+        return Ok(current);
+    }
+    let Some(refresh_token) = current.refresh_token.clone() else {
+        if current.fresh_at(now(), 0) && rejected.is_none() {
+            return Ok(current);
+        }
+        mark_needs_sign_in(
+            state_file,
+            name,
+            "the access token expired and no refresh token was issued",
+        )?;
+        return Err(FreshError::NeedsSignIn {
+            server: name.to_owned(),
+            reason: "the access token expired and the identity provider issued no refresh token"
+                .into(),
+        });
+    };
+    // Re-read state under the refresh lock: the registration may have changed.
+    let state = state_file.load()?;
+    let server = state
+        .server(name)
+        .ok_or_else(|| StateError::UnknownServer(name.to_owned()))?;
+    let client = client_credentials(&state, server, secrets)?;
+    let params = token_params(server, true);
+    let http = http();
+    let result = endpoint::refresh(
+        &http,
+        &server.auth_server.token_endpoint,
+        &client,
+        &refresh_token,
+        &params,
+        current.scope.as_deref(),
+    )
+    .await;
+    match result {
+        Ok(new) => {
+            // Rotation safety: the new refresh token is stored before anyone sees the access token.
+            secrets.set(&store::tokens_key(name), &new.to_json())?;
+            drop(lock);
+            Ok(new)
+        }
+        Err(TokenError::InvalidGrant { description, .. }) => {
+            let reason = format!(
+                "the identity provider refused the refresh token (invalid_grant{})",
+                description.map(|d| format!(": {d}")).unwrap_or_default()
+            );
+            mark_needs_sign_in(state_file, name, &reason)?;
+            Err(FreshError::NeedsSignIn {
+                server: name.to_owned(),
+                reason,
+            })
+        }
+        Err(TokenError::InvalidClient { .. }) => {
+            let issuer = server.auth_server.issuer.clone();
+            let dynamic = matches!(server.client, ClientSource::Dynamic);
+            state_file.update(|st| {
+                if dynamic && let Some(reg) = st.registration_mut(&issuer) {
+                    reg.dead = true;
+                }
+                if let Some(s) = st.server_mut(name) {
+                    s.status = ServerStatus::NeedsSignIn {
+                        reason: "the identity provider no longer knows Lanyard's client".into(),
+                    };
+                }
+                Ok::<_, FreshError>(())
+            })?;
+            Err(FreshError::RegistrationDead {
+                server: name.to_owned(),
+                client_id: client.client_id,
+            })
+        }
+        Err(e) => {
+            // IdP down or 5xx: the old token stays usable until it really expires.
+            if current.fresh_at(now(), 0) && rejected.is_none() {
+                return Ok(current);
+            }
+            Err(FreshError::Refresh {
+                server: name.to_owned(),
+                source: e,
+            })
+        }
+    }
+}
+
+fn mark_needs_sign_in(state_file: &StateFile, name: &str, reason: &str) -> Result<(), FreshError> {
+    state_file.update(|st| {
+        if let Some(s) = st.server_mut(name) {
+            s.status = ServerStatus::NeedsSignIn {
+                reason: reason.to_owned(),
+            };
+        }
+        Ok::<_, FreshError>(())
+    })
+}
+
+/// Open and exclusively lock a lock file (blocking, off the async threads).
+pub(crate) async fn take_lock(path: &std::path::Path) -> Result<std::fs::File, FreshError> {
+    let path = path.to_path_buf();
+    let shown = path.display().to_string();
+    let res = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        fs4::fs_std::FileExt::lock_exclusive(&f)?;
+        Ok(f)
+    })
+    .await;
+    match res {
+        Ok(Ok(f)) => Ok(f),
+        Ok(Err(e)) => Err(FreshError::Lock {
+            path: shown,
+            detail: e.to_string(),
+        }),
+        Err(e) => Err(FreshError::Lock {
+            path: shown,
+            detail: e.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,13 @@
+//! Tokens: the [`TokenSet`] (always with an expiry), the keychain ([`SecretStore`]), the token
+//! endpoint (code exchange, refresh, RFC 7009 revocation) and [`valid_token`], the one way to
+//! get a usable access token for a managed server (single-flight refresh across processes).
+
+pub mod endpoint;
+pub mod fresh;
+pub mod set;
+pub mod store;
+
+pub use endpoint::{ClientCredentials, TokenAuthMethod, TokenError, TokenParams};
+pub use fresh::{FreshError, client_credentials, stored_tokens, token_params, valid_token};
+pub use set::TokenSet;
+pub use store::{KeyringStore, MemoryStore, SecretError, SecretStore};

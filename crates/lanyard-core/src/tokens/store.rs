@@ -1,0 +1,165 @@
+//! Secrets: the OS keychain via `keyring` (Secret Service on Linux, Keychain on macOS,
+//! Credential Manager on Windows), or memory for `--ephemeral` runs.
+//!
+//! Items are namespaced by the install id (service `lanyard/<install-id>`), so many sandboxes
+//! sharing one Secret Service never see each other's tokens.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::error::UserFacing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("the OS keychain is not available: {0}")]
+    Unavailable(String),
+    #[error("the OS keychain refused to {action} the item \"{key}\": {detail}")]
+    Failed {
+        action: &'static str,
+        key: String,
+        detail: String,
+    },
+}
+
+impl UserFacing for SecretError {
+    fn next_step(&self) -> String {
+        "Unlock your keychain (on Linux: a Secret Service such as gnome-keyring must be running and unlocked), then run the command again.".into()
+    }
+}
+
+/// Where secrets go. Keys are short ASCII names such as `tokens:NAME`.
+pub trait SecretStore: Send + Sync {
+    fn get(&self, key: &str) -> Result<Option<String>, SecretError>;
+    fn set(&self, key: &str, value: &str) -> Result<(), SecretError>;
+    /// Deleting an absent item is not an error.
+    fn delete(&self, key: &str) -> Result<(), SecretError>;
+}
+
+/// Key of a server's token set.
+pub fn tokens_key(server: &str) -> String {
+    format!("tokens:{server}")
+}
+/// Key of the client secret of a registration (per issuer).
+pub fn registration_secret_key(issuer: &str) -> String {
+    format!("client-secret:{issuer}")
+}
+/// Key of an RFC 7592 registration access token (per issuer).
+pub fn registration_token_key(issuer: &str) -> String {
+    format!("registration-token:{issuer}")
+}
+/// Key of a pre-registered client's secret (per server).
+pub fn server_secret_key(server: &str) -> String {
+    format!("client-secret:server:{server}")
+}
+
+/// The OS keychain.
+pub struct KeyringStore {
+    service: String,
+}
+
+impl KeyringStore {
+    pub fn new(install_id: &str) -> KeyringStore {
+        KeyringStore {
+            service: format!("lanyard/{install_id}"),
+        }
+    }
+
+    fn entry(&self, key: &str) -> Result<keyring::Entry, SecretError> {
+        keyring::Entry::new(&self.service, key).map_err(|e| match e {
+            keyring::Error::NoDefaultStore | keyring::Error::NoStorageAccess(_) => {
+                SecretError::Unavailable(e.to_string())
+            }
+            other => SecretError::Failed {
+                action: "open",
+                key: key.to_owned(),
+                detail: other.to_string(),
+            },
+        })
+    }
+}
+
+impl SecretStore for KeyringStore {
+    fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+        match self.entry(key)?.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(SecretError::Failed {
+                action: "read",
+                key: key.to_owned(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+        self.entry(key)?
+            .set_password(value)
+            .map_err(|e| SecretError::Failed {
+                action: "write",
+                key: key.to_owned(),
+                detail: e.to_string(),
+            })
+    }
+    fn delete(&self, key: &str) -> Result<(), SecretError> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(SecretError::Failed {
+                action: "delete",
+                key: key.to_owned(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Secrets that die with the process (`--ephemeral`, unit tests).
+#[derive(Default)]
+pub struct MemoryStore {
+    items: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl SecretStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+        Ok(self
+            .items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned())
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+        self.items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<(), SecretError> {
+        self.items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_round_trips_and_deletes_idempotently() {
+        let s = MemoryStore::new();
+        assert_eq!(s.get("a").unwrap(), None);
+        s.set("a", "1").unwrap();
+        assert_eq!(s.get("a").unwrap().as_deref(), Some("1"));
+        s.delete("a").unwrap();
+        s.delete("a").unwrap();
+        assert_eq!(s.get("a").unwrap(), None);
+    }
+}
