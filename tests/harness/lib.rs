@@ -1,1 +1,15 @@
 //! The test world: starts and stops the real components the end-to-end tests talk to.
+//!
+//! - [`World`]: the Node test world (oidc-provider issuers, MCP servers, admin API).
+//! - [`Sandbox`]: a throwaway user (HOME, XDG dirs, IDE config dirs, private Secret Service,
+//!   scripted browser) that runs the `lanyard` binary.
+//! - [`http`]: a tiny loopback HTTP client for the tests' own requests.
+
+pub mod http;
+pub mod keyring;
+pub mod sandbox;
+pub mod world;
+
+pub use sandbox::{Run, Sandbox, lanyard_bin};
+pub use serde_json::{Value, json};
+pub use world::{Counts, World, browser_path, tests_dir};

@@ -1,0 +1,157 @@
+//! A private Secret Service for one sandbox: its own D-Bus session bus and its own unlocked
+//! gnome-keyring-daemon whose keyrings live inside the sandbox. Nothing reaches the real keychain,
+//! and tests running in parallel never see each other's items. Dropped → bus and daemon stop.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+pub struct PrivateKeyring {
+    bus: Child,
+    address: String,
+}
+
+impl PrivateKeyring {
+    /// Starts a bus and an unlocked keyring daemon keeping its files under `dir`.
+    pub fn start(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir.join("data"))?;
+        std::fs::create_dir_all(dir.join("run"))?;
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start dbus-daemon (apt-get install dbus; scripts/test installs it)")?;
+        let mut line = String::new();
+        BufReader::new(bus.stdout.take().context("dbus-daemon stdout")?).read_line(&mut line)?;
+        let address = line.trim().to_string();
+        if address.is_empty() {
+            let _ = bus.kill();
+            let _ = bus.wait();
+            bail!("dbus-daemon printed no address");
+        }
+        let keyring = Self { bus, address };
+        keyring.start_daemon(dir)?;
+        keyring.probe()?;
+        Ok(keyring)
+    }
+
+    /// The bus address to give to every process that should use this keychain.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Environment for processes that should use this keychain.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![("DBUS_SESSION_BUS_ADDRESS".into(), self.address.clone())]
+    }
+
+    fn start_daemon(&self, dir: &Path) -> Result<()> {
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_RUNTIME_DIR", dir.join("run"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start gnome-keyring-daemon (apt-get install gnome-keyring)")?;
+        {
+            let mut stdin = daemon.stdin.take().context("keyring stdin")?;
+            stdin.write_all(b"lanyard-test-keyring")?;
+        }
+        // With --unlock it forks the real daemon and the first process exits.
+        let status = daemon.wait()?;
+        if !status.success() {
+            bail!("gnome-keyring-daemon --unlock failed: {status}");
+        }
+        Ok(())
+    }
+
+    /// Writes, reads back and deletes one item, so a broken keychain fails here, not in the test.
+    fn probe(&self) -> Result<()> {
+        if Command::new("secret-tool")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            return Ok(()); // libsecret-tools absent: nothing to probe with.
+        }
+        let value = format!("probe-{}", std::process::id());
+        let mut last = String::new();
+        for _ in 0..50 {
+            let mut store = Command::new("secret-tool")
+                .args(["store", "--label=lanyard probe", "lanyard-probe", &value])
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            store
+                .stdin
+                .take()
+                .context("secret-tool stdin")?
+                .write_all(value.as_bytes())?;
+            let out = store.wait_with_output()?;
+            if out.status.success() {
+                let read = Command::new("secret-tool")
+                    .args(["lookup", "lanyard-probe", &value])
+                    .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+                    .output()?;
+                if String::from_utf8_lossy(&read.stdout).trim() == value {
+                    let _ = Command::new("secret-tool")
+                        .args(["clear", "lanyard-probe", &value])
+                        .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+                        .output();
+                    return Ok(());
+                }
+            }
+            last = String::from_utf8_lossy(&out.stderr).to_string();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        bail!("the private Secret Service does not store secrets: {last}")
+    }
+
+    /// Object paths of every item in the default ('login') collection: empty means nothing stored.
+    pub fn items(&self) -> Result<Vec<String>> {
+        let out = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets/aliases/default",
+                "org.freedesktop.DBus.Properties.Get",
+                "string:org.freedesktop.Secret.Collection",
+                "string:Items",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .output()
+            .context("run dbus-send")?;
+        if !out.status.success() {
+            bail!(
+                "list keychain items: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("object path "))
+            .map(|p| p.trim_matches('"').to_string())
+            .collect())
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        // The keyring daemon leaves when its bus goes away.
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
