@@ -21,7 +21,7 @@ fn world_protects_its_mcp_server_with_a_bearer_challenge_pointing_at_path_aware_
         "{challenge}"
     );
     let prm = http::get_json(
-        &world.info["mcpServers"]["demo"]["resource_metadata"]
+        world.info["mcpServers"]["demo"]["resource_metadata"]
             .as_str()
             .unwrap_or_default(),
     )
