@@ -1,0 +1,259 @@
+//! Keeping the AI coding assistants connected: one adapter per assistant (Cursor, Claude Code,
+//! Codex) over byte-preserving config editors.
+//!
+//! - [`jsonc`], [`toml_cfg`], [`text`]: edit one entry of a config text, every other byte kept.
+//! - [`atomic`]: replace a config file atomically, redoing the edit when it moved underneath.
+//! - [`adapter`]: where each assistant keeps its servers and what our entry looks like per mode.
+//! - [`records`]: what Lanyard connected where (its own small file under the state dir).
+//! - [`validate`]: the assistants' own CLIs as judges (`claude mcp get`, `codex mcp get --json`).
+//! - [`manage`]: connect / disconnect / status / reconcile, used by the CLI and the watcher.
+//!
+//! Facts checked against the real CLIs (Claude Code 2.1.197, Codex 0.171.0 from npm) are noted
+//! in [`adapter`].
+
+pub mod adapter;
+pub mod atomic;
+pub mod jsonc;
+pub mod manage;
+pub mod records;
+pub mod text;
+pub mod toml_cfg;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::UserFacing;
+
+pub use adapter::{EntryParams, IdeEnv, Location, ModeParams};
+pub use manage::{ConnectRequest, EntryState, IdeStatus};
+
+/// The assistants Lanyard writes configs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ide {
+    Cursor,
+    Claude,
+    Codex,
+}
+
+impl Ide {
+    pub const ALL: [Ide; 3] = [Ide::Cursor, Ide::Claude, Ide::Codex];
+
+    /// The id used on the command line and in JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Ide::Cursor => "cursor",
+            Ide::Claude => "claude",
+            Ide::Codex => "codex",
+        }
+    }
+    /// The product name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ide::Cursor => "Cursor",
+            Ide::Claude => "Claude Code",
+            Ide::Codex => "Codex",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Ide, IdeError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cursor" => Ok(Ide::Cursor),
+            "claude" | "claude-code" | "claude_code" => Ok(Ide::Claude),
+            "codex" => Ok(Ide::Codex),
+            other => Err(IdeError::UnknownIde(other.to_owned())),
+        }
+    }
+    /// Parses a comma-separated list (`cursor,claude`); `all` means every assistant.
+    pub fn parse_list(s: &str) -> Result<Vec<Ide>, IdeError> {
+        let mut out = Vec::new();
+        for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+            if part.trim().eq_ignore_ascii_case("all") {
+                return Ok(Ide::ALL.to_vec());
+            }
+            let ide = Ide::parse(part)?;
+            if !out.contains(&ide) {
+                out.push(ide);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl std::fmt::Display for Ide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// How an assistant gets its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The assistant runs `lanyard token NAME --claude-headers` for headers at connect time.
+    Helper,
+    /// The assistant starts `lanyard bridge NAME` as a stdio MCP server.
+    Bridge,
+    /// The access token itself in a header of the entry, rewritten after every refresh.
+    Static,
+    /// The assistant runs OAuth itself with a client id Lanyard knows works.
+    Native,
+}
+
+impl Mode {
+    pub fn id(self) -> &'static str {
+        match self {
+            Mode::Helper => "helper",
+            Mode::Bridge => "bridge",
+            Mode::Static => "static",
+            Mode::Native => "native",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Mode, IdeError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "helper" => Ok(Mode::Helper),
+            "bridge" => Ok(Mode::Bridge),
+            "static" => Ok(Mode::Static),
+            "native" => Ok(Mode::Native),
+            other => Err(IdeError::UnknownMode(other.to_owned())),
+        }
+    }
+}
+
+/// Which of an assistant's config files.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "path", rename_all = "lowercase")]
+pub enum Scope {
+    /// The assistant's user-wide config.
+    User,
+    /// A project's shared file (`.cursor/mcp.json`, `.mcp.json`, `.codex/config.toml`).
+    Project(PathBuf),
+    /// Claude Code only: `~/.claude.json` → `projects[<git root>]`.
+    Local(PathBuf),
+}
+
+/// Failures of the IDE integration.
+#[derive(Debug, thiserror::Error)]
+pub enum IdeError {
+    #[error("Unknown assistant '{0}'")]
+    UnknownIde(String),
+    #[error("Unknown connection mode '{0}'")]
+    UnknownMode(String),
+    #[error("{file} is not valid {format} (line {line}, column {column}): {message}")]
+    Malformed {
+        file: PathBuf,
+        format: &'static str,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: {path} is not an object, so Lanyard cannot add its entry there")]
+    Shape { file: PathBuf, path: String },
+    #[error("{0} is not UTF-8 text")]
+    NotUtf8(PathBuf),
+    #[error("Could not read or write {path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("{0} kept changing while Lanyard tried to update it")]
+    Contended(PathBuf),
+    #[error("{ide} cannot use the {mode} mode: {why}")]
+    ModeUnsupported {
+        ide: Ide,
+        mode: Mode,
+        why: &'static str,
+    },
+    #[error("{ide} has no {scope} scope")]
+    ScopeUnsupported { ide: Ide, scope: &'static str },
+    #[error("Could not find the home directory")]
+    NoHome,
+    #[error("{ide} rejected the entry Lanyard wrote for '{name}' ({judge}): {output}")]
+    Rejected {
+        ide: Ide,
+        name: String,
+        judge: String,
+        output: String,
+    },
+    #[error("'{name}' is not connected to {ide}")]
+    NotConnected { name: String, ide: Ide },
+    #[error("Lanyard's connection records in {path} are unreadable: {message}")]
+    Records { path: PathBuf, message: String },
+    #[error("The file watcher failed: {0}")]
+    Watch(String),
+}
+
+impl IdeError {
+    pub(crate) fn io(path: &Path, e: std::io::Error) -> IdeError {
+        IdeError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+
+    pub(crate) fn malformed(file: &Path, format: text::Format, e: jsonc::SyntaxError) -> IdeError {
+        IdeError::Malformed {
+            file: file.to_path_buf(),
+            format: match format {
+                text::Format::Json => "JSON",
+                text::Format::Toml => "TOML",
+            },
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        }
+    }
+
+    pub(crate) fn from_edit(file: &Path, format: text::Format, e: jsonc::EditError) -> IdeError {
+        match e {
+            jsonc::EditError::Syntax(s) => IdeError::malformed(file, format, s),
+            jsonc::EditError::NotAnObject(path) => IdeError::Shape {
+                file: file.to_path_buf(),
+                path,
+            },
+        }
+    }
+}
+
+impl UserFacing for IdeError {
+    fn next_step(&self) -> String {
+        match self {
+            IdeError::UnknownIde(_) => "Use one or more of: cursor, claude, codex (comma-separated).".into(),
+            IdeError::UnknownMode(_) => "Use one of: helper, bridge, static, native.".into(),
+            IdeError::Malformed { file, .. } => format!(
+                "Fix the syntax error in {} (Lanyard left it untouched), then run the command again.",
+                file.display()
+            ),
+            IdeError::Shape { file, .. } => format!(
+                "Fix {} by hand (Lanyard left it untouched), then run the command again.",
+                file.display()
+            ),
+            IdeError::NotUtf8(p) => format!("Save {} as UTF-8 and try again.", p.display()),
+            IdeError::Io { path, .. } => format!(
+                "Check that {} and its folder are writable by you, then try again.",
+                path.display()
+            ),
+            IdeError::Contended(_) => {
+                "Another program is rewriting that file continuously; close it (or wait) and try again.".into()
+            }
+            IdeError::ModeUnsupported { .. } => {
+                "Pick another --mode (bridge works with every assistant).".into()
+            }
+            IdeError::ScopeUnsupported { .. } => "Use --project PATH or the user-wide config.".into(),
+            IdeError::NoHome => "Set HOME and try again.".into(),
+            IdeError::Rejected { .. } => {
+                "Lanyard rolled its change back. Try another --mode, or report this with the output above.".into()
+            }
+            IdeError::NotConnected { .. } => "See `lanyard ides` for what is connected where.".into(),
+            IdeError::Records { path, .. } => format!(
+                "Move {} aside (Lanyard will start a new one) and reconnect with `lanyard connect`.",
+                path.display()
+            ),
+            IdeError::Watch(_) => "Restart the Lanyard daemon; if it keeps failing, raise the inotify watch limit.".into(),
+        }
+    }
+}

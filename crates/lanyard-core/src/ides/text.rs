@@ -1,0 +1,233 @@
+//! One interface over the two config formats: JSON(C) for Cursor and Claude Code, TOML for Codex.
+//! Every function takes the file's text and returns new text; nothing here touches the disk.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use super::jsonc::{EditError, SyntaxError};
+use super::{jsonc, toml_cfg};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Toml,
+}
+
+/// Which containers of an entry's path an edit created (so removal can take them away again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Created {
+    /// Every container existed.
+    #[default]
+    Nothing,
+    /// The containers from this depth of the path on were created (0 = the outermost).
+    From(usize),
+}
+
+impl Created {
+    pub fn from_existed(existed: usize, len: usize) -> Created {
+        if existed < len {
+            Created::From(existed)
+        } else {
+            Created::Nothing
+        }
+    }
+    /// Keeps the earliest creation of two edits.
+    pub fn merge(self, other: Created) -> Created {
+        match (self, other) {
+            (Created::From(a), Created::From(b)) => Created::From(a.min(b)),
+            (Created::From(a), Created::Nothing) | (Created::Nothing, Created::From(a)) => {
+                Created::From(a)
+            }
+            (Created::Nothing, Created::Nothing) => Created::Nothing,
+        }
+    }
+}
+
+/// The text after an edit.
+#[derive(Debug, Clone)]
+pub struct Edited {
+    pub text: String,
+    pub created: Created,
+}
+
+/// What an empty (missing) file is taken to contain.
+pub fn empty_document(format: Format) -> &'static str {
+    match format {
+        Format::Json => "{\n}\n",
+        Format::Toml => "",
+    }
+}
+
+pub fn check(format: Format, src: &str) -> Result<(), SyntaxError> {
+    match format {
+        Format::Json => jsonc::parse(src).map(|_| ()),
+        Format::Toml => toml_cfg::check(src),
+    }
+}
+
+fn full_path<'a>(container: &'a [String], name: &'a str) -> Vec<&'a str> {
+    container
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once(name))
+        .collect()
+}
+
+/// The entry `name` in `container`, as JSON (TOML converted).
+pub fn get(
+    format: Format,
+    src: &str,
+    container: &[String],
+    name: &str,
+) -> Result<Option<Value>, SyntaxError> {
+    match format {
+        Format::Json => Ok(jsonc::Doc::parse(src)?.value_at(&full_path(container, name))),
+        Format::Toml => toml_cfg::get(src, container, name),
+    }
+}
+
+/// Sets the `managed` keys of entry `name` to `desired` (missing ones removed), keeping any other
+/// key the entry has; creates the entry (and its containers) when missing.
+pub fn upsert(
+    format: Format,
+    src: &str,
+    container: &[String],
+    name: &str,
+    desired: &Map<String, Value>,
+    managed: &[&str],
+) -> Result<Edited, EditError> {
+    match format {
+        Format::Toml => toml_cfg::upsert(src, container, name, desired, managed),
+        Format::Json => {
+            let path = full_path(container, name);
+            let doc = jsonc::Doc::parse(src)?;
+            let current = match doc.value_at(&path) {
+                Some(Value::Object(m)) => m,
+                _ => {
+                    let (text, existed) = doc.set(&path, &Value::Object(desired.clone()))?;
+                    return Ok(Edited {
+                        text,
+                        created: Created::from_existed(existed, container.len()),
+                    });
+                }
+            };
+            let mut text = src.to_owned();
+            for key in managed {
+                let mut kpath = path.clone();
+                kpath.push(key);
+                match desired.get(*key) {
+                    Some(v) if current.get(*key) != Some(v) => {
+                        text = jsonc::Doc::parse(&text)?.set(&kpath, v)?.0;
+                    }
+                    None if current.contains_key(*key) => {
+                        if let Some(t) = jsonc::Doc::parse(&text)?.remove(&kpath, usize::MAX) {
+                            text = t;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(Edited {
+                text,
+                created: Created::Nothing,
+            })
+        }
+    }
+}
+
+/// Removes entry `name`, and the containers `created` says this tool made, when left empty.
+/// `None` when there was no such entry.
+pub fn remove(
+    format: Format,
+    src: &str,
+    container: &[String],
+    name: &str,
+    created: Created,
+) -> Result<Option<String>, SyntaxError> {
+    match format {
+        Format::Toml => toml_cfg::remove(src, container, name, created),
+        Format::Json => {
+            let prune_from = match created {
+                Created::Nothing => usize::MAX,
+                Created::From(d) => d,
+            };
+            Ok(jsonc::Doc::parse(src)?.remove(&full_path(container, name), prune_from))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CODEX: &str = r#"# Codex settings
+model = "gpt-5" # inline comment
+
+[mcp_servers.docs]
+command = "npx"
+args = ["-y", "docs-mcp"]   # aligned
+startup_timeout_sec = 20
+env = { A = "1" }
+
+# trailing comment block
+[profiles.fast]
+model = "x"
+"#;
+
+    fn entry() -> Map<String, Value> {
+        json!({"command": "/usr/bin/lanyard", "args": ["bridge", "gw"]})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    const MANAGED: &[&str] = &["url", "command", "args", "http_headers"];
+
+    #[test]
+    fn toml_roundtrip() {
+        let c = vec!["mcp_servers".to_owned()];
+        for src in [CODEX, "", "model = \"x\"\n", "[profiles.a]\nx = 1\n"] {
+            let e = upsert(Format::Toml, src, &c, "gw", &entry(), MANAGED).unwrap();
+            assert_eq!(
+                get(Format::Toml, &e.text, &c, "gw").unwrap().unwrap()["args"],
+                json!(["bridge", "gw"])
+            );
+            assert!(e.text.starts_with(src.lines().next().unwrap_or("")));
+            let back = remove(Format::Toml, &e.text, &c, "gw", e.created)
+                .unwrap()
+                .unwrap();
+            assert_eq!(back, src, "with entry:\n{}", e.text);
+        }
+    }
+
+    #[test]
+    fn toml_keeps_user_keys_of_our_entry() {
+        let c = vec!["mcp_servers".to_owned()];
+        let src = "[mcp_servers.gw]\nurl = \"http://old\"\nstartup_timeout_sec = 9 # mine\n";
+        let e = upsert(Format::Toml, src, &c, "gw", &entry(), MANAGED).unwrap();
+        assert!(
+            e.text.contains("startup_timeout_sec = 9 # mine"),
+            "{}",
+            e.text
+        );
+        assert!(!e.text.contains("url"), "{}", e.text);
+    }
+
+    #[test]
+    fn json_merge_keeps_user_keys() {
+        let c = vec!["mcpServers".to_owned()];
+        let src = "{\n  \"mcpServers\": {\n    \"gw\": {\n      \"url\": \"http://old\",\n      \"env\": {\"A\": \"1\"}\n    }\n  }\n}\n";
+        let e = upsert(Format::Json, src, &c, "gw", &entry(), MANAGED).unwrap();
+        let v = get(Format::Json, &e.text, &c, "gw").unwrap().unwrap();
+        assert_eq!(
+            v,
+            json!({"env": {"A": "1"}, "command": "/usr/bin/lanyard", "args": ["bridge", "gw"]})
+        );
+        // Unchanged when already as desired.
+        let again = upsert(Format::Json, &e.text, &c, "gw", &entry(), MANAGED).unwrap();
+        assert_eq!(again.text, e.text);
+    }
+}
