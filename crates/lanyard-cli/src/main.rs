@@ -1,3 +1,57 @@
-fn main() {
-    println!("lanyard {}", env!("CARGO_PKG_VERSION"));
+//! `lanyard`: sign in to OAuth-protected MCP servers from the command line.
+//!
+//! A thin shell over `lanyard_core`: parse arguments, run one command, print its result on
+//! stdout, progress on stderr, and on failure one paragraph (what failed, what to do next) on
+//! stderr with exit code 1.
+//!
+//! Commands live in `commands/<name>.rs` (`Args` + `async fn run(Args)`) and are registered
+//! with one line in `commands/mod.rs`.
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(
+    name = "lanyard",
+    version,
+    about = "Sign in once to OAuth-protected MCP servers; keep every AI coding assistant connected."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+    // One thread is plenty for a CLI, and starts fastest (`lanyard token` runs on every IDE
+    // connection).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!(
+                "lanyard could not start its async runtime: {e}\nThis is a bug or a resource limit; try again."
+            );
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(cli.command.run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.paragraph());
+            ExitCode::from(1)
+        }
+    }
 }

@@ -254,14 +254,10 @@ async fn handle(
             }
         }
     };
-    if tokio::time::timeout(Duration::from_secs(10), read)
+    tokio::time::timeout(Duration::from_secs(10), read)
         .await
         .ok()
-        .flatten()
-        .is_none()
-    {
-        return None;
-    }
+        .flatten()?;
     let head = String::from_utf8_lossy(&buf);
     let line = head.lines().next().unwrap_or("");
     let mut parts = line.split_whitespace();

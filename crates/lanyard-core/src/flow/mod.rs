@@ -1,1 +1,72 @@
-//! Orchestration (placeholder while being written).
+//! The whole flow, for the shells (CLI, tray, daemon): add a server (discover → client id →
+//! sign in → first tool call → save), log in again, log out (RFC 7009), remove, list, get a
+//! valid token (single-flight refresh), list tools and call a tool (refresh once on 401,
+//! step-up re-authorization on 403 `insufficient_scope`).
+//!
+//! Nothing is half-written: secrets go to the keychain before the state file mentions them, and
+//! a server is saved only after its first tool call succeeded. One exception, on purpose: a new
+//! dynamic registration is recorded as soon as the IdP created it, so a failed sign-in never
+//! causes a second registration (no client sprawl) and cleanup can always find it.
+
+mod engine;
+mod naming;
+mod signin;
+mod stopgap_discovery;
+
+pub use engine::{
+    AddOptions, AddOutcome, Lanyard, LogoutOutcome, Progress, RegistrationView, ServerView,
+};
+pub use naming::derive_name;
+
+use crate::error::UserFacing;
+
+/// Failures of the orchestration itself (each step's own errors pass through unchanged).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("{url} is already managed by Lanyard as \"{name}\"")]
+    AlreadyAdded { url: String, name: String },
+    #[error("\"{0}\" is not a valid server name (use letters, digits, '-' and '_', at most 64)")]
+    BadName(String),
+    #[error("\"{0}\" is not a valid URL")]
+    BadUrl(String),
+    #[error("--args must be a JSON object: {0}")]
+    BadArgs(String),
+    #[error("{0}")]
+    BadFlag(String),
+    #[error("the tool reported an error (isError: true); its output is above")]
+    ToolFailed,
+    #[error(
+        "the server kept asking for more scopes after {0} re-authorizations (last asked: \"{1}\")"
+    )]
+    StepUpLimit(usize, String),
+    #[error("this command needs Lanyard's saved state, but it runs in --ephemeral mode")]
+    Ephemeral,
+    #[error("the server {url} refused a token Lanyard just obtained (HTTP 401)")]
+    FreshTokenRefused { url: String },
+}
+
+impl UserFacing for FlowError {
+    fn next_step(&self) -> String {
+        match self {
+            FlowError::AlreadyAdded { name, .. } => format!(
+                "Use it as `{name}` (`lanyard tools {name}`), or `lanyard login {name}` to sign in again."
+            ),
+            FlowError::BadName(_) => "Pick another name with `--name NAME`.".into(),
+            FlowError::BadUrl(_) => "Give the full URL of the MCP endpoint, e.g. https://gateway.example.com/mcp.".into(),
+            FlowError::ToolFailed => "Check the tool's arguments (`lanyard tools NAME --json` shows its input schema).".into(),
+            FlowError::BadFlag(_) => "Run the command with --help to see the expected form.".into(),
+            FlowError::BadArgs(_) => "Pass the tool arguments as a JSON object, e.g. --args '{\"text\":\"hi\"}'.".into(),
+            FlowError::StepUpLimit(..) => "Ask your admin which scopes this server needs and whether your account may have them; then `lanyard add URL --scope \"...\"`.".into(),
+            FlowError::Ephemeral => "Drop --ephemeral, or give a URL instead of a name.".into(),
+            FlowError::FreshTokenRefused { .. } => "The server does not accept tokens from its own authorization server (audience or issuer mismatch, or --no-resource needed); show `lanyard probe URL` to the server's admin.".into(),
+        }
+    }
+}
+
+/// Step 1, discovery. Goes through `discovery::discover` once it exists (see stopgap_discovery).
+pub(crate) async fn discover_step(
+    http: &reqwest::Client,
+    url: &url::Url,
+) -> Result<crate::discovery::Discovery, crate::Error> {
+    Ok(stopgap_discovery::discover(http, url).await?)
+}

@@ -150,6 +150,7 @@ pub struct TokenParams {
 }
 
 /// Exchange an authorization code (RFC 6749 §4.1.3 + PKCE + RFC 8707).
+#[allow(clippy::too_many_arguments)] // each is one form field of the request
 pub async fn exchange_code(
     http: &reqwest::Client,
     token_endpoint: &Url,

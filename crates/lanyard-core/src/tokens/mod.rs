@@ -10,4 +10,4 @@ pub mod store;
 pub use endpoint::{ClientCredentials, TokenAuthMethod, TokenError, TokenParams};
 pub use fresh::{FreshError, client_credentials, stored_tokens, token_params, valid_token};
 pub use set::TokenSet;
-pub use store::{KeyringStore, MemoryStore, SecretError, SecretStore};
+pub use store::{KeyringStore, LazyKeyringStore, MemoryStore, SecretError, SecretStore};

@@ -111,6 +111,45 @@ impl SecretStore for KeyringStore {
     }
 }
 
+/// The OS keychain of an install whose id is only read (or created) on first use, so commands
+/// that fail before touching a secret leave nothing behind.
+pub struct LazyKeyringStore {
+    paths: crate::paths::Paths,
+    inner: std::sync::OnceLock<Result<KeyringStore, String>>,
+}
+
+impl LazyKeyringStore {
+    pub fn new(paths: crate::paths::Paths) -> LazyKeyringStore {
+        LazyKeyringStore {
+            paths,
+            inner: std::sync::OnceLock::new(),
+        }
+    }
+    fn store(&self) -> Result<&KeyringStore, SecretError> {
+        self.inner
+            .get_or_init(|| {
+                self.paths
+                    .install_id()
+                    .map(|id| KeyringStore::new(&id))
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| SecretError::Unavailable(e.clone()))
+    }
+}
+
+impl SecretStore for LazyKeyringStore {
+    fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+        self.store()?.get(key)
+    }
+    fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+        self.store()?.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), SecretError> {
+        self.store()?.delete(key)
+    }
+}
+
 /// Secrets that die with the process (`--ephemeral`, unit tests).
 #[derive(Default)]
 pub struct MemoryStore {

@@ -1,0 +1,39 @@
+//! `lanyard add URL`: discover, register, sign in, first tool call, save.
+
+use lanyard_core::flow::Lanyard;
+
+use super::common::SignInFlags;
+use crate::output;
+
+/// Add an MCP server: discover, register, sign in, first tool call (tools/list), save.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The MCP server's URL, e.g. https://gateway.example.com/mcp
+    pub url: String,
+    #[command(flatten)]
+    pub flags: SignInFlags,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: Args) -> lanyard_core::Result<()> {
+    let opts = args.flags.to_options()?;
+    let lanyard = Lanyard::open()?;
+    let out = lanyard.add(&args.url, opts, &output::progress).await?;
+    if args.json {
+        output::json(&out);
+    } else {
+        println!(
+            "Added \"{}\" ({}): signed in at {} with {} client {}; {} tool(s); token expires {}.",
+            out.name,
+            out.url,
+            out.issuer,
+            out.client_source,
+            out.client_id,
+            out.tools.len(),
+            output::relative(out.expires_at)
+        );
+    }
+    Ok(())
+}

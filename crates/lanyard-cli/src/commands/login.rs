@@ -1,0 +1,22 @@
+//! `lanyard login NAME`.
+
+use lanyard_core::flow::Lanyard;
+
+use crate::output;
+
+/// Sign in to a saved server again (registers a new client when the old one was deleted).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The server's name.
+    pub name: String,
+    /// Print the sign-in URL instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+pub async fn run(args: Args) -> lanyard_core::Result<()> {
+    let lanyard = Lanyard::open()?;
+    lanyard.login(&args.name, args.no_browser, &output::progress).await?;
+    println!("Signed in to \"{}\".", args.name);
+    Ok(())
+}

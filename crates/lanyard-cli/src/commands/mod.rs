@@ -1,0 +1,42 @@
+//! The subcommands. Each file holds `pub struct Args` (clap) and `pub async fn run(Args)`.
+//! To add one: create `commands/<name>.rs` and add ONE line `Name => name,` below.
+
+macro_rules! commands {
+    ($($(#[$doc:meta])* $variant:ident => $module:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        #[derive(clap::Subcommand)]
+        pub enum Command {
+            $($(#[$doc])* $variant($module::Args),)*
+        }
+
+        impl Command {
+            pub async fn run(self) -> lanyard_core::Result<()> {
+                match self {
+                    $(Command::$variant(args) => $module::run(args).await,)*
+                }
+            }
+        }
+    };
+}
+
+pub mod common;
+
+commands! {
+    /// Add an MCP server: discover, register, sign in, first tool call, save.
+    Add => add,
+    /// List the managed servers with issuer, client id source, token expiry and status.
+    List => list,
+    /// List a server's tools (initialize + tools/list with a valid token).
+    Tools => tools,
+    /// Call one tool of a saved server, or of a URL (whole flow; --ephemeral saves nothing).
+    Call => call,
+    /// Print a valid access token for a server, refreshed first if needed.
+    Token => token,
+    /// Sign in to a saved server again.
+    Login => login,
+    /// Revoke a server's tokens at its identity provider and forget them.
+    Logout => logout,
+    /// Stop managing a server (revokes and deletes its tokens).
+    Remove => remove,
+}

@@ -1,0 +1,77 @@
+//! Shared printing helpers: progress lines on stderr, JSON on stdout.
+
+use lanyard_core::flow::Progress;
+
+/// Progress of the sign-in flow as short lines on stderr (stdout stays for results).
+pub fn progress(p: Progress) {
+    match p {
+        Progress::Discovering { url } => eprintln!("Discovering how {url} signs in…"),
+        Progress::Discovered { issuer, .. } => eprintln!("Authorization server: {issuer}"),
+        Progress::Registering { endpoint } => {
+            eprintln!("Registering Lanyard with the identity provider ({endpoint})…")
+        }
+        Progress::ClientReady {
+            client_id,
+            source,
+            reused,
+        } => eprintln!(
+            "Client id {client_id} ({source}{})",
+            if reused { "" } else { ", newly registered" }
+        ),
+        Progress::BrowserOpened { url } => {
+            eprintln!("Opened your browser to sign in. If nothing appeared, open:\n  {url}")
+        }
+        Progress::OpenThisUrl { url } => {
+            eprintln!("Open this URL in a browser on this machine to sign in:\n  {url}")
+        }
+        Progress::ExchangingCode => eprintln!("Signed in; fetching tokens…"),
+        Progress::CallingServer => eprintln!("Calling the MCP server…"),
+        Progress::StepUp { scopes } => eprintln!(
+            "The server needs more permissions; signing in again for: {}",
+            scopes.join(" ")
+        ),
+        Progress::Saved { name } => eprintln!("Saved as \"{name}\"."),
+    }
+}
+
+/// Print a value as pretty JSON on stdout.
+pub fn json<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("could not print JSON: {e}"),
+    }
+}
+
+/// "in 4 min", "expired 2 h ago" for a unix time.
+pub fn relative(expires_at: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let d = expires_at - now;
+    let span = |s: i64| {
+        if s < 120 {
+            format!("{s} s")
+        } else if s < 7200 {
+            format!("{} min", s / 60)
+        } else {
+            format!("{} h", s / 3600)
+        }
+    };
+    if d >= 0 {
+        format!("in {}", span(d))
+    } else {
+        format!("{} ago", span(-d))
+    }
+}
+
+/// Progress for commands that normally need no sign-in: only what the user must act on.
+pub fn progress_quiet(p: Progress) {
+    match p {
+        Progress::BrowserOpened { .. }
+        | Progress::OpenThisUrl { .. }
+        | Progress::StepUp { .. }
+        | Progress::Registering { .. } => progress(p),
+        _ => {}
+    }
+}

@@ -1,0 +1,395 @@
+//! The interactive part shared by add, login and ephemeral calls: a client id, the browser
+//! round trip, the code exchange, and MCP operations with step-up re-authorization.
+
+use serde_json::Value;
+use url::Url;
+
+use super::FlowError;
+use super::engine::Progress;
+use crate::Error;
+use crate::authorization::callback::{AuthError, timeout_from_env};
+use crate::authorization::pkce::{Pkce, random_state};
+use crate::authorization::request::union_scopes;
+use crate::authorization::{AuthRequest, Listener, browser};
+use crate::discovery::AuthServerMetadata;
+use crate::mcp::{McpClient, McpError, Tool};
+use crate::registration::{self, ClientOptions, ClientPlan, DcrRequest};
+use crate::servers::{ClientSource, Quirks, Registration, State, StateFile};
+use crate::tokens::endpoint::{self, TokenParams};
+use crate::tokens::store::{self, SecretStore};
+use crate::tokens::{ClientCredentials, TokenAuthMethod, TokenSet};
+
+/// Most re-authorizations for more scopes in one operation (never a loop).
+pub const MAX_STEP_UPS: usize = 2;
+
+pub(crate) type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
+
+/// The client id obtained for a sign-in.
+pub(crate) struct ObtainedClient {
+    pub creds: ClientCredentials,
+    pub source: ClientSource,
+}
+
+/// Get the client id in the spec's priority. A new dynamic registration is written at once:
+/// its secrets to `secrets`, its record to `state_file` (when persistent).
+pub(crate) async fn obtain_client(
+    http: &reqwest::Client,
+    as_meta: &AuthServerMetadata,
+    opts: &ClientOptions,
+    redirect_uri: &str,
+    state_file: Option<&StateFile>,
+    secrets: &dyn SecretStore,
+    progress: ProgressFn<'_>,
+) -> Result<ObtainedClient, Error> {
+    let supported = &as_meta.token_endpoint_auth_methods_supported;
+    match registration::plan(as_meta, opts)? {
+        ClientPlan::PreRegistered {
+            client_id,
+            client_secret,
+        } => {
+            let method = TokenAuthMethod::choose(supported, client_secret.is_some(), None);
+            progress(Progress::ClientReady {
+                client_id: client_id.clone(),
+                source: "pre-registered",
+                reused: true,
+            });
+            Ok(ObtainedClient {
+                source: ClientSource::PreRegistered {
+                    client_id: client_id.clone(),
+                    has_secret: client_secret.is_some(),
+                },
+                creds: ClientCredentials {
+                    client_id,
+                    secret: client_secret,
+                    method,
+                },
+            })
+        }
+        ClientPlan::MetadataDocument { client_id } => {
+            progress(Progress::ClientReady {
+                client_id: client_id.to_string(),
+                source: "client-id-metadata-document",
+                reused: true,
+            });
+            Ok(ObtainedClient {
+                creds: ClientCredentials {
+                    client_id: client_id.to_string(),
+                    secret: None,
+                    method: TokenAuthMethod::None,
+                },
+                source: ClientSource::MetadataDocument { client_id },
+            })
+        }
+        ClientPlan::Dynamic {
+            registration_endpoint,
+        } => {
+            // One registration per issuer and machine: reuse it when alive.
+            let existing = match state_file {
+                Some(f) => f.load()?.registration(&as_meta.issuer).cloned(),
+                None => None,
+            };
+            if let Some(reg) = existing.filter(|r| !r.dead) {
+                let reg = ensure_redirect(http, reg, redirect_uri, state_file, secrets).await;
+                let secret = if reg.has_secret {
+                    secrets.get(&store::registration_secret_key(reg.issuer.as_str()))?
+                } else {
+                    None
+                };
+                let method = TokenAuthMethod::choose(
+                    supported,
+                    secret.is_some(),
+                    Some(&reg.token_endpoint_auth_method),
+                );
+                progress(Progress::ClientReady {
+                    client_id: reg.client_id.clone(),
+                    source: "dynamic-registration",
+                    reused: true,
+                });
+                return Ok(ObtainedClient {
+                    creds: ClientCredentials {
+                        client_id: reg.client_id.clone(),
+                        secret,
+                        method,
+                    },
+                    source: ClientSource::Dynamic,
+                });
+            }
+            progress(Progress::Registering {
+                endpoint: registration_endpoint.to_string(),
+            });
+            let request = DcrRequest::for_this_machine(vec![redirect_uri.to_owned()], supported);
+            let client = registration::register(http, &registration_endpoint, &request).await?;
+            let issuer = as_meta.issuer.as_str();
+            // Secrets before the record that mentions them.
+            if let Some(s) = &client.client_secret {
+                secrets.set(&store::registration_secret_key(issuer), s)?;
+            }
+            if let Some(t) = &client.registration_access_token {
+                secrets.set(&store::registration_token_key(issuer), t)?;
+            }
+            let reg = Registration {
+                issuer: as_meta.issuer.clone(),
+                client_id: client.client_id.clone(),
+                metadata: client.metadata.clone(),
+                redirect_uris: if client.redirect_uris.is_empty() {
+                    vec![redirect_uri.to_owned()]
+                } else {
+                    client.redirect_uris.clone()
+                },
+                token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+                has_secret: client.client_secret.is_some(),
+                registration_client_uri: client.registration_client_uri.clone(),
+                has_registration_access_token: client.registration_access_token.is_some(),
+                dead: false,
+                registered_at: crate::tokens::set::now(),
+            };
+            if let Some(f) = state_file {
+                f.update(|st: &mut State| {
+                    st.put_registration(reg.clone());
+                    Ok::<_, Error>(())
+                })?;
+            }
+            progress(Progress::ClientReady {
+                client_id: client.client_id.clone(),
+                source: "dynamic-registration",
+                reused: false,
+            });
+            let method = TokenAuthMethod::choose(
+                supported,
+                client.client_secret.is_some(),
+                Some(&client.token_endpoint_auth_method),
+            );
+            Ok(ObtainedClient {
+                creds: ClientCredentials {
+                    client_id: client.client_id,
+                    secret: client.client_secret,
+                    method,
+                },
+                source: ClientSource::Dynamic,
+            })
+        }
+    }
+}
+
+/// When the loopback port changed, tell the AS through RFC 7592 (best effort: `native`
+/// clients on most IdPs accept any loopback port anyway).
+async fn ensure_redirect(
+    http: &reqwest::Client,
+    reg: Registration,
+    redirect_uri: &str,
+    state_file: Option<&StateFile>,
+    secrets: &dyn SecretStore,
+) -> Registration {
+    if reg.redirect_uris.iter().any(|u| u == redirect_uri) {
+        return reg;
+    }
+    let (Some(uri), true) = (
+        &reg.registration_client_uri,
+        reg.has_registration_access_token,
+    ) else {
+        return reg;
+    };
+    let issuer = reg.issuer.as_str().to_owned();
+    let Ok(Some(token)) = secrets.get(&store::registration_token_key(&issuer)) else {
+        return reg;
+    };
+    let mut uris = reg.redirect_uris.clone();
+    uris.push(redirect_uri.to_owned());
+    match registration::update_registration(http, uri, &token, &reg.metadata, &reg.client_id, &uris)
+        .await
+    {
+        Ok(updated) => {
+            if let Some(t) = &updated.registration_access_token
+                && secrets
+                    .set(&store::registration_token_key(&issuer), t)
+                    .is_err()
+            {
+                return reg;
+            }
+            let mut new = reg.clone();
+            new.metadata = updated.metadata;
+            new.redirect_uris = if updated.redirect_uris.is_empty() {
+                uris
+            } else {
+                updated.redirect_uris
+            };
+            if let Some(f) = state_file {
+                let _ = f.update(|st: &mut State| {
+                    st.put_registration(new.clone());
+                    Ok::<_, Error>(())
+                });
+            }
+            new
+        }
+        Err(e) => {
+            tracing::warn!("could not update the registration's redirect URIs: {e}");
+            reg
+        }
+    }
+}
+
+/// Everything needed for one browser round trip.
+pub(crate) struct AuthContext<'a> {
+    pub http: &'a reqwest::Client,
+    pub as_meta: &'a AuthServerMetadata,
+    pub creds: &'a ClientCredentials,
+    pub listener: &'a Listener,
+    pub resource: &'a Url,
+    pub quirks: &'a Quirks,
+    pub no_browser: bool,
+    pub progress: ProgressFn<'a>,
+}
+
+impl AuthContext<'_> {
+    /// Authorization code + PKCE S256 + state + resource → tokens.
+    pub async fn authorize(&self, scopes: &[String]) -> Result<TokenSet, Error> {
+        if !self
+            .as_meta
+            .code_challenge_methods_supported
+            .iter()
+            .any(|m| m == "S256")
+        {
+            return Err(AuthError::NoS256 {
+                listed: self.as_meta.code_challenge_methods_supported.join(", "),
+            }
+            .into());
+        }
+        let pkce = Pkce::new();
+        let state = random_state();
+        let redirect_uri = self.listener.redirect_uri();
+        let resource = (!self.quirks.no_resource).then(|| self.resource.to_string());
+        let url = AuthRequest {
+            authorization_endpoint: &self.as_meta.authorization_endpoint,
+            client_id: &self.creds.client_id,
+            redirect_uri: &redirect_uri,
+            code_challenge: pkce.challenge(),
+            state: &state,
+            scopes,
+            resource: resource.as_deref(),
+            audience: self.quirks.audience.as_deref(),
+            extra: &self.quirks.extra_authorize_params,
+        }
+        .url();
+        if self.no_browser {
+            (self.progress)(Progress::OpenThisUrl {
+                url: url.to_string(),
+            });
+        } else {
+            match browser::open(url.as_str()) {
+                Ok(()) => (self.progress)(Progress::BrowserOpened {
+                    url: url.to_string(),
+                }),
+                Err(detail) => {
+                    tracing::warn!("browser: {detail}");
+                    (self.progress)(Progress::OpenThisUrl {
+                        url: url.to_string(),
+                    })
+                }
+            }
+        }
+        let callback = self
+            .listener
+            .wait(
+                &state,
+                &self.as_meta.issuer,
+                self.as_meta.authorization_response_iss_parameter_supported,
+                timeout_from_env(),
+            )
+            .await?;
+        (self.progress)(Progress::ExchangingCode);
+        let params = TokenParams {
+            resource,
+            audience: self.quirks.audience.clone(),
+            scope: None,
+        };
+        let requested = (!scopes.is_empty()).then(|| scopes.join(" "));
+        let tokens = endpoint::exchange_code(
+            self.http,
+            &self.as_meta.token_endpoint,
+            self.creds,
+            &callback.code,
+            pkce.verifier(),
+            &redirect_uri,
+            &params,
+            requested.as_deref(),
+        )
+        .await?;
+        Ok(tokens)
+    }
+}
+
+/// One MCP operation.
+#[derive(Debug, Clone)]
+pub(crate) enum McpOp {
+    ListTools,
+    Call { tool: String, args: Value },
+}
+
+/// What the operations returned.
+#[derive(Debug, Default)]
+pub(crate) struct McpResults {
+    pub tools: Option<Vec<Tool>>,
+    pub call: Option<Value>,
+}
+
+pub(crate) async fn run_ops(client: &mut McpClient, ops: &[McpOp]) -> Result<McpResults, McpError> {
+    let mut out = McpResults::default();
+    for op in ops {
+        match op {
+            McpOp::ListTools => out.tools = Some(client.list_tools().await?),
+            McpOp::Call { tool, args } => {
+                out.call = Some(client.call_tool(tool, args.clone()).await?)
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Run `ops` with freshly obtained tokens; on 403 `insufficient_scope` re-authorize with the
+/// union of scopes (at most [`MAX_STEP_UPS`] times). Returns the final tokens and scopes.
+pub(crate) async fn ops_with_step_up(
+    auth: &AuthContext<'_>,
+    url: &Url,
+    mut tokens: TokenSet,
+    mut scopes: Vec<String>,
+    ops: &[McpOp],
+) -> Result<(McpResults, TokenSet, Vec<String>), Error> {
+    let mut step_ups = 0;
+    loop {
+        (auth.progress)(Progress::CallingServer);
+        let mut client = McpClient::new(
+            auth.http.clone(),
+            url.clone(),
+            auth.quirks.header_name(),
+            tokens.header_value(),
+        );
+        match run_ops(&mut client, ops).await {
+            Ok(r) => return Ok((r, tokens, scopes)),
+            Err(McpError::InsufficientScope { scope, .. }) => {
+                let wanted: Vec<String> = scope
+                    .as_deref()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                let union = union_scopes(&scopes, &wanted);
+                if step_ups >= MAX_STEP_UPS || (union == scopes && step_ups > 0) {
+                    return Err(FlowError::StepUpLimit(step_ups, scope.unwrap_or_default()).into());
+                }
+                step_ups += 1;
+                scopes = union;
+                (auth.progress)(Progress::StepUp {
+                    scopes: scopes.clone(),
+                });
+                tokens = auth.authorize(&scopes).await?;
+            }
+            Err(McpError::Unauthorized { .. }) => {
+                return Err(FlowError::FreshTokenRefused {
+                    url: url.to_string(),
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
