@@ -14,6 +14,7 @@ pub mod http;
 pub mod paths;
 
 pub mod authorization;
+pub mod cleanup;
 pub mod daemon;
 pub mod discovery;
 pub mod flow;

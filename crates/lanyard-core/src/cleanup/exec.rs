@@ -1,0 +1,240 @@
+//! Running a plan: each item in order, its outcome reported as it happens.
+
+use serde::Serialize;
+
+use super::plan::{Item, Plan};
+use super::{Cleanup, CleanupError, Purpose};
+
+/// How one item ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Done {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// Nothing to do: it had already been removed (by an admin, an earlier run...).
+    AlreadyGone { detail: String },
+    /// Could not be done now; running the command again retries it.
+    Failed { why: String, next_step: String },
+    /// Lanyard cannot do it; an identity provider admin must (reported with the client id).
+    LeftForAdmin { why: String },
+    /// Not done on purpose: an earlier item failed and this one is still needed, or it is not
+    /// Lanyard's to remove.
+    Kept { why: String },
+}
+
+impl Outcome {
+    pub(crate) fn failed(why: impl Into<String>, next_step: impl Into<String>) -> Outcome {
+        Outcome::Failed {
+            why: why.into(),
+            next_step: next_step.into(),
+        }
+    }
+    pub(crate) fn gone(detail: impl Into<String>) -> Outcome {
+        Outcome::AlreadyGone {
+            detail: detail.into(),
+        }
+    }
+    /// Something is left after this item.
+    pub fn is_left(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed { .. } | Outcome::LeftForAdmin { .. } | Outcome::Kept { .. }
+        )
+    }
+    /// A short label: "done", "already gone", "failed", "left for the admin", "kept".
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Done { .. } => "done",
+            Outcome::AlreadyGone { .. } => "already gone",
+            Outcome::Failed { .. } => "failed",
+            Outcome::LeftForAdmin { .. } => "left for the admin",
+            Outcome::Kept { .. } => "kept",
+        }
+    }
+    /// The explanation, when there is one.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Outcome::Done { detail } => detail.clone(),
+            Outcome::AlreadyGone { detail } => Some(detail.clone()).filter(|d| !d.is_empty()),
+            Outcome::Failed { why, next_step } => Some(format!("{why}. {next_step}")),
+            Outcome::LeftForAdmin { why } | Outcome::Kept { why } => Some(why.clone()),
+        }
+    }
+}
+
+/// Whether a progress callback is about an item starting or finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepPhase {
+    Started,
+    Finished,
+}
+
+/// One item of a run, as reported to the progress callback and in the [`Report`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// 1-based position in the plan.
+    pub index: usize,
+    pub total: usize,
+    pub phase: StepPhase,
+    pub item: Item,
+    pub description: String,
+    /// `None` while the item runs.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// The result of a whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub steps: Vec<Step>,
+    /// Items not finished (failed, kept, or left for an admin).
+    pub left: usize,
+    /// Nothing is left: every item is done or was already gone.
+    pub complete: bool,
+}
+
+impl Report {
+    /// Items that failed (a later run retries them).
+    pub fn failed(&self) -> Vec<&Step> {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.outcome, Some(Outcome::Failed { .. })))
+            .collect()
+    }
+
+    /// `Ok` when nothing is left; otherwise the error the shells print (exit 1).
+    pub fn into_result(self) -> Result<Report, CleanupError> {
+        let failed: Vec<&Step> = self
+            .steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.outcome,
+                    Some(Outcome::Failed { .. }) | Some(Outcome::Kept { .. })
+                )
+            })
+            .collect();
+        if !failed.is_empty() {
+            let summary = failed
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} ({})",
+                        s.description,
+                        s.outcome.as_ref().map(Outcome::label).unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(CleanupError::Incomplete {
+                failed: failed.len(),
+                total: self.steps.len(),
+                summary,
+            });
+        }
+        let admin: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|s| match &s.outcome {
+                Some(Outcome::LeftForAdmin { why }) => Some(why.clone()),
+                _ => None,
+            })
+            .collect();
+        if !admin.is_empty() {
+            return Err(CleanupError::AdminNeeded { clients: admin });
+        }
+        Ok(self)
+    }
+}
+
+impl Cleanup {
+    /// Run `plan` item by item. Never stops early: an item that fails is reported and the ones
+    /// that do not depend on it still run; the ones that do are kept for the next run.
+    pub async fn execute(&self, plan: &Plan, progress: &(dyn Fn(&Step) + Send + Sync)) -> Report {
+        let total = plan.items.len();
+        let mut steps: Vec<Step> = Vec::with_capacity(total);
+        for (i, item) in plan.items.iter().enumerate() {
+            let mut step = Step {
+                index: i + 1,
+                total,
+                phase: StepPhase::Started,
+                item: item.clone(),
+                description: item.describe(),
+                outcome: None,
+            };
+            progress(&step);
+            let outcome = self.run_item(item, &steps, plan.purpose).await;
+            step.phase = StepPhase::Finished;
+            step.outcome = Some(outcome);
+            progress(&step);
+            steps.push(step);
+        }
+        let left = steps
+            .iter()
+            .filter(|s| s.outcome.as_ref().is_some_and(Outcome::is_left))
+            .count();
+        Report {
+            steps,
+            left,
+            complete: left == 0,
+        }
+    }
+
+    async fn run_item(&self, item: &Item, before: &[Step], purpose: Purpose) -> Outcome {
+        let failed_before = |pred: &dyn Fn(&Item) -> bool| {
+            before.iter().any(|s| {
+                pred(&s.item)
+                    && matches!(
+                        s.outcome,
+                        Some(Outcome::Failed { .. }) | Some(Outcome::Kept { .. })
+                    )
+            })
+        };
+        match item {
+            Item::RevokeTokens { server, .. } => self.revoke_tokens(server).await,
+            Item::DeleteClient { issuer, .. } | Item::ClientForAdmin { issuer, .. } => {
+                // Its tokens must be revoked first: once the client is gone they cannot be.
+                let st = self.state_file().load().unwrap_or_default();
+                let users = url::Url::parse(issuer)
+                    .map(|u| super::plan::users_of(&st, &u))
+                    .unwrap_or_default();
+                let waiting: Vec<String> = before
+                    .iter()
+                    .filter_map(|s| match (&s.item, &s.outcome) {
+                        (Item::RevokeTokens { server, .. }, Some(Outcome::Failed { .. }))
+                            if users.contains(server) =>
+                        {
+                            Some(server.clone())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !waiting.is_empty() {
+                    return Outcome::Kept {
+                        why: format!(
+                            "kept until the tokens of {} are revoked (they could not be revoked once the client is gone)",
+                            waiting.join(", ")
+                        ),
+                    };
+                }
+                self.delete_client(issuer, purpose).await
+            }
+            Item::RemoveIdeEntry { server, ide, .. } => self.remove_ide_entry(server, *ide),
+            Item::DeleteKeychainItems { service, .. } => self.delete_keychain_items(service),
+            Item::DeleteAutostart { paths } | Item::DeleteAppData { paths } => {
+                super::local::delete_paths(paths)
+            }
+            Item::DeleteStateDir { path } => {
+                if failed_before(&|_| true) {
+                    return Outcome::Kept {
+                        why: "kept because other items are not finished: it records what is left to do".into(),
+                    };
+                }
+                super::local::delete_dir(path)
+            }
+        }
+    }
+}

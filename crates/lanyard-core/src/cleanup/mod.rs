@@ -1,0 +1,183 @@
+//! Cleanup: undo everything Lanyard did for this machine and user (`lanyard uninstall`, the
+//! tray's "Remove everything and quit…", `lanyard clients prune`).
+//!
+//! A [`Plan`] is computed from the state file, the keychain and the assistants' connection
+//! records; [`Cleanup::execute`] runs it item by item, in this order:
+//!
+//! 1. revoke each server's refresh and access token at its AS (RFC 7009) when it has a
+//!    revocation endpoint, then delete the tokens from the keychain;
+//! 2. delete each client Lanyard registered (RFC 7592 `DELETE registration_client_uri` with the
+//!    newest `registration_access_token`), never a pre-registered or CIMD client id; an AS
+//!    without RFC 7592 is reported with the client id for the admin;
+//! 3. remove Lanyard's entries from every assistant config (through [`crate::ides`], every other
+//!    byte kept);
+//! 4. delete the remaining keychain items, the autostart entry and the tray's data;
+//! 5. delete the state directory — last, and only when nothing else is left.
+//!
+//! Every item reports [`Outcome`]: done, already gone, failed (why, what next), left for the
+//! admin, or kept (because an earlier item failed and it is still needed). Progress is recorded
+//! as it happens by removing what is done from the state and the keychain (a revoked server's
+//! tokens, a deleted registration and its token), so a later run computes a plan of exactly
+//! what is left and continues where the last one stopped.
+
+mod exec;
+mod keychain;
+mod local;
+mod plan;
+mod remote;
+
+pub use exec::{Outcome, Report, Step, StepPhase};
+pub use plan::{ClientView, Item, Plan};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::UserFacing;
+use crate::ides::IdeEnv;
+use crate::paths::Paths;
+use crate::servers::StateFile;
+use crate::tokens::{LazyKeyringStore, SecretStore};
+
+/// Why a cleanup command stopped or did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("`lanyard uninstall` needs confirmation, and there is no terminal to ask on")]
+    NotConfirmed,
+    #[error("nothing was removed: you did not confirm")]
+    Declined,
+    #[error("{failed} of {total} cleanup steps did not finish: {summary}")]
+    Incomplete {
+        failed: usize,
+        total: usize,
+        summary: String,
+    },
+    #[error(
+        "Lanyard removed what it could, but {} registered OAuth client(s) must be deleted by an admin: {}",
+        .clients.len(),
+        .clients.join("; ")
+    )]
+    AdminNeeded { clients: Vec<String> },
+    #[error("Lanyard could not read what it has to clean up: {0}")]
+    Unreadable(String),
+}
+
+impl UserFacing for CleanupError {
+    fn next_step(&self) -> String {
+        match self {
+            CleanupError::NotConfirmed => {
+                "Pass --yes to remove everything without a question (or --dry-run to only see the plan).".into()
+            }
+            CleanupError::Declined => {
+                "Run `lanyard uninstall --dry-run` to see what would be removed.".into()
+            }
+            CleanupError::Incomplete { .. } => "Fix what the failed steps above say (usually: the identity provider must be reachable), then run the same command again: it continues where it stopped.".into(),
+            CleanupError::AdminNeeded { .. } => "Send the client ids above to your identity provider's admin: that provider does not let clients delete themselves (RFC 7592), and Lanyard has forgotten them on this machine.".into(),
+            CleanupError::Unreadable(_) => "Check the permissions of Lanyard's state directory, or move it aside and remove the leftovers by hand (see docs/uninstall.md).".into(),
+        }
+    }
+}
+
+/// Whether a run is an uninstall (forget everything) or a prune (delete unused registrations,
+/// keep the rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Uninstall,
+    Prune,
+}
+
+/// What the cleanup works on: the state directory, the keychain, the assistants' configs and
+/// the user's home (autostart entry, the tray's data).
+pub struct Cleanup {
+    pub(crate) paths: Paths,
+    pub(crate) secrets: Arc<dyn SecretStore>,
+    pub(crate) ide_env: Option<IdeEnv>,
+    /// Search the OS keychain for items of this install that the state does not name.
+    pub(crate) sweep_os_keychain: bool,
+    /// Autostart entries and app data to remove (found at plan time).
+    pub(crate) user_dirs: local::UserDirs,
+    http: std::sync::OnceLock<reqwest::Client>,
+}
+
+impl Cleanup {
+    /// The current user's Lanyard: state dir from the environment, the OS keychain, the
+    /// assistants' configs under `$HOME`.
+    pub fn for_user() -> Result<Cleanup, crate::Error> {
+        let paths = Paths::from_env()?;
+        let secrets: Arc<dyn SecretStore> = Arc::new(LazyKeyringStore::new(paths.clone()));
+        let mut c = Cleanup::new(paths, secrets, IdeEnv::from_env().ok());
+        c.sweep_os_keychain = true;
+        c.user_dirs = local::UserDirs::from_env();
+        Ok(c)
+    }
+
+    /// Explicit parts (tests, the tray). No OS keychain search, no autostart / app data.
+    pub fn new(paths: Paths, secrets: Arc<dyn SecretStore>, ide_env: Option<IdeEnv>) -> Cleanup {
+        Cleanup {
+            paths,
+            secrets,
+            ide_env,
+            sweep_os_keychain: false,
+            user_dirs: local::UserDirs::default(),
+            http: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Also remove these autostart entries / app data directories when present.
+    pub fn with_user_dirs(
+        mut self,
+        autostart_dir: Option<PathBuf>,
+        app_dirs: Vec<PathBuf>,
+    ) -> Self {
+        self.user_dirs = local::UserDirs {
+            autostart_dir,
+            app_dirs,
+        };
+        self
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub(crate) fn state_file(&self) -> StateFile {
+        StateFile::new(self.paths.clone())
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(crate::net::client)
+    }
+
+    /// True when the state directory holds an install id, i.e. keychain items may exist.
+    /// (Asking the keychain without one would create a new install id — and the directory.)
+    pub(crate) fn has_keychain(&self) -> bool {
+        self.paths.install_id_file().exists()
+    }
+
+    /// Plan and run a whole uninstall, reporting each item before and after it runs.
+    /// This is what the tray's "Remove everything and quit…" calls.
+    pub async fn uninstall(
+        &self,
+        progress: &(dyn Fn(&Step) + Send + Sync),
+    ) -> Result<Report, crate::Error> {
+        let plan = self.plan(Purpose::Uninstall)?;
+        Ok(self.execute(&plan, progress).await)
+    }
+
+    /// Delete this machine's registrations that no server uses any more (RFC 7592).
+    pub async fn prune(
+        &self,
+        progress: &(dyn Fn(&Step) + Send + Sync),
+    ) -> Result<Report, crate::Error> {
+        let plan = self.plan(Purpose::Prune)?;
+        Ok(self.execute(&plan, progress).await)
+    }
+}
+
+/// For the tray's "Remove everything and quit…": the current user's whole uninstall, with a
+/// callback per item (called when an item starts and when it has its outcome). Stop the
+/// background engine first, so it does not refresh tokens while they are being revoked.
+pub async fn remove_everything(
+    progress: &(dyn Fn(&Step) + Send + Sync),
+) -> Result<Report, crate::Error> {
+    Cleanup::for_user()?.uninstall(progress).await
+}

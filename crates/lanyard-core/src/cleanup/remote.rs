@@ -1,0 +1,307 @@
+//! The items that talk to authorization servers: RFC 7009 revocation and RFC 7592 deletion.
+
+use url::Url;
+
+use super::exec::Outcome;
+use super::plan::{foreign_client_ids, users_of};
+use super::{Cleanup, Purpose};
+use crate::error::UserFacing;
+use crate::net;
+use crate::servers::{ServerStatus, StateError};
+use crate::tokens::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError};
+use crate::tokens::fresh::{FreshError, take_lock};
+use crate::tokens::{self as tok, store};
+
+/// How a revocation answer counts.
+fn revoke_failure(e: &TokenError, what: &str) -> Result<Option<String>, Outcome> {
+    match e {
+        // The client is gone at the AS: none of its tokens can be used any more.
+        TokenError::InvalidClient { .. } => Ok(Some(format!(
+            "the identity provider no longer knows the client, so the {what} is dead"
+        ))),
+        TokenError::InvalidGrant { .. } => Ok(Some(format!("the {what} was already invalid"))),
+        TokenError::Rejected { status, error, .. }
+            if *status < 500 && error == "unsupported_token_type" =>
+        {
+            Ok(Some(format!(
+                "the identity provider cannot revoke this {what} (unsupported_token_type); it expires on its own"
+            )))
+        }
+        other => Err(Outcome::failed(other.to_string(), other.next_step())),
+    }
+}
+
+impl Cleanup {
+    /// Revoke one server's tokens (refresh token first: it takes the grant with it), then
+    /// delete them from the keychain and mark the server "needs sign-in". Holds the server's
+    /// refresh lock, so a running engine cannot rotate the tokens meanwhile.
+    pub(crate) async fn revoke_tokens(&self, name: &str) -> Outcome {
+        let state_file = self.state_file();
+        let _lock = match take_lock(&self.paths.server_lock(name)).await {
+            Ok(l) => l,
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
+        let st = match state_file.load() {
+            Ok(s) => s,
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
+        let Some(server) = st.server(name).cloned() else {
+            return Outcome::gone("the server is no longer managed");
+        };
+        let tokens = match tok::stored_tokens(&*self.secrets, name) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Outcome::gone("no tokens are stored"),
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
+        let mut notes: Vec<String> = Vec::new();
+        let mut gone = false;
+        match &server.auth_server.revocation_endpoint {
+            None => notes.push(format!(
+                "{} has no revocation endpoint (RFC 7009): the tokens were deleted here and expire on their own",
+                server.auth_server.issuer
+            )),
+            Some(ep) => match tok::client_credentials(&st, &server, &*self.secrets) {
+                Err(FreshError::RegistrationDead { client_id, .. }) => {
+                    gone = true;
+                    notes.push(format!(
+                        "the identity provider no longer knows client {client_id}, so its tokens are dead"
+                    ));
+                }
+                Err(FreshError::NeedsSignIn { reason, .. }) => notes.push(format!(
+                    "the tokens could not be revoked ({reason}); they were deleted here and expire on their own"
+                )),
+                Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+                Ok(creds) => {
+                    let http = self.http();
+                    if let Some(rt) = &tokens.refresh_token {
+                        match endpoint::revoke(http, ep, &creds, rt, "refresh_token").await {
+                            Ok(()) => {}
+                            Err(e) => match revoke_failure(&e, "refresh token") {
+                                Ok(note) => {
+                                    gone = true;
+                                    notes.extend(note);
+                                }
+                                Err(out) => return out,
+                            },
+                        }
+                    }
+                    if tokens.fresh_at(tok::set::now(), 0) {
+                        match endpoint::revoke(http, ep, &creds, &tokens.access_token, "access_token")
+                            .await
+                        {
+                            Ok(()) => {}
+                            Err(e) => match revoke_failure(&e, "access token") {
+                                Ok(note) => notes.extend(note),
+                                Err(out) => return out,
+                            },
+                        }
+                    }
+                }
+            },
+        }
+        if let Err(e) = self.secrets.delete(&store::tokens_key(name)) {
+            return Outcome::failed(e.to_string(), e.next_step());
+        }
+        let marked = state_file.update(|st| {
+            if let Some(s) = st.server_mut(name) {
+                s.status = ServerStatus::NeedsSignIn {
+                    reason: "its tokens were revoked by `lanyard uninstall`".into(),
+                };
+            }
+            Ok::<_, StateError>(())
+        });
+        if let Err(e) = marked {
+            return Outcome::failed(e.to_string(), e.next_step());
+        }
+        let detail = (!notes.is_empty()).then(|| notes.join("; "));
+        if gone && tokens.refresh_token.is_some() {
+            Outcome::AlreadyGone {
+                detail: detail.unwrap_or_default(),
+            }
+        } else {
+            Outcome::Done { detail }
+        }
+    }
+
+    /// RFC 7592 DELETE of the registration at `issuer`; on success (or when it is already
+    /// gone) the registration and its keychain items are forgotten.
+    pub(crate) async fn delete_client(&self, issuer: &str, purpose: Purpose) -> Outcome {
+        let state_file = self.state_file();
+        let st = match state_file.load() {
+            Ok(s) => s,
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
+        let Ok(issuer_url) = Url::parse(issuer) else {
+            return Outcome::gone("no registration is recorded for this issuer");
+        };
+        let Some(reg) = st.registration(&issuer_url).cloned() else {
+            return Outcome::gone("no registration is recorded for this issuer any more");
+        };
+        if foreign_client_ids(&st).contains(&reg.client_id) {
+            return Outcome::Kept {
+                why: "a server uses this client id as a pre-registered or CIMD client: Lanyard never deletes those".into(),
+            };
+        }
+        if purpose == Purpose::Prune {
+            let users = users_of(&st, &issuer_url);
+            if !users.is_empty() {
+                return Outcome::Kept {
+                    why: format!("now used by {}", users.join(", ")),
+                };
+            }
+        }
+        let token_key = store::registration_token_key(issuer_url.as_str());
+        let token = match self.secrets.get(&token_key) {
+            Ok(t) => t,
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
+        let (Some(uri), Some(token)) = (reg.registration_client_uri.clone(), token) else {
+            let out = Outcome::LeftForAdmin {
+                why: format!(
+                    "client {} at {issuer}: {}",
+                    reg.client_id,
+                    if reg.registration_client_uri.is_none() {
+                        "the identity provider does not support RFC 7592, so Lanyard cannot delete it"
+                    } else {
+                        "its registration access token is missing from the keychain, so Lanyard cannot delete it"
+                    }
+                ),
+            };
+            return self.forget_registration(&issuer_url, purpose, out);
+        };
+        let resp = self
+            .http()
+            .delete(uri.clone())
+            .bearer_auth(&token)
+            .header("Accept", "application/json")
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::failed(
+                    format!("could not reach {uri}: {}", net::describe(&e)),
+                    "Check the network and that the identity provider is up, then run the command again.",
+                );
+            }
+        };
+        let status = resp.status().as_u16();
+        let body = net::read_capped(resp, 64 * 1024).await.unwrap_or_default();
+        let out = match status {
+            200..=299 => Outcome::Done {
+                detail: Some(format!("HTTP {status}")),
+            },
+            404 | 410 => Outcome::gone(format!(
+                "the identity provider answered HTTP {status}: the client was already deleted"
+            )),
+            401 | 403 => self.confirm_gone(&st, &reg, status).await,
+            _ => Outcome::failed(
+                format!(
+                    "{uri} answered HTTP {status} to the RFC 7592 DELETE: {}",
+                    net::excerpt(&body)
+                ),
+                if status >= 500 {
+                    "The identity provider has a problem; run the command again later."
+                } else {
+                    "Show this answer to your identity provider's admin, or ask them to delete the client."
+                },
+            ),
+        };
+        match out {
+            Outcome::Failed { .. } | Outcome::Kept { .. } => out,
+            _ => self.forget_registration(&issuer_url, purpose, out),
+        }
+    }
+
+    /// The registration access token was refused. RFC 7592 answers 401 both for a deleted
+    /// client and for a stale token, so ask the token endpoint whether it still knows the client
+    /// (a refresh with a made-up token: `invalid_client` = gone, `invalid_grant` = still there).
+    async fn confirm_gone(
+        &self,
+        st: &crate::servers::State,
+        reg: &crate::servers::Registration,
+        status: u16,
+    ) -> Outcome {
+        let refused =
+            format!("the identity provider refused the registration access token (HTTP {status})");
+        let Some(meta) = st
+            .servers
+            .iter()
+            .find(|s| s.auth_server.issuer == reg.issuer)
+            .map(|s| s.auth_server.clone())
+        else {
+            return Outcome::gone(format!("{refused}: the client was already deleted"));
+        };
+        let secret = if reg.has_secret {
+            self.secrets
+                .get(&store::registration_secret_key(reg.issuer.as_str()))
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        let creds = ClientCredentials {
+            client_id: reg.client_id.clone(),
+            method: TokenAuthMethod::choose(
+                &meta.token_endpoint_auth_methods_supported,
+                secret.is_some(),
+                Some(&reg.token_endpoint_auth_method),
+            ),
+            secret,
+        };
+        let probe = format!("lanyard-cleanup-probe-{}", crate::paths::random_hex(8));
+        match endpoint::refresh(
+            self.http(),
+            &meta.token_endpoint,
+            &creds,
+            &probe,
+            &Default::default(),
+            None,
+        )
+        .await
+        {
+            Err(TokenError::InvalidClient { .. }) => Outcome::gone(format!(
+                "{refused} and its token endpoint no longer knows client {}: it was already deleted",
+                reg.client_id
+            )),
+            Err(TokenError::Network { detail, .. }) => Outcome::failed(
+                format!(
+                    "{refused}, and its token endpoint could not be reached to check whether client {} still exists: {detail}",
+                    reg.client_id
+                ),
+                "Check the network and that the identity provider is up, then run the command again.",
+            ),
+            _ => Outcome::LeftForAdmin {
+                why: format!(
+                    "client {} at {}: {refused} but the client still exists (the token was rotated or revoked elsewhere); an admin must delete it",
+                    reg.client_id, reg.issuer
+                ),
+            },
+        }
+    }
+
+    /// Forget a registration after its item finished: the state entry and its keychain items.
+    /// A prune keeps a registration left for the admin (it may still be reused).
+    fn forget_registration(&self, issuer: &Url, purpose: Purpose, out: Outcome) -> Outcome {
+        if purpose == Purpose::Prune && matches!(out, Outcome::LeftForAdmin { .. }) {
+            return out;
+        }
+        let keys = [
+            store::registration_token_key(issuer.as_str()),
+            store::registration_secret_key(issuer.as_str()),
+        ];
+        for key in keys.iter().filter(|_| self.has_keychain()) {
+            if let Err(e) = self.secrets.delete(key) {
+                return Outcome::failed(e.to_string(), e.next_step());
+            }
+        }
+        let r = self.state_file().update(|st| {
+            st.registrations.retain(|r| &r.issuer != issuer);
+            Ok::<_, StateError>(())
+        });
+        match r {
+            Ok(()) => out,
+            Err(e) => Outcome::failed(e.to_string(), e.next_step()),
+        }
+    }
+}
