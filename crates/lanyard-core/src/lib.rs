@@ -19,6 +19,8 @@ pub mod daemon;
 pub mod discovery;
 pub mod flow;
 pub mod ides;
+pub mod bridge;
+pub mod watch;
 pub mod mcp;
 pub(crate) mod net;
 pub mod registration;

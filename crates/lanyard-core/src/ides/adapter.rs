@@ -6,6 +6,10 @@
 //!   Remote entries need `"type": "http"`; `headersHelper` is a shell command string.
 //! - Codex: `$CODEX_HOME/config.toml` (default `~/.codex`), `[mcp_servers.NAME]`; stdio entries
 //!   `command` + `args`, remote `url` + `http_headers`; `[mcp_servers.NAME.oauth] client_id`.
+//! - Codex runs `http_headers_helper` (a shell command string) for remote servers at connect
+//!   time, like Claude's `headersHelper`: stdout `{"Authorization":"Bearer …"}` became the request's
+//!   header (seen with `codex exec` against a loopback server). `codex mcp get --json` shows it as
+//!   `"http_headers_helper": "<redacted>"`.
 //! - Cursor: `~/.cursor/mcp.json`, `<project>/.cursor/mcp.json`, JSONC, `mcpServers`; remote `url` +
 //!   `headers`, static client `auth.CLIENT_ID`; stdio `command` + `args`.
 
@@ -231,12 +235,13 @@ impl Ide {
     }
 
     /// The mode used when none is asked for. Cursor ignores configured headers when the server
-    /// advertises OAuth, and Codex's `http_headers_helper` is not usable for remote servers (see
-    /// [`Ide::entry`]), so both get the bridge; Claude Code gets the headers helper.
+    /// advertises OAuth and has no helper, so it gets the bridge. Claude Code and Codex get the
+    /// headers helper: Codex 0.171.0 was seen running `http_headers_helper` through a shell for a
+    /// remote (`url`) server at connect time and sending the JSON object it printed as headers.
     pub fn default_mode(self) -> Mode {
         match self {
-            Ide::Claude => Mode::Helper,
-            Ide::Cursor | Ide::Codex => Mode::Bridge,
+            Ide::Claude | Ide::Codex => Mode::Helper,
+            Ide::Cursor => Mode::Bridge,
         }
     }
 
@@ -272,7 +277,7 @@ impl Ide {
             (Ide::Claude, ModeParams::Helper) => json!({
                 "type": "http",
                 "url": url,
-                "headersHelper": format!("{} token {} --claude-headers", shell_quote(&lanyard), shell_quote(&p.name)),
+                "headersHelper": helper_command(&lanyard, &p.name),
             }),
             (Ide::Claude, ModeParams::Bridge) => json!({
                 "type": "stdio", "command": lanyard, "args": bridge_args,
@@ -321,13 +326,10 @@ impl Ide {
                 }
                 json!({"url": url, "auth": auth})
             }
-            (Ide::Codex, ModeParams::Helper) => {
-                return Err(IdeError::ModeUnsupported {
-                    ide: self,
-                    mode: Mode::Helper,
-                    why: "Codex 0.171 does not run `http_headers_helper` for remote (url) servers",
-                });
-            }
+            (Ide::Codex, ModeParams::Helper) => json!({
+                "url": url,
+                "http_headers_helper": helper_command(&lanyard, &p.name),
+            }),
             (Ide::Codex, ModeParams::Static { header, token }) => json!({
                 "url": url, "http_headers": bearer(header, token),
             }),
@@ -394,6 +396,16 @@ impl ModeParams {
             ModeParams::Native { .. } => Mode::Native,
         }
     }
+}
+
+/// The headers helper command line: both Claude Code and Codex run it through a shell and read
+/// a JSON object of header strings from its stdout.
+pub fn helper_command(lanyard: &str, name: &str) -> String {
+    format!(
+        "{} token {} --claude-headers",
+        shell_quote(lanyard),
+        shell_quote(name)
+    )
 }
 
 /// POSIX shell quoting, only when needed.

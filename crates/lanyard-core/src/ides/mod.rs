@@ -16,6 +16,7 @@ pub mod atomic;
 pub mod jsonc;
 pub mod manage;
 pub mod records;
+pub mod source;
 pub mod text;
 pub mod toml_cfg;
 pub mod validate;
@@ -183,6 +184,8 @@ pub enum IdeError {
     NotConnected { name: String, ide: Ide },
     #[error("Lanyard's connection records in {path} are unreadable: {message}")]
     Records { path: PathBuf, message: String },
+    #[error("Native mode needs a client id that the assistant can use")]
+    NativeNeedsClient,
     #[error("The file watcher failed: {0}")]
     Watch(String),
 }
@@ -253,6 +256,7 @@ impl UserFacing for IdeError {
                 "Move {} aside (Lanyard will start a new one) and reconnect with `lanyard connect`.",
                 path.display()
             ),
+            IdeError::NativeNeedsClient => "Pass --client-id (and --callback-port) of a client your admin registered for the assistant's redirect URI, or use --mode helper or bridge.".into(),
             IdeError::Watch(_) => "Restart the Lanyard daemon; if it keeps failing, raise the inotify watch limit.".into(),
         }
     }

@@ -1,0 +1,552 @@
+//! `lanyard bridge NAME`: a stdio MCP server that forwards every JSON-RPC message to the remote
+//! server over Streamable HTTP with a fresh token.
+//!
+//! - stdin → one POST per message (concurrently, so a client can answer a server's request
+//!   while a tool call is still streaming); `initialize` is awaited before the next message so the
+//!   session id is known.
+//! - Answers come back as JSON (single or batch) or as an SSE stream; every message in them —
+//!   responses, and server-to-client requests and notifications — goes to stdout as one line.
+//! - 2025-06-18 / 2025-11-25: `Mcp-Session-Id` and `MCP-Protocol-Version` headers, a GET event
+//!   stream for server-initiated messages (405 means the server has none), DELETE on exit, and a
+//!   quiet re-initialize when the server forgets the session (404).
+//! - 2026-07-28: stateless POSTs with `MCP-Protocol-Version`, `Mcp-Method` (and `Mcp-Name`).
+//! - 401: one forced refresh of the token and one retry; then a JSON-RPC error telling the user
+//!   to sign in again.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::error::UserFacing;
+
+/// Where the bridge gets its `Authorization` (or custom) header.
+pub trait Credentials {
+    /// The header name and value. `rejected`: the value the server just refused (force a
+    /// refresh unless someone else already replaced it).
+    fn header<'a>(
+        &'a self,
+        rejected: Option<&'a str>,
+    ) -> Pin<Box<dyn Future<Output = Result<(String, String), crate::Error>> + 'a>>;
+}
+
+/// Failures that stop the bridge itself (per-message failures become JSON-RPC errors).
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error("The bridge could not read its input: {0}")]
+    Stdin(String),
+    #[error("The bridge could not write its output: {0}")]
+    Stdout(String),
+}
+
+impl UserFacing for BridgeError {
+    fn next_step(&self) -> String {
+        "The assistant that started `lanyard bridge` closed its pipes; restart the assistant's MCP server.".into()
+    }
+}
+
+/// The negotiated state shared by the forwarding tasks.
+#[derive(Debug, Default)]
+struct Session {
+    id: Option<String>,
+    version: Option<String>,
+    /// The client's `initialize` request, replayed when the server forgets the session.
+    init: Option<Value>,
+    get_stream_started: bool,
+}
+
+struct Bridge {
+    http: reqwest::Client,
+    url: Url,
+    creds: Box<dyn Credentials>,
+    session: RefCell<Session>,
+    out: mpsc::UnboundedSender<String>,
+    /// The header value in use (so a 401 can name what was refused).
+    current: RefCell<Option<(String, String)>>,
+}
+
+/// Runs the bridge until stdin closes.
+pub async fn run(
+    http: reqwest::Client,
+    url: Url,
+    creds: Box<dyn Credentials>,
+) -> Result<(), crate::Error> {
+    let stdin = tokio::io::stdin();
+    let stdout = tokio::io::stdout();
+    run_with(http, url, creds, stdin, stdout).await
+}
+
+/// The bridge over any byte streams (tests drive it with pipes).
+pub async fn run_with<R, W>(
+    http: reqwest::Client,
+    url: Url,
+    creds: Box<dyn Credentials>,
+    input: R,
+    output: W,
+) -> Result<(), crate::Error>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + 'static,
+{
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+            let writer = tokio::task::spawn_local(async move {
+                let mut output = output;
+                while let Some(line) = rx.recv().await {
+                    if output.write_all(line.as_bytes()).await.is_err()
+                        || output.write_all(b"\n").await.is_err()
+                        || output.flush().await.is_err()
+                    {
+                        return Err(BridgeError::Stdout("broken pipe".into()));
+                    }
+                }
+                Ok(())
+            });
+            let bridge = Rc::new(Bridge {
+                http,
+                url,
+                creds,
+                session: RefCell::new(Session::default()),
+                out: tx,
+                current: RefCell::new(None),
+            });
+            let mut lines = BufReader::new(input).lines();
+            let mut tasks = Vec::new();
+            loop {
+                let line = match lines.next_line().await {
+                    Ok(Some(l)) => l,
+                    Ok(None) => break,
+                    Err(e) => return Err(BridgeError::Stdin(e.to_string()).into()),
+                };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let msg: Value = match serde_json::from_str(&line) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        bridge.emit(json!({"jsonrpc": "2.0", "id": null,
+                            "error": {"code": -32700, "message": format!("Parse error: {e}")}}));
+                        continue;
+                    }
+                };
+                if method_of(&msg) == Some("initialize") {
+                    bridge.session.borrow_mut().init = Some(msg.clone());
+                    bridge.forward(msg).await;
+                    continue;
+                }
+                let is_initialized = method_of(&msg) == Some("notifications/initialized");
+                let b = bridge.clone();
+                tasks.push(tokio::task::spawn_local(async move {
+                    b.forward(msg).await;
+                }));
+                if is_initialized {
+                    bridge.clone().start_get_stream();
+                }
+                tasks.retain(|t| !t.is_finished());
+            }
+            // Input closed: let in-flight requests finish, then end the session politely.
+            for t in tasks {
+                let _ = t.await;
+            }
+            bridge.end_session().await;
+            drop(bridge);
+            match writer.await {
+                Ok(Ok(())) | Err(_) => Ok(()),
+                Ok(Err(e)) => Err(e.into()),
+            }
+        })
+        .await
+}
+
+fn method_of(msg: &Value) -> Option<&str> {
+    msg.get("method").and_then(Value::as_str)
+}
+
+/// A request (as opposed to a notification or a response) has both `method` and `id`.
+fn request_id(msg: &Value) -> Option<Value> {
+    if msg.get("method").is_some() {
+        msg.get("id").cloned()
+    } else {
+        None
+    }
+}
+
+/// The `Mcp-Name` of a request: the tool, prompt or resource it is about.
+fn name_of(msg: &Value) -> Option<String> {
+    let params = msg.get("params")?;
+    let n = match method_of(msg)? {
+        "tools/call" | "prompts/get" => params.get("name")?.as_str()?,
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            params.get("uri")?.as_str()?
+        }
+        _ => return None,
+    };
+    (n.is_ascii() && !n.chars().any(|c| c.is_control())).then(|| n.to_owned())
+}
+
+enum Sent {
+    Ok(reqwest::Response),
+    /// The server refused the token twice.
+    Unauthorized(String),
+    /// The session is gone (404 with a session id).
+    SessionGone,
+    Failed(String),
+}
+
+impl Bridge {
+    fn emit(&self, msg: Value) {
+        let _ = self.out.send(msg.to_string());
+    }
+
+    fn error_reply(&self, msg: &Value, code: i64, message: String) {
+        if let Some(id) = request_id(msg) {
+            self.emit(
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}),
+            );
+        } else {
+            tracing::warn!("bridge: {message}");
+        }
+    }
+
+    async fn header(&self, rejected: Option<&str>) -> Result<(String, String), crate::Error> {
+        let h = self.creds.header(rejected).await?;
+        *self.current.borrow_mut() = Some(h.clone());
+        Ok(h)
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        header: &(String, String),
+        msg: Option<&Value>,
+    ) -> reqwest::RequestBuilder {
+        let session = self.session.borrow();
+        let mut req = self
+            .http
+            .request(method, self.url.clone())
+            .header(header.0.as_str(), header.1.as_str());
+        if let Some(id) = &session.id {
+            req = req.header("Mcp-Session-Id", id.as_str());
+        }
+        let version = session.version.clone().or_else(|| {
+            msg.and_then(|m| m.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        if let Some(v) = &version {
+            req = req.header("MCP-Protocol-Version", v.as_str());
+        }
+        if let Some(m) = msg {
+            req = req
+                .header("Accept", "application/json, text/event-stream")
+                .header("Content-Type", "application/json")
+                .json(m);
+            // 2026-07-28 routes on these; older servers ignore them.
+            if let Some(method) = method_of(m).filter(|s| s.is_ascii()) {
+                req = req.header("Mcp-Method", method);
+            }
+            if let Some(n) = name_of(m) {
+                req = req.header("Mcp-Name", n);
+            }
+        } else {
+            req = req.header("Accept", "text/event-stream");
+        }
+        req
+    }
+
+    /// Sends with the current token; on 401 refreshes once and retries.
+    async fn send(&self, method: reqwest::Method, msg: Option<&Value>) -> Sent {
+        let cached = self.current.borrow().clone();
+        let mut header = match cached {
+            Some(h) => h,
+            None => match self.header(None).await {
+                Ok(h) => h,
+                Err(e) => return Sent::Unauthorized(e.paragraph()),
+            },
+        };
+        for attempt in 0..2 {
+            let had_session = self.session.borrow().id.is_some();
+            let resp = match self.request(method.clone(), &header, msg).send().await {
+                Ok(r) => r,
+                Err(e) => return Sent::Failed(format!("could not reach {}: {e}", self.url)),
+            };
+            match resp.status().as_u16() {
+                401 if attempt == 0 => {
+                    header = match self.header(Some(&header.1)).await {
+                        Ok(h) => h,
+                        Err(e) => return Sent::Unauthorized(e.paragraph()),
+                    };
+                }
+                401 => {
+                    return Sent::Unauthorized(format!(
+                        "{} refused the token even after a refresh",
+                        self.url
+                    ));
+                }
+                404 if had_session => return Sent::SessionGone,
+                _ => return Sent::Ok(resp),
+            }
+        }
+        Sent::Failed("unreachable".into())
+    }
+
+    /// Forwards one client message and relays whatever comes back.
+    async fn forward(&self, msg: Value) {
+        let mut retried_session = false;
+        loop {
+            match self.send(reqwest::Method::POST, Some(&msg)).await {
+                Sent::Ok(resp) => {
+                    self.relay_post_answer(&msg, resp).await;
+                    return;
+                }
+                Sent::SessionGone if !retried_session && method_of(&msg) != Some("initialize") => {
+                    retried_session = true;
+                    if !self.reinitialize().await {
+                        self.error_reply(
+                            &msg,
+                            -32001,
+                            "the MCP server ended the session and a new one could not be started"
+                                .into(),
+                        );
+                        return;
+                    }
+                }
+                Sent::SessionGone => {
+                    self.error_reply(&msg, -32001, "the MCP server ended the session".into());
+                    return;
+                }
+                Sent::Unauthorized(why) => {
+                    self.error_reply(
+                        &msg,
+                        -32001,
+                        format!("Lanyard could not authorize to the MCP server: {why}"),
+                    );
+                    return;
+                }
+                Sent::Failed(why) => {
+                    self.error_reply(&msg, -32603, format!("Lanyard bridge: {why}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn relay_post_answer(&self, msg: &Value, resp: reqwest::Response) {
+        let status = resp.status();
+        if method_of(msg) == Some("initialize")
+            && status.is_success()
+            && let Some(id) = resp
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            self.session.borrow_mut().id = Some(id.to_owned());
+        }
+        let ctype = content_type(&resp);
+        if status.as_u16() == 202 || status.as_u16() == 204 {
+            return;
+        }
+        let is_init = method_of(msg) == Some("initialize");
+        let mut answered = false;
+        if ctype.starts_with("text/event-stream") {
+            let want = request_id(msg);
+            self.read_events(resp, |m| {
+                if is_init {
+                    self.learn_version(&m);
+                }
+                if want.is_some() && m.get("id") == want.as_ref() && m.get("method").is_none() {
+                    answered = true;
+                }
+                self.emit(m);
+            })
+            .await;
+        } else {
+            let bytes = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    self.error_reply(
+                        msg,
+                        -32603,
+                        format!("Lanyard bridge: the answer was cut off: {e}"),
+                    );
+                    return;
+                }
+            };
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Array(items)) => {
+                    for m in items {
+                        answered = true;
+                        self.emit(m);
+                    }
+                }
+                Ok(m) if m.get("jsonrpc").is_some() => {
+                    if is_init {
+                        self.learn_version(&m);
+                    }
+                    answered = true;
+                    self.emit(m);
+                }
+                _ => {}
+            }
+        }
+        if !answered && request_id(msg).is_some() {
+            let detail = if status.is_success() {
+                "the server's answer had no response to this request".to_owned()
+            } else {
+                format!("the server answered HTTP {status}")
+            };
+            self.error_reply(msg, -32603, format!("Lanyard bridge: {detail}"));
+        }
+    }
+
+    fn learn_version(&self, m: &Value) {
+        if let Some(v) = m.pointer("/result/protocolVersion").and_then(Value::as_str) {
+            self.session.borrow_mut().version = Some(v.to_owned());
+        }
+    }
+
+    /// Reads an SSE body, calling `each` for every JSON-RPC message; returns the last event id.
+    async fn read_events(
+        &self,
+        mut resp: reqwest::Response,
+        mut each: impl FnMut(Value),
+    ) -> Option<String> {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut data = String::new();
+        let mut last_id = None;
+        loop {
+            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+                let raw: Vec<u8> = buf.drain(..=pos).collect();
+                let line = String::from_utf8_lossy(&raw);
+                let line = line.trim_end_matches(['\n', '\r']);
+                if line.is_empty() {
+                    if !data.is_empty() {
+                        if let Ok(v) = serde_json::from_str::<Value>(&data) {
+                            each(v);
+                        }
+                        data.clear();
+                    }
+                } else if let Some(rest) = line.strip_prefix("data:") {
+                    if !data.is_empty() {
+                        data.push('\n');
+                    }
+                    data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+                } else if let Some(rest) = line.strip_prefix("id:") {
+                    last_id = Some(rest.trim().to_owned());
+                }
+            }
+            match resp.chunk().await {
+                Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+                _ => {
+                    if !data.is_empty()
+                        && let Ok(v) = serde_json::from_str::<Value>(&data)
+                    {
+                        each(v);
+                    }
+                    return last_id;
+                }
+            }
+        }
+    }
+
+    /// Replays the client's `initialize` (its answer is not forwarded) to get a new session.
+    async fn reinitialize(&self) -> bool {
+        let Some(mut init) = self.session.borrow().init.clone() else {
+            return false;
+        };
+        self.session.borrow_mut().id = None;
+        init["id"] = json!("lanyard-reinitialize");
+        let resp = match self.send(reqwest::Method::POST, Some(&init)).await {
+            Sent::Ok(r) if r.status().is_success() => r,
+            _ => return false,
+        };
+        if let Some(id) = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            self.session.borrow_mut().id = Some(id.to_owned());
+        }
+        // Drain the answer (not forwarded: the client already has one).
+        if content_type(&resp).starts_with("text/event-stream") {
+            self.read_events(resp, |m| self.learn_version(&m)).await;
+        } else if let Ok(m) = resp.json::<Value>().await {
+            self.learn_version(&m);
+        }
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        matches!(self.send(reqwest::Method::POST, Some(&note)).await, Sent::Ok(r) if r.status().is_success())
+    }
+
+    /// The GET stream for server-initiated messages (2025 revisions with a session only).
+    fn start_get_stream(self: Rc<Self>) {
+        {
+            let mut s = self.session.borrow_mut();
+            let modern = s.version.as_deref().is_some_and(|v| v >= "2026-01-01");
+            if s.get_stream_started || modern {
+                return;
+            }
+            s.get_stream_started = true;
+        }
+        tokio::task::spawn_local(async move {
+            let mut last_event: Option<String> = None;
+            for _ in 0..100 {
+                let header = match self.current.borrow().clone() {
+                    Some(h) => h,
+                    None => return,
+                };
+                let mut req = self.request(reqwest::Method::GET, &header, None);
+                if let Some(id) = &last_event {
+                    req = req.header("Last-Event-ID", id.as_str());
+                }
+                let resp = match req.send().await {
+                    Ok(r) => r,
+                    Err(_) => return,
+                };
+                match resp.status().as_u16() {
+                    200 if content_type(&resp).starts_with("text/event-stream") => {
+                        if let Some(id) = self.read_events(resp, |m| self.emit(m)).await {
+                            last_event = Some(id);
+                        }
+                    }
+                    401 => {
+                        if self.header(Some(&header.1)).await.is_err() {
+                            return;
+                        }
+                    }
+                    // 405: no stream offered; anything else: give up quietly.
+                    _ => return,
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+    }
+
+    async fn end_session(&self) {
+        if self.session.borrow().id.is_none() {
+            return;
+        }
+        let Some(header) = self.current.borrow().clone() else {
+            return;
+        };
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            self.request(reqwest::Method::DELETE, &header, None).send(),
+        )
+        .await;
+    }
+}
+
+fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
