@@ -1,5 +1,5 @@
 //! A private Secret Service for one sandbox: its own D-Bus session bus and its own unlocked
-//! gnome-keyring-daemon whose keyrings live inside the sandbox. Nothing reaches the real keychain,
+//! gnome-keyring (D-Bus activated) whose keyrings live inside the sandbox. Nothing reaches the real keychain,
 //! and tests running in parallel never see each other's items. Dropped → bus and daemon stop.
 
 use std::io::{BufRead, BufReader, Write};
@@ -14,12 +14,35 @@ pub struct PrivateKeyring {
 }
 
 impl PrivateKeyring {
-    /// Starts a bus and an unlocked keyring daemon keeping its files under `dir`.
+    /// Starts a bus whose Secret Service (gnome-keyring, D-Bus activated on first use) keeps its
+    /// files under `dir`. The 'login' collection is pre-created as an unencrypted, unlocked
+    /// keyring file and made the default, so no password or prompt is ever needed. The bus runs
+    /// with HOME and XDG dirs inside `dir`: whatever it activates never sees the real HOME.
     pub fn start(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir.join("data"))?;
-        std::fs::create_dir_all(dir.join("run"))?;
+        let keyrings = dir.join("data").join("keyrings");
+        let run = dir.join("run");
+        std::fs::create_dir_all(&keyrings)?;
+        std::fs::create_dir_all(&run)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for d in [&keyrings, &run] {
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
+            }
+        }
+        std::fs::write(
+            keyrings.join("login.keyring"),
+            "[keyring]\ndisplay-name=login\nctime=0\nmtime=0\nlock-on-idle=false\nlock-after=false\n",
+        )?;
+        std::fs::write(keyrings.join("default"), "login")?;
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_RUNTIME_DIR", &run)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -34,7 +57,6 @@ impl PrivateKeyring {
             bail!("dbus-daemon printed no address");
         }
         let keyring = Self { bus, address };
-        keyring.start_daemon(dir)?;
         keyring.probe()?;
         Ok(keyring)
     }
@@ -47,32 +69,6 @@ impl PrivateKeyring {
     /// Environment for processes that should use this keychain.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![("DBUS_SESSION_BUS_ADDRESS".into(), self.address.clone())]
-    }
-
-    fn start_daemon(&self, dir: &Path) -> Result<()> {
-        let mut daemon = Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .env("XDG_DATA_HOME", dir.join("data"))
-            .env("XDG_RUNTIME_DIR", dir.join("run"))
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("start gnome-keyring-daemon (apt-get install gnome-keyring)")?;
-        {
-            let mut stdin = daemon.stdin.take().context("keyring stdin")?;
-            stdin.write_all(b"lanyard-test-keyring")?;
-        }
-        // With --unlock it forks the real daemon and the first process exits.
-        let status = daemon.wait()?;
-        if !status.success() {
-            bail!("gnome-keyring-daemon --unlock failed: {status}");
-        }
-        Ok(())
     }
 
     /// Writes, reads back and deletes one item, so a broken keychain fails here, not in the test.
