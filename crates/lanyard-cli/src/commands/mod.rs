@@ -39,8 +39,18 @@ commands! {
     Logout => logout,
     /// Stop managing a server (revokes and deletes its tokens).
     Remove => remove,
+    /// Show how a server signs in, step by step, without signing in (what an admin runs first).
+    Probe => probe,
     /// Remove everything Lanyard did: revoke tokens, delete registered clients, assistant entries, keychain items, state.
     Uninstall => uninstall,
     /// List the OAuth clients this machine registered; `clients prune` deletes unused ones.
     Clients => clients,
+    /// Connect a server to AI coding assistants (Cursor, Claude Code, Codex).
+    Connect => connect,
+    /// Remove a server's entries from the assistants' configs.
+    Disconnect => disconnect,
+    /// Show detected assistants, what is connected where, and drift (--watch keeps entries right).
+    Ides => ides,
+    /// Run a stdio MCP server that forwards to a saved server with fresh tokens.
+    Bridge => bridge,
 }

@@ -184,6 +184,8 @@ pub enum IdeError {
     NotConnected { name: String, ide: Ide },
     #[error("Lanyard's connection records in {path} are unreadable: {message}")]
     Records { path: PathBuf, message: String },
+    #[error("No AI coding assistant (Cursor, Claude Code, Codex) was found on this machine")]
+    NoneDetected,
     #[error("Native mode needs a client id that the assistant can use")]
     NativeNeedsClient,
     #[error("The file watcher failed: {0}")]
@@ -256,6 +258,7 @@ impl UserFacing for IdeError {
                 "Move {} aside (Lanyard will start a new one) and reconnect with `lanyard connect`.",
                 path.display()
             ),
+            IdeError::NoneDetected => "Name them with --ide cursor,claude,codex (Lanyard creates their config files).".into(),
             IdeError::NativeNeedsClient => "Pass --client-id (and --callback-port) of a client your admin registered for the assistant's redirect URI, or use --mode helper or bridge.".into(),
             IdeError::Watch(_) => "Restart the Lanyard daemon; if it keeps failing, raise the inotify watch limit.".into(),
         }

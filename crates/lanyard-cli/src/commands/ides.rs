@@ -1,0 +1,151 @@
+//! `lanyard ides [--json] [--watch]`: the assistants found on this machine, what Lanyard
+//! connected where, and whether each entry is still as Lanyard wrote it. `--watch` keeps the
+//! entries right until interrupted (what the daemon runs).
+
+use serde::Serialize;
+
+use lanyard_core::ides::manage::{EntryState, IdeStatus};
+use lanyard_core::ides::source::LiveSource;
+use lanyard_core::ides::{Ide, Scope};
+
+use crate::output;
+
+/// Show detected assistants, connections and drift.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Watch the configs and repair Lanyard's entries until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Serialize)]
+struct Assistant {
+    ide: Ide,
+    name: &'static str,
+    installed: bool,
+    cli: Option<String>,
+    user_config: String,
+}
+
+#[derive(Serialize)]
+struct Report {
+    assistants: Vec<Assistant>,
+    connections: Vec<IdeStatus>,
+}
+
+fn describe(s: &EntryState, ide: Ide) -> String {
+    match s {
+        EntryState::Ok => "connected".into(),
+        EntryState::Drifted { keys } => format!("drifted ({})", keys.join(", ")),
+        EntryState::RemovedByUser | EntryState::Missing => {
+            format!("disconnected in {}", ide.label())
+        }
+        EntryState::Unreadable { error } => format!("unreadable: {error}"),
+    }
+}
+
+pub async fn run(args: Args) -> lanyard_core::Result<()> {
+    let manager = super::connect::manager()?;
+    let source = LiveSource::open()?;
+    if args.watch {
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let shutdown = async move {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return shutdown.await,
+                };
+            tokio::select! { _ = shutdown => {}, _ = term.recv() => {} }
+        };
+        eprintln!("Watching the assistants' configs (Ctrl-C to stop).");
+        lanyard_core::watch::run(
+            manager,
+            &source,
+            lanyard_core::watch::WatchOptions::default(),
+            |e| {
+                eprintln!(
+                    "{} in {}: {}",
+                    e.server,
+                    e.file.display(),
+                    match &e.found {
+                        EntryState::Drifted { keys } => format!("repaired ({})", keys.join(", ")),
+                        other => describe(other, e.ide),
+                    }
+                )
+            },
+            shutdown,
+        )
+        .await?;
+        return Ok(());
+    }
+
+    let records = manager.records.load()?;
+    let mut connections = Vec::new();
+    for c in &records.connections {
+        let params = source.for_connection(c).await.ok();
+        connections.push(IdeStatus {
+            server: c.server.clone(),
+            ide: c.ide,
+            mode: c.mode,
+            file: c.file.clone(),
+            state: manager.inspect(c, params.as_ref()),
+        });
+    }
+    let assistants: Vec<Assistant> = Ide::ALL
+        .into_iter()
+        .map(|ide| {
+            let d = ide.detect(&manager.env);
+            Assistant {
+                ide,
+                name: ide.label(),
+                installed: d.installed,
+                cli: d.cli.map(|p| p.display().to_string()),
+                user_config: ide
+                    .location(&manager.env, &Scope::User)
+                    .map(|l| l.file.display().to_string())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    if args.json {
+        output::json(&Report {
+            assistants,
+            connections,
+        });
+        return Ok(());
+    }
+    for a in &assistants {
+        println!(
+            "{:<12} {:<14} {}",
+            a.name,
+            if a.installed {
+                "installed"
+            } else {
+                "not found"
+            },
+            a.user_config
+        );
+    }
+    if connections.is_empty() {
+        println!("\nNothing connected yet: `lanyard connect NAME --ide cursor,claude,codex`.");
+    } else {
+        println!();
+        for c in &connections {
+            println!(
+                "{:<16} {:<12} {:<7} {:<28} {}",
+                c.server,
+                c.ide.label(),
+                c.mode.id(),
+                describe(&c.state, c.ide),
+                c.file.display()
+            );
+        }
+    }
+    Ok(())
+}
