@@ -1,2 +1,603 @@
 //! The one guarded way to the network: size caps, content-type checks, no silent cross-origin
 //! redirects, `http://` only for loopback hosts.
+//!
+//! Every byte that comes back is untrusted. [`Http`] enforces, for every request:
+//! - **URL policy** ([`check_url`]): `https://` anywhere, `http://` only for loopback hosts
+//!   (`127.0.0.0/8`, `::1`, `localhost`); anything else is refused before connecting.
+//! - **Size cap**: a body larger than the request's cap (default [`Limits::max_body`], 1 MiB)
+//!   is refused ([`HttpError::TooLarge`]); a declared `Content-Length` over it fails at once.
+//! - **Timeouts**: connect and total ([`Limits`]).
+//! - **Redirects are never followed automatically.** [`Http::get_json`] follows *same-origin*
+//!   redirects by hand (re-validating each target against the URL policy, at most
+//!   [`Limits::max_redirects`]) and refuses a cross-origin one ([`HttpError::CrossOriginRedirect`]).
+//!   POSTs never follow redirects: the 3xx comes back to the caller as a response.
+//! - **JSON content type**: [`HttpResponse::json`] / [`HttpResponse::json_value`] refuse a body
+//!   whose `Content-Type` is not `application/json` or `application/*+json`.
+//!
+//! The API (also used for token, registration and revocation requests):
+//! ```ignore
+//! let http = Http::new()?;
+//! let r = http.get_json(&url).await?;            // GET, Accept: application/json, same-origin redirects
+//! if r.is_success() { let v: serde_json::Value = r.json_value()?; }
+//! let r = http.post_form(&token_ep, &[("grant_type", "authorization_code"), ...],
+//!                        Some(BasicAuth { user: id, password: secret })).await?;
+//! let r = http.post_json(&registration_ep, &body, None /* bearer */).await?;
+//! let r = http.send(Request::new(Method::DELETE, url).bearer(tok)).await?; // anything else
+//! ```
+//! Every call returns an [`HttpResponse`] (status, headers, capped body, final URL, elapsed
+//! milliseconds) for *any* HTTP status: deciding what a 4xx means is the caller's job. Errors
+//! ([`HttpError`]) are transport failures and broken rules, each naming the rule and the URL.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::UserFacing;
+
+pub use reqwest::Method;
+pub use reqwest::header::HeaderMap;
+
+/// Limits applied to every request of one [`Http`].
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest body read, in bytes (metadata documents, token responses…).
+    pub max_body: usize,
+    pub connect_timeout: Duration,
+    pub total_timeout: Duration,
+    /// Same-origin redirects followed by [`Http::get_json`].
+    pub max_redirects: u8,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 1024 * 1024,
+            connect_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(30),
+            max_redirects: 5,
+        }
+    }
+}
+
+/// A broken rule or a failed transport, always with the URL concerned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error(
+        "refused {url}: plain http:// is only allowed for loopback hosts (127.0.0.0/8, ::1, localhost); anything else must use https://"
+    )]
+    InsecureUrl { url: String },
+    #[error("refused {url}: only https:// (and http:// on loopback) URLs are fetched")]
+    UnsupportedScheme { url: String },
+    #[error("could not reach {url}: {detail}")]
+    Transport { url: String, detail: String },
+    #[error("{url} did not answer within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
+    #[error("refused the answer of {url}: it is larger than the {limit} bytes allowed")]
+    TooLarge { url: String, limit: usize },
+    #[error(
+        "refused the answer of {url}: expected a JSON document (Content-Type application/json), got {content_type:?}"
+    )]
+    NotJson { url: String, content_type: String },
+    #[error("refused the answer of {url}: it is not valid JSON ({detail})")]
+    InvalidJson { url: String, detail: String },
+    #[error(
+        "refused a redirect from {url} to {location}: redirects to another origin are not followed during discovery"
+    )]
+    CrossOriginRedirect { url: String, location: String },
+    #[error("{url} redirected more than {max} times")]
+    TooManyRedirects { url: String, max: u8 },
+    #[error("{url} answered {status} with a missing or unusable Location header")]
+    BadRedirect { url: String, status: u16 },
+    #[error("could not build the request to {url}: {detail}")]
+    Request { url: String, detail: String },
+}
+
+impl HttpError {
+    /// The URL the error is about.
+    pub fn url(&self) -> &str {
+        match self {
+            HttpError::InsecureUrl { url }
+            | HttpError::UnsupportedScheme { url }
+            | HttpError::Transport { url, .. }
+            | HttpError::Timeout { url, .. }
+            | HttpError::TooLarge { url, .. }
+            | HttpError::NotJson { url, .. }
+            | HttpError::InvalidJson { url, .. }
+            | HttpError::CrossOriginRedirect { url, .. }
+            | HttpError::TooManyRedirects { url, .. }
+            | HttpError::BadRedirect { url, .. }
+            | HttpError::Request { url, .. } => url,
+        }
+    }
+
+    /// True for failures that say nothing about the server's documents (network, timeout).
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Transport { .. } | HttpError::Timeout { .. }
+        )
+    }
+}
+
+impl UserFacing for HttpError {
+    fn next_step(&self) -> String {
+        match self {
+            HttpError::InsecureUrl { .. } | HttpError::UnsupportedScheme { .. } => {
+                "The server's admin must publish https:// URLs; Lanyard never sends credentials over plain http to another machine.".into()
+            }
+            HttpError::Transport { .. } | HttpError::Timeout { .. } => {
+                "Check the URL, your network and proxy, and that the server is up; then try again.".into()
+            }
+            HttpError::TooLarge { .. }
+            | HttpError::NotJson { .. }
+            | HttpError::InvalidJson { .. } => {
+                "The server's admin must serve this document as JSON (application/json) of a sensible size; run `lanyard probe URL` and show them the output.".into()
+            }
+            HttpError::CrossOriginRedirect { .. }
+            | HttpError::TooManyRedirects { .. }
+            | HttpError::BadRedirect { .. } => {
+                "The server's admin must serve the metadata at its well-known URL without redirecting elsewhere; run `lanyard probe URL` and show them the output.".into()
+            }
+            HttpError::Request { .. } => "This is a bug in Lanyard; please report it.".into(),
+        }
+    }
+}
+
+/// True for hosts that never leave this machine: `127.0.0.0/8`, `::1`, `localhost`.
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.');
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+    }
+}
+
+/// True when the URL's host is a loopback host (see [`is_loopback_host`]).
+pub fn is_loopback(url: &Url) -> bool {
+    url.host().is_some_and(|h| is_loopback_host(&h))
+}
+
+/// The URL policy: `https://` with a host, or `http://` to a loopback host.
+pub fn check_url(url: &Url) -> Result<(), HttpError> {
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(HttpError::InsecureUrl {
+            url: url.to_string(),
+        }),
+        _ => Err(HttpError::UnsupportedScheme {
+            url: url.to_string(),
+        }),
+    }
+}
+
+/// Same scheme, host and port (after the `url` crate's normalisation: lower-case host,
+/// default port elided).
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin()
+}
+
+/// `user:password` for HTTP Basic (RFC 6749 §2.3.1 form-encodes both first).
+#[derive(Debug, Clone, Copy)]
+pub struct BasicAuth<'a> {
+    pub user: &'a str,
+    pub password: &'a str,
+}
+
+/// How redirects of one request are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// Return the 3xx to the caller.
+    None,
+    /// Follow same-origin redirects (re-validated), refuse cross-origin ones.
+    SameOrigin,
+}
+
+/// One request, for [`Http::send`]. Built with the small builder methods.
+#[derive(Debug)]
+pub struct Request {
+    method: Method,
+    url: Url,
+    headers: Vec<(String, String)>,
+    body: Option<(String, Vec<u8>)>,
+    redirects: Redirects,
+    max_body: Option<usize>,
+    discard_body: bool,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            redirects: Redirects::None,
+            max_body: None,
+            discard_body: false,
+        }
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
+    }
+    pub fn basic(self, auth: BasicAuth<'_>) -> Self {
+        use base64::Engine;
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let raw = format!("{}:{}", enc(auth.user), enc(auth.password));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        self.header("Authorization", &format!("Basic {b64}"))
+    }
+    pub fn body(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        self.body = Some((content_type.to_owned(), bytes));
+        self
+    }
+    pub fn form(self, pairs: &[(&str, &str)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body("application/x-www-form-urlencoded", body.into_bytes())
+    }
+    pub fn json(self, value: &serde_json::Value) -> Self {
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
+        self.body("application/json", bytes)
+    }
+    pub fn redirects(mut self, r: Redirects) -> Self {
+        self.redirects = r;
+        self
+    }
+    /// Override the client's body cap for this request.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = Some(bytes);
+        self
+    }
+    /// Do not read the body at all (status and headers only): for answers that may be an
+    /// endless event stream, e.g. the unauthenticated MCP request of discovery.
+    pub fn discard_body(mut self) -> Self {
+        self.discard_body = true;
+        self
+    }
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+/// An answer of any status, body already read (and capped).
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The URL that answered (after same-origin redirects).
+    pub url: Url,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// Time from the first byte sent to the last byte read, over all redirect hops.
+    pub millis: u64,
+    /// The URLs redirected through, in order (empty when none).
+    pub redirected_from: Vec<Url>,
+}
+
+impl HttpResponse {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+    /// The first value of a header, when it is valid text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// Every value of a header (e.g. several `WWW-Authenticate` lines), text ones only.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+    /// The media type without parameters, lower-cased (`""` when absent).
+    pub fn media_type(&self) -> String {
+        self.header("content-type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+    /// `application/json` or `application/<x>+json`.
+    pub fn is_json(&self) -> bool {
+        is_json_media_type(&self.media_type())
+    }
+    /// The body as JSON, after the content-type check.
+    pub fn json_value(&self) -> Result<serde_json::Value, HttpError> {
+        self.json()
+    }
+    /// The body parsed into `T`, after the content-type check.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
+        if !self.is_json() {
+            return Err(HttpError::NotJson {
+                url: self.url.to_string(),
+                content_type: self.header("content-type").unwrap_or("none").to_owned(),
+            });
+        }
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::InvalidJson {
+            url: self.url.to_string(),
+            detail: e.to_string(),
+        })
+    }
+    /// A short, printable excerpt of the body for messages.
+    pub fn excerpt(&self) -> String {
+        let s = String::from_utf8_lossy(&self.body);
+        let s: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
+        s.trim().to_owned()
+    }
+}
+
+/// `application/json` or `application/<x>+json` (parameters already stripped, lower-case).
+pub fn is_json_media_type(media: &str) -> bool {
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// The guarded client. Cheap to clone (shares the connection pool).
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+impl Http {
+    /// A client with [`Limits::default`].
+    pub fn new() -> Result<Self, HttpError> {
+        Self::with_limits(Limits::default())
+    }
+
+    pub fn with_limits(limits: Limits) -> Result<Self, HttpError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.total_timeout)
+            .user_agent(concat!("lanyard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Request {
+                url: String::new(),
+                detail: e.to_string(),
+            })?;
+        Ok(Http { client, limits })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// GET with `Accept: application/json`, following same-origin redirects. The answer
+    /// comes back for any status; call [`HttpResponse::json`] to check and parse it.
+    pub async fn get_json(&self, url: &Url) -> Result<HttpResponse, HttpError> {
+        self.send(
+            Request::new(Method::GET, url.clone())
+                .header("Accept", "application/json")
+                .redirects(Redirects::SameOrigin),
+        )
+        .await
+    }
+
+    /// POST `application/x-www-form-urlencoded` (token, revocation requests), optionally with
+    /// HTTP Basic client authentication. Redirects are not followed.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic: Option<BasicAuth<'_>>,
+    ) -> Result<HttpResponse, HttpError> {
+        let mut req = Request::new(Method::POST, url.clone())
+            .header("Accept", "application/json")
+            .form(form);
+        if let Some(b) = basic {
+            req = req.basic(b);
+        }
+        self.send(req).await
+    }
+
+    /// POST a JSON body (registration requests), optionally with a bearer token.
+    /// Redirects are not followed.
+    pub async fn post_json(
+        &self,
+        url: &Url,
+        body: &serde_json::Value,
+        bearer: Option<&str>,
+    ) -> Result<HttpResponse, HttpError> {
+        let mut req = Request::new(Method::POST, url.clone())
+            .header("Accept", "application/json")
+            .json(body);
+        if let Some(t) = bearer {
+            req = req.bearer(t);
+        }
+        self.send(req).await
+    }
+
+    /// Any request, under every rule of this module.
+    pub async fn send(&self, req: Request) -> Result<HttpResponse, HttpError> {
+        let started = Instant::now();
+        let cap = req.max_body.unwrap_or(self.limits.max_body);
+        let mut url = req.url.clone();
+        let mut redirected_from = Vec::new();
+        loop {
+            check_url(&url)?;
+            let mut rb = self.client.request(req.method.clone(), url.clone());
+            for (k, v) in &req.headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            if let Some((ct, bytes)) = &req.body {
+                rb = rb.header("Content-Type", ct.as_str()).body(bytes.clone());
+            }
+            let resp = rb.send().await.map_err(|e| self.describe(&url, &e))?;
+            let status = resp.status().as_u16();
+            if req.redirects == Redirects::SameOrigin
+                && matches!(status, 301 | 302 | 303 | 307 | 308)
+            {
+                let next = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|loc| url.join(loc).ok())
+                    .ok_or_else(|| HttpError::BadRedirect {
+                        url: url.to_string(),
+                        status,
+                    })?;
+                if !same_origin(&url, &next) {
+                    return Err(HttpError::CrossOriginRedirect {
+                        url: url.to_string(),
+                        location: next.to_string(),
+                    });
+                }
+                if redirected_from.len() >= usize::from(self.limits.max_redirects) {
+                    return Err(HttpError::TooManyRedirects {
+                        url: req.url.to_string(),
+                        max: self.limits.max_redirects,
+                    });
+                }
+                redirected_from.push(std::mem::replace(&mut url, next));
+                continue;
+            }
+            let headers = resp.headers().clone();
+            let body = if req.discard_body {
+                Vec::new()
+            } else {
+                read_capped(resp, cap, &url, self).await?
+            };
+            return Ok(HttpResponse {
+                url,
+                status,
+                headers,
+                body,
+                millis: started.elapsed().as_millis() as u64,
+                redirected_from,
+            });
+        }
+    }
+
+    fn describe(&self, url: &Url, e: &reqwest::Error) -> HttpError {
+        if e.is_timeout() {
+            return HttpError::Timeout {
+                url: url.to_string(),
+                seconds: self.limits.total_timeout.as_secs(),
+            };
+        }
+        let detail = if e.is_connect() {
+            "the connection failed (server down, wrong port or unreachable)".to_owned()
+        } else {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                src = inner.source();
+            }
+            s
+        };
+        HttpError::Transport {
+            url: url.to_string(),
+            detail,
+        }
+    }
+}
+
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+    url: &Url,
+    http: &Http,
+) -> Result<Vec<u8>, HttpError> {
+    let too_large = || HttpError::TooLarge {
+        url: url.to_string(),
+        limit: cap,
+    };
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| http.describe(url, &e))? {
+        if out.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// `IpAddr` loopback check, for callers holding a socket address.
+pub fn is_loopback_ip(ip: IpAddr) -> bool {
+    ip.is_loopback()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn url_policy() {
+        for ok in [
+            "https://idp.example.com/x",
+            "http://127.0.0.1:8080/",
+            "http://127.9.9.9/",
+            "http://[::1]:3000/mcp",
+            "http://localhost:1/",
+            "http://LOCALHOST./",
+            "http://a.localhost/",
+        ] {
+            assert!(check_url(&u(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://idp.example.com/",
+            "http://10.0.0.1/",
+            "http://localhost.example.com/",
+            "http://128.0.0.1/",
+            "http://[::2]/",
+        ] {
+            assert!(
+                matches!(check_url(&u(bad)), Err(HttpError::InsecureUrl { .. })),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            check_url(&u("ftp://x/")),
+            Err(HttpError::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            check_url(&u("file:///etc/passwd")),
+            Err(HttpError::UnsupportedScheme { .. })
+        ));
+    }
+
+    #[test]
+    fn origins() {
+        assert!(same_origin(
+            &u("https://A.com/x"),
+            &u("https://a.com:443/y")
+        ));
+        assert!(!same_origin(&u("https://a.com/x"), &u("http://a.com/x")));
+        assert!(!same_origin(&u("https://a.com/x"), &u("https://b.a.com/x")));
+        assert!(!same_origin(
+            &u("https://a.com/x"),
+            &u("https://a.com:8443/x")
+        ));
+    }
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("application/jwk-set+json"));
+        assert!(!is_json_media_type("text/html"));
+        assert!(!is_json_media_type("text/json"));
+        assert!(!is_json_media_type(""));
+    }
+}

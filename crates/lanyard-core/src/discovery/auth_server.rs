@@ -27,3 +27,346 @@ pub struct AuthServerMetadata {
     /// Where this document was read from.
     pub metadata_url: Url,
 }
+
+use super::DiscoveryFailure;
+use super::fields::{FieldProblem, Fields};
+use crate::http::check_url;
+
+const DOC: &str = "authorization server metadata";
+
+/// Where to look for an issuer's metadata, in the MCP spec's order (2025-11-25 §2.3.2):
+/// with a path component `/p`: RFC 8414 path-insert `/.well-known/oauth-authorization-server/p`,
+/// OIDC path-insert `/.well-known/openid-configuration/p`, OIDC path-append
+/// `/p/.well-known/openid-configuration`; without one: RFC 8414 then OIDC at the root.
+pub fn candidates(issuer: &Url) -> Vec<Url> {
+    let mut base = issuer.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    let path = issuer.path().trim_end_matches('/').to_owned();
+    let at = |p: String| {
+        let mut u = base.clone();
+        u.set_path(&p);
+        u
+    };
+    if path.is_empty() {
+        vec![
+            at("/.well-known/oauth-authorization-server".into()),
+            at("/.well-known/openid-configuration".into()),
+        ]
+    } else {
+        vec![
+            at(format!("/.well-known/oauth-authorization-server{path}")),
+            at(format!("/.well-known/openid-configuration{path}")),
+            at(format!("{path}/.well-known/openid-configuration")),
+        ]
+    }
+}
+
+fn endpoint(
+    doc_url: &Url,
+    f: &Fields<'_>,
+    field: &str,
+    required: bool,
+) -> Result<Option<Url>, DiscoveryFailure> {
+    let bad = |p: FieldProblem| invalid(doc_url, p);
+    let u = if required {
+        Some(f.req_url(field).map_err(bad)?)
+    } else {
+        f.opt_url(field).map_err(bad)?
+    };
+    if let Some(u) = &u
+        && check_url(u).is_err()
+    {
+        return Err(DiscoveryFailure::InsecureEndpoint {
+            document: DOC,
+            url: doc_url.to_string(),
+            field: field.to_owned(),
+            value: u.to_string(),
+        });
+    }
+    Ok(u)
+}
+
+fn invalid(doc_url: &Url, p: FieldProblem) -> DiscoveryFailure {
+    DiscoveryFailure::InvalidDocument {
+        document: DOC,
+        url: doc_url.to_string(),
+        field: p.field,
+        problem: p.problem,
+    }
+}
+
+/// Validate a metadata document read from `doc_url` for the issuer identifier `expected`
+/// (compared as an exact string, RFC 8414 §3.3 / OIDC Discovery §4.3). `also_accept` lists
+/// other spellings accepted (used only by the 2025-03-26 back-compat, where the issuer is the
+/// server's origin, with or without a trailing slash).
+pub fn validate(
+    doc_url: &Url,
+    doc: &serde_json::Value,
+    expected: &str,
+    also_accept: &[&str],
+) -> Result<AuthServerMetadata, DiscoveryFailure> {
+    let bad = |p: FieldProblem| invalid(doc_url, p);
+    let f = Fields::new(doc).map_err(bad)?;
+    let found = f.req_str("issuer").map_err(bad)?;
+    if found != expected && !also_accept.contains(&found) {
+        return Err(DiscoveryFailure::IssuerMismatch {
+            url: doc_url.to_string(),
+            expected: expected.to_owned(),
+            found: found.to_owned(),
+        });
+    }
+    let issuer = super::fields::parse_url("issuer", found).map_err(bad)?;
+    let methods = f
+        .opt_str_array("code_challenge_methods_supported")
+        .map_err(bad)?;
+    if !methods
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|x| x == "S256"))
+    {
+        return Err(DiscoveryFailure::NoPkceS256 {
+            issuer: found.to_owned(),
+            url: doc_url.to_string(),
+            methods,
+        });
+    }
+    let response_types = f
+        .opt_str_array("response_types_supported")
+        .map_err(bad)?
+        .unwrap_or_else(|| vec!["code".into()]);
+    if !response_types.iter().any(|t| t == "code") {
+        return Err(bad(FieldProblem {
+            field: "response_types_supported".into(),
+            problem: format!(
+                "does not list \"code\" ({response_types:?}): the authorization code flow is not offered"
+            ),
+        }));
+    }
+    let authorization_endpoint =
+        endpoint(doc_url, &f, "authorization_endpoint", true)?.unwrap_or_else(|| issuer.clone());
+    let token_endpoint =
+        endpoint(doc_url, &f, "token_endpoint", true)?.unwrap_or_else(|| issuer.clone());
+    Ok(AuthServerMetadata {
+        authorization_endpoint,
+        token_endpoint,
+        registration_endpoint: endpoint(doc_url, &f, "registration_endpoint", false)?,
+        revocation_endpoint: endpoint(doc_url, &f, "revocation_endpoint", false)?,
+        scopes_supported: f.opt_str_array("scopes_supported").map_err(bad)?,
+        response_types_supported: response_types,
+        grant_types_supported: f.opt_str_array("grant_types_supported").map_err(bad)?,
+        code_challenge_methods_supported: methods.unwrap_or_default(),
+        token_endpoint_auth_methods_supported: f
+            .opt_str_array("token_endpoint_auth_methods_supported")
+            .map_err(bad)?
+            .unwrap_or_else(|| vec!["client_secret_basic".into()]),
+        revocation_endpoint_auth_methods_supported: f
+            .opt_str_array("revocation_endpoint_auth_methods_supported")
+            .map_err(bad)?,
+        client_id_metadata_document_supported: f
+            .opt_bool("client_id_metadata_document_supported")
+            .map_err(bad)?
+            .unwrap_or(false),
+        authorization_response_iss_parameter_supported: f
+            .opt_bool("authorization_response_iss_parameter_supported")
+            .map_err(bad)?
+            .unwrap_or(false),
+        issuer,
+        metadata_url: doc_url.clone(),
+    })
+}
+
+/// MCP 2025-03-26 §2.3.3 fallback for servers without metadata: the default endpoints
+/// `/authorize`, `/token`, `/register` at the server's origin. PKCE S256 is assumed (the
+/// 2025-03-26 spec makes it mandatory for every server).
+pub fn legacy_default_endpoints(server_url: &Url) -> AuthServerMetadata {
+    let at = |p: &str| {
+        let mut u = server_url.clone();
+        u.set_path(p);
+        u.set_query(None);
+        u.set_fragment(None);
+        u
+    };
+    AuthServerMetadata {
+        issuer: at("/"),
+        authorization_endpoint: at("/authorize"),
+        token_endpoint: at("/token"),
+        registration_endpoint: Some(at("/register")),
+        revocation_endpoint: None,
+        scopes_supported: None,
+        response_types_supported: vec!["code".into()],
+        grant_types_supported: None,
+        code_challenge_methods_supported: vec!["S256".into()],
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic".into(),
+            "client_secret_post".into(),
+            "none".into(),
+        ],
+        revocation_endpoint_auth_methods_supported: None,
+        client_id_metadata_document_supported: false,
+        authorization_response_iss_parameter_supported: false,
+        metadata_url: at("/.well-known/oauth-authorization-server"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    fn strs(v: Vec<Url>) -> Vec<String> {
+        v.into_iter().map(|u| u.to_string()).collect()
+    }
+
+    #[test]
+    fn candidate_order() {
+        assert_eq!(
+            strs(candidates(&u("https://idp.example.com/realms/acme"))),
+            vec![
+                "https://idp.example.com/.well-known/oauth-authorization-server/realms/acme",
+                "https://idp.example.com/.well-known/openid-configuration/realms/acme",
+                "https://idp.example.com/realms/acme/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            strs(candidates(&u("https://idp.example.com"))),
+            vec![
+                "https://idp.example.com/.well-known/oauth-authorization-server",
+                "https://idp.example.com/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(candidates(&u("https://idp.example.com/tenant/")).len(), 3);
+    }
+
+    fn good() -> serde_json::Value {
+        json!({
+            "issuer": "https://idp.example.com/realms/acme",
+            "authorization_endpoint": "https://idp.example.com/realms/acme/auth",
+            "token_endpoint": "https://idp.example.com/realms/acme/token",
+            "registration_endpoint": "https://idp.example.com/realms/acme/clients-registrations/openid-connect",
+            "response_types_supported": ["code", "id_token"],
+            "code_challenge_methods_supported": ["plain", "S256"],
+            "scopes_supported": ["openid", "offline_access"],
+        })
+    }
+
+    #[test]
+    fn accepts_a_good_document() {
+        let m = validate(
+            &u("https://idp.example.com/x"),
+            &good(),
+            "https://idp.example.com/realms/acme",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            m.token_endpoint_auth_methods_supported,
+            vec!["client_secret_basic"]
+        );
+        assert!(!m.client_id_metadata_document_supported);
+        assert!(m.registration_endpoint.is_some());
+    }
+
+    #[test]
+    fn refusals() {
+        let d = u("https://idp.example.com/x");
+        let iss = "https://idp.example.com/realms/acme";
+        // Issuer compared exactly: a trailing slash or case change is a mismatch.
+        for other in [
+            "https://idp.example.com/realms/acme/",
+            "https://IDP.example.com/realms/acme",
+            "https://attacker.example.com",
+        ] {
+            let mut doc = good();
+            doc["issuer"] = json!(other);
+            assert!(
+                matches!(
+                    validate(&d, &doc, iss, &[]),
+                    Err(DiscoveryFailure::IssuerMismatch { .. })
+                ),
+                "{other}"
+            );
+        }
+        let mut doc = good();
+        doc.as_object_mut()
+            .unwrap()
+            .remove("code_challenge_methods_supported");
+        assert!(matches!(
+            validate(&d, &doc, iss, &[]),
+            Err(DiscoveryFailure::NoPkceS256 { methods: None, .. })
+        ));
+        let mut doc = good();
+        doc["code_challenge_methods_supported"] = json!(["plain"]);
+        assert!(matches!(
+            validate(&d, &doc, iss, &[]),
+            Err(DiscoveryFailure::NoPkceS256 { .. })
+        ));
+        let mut doc = good();
+        doc["token_endpoint"] = json!("http://idp.example.com/token");
+        assert!(
+            matches!(validate(&d, &doc, iss, &[]), Err(DiscoveryFailure::InsecureEndpoint { ref field, .. }) if field == "token_endpoint")
+        );
+        let mut doc = good();
+        doc["registration_endpoint"] = json!("http://10.1.2.3/register");
+        assert!(matches!(
+            validate(&d, &doc, iss, &[]),
+            Err(DiscoveryFailure::InsecureEndpoint { .. })
+        ));
+        for (field, value) in [
+            ("authorization_endpoint", json!(null)),
+            ("token_endpoint", json!(["https://x"])),
+            ("code_challenge_methods_supported", json!("S256")),
+            ("client_id_metadata_document_supported", json!("true")),
+            ("response_types_supported", json!(["token"])),
+            ("issuer", json!(42)),
+        ] {
+            let mut doc = good();
+            doc[field] = value;
+            match validate(&d, &doc, iss, &[]) {
+                Err(DiscoveryFailure::InvalidDocument { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn loopback_http_is_fine() {
+        let doc = json!({"issuer": "http://127.0.0.1:9000", "authorization_endpoint": "http://127.0.0.1:9000/a",
+            "token_endpoint": "http://localhost:9000/t", "code_challenge_methods_supported": ["S256"]});
+        assert!(
+            validate(
+                &u("http://127.0.0.1:9000/.well-known/oauth-authorization-server"),
+                &doc,
+                "http://127.0.0.1:9000",
+                &[]
+            )
+            .is_ok()
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        /// Any mutation of one field to any JSON value is judged without a panic, and whatever
+        /// is accepted keeps the invariants.
+        #[test]
+        fn mutated_documents_never_panic(
+            field in prop::sample::select(vec!["issuer", "authorization_endpoint", "token_endpoint", "registration_endpoint",
+                "code_challenge_methods_supported", "scopes_supported", "token_endpoint_auth_methods_supported",
+                "client_id_metadata_document_supported", "response_types_supported"]),
+            value in prop_oneof![Just(json!(null)), any::<bool>().prop_map(|b| json!(b)), any::<i32>().prop_map(|n| json!(n)),
+                "[ -~]{0,30}".prop_map(|s| json!(s)), prop::collection::vec("[ -~]{0,12}", 0..3).prop_map(|v| json!(v))],
+        ) {
+            let mut doc = good();
+            doc[field] = value;
+            if let Ok(m) = validate(&u("https://idp.example.com/x"), &doc, "https://idp.example.com/realms/acme", &[]) {
+                prop_assert!(m.code_challenge_methods_supported.iter().any(|m| m == "S256"));
+                prop_assert!(check_url(&m.token_endpoint).is_ok());
+                prop_assert!(check_url(&m.authorization_endpoint).is_ok());
+            }
+        }
+    }
+}

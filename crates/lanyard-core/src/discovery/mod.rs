@@ -12,11 +12,21 @@
 //!   [`DiscoveryError`]'s steps), which `lanyard probe` and the tray's timeline render.
 
 pub mod auth_server;
+mod chain;
 pub mod challenge;
+mod fields;
 pub mod resource_metadata;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::error::UserFacing;
+use crate::http::{HttpError, HttpResponse};
+
+pub use chain::{
+    RegistrationProbe, RegistrationProbeOutcome, discover, discover_after_challenge,
+    discover_with_mode, probe_registration,
+};
 
 pub use auth_server::AuthServerMetadata;
 pub use challenge::BearerChallenge;
@@ -61,4 +71,226 @@ pub struct ProbeStep {
     /// What was learnt, or why this candidate was passed over / failed.
     pub outcome: String,
     pub ok: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures
+// ---------------------------------------------------------------------------------------------
+
+/// Which rule of the discovery chain failed. Every variant names the URL concerned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiscoveryFailure {
+    /// A transport failure or a rule of the guarded HTTP client (size, content type, redirect,
+    /// plain http to a non-loopback host).
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error(
+        "{server_url} answered without asking for authorization and publishes no Protected Resource Metadata: it does not need a sign-in"
+    )]
+    NotProtected { server_url: String },
+    #[error(
+        "{server_url} answered {status} to an unauthenticated request instead of 401 with a Bearer challenge"
+    )]
+    UnexpectedStatus { server_url: String, status: u16 },
+    #[error("the {document} at {url} is invalid: `{field}` {problem}")]
+    InvalidDocument {
+        document: &'static str,
+        url: String,
+        field: String,
+        problem: String,
+    },
+    #[error(
+        "the Protected Resource Metadata at {url} is for resource {resource}, not for {server_url} (RFC 9728 §3.3: `resource` must identify the server that was asked)"
+    )]
+    ResourceMismatch {
+        url: String,
+        resource: String,
+        server_url: String,
+    },
+    #[error(
+        "the {document} at {url} names `{field}` = {value}: plain http:// is only allowed for loopback hosts, every other endpoint must be https://"
+    )]
+    InsecureEndpoint {
+        document: &'static str,
+        url: String,
+        field: String,
+        value: String,
+    },
+    #[error("no authorization server metadata found for issuer {issuer} (tried {})", .tried.join(", "))]
+    NoAuthServerMetadata { issuer: String, tried: Vec<String> },
+    #[error(
+        "the authorization server metadata at {url} says issuer {found:?}, but it was looked up for issuer {expected:?} (RFC 8414 §3.3: the two must be identical)"
+    )]
+    IssuerMismatch {
+        url: String,
+        expected: String,
+        found: String,
+    },
+    #[error("the authorization server {issuer} does not support PKCE with S256 (its metadata at {url} lists code_challenge_methods_supported = {})", .methods.as_ref().map(|m| format!("{m:?}")).unwrap_or_else(|| "nothing".into()))]
+    NoPkceS256 {
+        issuer: String,
+        url: String,
+        methods: Option<Vec<String>>,
+    },
+}
+
+impl DiscoveryFailure {
+    /// The rule that failed, short, for `lanyard probe`.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            DiscoveryFailure::Http(e) => match e {
+                HttpError::InsecureUrl { .. } | HttpError::UnsupportedScheme { .. } => {
+                    "https only (http:// allowed for loopback hosts)"
+                }
+                HttpError::TooLarge { .. } => "metadata size cap",
+                HttpError::NotJson { .. } => "metadata must be served as application/json",
+                HttpError::InvalidJson { .. } => "metadata must be valid JSON",
+                HttpError::CrossOriginRedirect { .. }
+                | HttpError::TooManyRedirects { .. }
+                | HttpError::BadRedirect { .. } => {
+                    "no redirects to another origin during discovery"
+                }
+                _ => "the server must be reachable",
+            },
+            DiscoveryFailure::NotProtected { .. } => "server requires no authorization",
+            DiscoveryFailure::UnexpectedStatus { .. } => {
+                "MCP authorization: unauthenticated requests get 401 + WWW-Authenticate"
+            }
+            DiscoveryFailure::InvalidDocument { .. } => {
+                "metadata fields must have the types their RFC gives"
+            }
+            DiscoveryFailure::ResourceMismatch { .. } => {
+                "RFC 9728 §3.3: PRM `resource` must match the server URL"
+            }
+            DiscoveryFailure::InsecureEndpoint { .. } => {
+                "endpoints must be https (http only on loopback)"
+            }
+            DiscoveryFailure::NoAuthServerMetadata { .. } => {
+                "RFC 8414 / OpenID Connect Discovery: the authorization server must publish metadata"
+            }
+            DiscoveryFailure::IssuerMismatch { .. } => {
+                "RFC 8414 §3.3: metadata `issuer` must equal the issuer identifier"
+            }
+            DiscoveryFailure::NoPkceS256 { .. } => "MCP authorization: PKCE S256 is required",
+        }
+    }
+}
+
+impl UserFacing for DiscoveryFailure {
+    fn next_step(&self) -> String {
+        match self {
+            DiscoveryFailure::Http(e) => e.next_step(),
+            DiscoveryFailure::NotProtected { .. } => {
+                "Nothing to sign in to: use the server without Lanyard, or check that the URL is the MCP endpoint (often ending in /mcp).".into()
+            }
+            DiscoveryFailure::UnexpectedStatus { .. } => {
+                "Check that the URL is the MCP endpoint (often ending in /mcp); if it is, its admin must answer unauthenticated requests with 401 and a `WWW-Authenticate: Bearer resource_metadata=\"…\"` header.".into()
+            }
+            DiscoveryFailure::InvalidDocument { .. } => {
+                "The server's admin must fix that field of the metadata document; run `lanyard probe URL` and show them the output.".into()
+            }
+            DiscoveryFailure::ResourceMismatch { .. } => {
+                "Check that you typed the server URL exactly as published; if you did, the gateway's admin must set the metadata's `resource` to this URL. Lanyard will not send your sign-in to a server the metadata does not vouch for.".into()
+            }
+            DiscoveryFailure::InsecureEndpoint { .. } => {
+                "The admin must publish https:// endpoints; Lanyard never sends credentials over plain http to another machine.".into()
+            }
+            DiscoveryFailure::NoAuthServerMetadata { .. } => {
+                "The identity provider's admin must publish /.well-known/oauth-authorization-server or /.well-known/openid-configuration for this issuer (or the gateway names the wrong issuer in its Protected Resource Metadata).".into()
+            }
+            DiscoveryFailure::IssuerMismatch { .. } => {
+                "The identity provider's `issuer` setting (e.g. Keycloak's frontend URL, a proxy's public hostname) must match the URL the gateway publishes in `authorization_servers` character for character.".into()
+            }
+            DiscoveryFailure::NoPkceS256 { .. } => {
+                "The identity provider's admin must enable PKCE with S256 for this client/realm and list it in `code_challenge_methods_supported`; Lanyard refuses to sign in without it.".into()
+            }
+        }
+    }
+}
+
+/// A failed discovery: the rule that failed plus the requests made until then (for
+/// `lanyard probe`'s partial timeline).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{failure}")]
+pub struct DiscoveryError {
+    pub failure: DiscoveryFailure,
+    pub steps: Vec<ProbeStep>,
+}
+
+impl DiscoveryError {
+    pub fn steps(&self) -> &[ProbeStep] {
+        &self.steps
+    }
+    pub fn rule(&self) -> &'static str {
+        self.failure.rule()
+    }
+}
+
+impl UserFacing for DiscoveryError {
+    fn what(&self) -> String {
+        self.failure.what()
+    }
+    fn next_step(&self) -> String {
+        self.failure.next_step()
+    }
+}
+
+/// Where the authorization server came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscoveryMode {
+    /// The current way: Protected Resource Metadata names the authorization server.
+    ResourceMetadata,
+    /// MCP 2025-03-26 back-compat: no PRM; the server's origin is the authorization server
+    /// and publishes RFC 8414 metadata.
+    LegacyOriginMetadata,
+    /// MCP 2025-03-26 back-compat: no PRM and no metadata; the default endpoints
+    /// `/authorize`, `/token`, `/register` at the server's origin are used.
+    LegacyDefaultEndpoints,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording
+// ---------------------------------------------------------------------------------------------
+
+/// Collects [`ProbeStep`]s as the chain runs.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    pub steps: Vec<ProbeStep>,
+}
+
+impl Recorder {
+    pub fn push(
+        &mut self,
+        step: &str,
+        method: &str,
+        url: &Url,
+        answer: Option<&HttpResponse>,
+        millis: u64,
+        ok: bool,
+        outcome: impl Into<String>,
+    ) {
+        let mut outcome = outcome.into();
+        if let Some(r) = answer
+            && !r.redirected_from.is_empty()
+        {
+            outcome = format!("{outcome} (after a same-origin redirect to {})", r.url);
+        }
+        self.steps.push(ProbeStep {
+            step: step.to_owned(),
+            method: method.to_owned(),
+            url: url.to_string(),
+            status: answer.map(|r| r.status),
+            millis,
+            outcome,
+            ok,
+        });
+    }
+
+    pub fn fail(self, failure: impl Into<DiscoveryFailure>) -> DiscoveryError {
+        DiscoveryError {
+            failure: failure.into(),
+            steps: self.steps,
+        }
+    }
 }

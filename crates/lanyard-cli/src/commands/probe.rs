@@ -1,0 +1,287 @@
+//! `lanyard probe URL [--json] [--try-register]`: the discovery chain step by step, without
+//! signing in. What a gateway admin runs first.
+
+use lanyard_core::discovery::{
+    self, Discovery, DiscoveryError, DiscoveryMode, ProbeStep, RegistrationProbe,
+    RegistrationProbeOutcome,
+};
+use lanyard_core::error::UserFacing;
+use lanyard_core::http::Http;
+use serde::Serialize;
+
+use crate::output;
+
+/// Show how a server signs in: each request of the discovery chain, what was learnt, and for a
+/// failure the exact rule and what to change. Nothing is saved.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The MCP server URL (as given to `lanyard add`).
+    pub url: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also try an anonymous dynamic client registration (the test client is deleted again
+    /// when the IdP supports RFC 7592).
+    #[arg(long)]
+    pub try_register: bool,
+}
+
+#[derive(Serialize)]
+struct Failure {
+    rule: String,
+    what: String,
+    next_step: String,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    url: &'a str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<DiscoveryMode>,
+    steps: Vec<ProbeStep>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discovery: Option<&'a Discovery>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes_to_request: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration: Option<&'a RegistrationProbe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<Failure>,
+}
+
+/// Refusals of the URL itself (before any request).
+#[derive(Debug)]
+struct BadUrl(String, String);
+
+impl std::fmt::Display for BadUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} is not a usable server URL: {}", self.0, self.1)
+    }
+}
+
+impl std::error::Error for BadUrl {}
+
+impl UserFacing for BadUrl {
+    fn next_step(&self) -> String {
+        "Give the full MCP endpoint URL, e.g. https://gateway.example.com/mcp.".into()
+    }
+}
+
+pub async fn run(args: Args) -> lanyard_core::Result<()> {
+    let url =
+        url::Url::parse(args.url.trim()).map_err(|e| BadUrl(args.url.clone(), e.to_string()))?;
+    lanyard_core::http::check_url(&url)?;
+    let http = Http::new()?;
+    if !args.json {
+        println!("Probing {url} (no sign-in; nothing is saved)\n");
+    }
+    let result = discovery::discover_with_mode(&http, &url).await;
+    let registration = match (&result, args.try_register) {
+        (Ok((d, _)), true) => Some(discovery::probe_registration(&http, &d.auth_server).await),
+        _ => None,
+    };
+
+    let mut steps = match &result {
+        Ok((d, _)) => d.steps.clone(),
+        Err(e) => e.steps.clone(),
+    };
+    if let Some(r) = &registration {
+        steps.extend(r.steps.iter().cloned());
+    }
+
+    if args.json {
+        let (discovery, mode, failure) = match &result {
+            Ok((d, m)) => (Some(d), Some(*m), None),
+            Err(e) => (
+                None,
+                None,
+                Some(Failure {
+                    rule: e.rule().into(),
+                    what: e.what(),
+                    next_step: e.next_step(),
+                }),
+            ),
+        };
+        output::json(&Report {
+            url: url.as_str(),
+            ok: result.is_ok(),
+            mode,
+            steps,
+            discovery,
+            scopes_to_request: discovery.map(Discovery::scopes_to_request),
+            registration: registration.as_ref(),
+            failure,
+        });
+    } else {
+        print_steps(&steps, result.is_err());
+        match &result {
+            Ok((d, mode)) => print_learnt(d, *mode, registration.as_ref(), &url),
+            Err(e) => print_failure(e),
+        }
+    }
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn print_steps(steps: &[ProbeStep], failed: bool) {
+    let last = steps.len().saturating_sub(1);
+    for (i, s) in steps.iter().enumerate() {
+        let mark = if s.ok {
+            "ok  "
+        } else if failed && i == last {
+            "FAIL"
+        } else {
+            "--  "
+        };
+        let status = s
+            .status
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "---".into());
+        println!(
+            "{:>2}. {mark} {:<20} {:<6} {status} {:>5} ms  {}",
+            i + 1,
+            s.step,
+            s.method,
+            s.millis,
+            s.url
+        );
+        println!("             {}", s.outcome);
+    }
+    println!();
+}
+
+fn line(label: &str, value: impl std::fmt::Display) {
+    println!("  {label:<24}{value}");
+}
+
+fn print_learnt(
+    d: &Discovery,
+    mode: DiscoveryMode,
+    reg: Option<&RegistrationProbe>,
+    url: &url::Url,
+) {
+    let a = &d.auth_server;
+    println!("What Lanyard learnt");
+    match mode {
+        DiscoveryMode::ResourceMetadata => {}
+        DiscoveryMode::LegacyOriginMetadata => line(
+            "Note",
+            "no Protected Resource Metadata: MCP 2025-03-26 back-compat, the server's origin is its authorization server",
+        ),
+        DiscoveryMode::LegacyDefaultEndpoints => line(
+            "Note",
+            "no metadata at all: MCP 2025-03-26 back-compat, default endpoints at the server's origin",
+        ),
+    }
+    line("Resource", &d.resource.resource);
+    if let Some(n) = &d.resource.resource_name {
+        line("Resource name", n);
+    }
+    line(
+        "Authorization servers",
+        d.resource
+            .authorization_servers
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    line("Issuer", &a.issuer);
+    line("Metadata", &a.metadata_url);
+    line("Authorization endpoint", &a.authorization_endpoint);
+    line("Token endpoint", &a.token_endpoint);
+    if let Some(r) = &a.revocation_endpoint {
+        line("Revocation endpoint", r);
+    }
+    line(
+        "PKCE methods",
+        a.code_challenge_methods_supported.join(", "),
+    );
+    line(
+        "Token endpoint auth",
+        a.token_endpoint_auth_methods_supported.join(", "),
+    );
+    line(
+        "RFC 9207 iss",
+        if a.authorization_response_iss_parameter_supported {
+            "sent by the IdP (will be checked)"
+        } else {
+            "not advertised"
+        },
+    );
+    let scopes = d.scopes_to_request();
+    let source = if d.challenge.as_ref().is_some_and(|c| c.scope.is_some()) {
+        "from the challenge"
+    } else if d.resource.scopes_supported.is_some() {
+        "from the resource's scopes_supported"
+    } else {
+        "none named: the scope parameter will be omitted"
+    };
+    line(
+        "Scopes to request",
+        if scopes.is_empty() {
+            source.to_owned()
+        } else {
+            format!("{} ({source})", scopes.join(" "))
+        },
+    );
+    if let Some(s) = &a.scopes_supported {
+        line("IdP scopes", s.join(" "));
+    }
+    println!("\nHow Lanyard can get a client id (in the MCP spec's order)");
+    line(
+        "Pre-registered",
+        "always possible: `lanyard add URL --client-id ID`",
+    );
+    line(
+        "Client ID Metadata Doc",
+        if a.client_id_metadata_document_supported {
+            "supported by the IdP (`--client-metadata-url URL`)"
+        } else {
+            "not supported by the IdP"
+        },
+    );
+    let dcr = match (&a.registration_endpoint, reg.map(|r| &r.outcome)) {
+        (None, _) => "not offered (no registration_endpoint)".to_owned(),
+        (Some(ep), None) => {
+            format!("advertised at {ep} (add --try-register to check it accepts Lanyard)")
+        }
+        (Some(_), Some(RegistrationProbeOutcome::Accepted { note, .. })) => {
+            format!("works: anonymous registration accepted; {note}")
+        }
+        (
+            Some(_),
+            Some(RegistrationProbeOutcome::Refused {
+                what, next_step, ..
+            }),
+        ) => {
+            format!("REFUSED: {what}\n{:26}{next_step}", "")
+        }
+        (Some(_), Some(RegistrationProbeOutcome::Failed { what })) => format!("unusable: {what}"),
+        (Some(_), Some(RegistrationProbeOutcome::NoEndpoint)) => "not offered".to_owned(),
+    };
+    line("Dynamic registration", dcr);
+    let refused = matches!(
+        reg.map(|r| &r.outcome),
+        Some(RegistrationProbeOutcome::Refused { .. } | RegistrationProbeOutcome::Failed { .. })
+    );
+    println!();
+    if a.registration_endpoint.is_none() && !a.client_id_metadata_document_supported || refused {
+        println!(
+            "Result: discovery works; sign-in needs a client id from the admin: `lanyard add {url} --client-id ID`"
+        );
+    } else {
+        println!("Result: ready to sign in: `lanyard add {url}`");
+    }
+}
+
+fn print_failure(e: &DiscoveryError) {
+    println!("Discovery stopped");
+    line("Rule", e.rule());
+    line("Problem", e.what());
+    line("What to change", e.next_step());
+    println!();
+}
