@@ -39,6 +39,8 @@ commands! {
     Logout => logout,
     /// Stop managing a server (revokes and deletes its tokens).
     Remove => remove,
+    /// Show how a server signs in, step by step, without signing in (what an admin runs first).
+    Probe => probe,
     /// Remove everything Lanyard did: revoke tokens, delete registered clients, assistant entries, keychain items, state.
     Uninstall => uninstall,
     /// List the OAuth clients this machine registered; `clients prune` deletes unused ones.
