@@ -57,7 +57,10 @@ fn spawn_browser(template: &str, url: &str) -> Result<(), String> {
         .map_err(|e| format!("$BROWSER ({}): {e}", words[0]))
 }
 
-/// The browser must not write to our stdout (which may carry `--json` output).
+/// The browser must not write to our stdout (which may carry `--json` output) nor clutter the
+/// one-paragraph messages on stderr with its own chatter.
 fn quiet(c: &mut Command) -> &mut Command {
-    c.stdin(Stdio::null()).stdout(Stdio::null())
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
 }

@@ -194,8 +194,10 @@ impl Lanyard {
         Ok(Listener::bind_preferring(remembered).await?)
     }
 
+    /// The first port used becomes the machine's stable port; a fallback used while it was
+    /// busy does not replace it.
     fn remember_port(st: &mut State, quirks: &Quirks, port: u16) {
-        if quirks.callback_port.is_none() {
+        if quirks.callback_port.is_none() && st.callback_port.is_none() {
             st.callback_port = Some(port);
         }
     }
@@ -612,24 +614,28 @@ impl Lanyard {
                 };
             }
         };
-        let mut note = None;
-        if let Some(rt) = &tokens.refresh_token
-            && let Err(e) =
-                tok::endpoint::revoke(self.http(), &endpoint, &creds, rt, "refresh_token").await
-        {
-            note = Some(e.to_string());
-        }
-        if let Err(e) = tok::endpoint::revoke(
-            self.http(),
-            &endpoint,
-            &creds,
-            &tokens.access_token,
-            "access_token",
-        )
-        .await
-        {
-            note.get_or_insert(e.to_string());
-        }
+        // Revoking the refresh token ends the grant (and its access tokens on most IdPs); the
+        // access token is revoked on its own only when there is no refresh token. Many IdPs
+        // cannot revoke JWT access tokens (`unsupported_token_type`): they simply expire.
+        let (token, hint) = match &tokens.refresh_token {
+            Some(rt) => (rt.as_str(), "refresh_token"),
+            None => (tokens.access_token.as_str(), "access_token"),
+        };
+        let note = match tok::endpoint::revoke(self.http(), &endpoint, &creds, token, hint).await {
+            Ok(()) => None,
+            Err(tok::TokenError::Rejected { error, .. }) if error == "unsupported_token_type" => {
+                return LogoutOutcome {
+                    revoked: false,
+                    note: Some(format!(
+                        "the identity provider cannot revoke this kind of token; it expires {}",
+                        chrono::DateTime::from_timestamp(tokens.expires_at, 0)
+                            .map(|t| format!("at {}", t.format("%H:%M UTC")))
+                            .unwrap_or_else(|| "soon".into())
+                    )),
+                };
+            }
+            Err(e) => Some(e.to_string()),
+        };
         LogoutOutcome {
             revoked: note.is_none(),
             note,
