@@ -178,7 +178,7 @@ impl Lanyard {
     }
 
     async fn discover(&self, url: &Url) -> Result<Discovery, Error> {
-        super::discover_step(self.http(), url).await
+        super::discover_step(url).await
     }
 
     /// Bind the loopback listener before anything needs the redirect URI: the server's fixed

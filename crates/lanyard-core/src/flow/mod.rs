@@ -11,8 +11,6 @@
 mod engine;
 mod naming;
 mod signin;
-#[allow(dead_code)] // superseded by discovery::discover
-mod stopgap_discovery;
 
 pub use engine::{
     AddOptions, AddOutcome, Lanyard, LogoutOutcome, Progress, RegistrationView, ServerView,
@@ -64,10 +62,8 @@ impl UserFacing for FlowError {
     }
 }
 
-/// Step 1, discovery: the guarded chain of `discovery::discover` (stopgap_discovery is no
-/// longer called; delete it at leisure).
+/// Step 1, discovery: the guarded chain of `discovery::discover`.
 pub(crate) async fn discover_step(
-    _http: &reqwest::Client,
     url: &url::Url,
 ) -> Result<crate::discovery::Discovery, crate::Error> {
     let http = crate::http::Http::new()?;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::discovery::BearerChallenge;
 use crate::error::UserFacing;
 use crate::net;
 
@@ -441,26 +442,27 @@ impl McpClient {
 
     async fn status_err(&self, resp: reqwest::Response) -> McpError {
         let status = resp.status().as_u16();
-        let www = resp
+        let values: Vec<String> = resp
             .headers()
             .get_all("www-authenticate")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let www = Some(www).filter(|w| !w.is_empty());
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let www = Some(values.join(", ")).filter(|w| !w.is_empty());
+        let challenge = BearerChallenge::from_headers(&values);
         let body = net::read_capped(resp, 64 * 1024).await.unwrap_or_default();
-        let error_param = www.as_deref().and_then(|w| auth_param(w, "error"));
         if status == 401 {
             return McpError::Unauthorized {
                 url: self.url.clone(),
                 www_authenticate: www,
             };
         }
-        if status == 403 && error_param.as_deref() == Some("insufficient_scope") {
+        if status == 403
+            && let Some(c) = challenge.filter(|c| c.error.as_deref() == Some("insufficient_scope"))
+        {
             return McpError::InsufficientScope {
                 url: self.url.clone(),
-                scope: www.as_deref().and_then(|w| auth_param(w, "scope")),
+                scope: c.scope,
                 www_authenticate: www,
             };
         }
@@ -472,57 +474,15 @@ impl McpClient {
     }
 }
 
-/// One auth-param of a `WWW-Authenticate` value (quoted or token form). Enough for `error` and
-/// `scope` of a Bearer challenge; the full RFC 9110 parser is `discovery::challenge`.
-pub(crate) fn auth_param(header: &str, name: &str) -> Option<String> {
-    let lower = header.to_ascii_lowercase();
-    let needle = format!("{}=", name.to_ascii_lowercase());
-    let mut from = 0;
-    while let Some(pos) = lower[from..].find(&needle) {
-        let start = from + pos;
-        let before_ok = start == 0 || matches!(lower.as_bytes()[start - 1], b' ' | b',' | b'\t');
-        let vstart = start + needle.len();
-        if before_ok {
-            let rest = &header[vstart..];
-            if let Some(q) = rest.strip_prefix('"') {
-                let mut out = String::new();
-                let mut chars = q.chars();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => out.extend(chars.next()),
-                        '"' => return Some(out),
-                        c => out.push(c),
-                    }
-                }
-                return None;
-            }
-            let end = rest.find([',', ' ']).unwrap_or(rest.len());
-            return Some(rest[..end].to_owned());
-        }
-        from = vstart;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn auth_params_quoted_and_token() {
+    fn insufficient_scope_challenge_is_read_with_the_rfc9110_parser() {
         let h = r#"Bearer error="insufficient_scope", scope="a b", resource_metadata="http://x/y""#;
-        assert_eq!(
-            auth_param(h, "error").as_deref(),
-            Some("insufficient_scope")
-        );
-        assert_eq!(auth_param(h, "scope").as_deref(), Some("a b"));
-        assert_eq!(
-            auth_param("Bearer error=invalid_token", "error").as_deref(),
-            Some("invalid_token")
-        );
-        assert_eq!(
-            auth_param(r#"Bearer error_description="x", realm="r""#, "error"),
-            None
-        );
+        let c = BearerChallenge::parse(h).unwrap();
+        assert_eq!(c.error.as_deref(), Some("insufficient_scope"));
+        assert_eq!(c.scopes(), ["a", "b"]);
     }
 }

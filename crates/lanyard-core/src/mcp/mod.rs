@@ -10,8 +10,3 @@
 mod client;
 
 pub use client::{McpClient, McpError, Negotiated, Tool};
-
-/// One auth-param of a `WWW-Authenticate` value (minimal; see `discovery::challenge`).
-pub fn client_auth_param(header: &str, name: &str) -> Option<String> {
-    client::auth_param(header, name)
-}
