@@ -80,6 +80,7 @@ export const api = {
   signInAgain: (name: string) => invoke<void>("sign_in_again", { name }),
   openWizard: (url?: string) => invoke<void>("open_wizard", { url: url ?? null }),
   cancelFlow: () => invoke<void>("cancel_flow"),
+  useSystemBrowser: () => invoke<void>("use_system_browser"),
 };
 
 /** Errors from commands arrive as UiError objects; anything else is shown as text. */

@@ -134,6 +134,7 @@ async function signIn() {
   const button = $("signin") as HTMLButtonElement;
   button.disabled = true;
   showError(null);
+  $("use-browser").hidden = false;
   const name = nameInput.value.trim() || suggestName(urlInput.value.trim());
   try {
     const result = await api.addServer({
@@ -167,6 +168,7 @@ async function signIn() {
   } finally {
     busy = false;
     button.disabled = false;
+    $("use-browser").hidden = true;
   }
 }
 
@@ -189,6 +191,9 @@ $("url-form").addEventListener("submit", (ev) => {
 });
 $("signin").addEventListener("click", () => void signIn());
 $("done").addEventListener("click", () => void done());
+$("use-browser").addEventListener("click", () => {
+  api.useSystemBrowser().catch((e) => showError(asUiError(e)));
+});
 
 void listen<TimelineStep>("timeline", (ev) => show(ev.payload));
 void listen<string>("signin-browser", () => {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Tray suite (issue 6), headless: Xvfb + the session bus of scripts/with-keyring.
+#  1. The tray menu through D-Bus: tests/tray/sni_host.py plays the StatusNotifierWatcher,
+#     reads the exported dbusmenu, clicks items, checks the windows appear, screenshots them.
+#  2. The WebDriver flow (tests/tray/webdriver/), when tauri-driver is installed.
+# Screenshots go to target/tray-screenshots/; LANYARD_UPDATE_SCREENSHOTS=1 also copies them to
+# docs/screenshots/ (the README shows those). Prints `N passed, N failed`.
+set -uo pipefail
+shopt -s lastpipe # `… | tally` updates the counters in this shell
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+  exec scripts/with-keyring "$0" "$@"
+fi
+
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+if ! cargo build -q -p lanyard-tray -p lanyard-cli; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+tray="$target_dir/debug/lanyard-tray"
+export LANYARD_BIN="$target_dir/debug/lanyard"
+
+# A throwaway home: the tray must never touch the real HOME's IDE configs or autostart entries.
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-tray-suite.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" XDG_DATA_HOME="$tmp/home/.local/share"
+export XDG_STATE_HOME="$tmp/home/.local/state" XDG_CACHE_HOME="$tmp/home/.cache"
+export CLAUDE_CONFIG_DIR="$tmp/home/.claude" CODEX_HOME="$tmp/home/.codex"
+export XDG_RUNTIME_DIR="$tmp/run"
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+# WebKitGTK under Xvfb without a GPU.
+export WEBKIT_DISABLE_COMPOSITING_MODE=1 WEBKIT_DISABLE_DMABUF_RENDERER=1 LIBGL_ALWAYS_SOFTWARE=1
+export NO_AT_BRIDGE=1 LANYARD_TRAY_POLL_SECS="${LANYARD_TRAY_POLL_SECS:-5}"
+
+shots="$root/target/tray-screenshots"
+mkdir -p "$shots"
+passed=0 failed=0
+tally() { # reads a test's output, echoes it, adds its "N passed, N failed" line
+  local line
+  line="$(tee /dev/stderr | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)"
+  if [ -n "$line" ]; then
+    passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
+echo "== tray menu over D-Bus"
+xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" -- "$tray" 2>&1 | tally
+
+if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1; then
+  echo "== wizard → sign-in → tools through WebDriver"
+  tests/tray/webdriver/run.sh "$tray" "$shots" 2>&1 | tally
+fi
+
+if [ "${LANYARD_UPDATE_SCREENSHOTS:-}" = 1 ]; then
+  mkdir -p docs/screenshots && cp "$shots"/*.png docs/screenshots/ 2>/dev/null
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,210 @@
+//! The sign-in window: a native webview at the authorization URL.
+//!
+//! It watches its own navigation: the redirect to Lanyard's loopback redirect URI is let through
+//! (the listener that holds the PKCE verifier receives the code and finishes the exchange) and
+//! the window closes once that page has loaded. A bar injected at the bottom of every page
+//! offers "Open in my browser instead" (RFC 8252 prefers the system browser; some IdPs and
+//! passkeys need it). An embedded-browser refusal (`disallowed_useragent`) switches to the
+//! system browser by itself. Either choice is remembered per server.
+//!
+//! The page is remote content: this window gets no capability, so it cannot call any command.
+//! The bar talks to Lanyard only by navigating to `https://lanyard.invalid/…`, which
+//! `on_navigation` intercepts and cancels.
+
+use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
+use url::Url;
+
+use crate::state::{AppState, Prefs};
+use crate::windows::WIZARD;
+
+pub const SIGNIN: &str = "signin";
+const CONTROL_HOST: &str = "lanyard.invalid";
+
+const BAR_JS: &str = r#"
+(function () {
+  if (window.top !== window) return;
+  function go(p) { window.location.href = 'https://lanyard.invalid/' + p; }
+  function bar() {
+    if (!document.body || document.getElementById('lanyard-bar')) return;
+    if (/disallowed_useragent/.test(document.body.innerText || '')) { go('refused'); return; }
+    var b = document.createElement('div');
+    b.id = 'lanyard-bar';
+    b.setAttribute('style', 'position:fixed;left:0;right:0;bottom:0;z-index:2147483647;display:flex;gap:8px;' +
+      'align-items:center;justify-content:space-between;padding:8px 12px;background:#1f6f8b;color:#fff;' +
+      'font:13px system-ui,sans-serif;box-shadow:0 -1px 4px rgba(0,0,0,.3)');
+    var t = document.createElement('span');
+    t.textContent = 'Signing in for Lanyard';
+    var btn = document.createElement('button');
+    btn.id = 'lanyard-open-browser';
+    btn.textContent = 'Open in my browser instead';
+    btn.setAttribute('style', 'font:inherit;padding:4px 10px;border-radius:4px;border:0;background:#fff;' +
+      'color:#1f6f8b;cursor:pointer');
+    btn.addEventListener('click', function () { go('open-in-browser'); });
+    b.appendChild(t);
+    b.appendChild(btn);
+    document.body.appendChild(b);
+    document.body.style.paddingBottom = '48px';
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bar); else bar();
+})();
+"#;
+
+fn is_loopback(u: &Url) -> bool {
+    u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+}
+
+/// An IdP saying it refuses embedded browsers (Google: `disallowed_useragent`).
+fn is_refusal(u: &Url) -> bool {
+    u.as_str().contains("disallowed_useragent")
+}
+
+/// Opens the sign-in for `server` at `auth_url`: the native window, or the system browser when
+/// that is what the user chose for this server before.
+pub fn open(app: &AppHandle, server: &str, auth_url: Url) -> Result<(), String> {
+    let state = app.state::<AppState>();
+    state.set_signin(Some((server.to_owned(), auth_url.clone())));
+    if Prefs::prefers_system_browser(server) {
+        state.log(
+            "sign-in",
+            format!("{server}: opening the system browser (remembered choice)"),
+        );
+        return open_system_browser(app, &auth_url);
+    }
+    if let Some(old) = app.get_webview_window(SIGNIN) {
+        let _ = old.destroy();
+    }
+    let nav_app = app.clone();
+    let nav_server = server.to_owned();
+    let nav_auth = auth_url.clone();
+    WebviewWindowBuilder::new(app, SIGNIN, WebviewUrl::External(auth_url))
+        .title(format!("Sign in to {server} — Lanyard"))
+        .inner_size(540.0, 720.0)
+        .center()
+        .initialization_script(BAR_JS)
+        .on_navigation(move |u| {
+            let to_browser = if u.host_str() == Some(CONTROL_HOST) {
+                Some(u.path() == "/refused")
+            } else if is_refusal(u) {
+                Some(true)
+            } else {
+                None
+            };
+            if let Some(refused) = to_browser {
+                let (app, server, auth) = (nav_app.clone(), nav_server.clone(), nav_auth.clone());
+                tauri::async_runtime::spawn(async move {
+                    switch_to_browser(&app, &server, &auth, refused)
+                });
+                return false;
+            }
+            if is_loopback(u) {
+                nav_app.state::<AppState>().log(
+                    "sign-in",
+                    format!("{nav_server}: redirect caught, finishing sign-in"),
+                );
+                let _ = nav_app.emit_to(WIZARD, "signin-redirect", nav_server.clone());
+            }
+            true
+        })
+        .on_page_load(|w, p| {
+            if matches!(p.event(), PageLoadEvent::Finished) && is_loopback(p.url()) {
+                // The listener has answered: the code reached it. Nothing left to show.
+                let _ = w.close();
+            }
+        })
+        .build()
+        .map_err(|e| format!("could not open the sign-in window: {e}"))?;
+    Ok(())
+}
+
+/// The wizard's "Open in my browser instead": the same switch as the sign-in window's bar.
+pub fn use_system_browser(app: &AppHandle) -> Result<(), String> {
+    let Some((server, url)) = app.state::<AppState>().signin() else {
+        return Err("No sign-in is in progress.".into());
+    };
+    switch_to_browser(app, &server, &url, false);
+    Ok(())
+}
+
+fn switch_to_browser(app: &AppHandle, server: &str, auth_url: &Url, refused: bool) {
+    let state = app.state::<AppState>();
+    Prefs::remember_system_browser(server);
+    state.log(
+        "sign-in",
+        if refused {
+            format!("{server}: the sign-in page refuses embedded browsers; continuing in the system browser")
+        } else {
+            format!("{server}: continuing in the system browser (remembered)")
+        },
+    );
+    let _ = app.emit_to(WIZARD, "signin-browser", server.to_owned());
+    if let Some(w) = app.get_webview_window(SIGNIN) {
+        let _ = w.close();
+    }
+    if let Err(e) = open_system_browser(app, auth_url) {
+        state.log("error", e);
+    }
+}
+
+/// The system browser: `$BROWSER` when set (the convention xdg-open and git follow; the tests
+/// point it at the scripted browser), else the platform opener.
+pub fn open_system_browser(app: &AppHandle, url: &Url) -> Result<(), String> {
+    if let Ok(b) = std::env::var("BROWSER")
+        && let Some(cmd) = b.split(':').map(str::trim).find(|c| !c.is_empty())
+    {
+        let mut words = cmd.split_whitespace();
+        if let Some(prog) = words.next() {
+            let mut c = std::process::Command::new(prog);
+            c.args(words);
+            if cmd.contains("%s") {
+                c = std::process::Command::new(prog);
+                c.args(
+                    cmd.split_whitespace()
+                        .skip(1)
+                        .map(|w| w.replace("%s", url.as_str())),
+                );
+            } else {
+                c.arg(url.as_str());
+            }
+            let mut child = c
+                .spawn()
+                .map_err(|e| format!("could not start $BROWSER ({prog}): {e}"))?;
+            // Reap it when it ends (a browser launcher usually returns at once).
+            std::thread::spawn(move || child.wait());
+            return Ok(());
+        }
+    }
+    use tauri_plugin_opener::OpenerExt;
+    app.opener()
+        .open_url(url.as_str(), None::<&str>)
+        .map_err(|e| format!("could not open the system browser: {e}"))
+}
+
+/// Closes the sign-in window if it is still open (the flow ended some other way).
+pub fn close(app: &AppHandle) {
+    app.state::<AppState>().set_signin(None);
+    if let Some(w) = app.get_webview_window(SIGNIN) {
+        let _ = w.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_loopback_redirects_and_refusals() {
+        assert!(is_loopback(
+            &Url::parse("http://127.0.0.1:33418/callback?code=x").unwrap()
+        ));
+        assert!(!is_loopback(
+            &Url::parse("https://127.0.0.1/callback").unwrap()
+        ));
+        assert!(!is_loopback(
+            &Url::parse("http://idp.example/login").unwrap()
+        ));
+        assert!(is_refusal(
+            &Url::parse("https://accounts.google.com/x?error=disallowed_useragent").unwrap()
+        ));
+    }
+}

@@ -1,0 +1,143 @@
+//! The tray process's in-memory state and the one small preference file it owns.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::model::{Activity, ServerRow};
+
+const ACTIVITY_CAP: usize = 200;
+
+#[derive(Default)]
+pub struct AppState {
+    inner: Mutex<Inner>,
+    /// Set to `true` to cancel a running add/sign-in (the wizard closed).
+    pub cancel: Mutex<Option<watch::Sender<bool>>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    servers: Vec<ServerRow>,
+    activity: VecDeque<Activity>,
+    /// Servers being refreshed right now (the tray shows "refreshing").
+    refreshing: BTreeSet<String>,
+    /// The sign-in in progress: server name and authorization URL.
+    signin: Option<(String, url::Url)>,
+}
+
+impl AppState {
+    pub fn servers(&self) -> Vec<ServerRow> {
+        let g = self.lock();
+        g.servers
+            .iter()
+            .cloned()
+            .map(|mut s| {
+                if g.refreshing.contains(&s.name) {
+                    s.status = crate::model::Status::Refreshing;
+                }
+                s
+            })
+            .collect()
+    }
+
+    /// Replaces the server list; returns true when anything the tray shows changed.
+    pub fn set_servers(&self, rows: Vec<ServerRow>) -> bool {
+        let mut g = self.lock();
+        let changed = g.servers != rows;
+        g.servers = rows;
+        changed
+    }
+
+    pub fn set_refreshing(&self, name: &str, on: bool) {
+        let mut g = self.lock();
+        if on {
+            g.refreshing.insert(name.to_owned());
+        } else {
+            g.refreshing.remove(name);
+        }
+    }
+
+    pub fn log(&self, kind: &str, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(kind, %message, "activity");
+        let mut g = self.lock();
+        if g.activity.len() == ACTIVITY_CAP {
+            g.activity.pop_front();
+        }
+        g.activity.push_back(Activity {
+            at: Utc::now(),
+            kind: kind.to_owned(),
+            message,
+        });
+    }
+
+    pub fn activity(&self) -> Vec<Activity> {
+        self.lock().activity.iter().rev().cloned().collect()
+    }
+
+    pub fn set_signin(&self, s: Option<(String, url::Url)>) {
+        self.lock().signin = s;
+    }
+
+    pub fn signin(&self) -> Option<(String, url::Url)> {
+        self.lock().signin.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave `Inner` half-updated in a way that
+        // matters (each method does one assignment), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Per-server choices the tray remembers: which servers sign in through the system browser.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Prefs {
+    #[serde(default)]
+    pub system_browser: BTreeSet<String>,
+}
+
+impl Prefs {
+    fn path() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(base.join("lanyard").join("tray.json"))
+    }
+
+    pub fn load() -> Prefs {
+        Self::path()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Written atomically (temp file + rename) so a crash never leaves half a file.
+    pub fn save(&self) -> std::io::Result<()> {
+        let Some(path) = Self::path() else {
+            return Ok(());
+        };
+        let dir = path.parent().unwrap_or(&path);
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(".tray.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self).unwrap_or_default())?;
+        std::fs::rename(tmp, path)
+    }
+
+    pub fn prefers_system_browser(server: &str) -> bool {
+        Prefs::load().system_browser.contains(server)
+    }
+
+    pub fn remember_system_browser(server: &str) {
+        let mut p = Prefs::load();
+        if p.system_browser.insert(server.to_owned())
+            && let Err(e) = p.save()
+        {
+            tracing::warn!("could not save tray preferences: {e}");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Windows open on demand and are destroyed when closed: an idle tray holds no webview.
+
+use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
+
+pub const WIZARD: &str = "wizard";
+pub const DASHBOARD: &str = "dashboard";
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Opens (or focuses) the add wizard, optionally with a server URL filled in and checked.
+pub fn open_wizard(app: &AppHandle, server_url: Option<&str>) -> tauri::Result<()> {
+    if let Some(w) = app.get_webview_window(WIZARD) {
+        if let Some(u) = server_url {
+            w.emit("prefill", u)?;
+        }
+        w.unminimize()?;
+        w.show()?;
+        return w.set_focus();
+    }
+    let page = match server_url {
+        Some(u) => format!("wizard.html?url={}", encode(u)),
+        None => "wizard.html".to_owned(),
+    };
+    WebviewWindowBuilder::new(app, WIZARD, WebviewUrl::App(page.into()))
+        .title("Add MCP server — Lanyard")
+        .inner_size(760.0, 700.0)
+        .min_inner_size(520.0, 480.0)
+        .center()
+        .build()?;
+    Ok(())
+}
+
+/// Opens (or focuses) the dashboard ("Open Lanyard").
+pub fn open_dashboard(app: &AppHandle) -> tauri::Result<()> {
+    if let Some(w) = app.get_webview_window(DASHBOARD) {
+        w.unminimize()?;
+        w.show()?;
+        return w.set_focus();
+    }
+    WebviewWindowBuilder::new(app, DASHBOARD, WebviewUrl::App("dashboard.html".into()))
+        .title("Lanyard")
+        .inner_size(900.0, 640.0)
+        .min_inner_size(560.0, 400.0)
+        .center()
+        .build()?;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""WebDriver test of the tray's add flow against the test world (tests/world).
+
+tauri-driver (on $TAURI_DRIVER_PORT, default 4444) starts the tray with `--add URL`, so the
+wizard is the window under automation. The test checks the discovery timeline, clicks "Sign in"
+(the native sign-in window opens: it is screenshotted through X11), then "Open in my browser
+instead" — the system-browser path, where $BROWSER is the world's scripted browser — and waits for
+the tools. It ticks no assistant and presses Done's neighbour: it navigates the same window to the
+dashboard and checks the server row says "signed in". Screenshots: wizard, sign-in, dashboard.
+
+Usage: flow.py TRAY_BINARY SCREENSHOT_DIR WORLD_JSON
+"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import xwin  # noqa: E402
+from wd import Session, WebDriverError  # noqa: E402
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(bool(ok))
+    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + str(detail) if detail and not ok else ''}", flush=True)
+    return ok
+
+
+def main():
+    tray, shots, world_json = sys.argv[1], sys.argv[2], sys.argv[3]
+    world = json.loads(world_json)
+    server = world["mcpServers"]["demo"]["url"]
+    port = os.environ.get("TAURI_DRIVER_PORT", "4444")
+    caps = {"alwaysMatch": {"tauri:options": {"application": tray, "args": ["--add", server]}}}
+    s = None
+    try:
+        s = Session(f"http://127.0.0.1:{port}", caps)
+        check("WebDriver session on the wizard", s.wait(lambda: "wizard" in s.url(), 30), s.url())
+        # The deep-link style start fills the URL and runs discovery by itself.
+        ok = s.wait(lambda: s.js("return document.querySelector('#timeline li[data-stage=\"authorization server\"]')?.dataset.state") == "ok", 60)
+        check("timeline reaches the authorization server", ok,
+              s.js("return document.getElementById('timeline-card').innerText"))
+        check("timeline shows the challenge with its HTTP status",
+              "401" in (s.js("return document.querySelector('#timeline li[data-stage=\"challenge\"]').innerText") or ""))
+        xw = xwin.find("Add MCP server")
+        if xw:
+            xwin.screenshot(xw, os.path.join(shots, "wizard.png"))
+        s.click(s.find("#signin"))
+        signin = s.wait(lambda: xwin.find("Sign in to"), 60)
+        check("the native sign-in window opens", signin)
+        if signin:
+            check("sign-in screenshot saved", xwin.screenshot(signin, os.path.join(shots, "signin.png")))
+        s.click(s.find("#use-browser"))
+        tools = s.wait(lambda: s.js("return [...document.querySelectorAll('#tools li[data-tool]')].map(l => l.dataset.tool)"), 90)
+        check("after sign-in the wizard lists the server's tools", tools and "echo" in tools,
+              s.js("return document.body.innerText"))
+        check("the sign-in window closed", not xwin.find("Sign in to"))
+        if xw:
+            xwin.screenshot(xw, os.path.join(shots, "wizard-done.png"))
+        check("assistants offered as check boxes", len(s.find_all("#assistants input[type=checkbox]")) == 3)
+        s.navigate(s.url().split("wizard.html")[0] + "dashboard.html")
+        status = s.wait(lambda: s.js("return document.querySelector('tr[data-server] .status')?.textContent"), 30)
+        check("dashboard row says signed in", status == "signed in", status)
+        xd = xwin.find("Add MCP server")  # same window, new page
+        if xd:
+            xwin.screenshot(xd, os.path.join(shots, "dashboard.png"))
+    except WebDriverError as e:
+        check("WebDriver", False, e)
+    finally:
+        if s:
+            s.quit()
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed", flush=True)
+    return 0 if all(results) and results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs tests/tray/webdriver/flow.py: the test world, tauri-driver (+ WebKitWebDriver), Xvfb.
+# Called by scripts/suites/60-tray.sh with a throwaway HOME already exported.
+# Usage: run.sh TRAY_BINARY SCREENSHOT_DIR
+set -uo pipefail
+# The tray (started by tauri-driver) and the screenshots need one X display.
+if [ -z "${DISPLAY:-}" ]; then
+  exec xvfb-run -a -s "-screen 0 1280x900x24" "$0" "$@"
+fi
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+tray="$1" shots="$2"
+work="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-wd.XXXXXX")"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# The world prints one JSON line, then serves until its stdin closes.
+mkfifo "$work/world-in"
+(exec node "$root/tests/world/world.mjs" --config '{}' <"$work/world-in" >"$work/world.json" 2>"$work/world.log") &
+pids+=($!)
+exec 9>"$work/world-in"
+export WORLD_EXIT_ON_STDIN_EOF=1
+for _ in $(seq 1 300); do [ -s "$work/world.json" ] && break; sleep 0.1; done
+world="$(head -1 "$work/world.json")"
+if [ -z "$world" ]; then
+  cat "$work/world.log" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export BROWSER="$(echo "$world" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["browser"])')"
+
+port=4444
+(exec tauri-driver --port "$port" --native-port 4445 >"$work/driver.log" 2>&1) &
+pids+=($!)
+for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+
+TAURI_DRIVER_PORT=$port /usr/bin/python3 "$here/flow.py" "$tray" "$shots" "$world"
+status=$?
+if [ "$status" != 0 ]; then
+  echo "--- tauri-driver log" >&2; tail -30 "$work/driver.log" >&2
+  echo "--- world log" >&2; tail -30 "$work/world.log" >&2
+fi
+exit "$status"
