@@ -53,4 +53,6 @@ commands! {
     Ides => ides,
     /// Run a stdio MCP server that forwards to a saved server with fresh tokens.
     Bridge => bridge,
+    /// Keep every server's tokens fresh in the background (what the tray runs); stop with ^C.
+    Daemon => daemon,
 }

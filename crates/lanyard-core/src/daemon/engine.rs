@@ -38,7 +38,7 @@ impl Clock for SystemClock {
 }
 
 /// When the token in hand was obtained and when it expires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenTimes {
     pub obtained_at: Option<DateTime<Utc>>,
     /// `None`: the IdP gave no `expires_in`; nothing to schedule.
@@ -60,8 +60,9 @@ pub struct ServerEntry {
     pub state: ServerState,
 }
 
-/// What one refresh attempt came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one refresh attempt came to (also the one JSON line a refresh helper process prints).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RefreshOutcome {
     /// A valid token is in the keychain: refreshed at the IdP (`at_idp`), or found already
     /// refreshed by another process when re-read under the lock.

@@ -8,10 +8,13 @@
 //!   `lanyard list` reads.
 //! - [`instance`]: one engine per state directory.
 //! - [`live`]: the production [`engine::Backend`] over the keychain tokens and the state file.
+//! - [`run`]: [`Daemon`], the engine wired to all of that plus a file watcher.
 //!
 //! Starting it (what the tray does):
 //! ```ignore
-//! let engine = lanyard_core::daemon::Daemon::start()?;   // inside a tokio runtime
+//! use lanyard_core::daemon::{Daemon, RefreshRunner};
+//! // inside a multi-threaded tokio runtime; the helper is the bundled `lanyard` binary
+//! let engine = Daemon::start(RefreshRunner::Helper { exe: lanyard_path })?;
 //! let mut events = engine.subscribe();                   // Event::Status / Refreshed / …
 //! let now = engine.statuses();                           // BTreeMap<server, Status>
 //! engine.rescan();                                       // after add / login / remove
@@ -20,14 +23,19 @@
 
 pub mod engine;
 pub mod instance;
+pub mod live;
 pub mod policy;
 pub mod queue;
+pub mod run;
 pub mod status;
+pub mod watch;
 
 pub use engine::{
     Backend, Clock, EngineConfig, EngineHandle, RefreshOutcome, ServerEntry, ServerState,
     SystemClock, TokenTimes,
 };
+pub use live::RefreshRunner;
+pub use run::{Daemon, DaemonError, refresh_one};
 pub use status::{Event, Status, StatusFile};
 
 #[cfg(test)]

@@ -6,8 +6,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// Smallest head start before expiry (the issue's "at least 30 s").
 pub const MIN_LEAD: TimeDelta = TimeDelta::seconds(30);
 
+/// `lanyard token` refreshes by itself when the token expires within
+/// [`crate::tokens::set::REFRESH_MARGIN_SECS`]; the engine refreshes this much earlier still,
+/// so that with the engine running the token helper (on every IDE connection) never has to
+/// wait for the IdP.
+pub const HELPER_LEAD: TimeDelta = TimeDelta::seconds(crate::tokens::set::REFRESH_MARGIN_SECS + 15);
+
 /// The instant a token should be refreshed: about 10 % of its lifetime before it expires, at
-/// least [`MIN_LEAD`] before, but never before half of its lifetime has passed (a token that
+/// least [`MIN_LEAD`] and [`HELPER_LEAD`] before, but never before half of its lifetime has passed (a token that
 /// lives only a few seconds would otherwise be refreshed the moment it arrives, in a loop).
 ///
 /// `obtained_at` is when the token was issued; when unknown, the time left from `now` stands in
@@ -24,7 +30,10 @@ pub fn refresh_due(
     if lifetime <= TimeDelta::zero() {
         return now; // already expired: refresh now
     }
-    let lead = (lifetime / 10).max(MIN_LEAD).min(lifetime / 2);
+    let lead = (lifetime / 10)
+        .max(MIN_LEAD)
+        .max(HELPER_LEAD)
+        .min(lifetime / 2);
     expires_at - lead
 }
 
@@ -86,8 +95,8 @@ mod tests {
     }
 
     #[test]
-    fn five_minute_token_is_refreshed_thirty_seconds_ahead() {
-        assert_eq!(refresh_due(Some(t(0)), t(300), t(0)), t(270));
+    fn five_minute_token_is_refreshed_before_the_token_helper_would() {
+        assert_eq!(refresh_due(Some(t(0)), t(300), t(0)), t(225));
     }
 
     #[test]
@@ -102,7 +111,7 @@ mod tests {
 
     #[test]
     fn unknown_issue_time_uses_time_left() {
-        assert_eq!(refresh_due(None, t(300), t(0)), t(270));
+        assert_eq!(refresh_due(None, t(300), t(0)), t(225));
         assert_eq!(refresh_due(None, t(100), t(90)), t(95));
     }
 

@@ -116,6 +116,15 @@ impl StatusFile {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// The statuses of the engine running now, `None` when no engine runs (then the file, if
+    /// any, is stale and `lanyard list` should judge from the tokens alone).
+    pub fn read_live(state_dir: &Path) -> Option<StatusFile> {
+        if !super::instance::is_running(state_dir) {
+            return None;
+        }
+        StatusFile::read(state_dir)
+    }
+
     /// Replace the status file atomically (temp file in the same directory, then rename).
     pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(state_dir)?;

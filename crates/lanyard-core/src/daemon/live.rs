@@ -1,0 +1,339 @@
+//! The production [`Backend`]: servers from the state file, tokens from the keychain, refresh
+//! through [`crate::tokens::valid_token`] (the cross-process single flight), re-registration
+//! through [`crate::registration::register`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::engine::{Backend, RefreshOutcome, ServerEntry, ServerState, TokenTimes};
+use super::policy::refresh_due;
+use crate::registration::{self, DcrRequest};
+use crate::servers::{ClientSource, Registration, ServerStatus, StateError, StateFile};
+use crate::tokens::{FreshError, SecretStore, TokenError, TokenSet, store, stored_tokens};
+
+/// How a refresh is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshRunner {
+    /// In this process.
+    InProcess,
+    /// In a child process `EXE daemon --refresh-one NAME [--seen-expiry UNIX]` (the `lanyard`
+    /// binary) in its own process group. The IdP rotates the refresh token the moment it
+    /// answers; if the engine were killed (kill -9, OOM, logout) between that answer and the
+    /// keychain write, the new refresh token would be lost and the next use of the old one
+    /// would revoke the whole grant. The child outlives the engine, stores what it received,
+    /// and only then exits: killing the engine mid-refresh never loses the grant.
+    Helper { exe: PathBuf },
+}
+
+/// Tokens, state and network as the rest of Lanyard uses them.
+#[derive(Clone)]
+pub struct LiveBackend {
+    state_file: StateFile,
+    secrets: Arc<dyn SecretStore>,
+    http: reqwest::Client,
+    runner: RefreshRunner,
+    /// Re-registrations run one at a time in this process (they are per issuer).
+    reregistering: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl LiveBackend {
+    pub fn new(
+        state_file: StateFile,
+        secrets: Arc<dyn SecretStore>,
+        runner: RefreshRunner,
+    ) -> LiveBackend {
+        LiveBackend {
+            state_file,
+            secrets,
+            http: crate::net::client(),
+            runner,
+            reregistering: Arc::default(),
+        }
+    }
+
+    /// One refresh in this process, as the helper child runs it (`daemon --refresh-one`).
+    pub async fn refresh_in_process(
+        &self,
+        server: &str,
+        seen_expiry: Option<DateTime<Utc>>,
+    ) -> RefreshOutcome {
+        let this = self.clone();
+        let name = server.to_owned();
+        // The whole single flight (file lock, keychain, network) runs on a blocking thread:
+        // the keychain calls block, the async workers must not.
+        let handle = tokio::runtime::Handle::current();
+        match blocking(move || handle.block_on(this.refresh_now(&name, seen_expiry))).await {
+            Ok(outcome) => outcome,
+            Err(reason) => RefreshOutcome::Failed { reason },
+        }
+    }
+
+    async fn refresh_in_helper(
+        &self,
+        exe: &std::path::Path,
+        server: &str,
+        seen_expiry: Option<DateTime<Utc>>,
+    ) -> RefreshOutcome {
+        let mut cmd = tokio::process::Command::new(exe);
+        cmd.arg("daemon").arg("--refresh-one").arg(server);
+        if let Some(seen) = seen_expiry {
+            cmd.arg("--seen-expiry").arg(seen.timestamp().to_string());
+        }
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(false);
+        #[cfg(unix)]
+        cmd.process_group(0); // not in the engine's group: a ^C or group kill spares it
+        let output = match cmd.output().await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot start the refresh helper {} ({e}); refreshing in-process",
+                    exe.display()
+                );
+                return self.refresh_in_process(server, seen_expiry).await;
+            }
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        match stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<RefreshOutcome>(l).ok())
+        {
+            Some(outcome) => outcome,
+            None => RefreshOutcome::Failed {
+                reason: format!(
+                    "the refresh helper exited with {} without an answer",
+                    output.status
+                ),
+            },
+        }
+    }
+}
+
+/// Times of a stored token set, as the engine schedules them.
+pub fn times_of(t: &TokenSet) -> TokenTimes {
+    TokenTimes {
+        obtained_at: DateTime::from_timestamp(t.obtained_at, 0),
+        expires_at: DateTime::from_timestamp(t.expires_at, 0),
+    }
+}
+
+/// Run blocking work (keychain, state file, file locks) off the async worker threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("internal task failed: {e}"))
+}
+
+/// Whether a failed refresh is worth retrying later (IdP down, timeout, 5xx, 429).
+fn transient(e: &TokenError) -> bool {
+    match e {
+        TokenError::Network { .. } => true,
+        TokenError::Rejected { status, .. } => *status >= 500 || *status == 429,
+        TokenError::BadResponse { .. } => true, // a proxy's HTML error page during an outage
+        TokenError::InvalidGrant { .. } | TokenError::InvalidClient { .. } => false,
+    }
+}
+
+impl Backend for LiveBackend {
+    async fn servers(&self) -> Result<Vec<ServerEntry>, String> {
+        let state_file = self.state_file.clone();
+        let secrets = self.secrets.clone();
+        blocking(move || {
+            let state = state_file.load().map_err(|e| e.to_string())?;
+            let mut out = Vec::with_capacity(state.servers.len());
+            for server in &state.servers {
+                let state = match &server.status {
+                    ServerStatus::NeedsSignIn { reason } => ServerState::NeedsSignIn {
+                        reason: reason.clone(),
+                    },
+                    ServerStatus::Ok => match stored_tokens(&*secrets, &server.name) {
+                        Ok(Some(t)) => ServerState::SignedIn(times_of(&t)),
+                        Ok(None) => ServerState::NeedsSignIn {
+                            reason: "no tokens are stored for it".into(),
+                        },
+                        Err(e) => return Err(e.to_string()),
+                    },
+                };
+                out.push(ServerEntry {
+                    name: server.name.clone(),
+                    state,
+                });
+            }
+            Ok(out)
+        })
+        .await?
+    }
+
+    async fn refresh(&self, server: &str, seen_expiry: Option<DateTime<Utc>>) -> RefreshOutcome {
+        match &self.runner {
+            RefreshRunner::InProcess => self.refresh_in_process(server, seen_expiry).await,
+            RefreshRunner::Helper { exe } => self.refresh_in_helper(exe, server, seen_expiry).await,
+        }
+    }
+
+    async fn reregister(&self, server: &str) -> Result<String, String> {
+        let _one_at_a_time = self.reregistering.lock().await;
+        let this = self.clone();
+        let name = server.to_owned();
+        let handle = tokio::runtime::Handle::current();
+        blocking(move || handle.block_on(this.reregister_now(&name))).await?
+    }
+
+    async fn mark_needs_sign_in(&self, server: &str, reason: &str) {
+        let state_file = self.state_file.clone();
+        let name = server.to_owned();
+        let reason = reason.to_owned();
+        let _ = blocking(move || {
+            state_file.update(|st| {
+                if let Some(s) = st.server_mut(&name)
+                    && matches!(s.status, ServerStatus::Ok)
+                {
+                    s.status = ServerStatus::NeedsSignIn { reason };
+                }
+                Ok::<_, StateError>(())
+            })
+        })
+        .await;
+    }
+
+    fn watch_paths(&self) -> Vec<PathBuf> {
+        vec![self.state_file.paths().state_file()]
+    }
+}
+
+impl LiveBackend {
+    async fn refresh_now(&self, name: &str, seen_expiry: Option<DateTime<Utc>>) -> RefreshOutcome {
+        let stored = match stored_tokens(&*self.secrets, name) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                return match self.state_file.load() {
+                    Ok(st) if st.server(name).is_none() => RefreshOutcome::Removed,
+                    _ => RefreshOutcome::GrantGone {
+                        reason: "no tokens are stored for it".into(),
+                    },
+                };
+            }
+            Err(e) => {
+                return RefreshOutcome::Failed {
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let now = Utc::now();
+        let times = times_of(&stored);
+        if times.expires_at != seen_expiry
+            && let Some(exp) = times.expires_at
+            && refresh_due(times.obtained_at, exp, now) > now
+        {
+            // Another process (a `lanyard token`, a login) refreshed since the engine looked.
+            return RefreshOutcome::Fresh {
+                times,
+                at_idp: false,
+            };
+        }
+        // Ask for a refresh of exactly the token seen: under the lock, `valid_token` refreshes
+        // only if the keychain still holds it, else returns the newer one.
+        let http = self.http.clone();
+        let result = crate::tokens::valid_token(
+            &self.state_file,
+            &*self.secrets,
+            move || http,
+            name,
+            Some(&stored.access_token),
+        )
+        .await;
+        match result {
+            Ok(t) => RefreshOutcome::Fresh {
+                times: times_of(&t),
+                at_idp: t.access_token != stored.access_token,
+            },
+            Err(FreshError::NeedsSignIn { reason, .. }) => RefreshOutcome::GrantGone { reason },
+            Err(FreshError::RegistrationDead { client_id, .. }) => RefreshOutcome::ClientGone {
+                reason: format!("client {client_id} is unknown to the identity provider"),
+            },
+            Err(FreshError::Refresh { source, .. }) if transient(&source) => {
+                RefreshOutcome::Unreachable {
+                    reason: source.to_string(),
+                }
+            }
+            Err(FreshError::State(StateError::UnknownServer(_))) => RefreshOutcome::Removed,
+            Err(e) => RefreshOutcome::Failed {
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Replace the dead registration of `name`'s issuer with a new one (RFC 7591), once: when
+    /// the registration in the state file is no longer the dead one, someone already did it.
+    async fn reregister_now(&self, name: &str) -> Result<String, String> {
+        let state = self.state_file.load().map_err(|e| e.to_string())?;
+        let server = state
+            .server(name)
+            .ok_or_else(|| format!("no server named {name}"))?;
+        let issuer = server.auth_server.issuer.clone();
+        if !matches!(server.client, ClientSource::Dynamic) {
+            return Err(
+                "its client id was not dynamically registered; ask the admin for a new one".into(),
+            );
+        }
+        let Some(dead) = state.registration(&issuer).filter(|r| r.dead) else {
+            return Ok(issuer.to_string()); // already replaced (or never there): nothing to do
+        };
+        let endpoint = server
+            .auth_server
+            .registration_endpoint
+            .clone()
+            .ok_or("the identity provider no longer offers dynamic client registration")?;
+        let request = DcrRequest::for_this_machine(
+            dead.redirect_uris.clone(),
+            &server.auth_server.token_endpoint_auth_methods_supported,
+        );
+        let client = registration::register(&self.http, &endpoint, &request)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Secrets first, then the state that points at them.
+        let key = issuer.as_str();
+        match &client.client_secret {
+            Some(s) => self.secrets.set(&store::registration_secret_key(key), s),
+            None => self.secrets.delete(&store::registration_secret_key(key)),
+        }
+        .map_err(|e| e.to_string())?;
+        match &client.registration_access_token {
+            Some(t) => self.secrets.set(&store::registration_token_key(key), t),
+            None => self.secrets.delete(&store::registration_token_key(key)),
+        }
+        .map_err(|e| e.to_string())?;
+        let reg = Registration {
+            issuer: issuer.clone(),
+            client_id: client.client_id.clone(),
+            metadata: client.metadata.clone(),
+            redirect_uris: if client.redirect_uris.is_empty() {
+                dead.redirect_uris.clone()
+            } else {
+                client.redirect_uris.clone()
+            },
+            token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+            has_secret: client.client_secret.is_some(),
+            registration_client_uri: client.registration_client_uri.clone(),
+            has_registration_access_token: client.registration_access_token.is_some(),
+            dead: false,
+            registered_at: Utc::now().timestamp(),
+        };
+        self.state_file
+            .update(|st| {
+                st.put_registration(reg);
+                Ok::<_, StateError>(())
+            })
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            "registered client {} with {issuer} (the old one was deleted there)",
+            client.client_id
+        );
+        Ok(issuer.to_string())
+    }
+}

@@ -1,0 +1,148 @@
+//! The engine wired to the real Lanyard: state directory, keychain, file watcher, instance lock.
+//! What `lanyard daemon` runs, and what the tray starts in-process.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use super::engine::{self, EngineConfig, EngineHandle, SystemClock};
+use super::instance::InstanceLock;
+use super::live::{LiveBackend, RefreshRunner};
+use super::status::{Event, Status};
+use super::watch;
+use crate::error::UserFacing;
+use crate::paths::{Paths, PathsError};
+use crate::servers::StateFile;
+use crate::tokens::{KeyringStore, SecretStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(
+        "Lanyard's background engine already runs for {dir} (the tray app or `lanyard daemon`)"
+    )]
+    AlreadyRunning { dir: PathBuf },
+    #[error("Lanyard's background engine could not use {dir}: {source}")]
+    Io {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Paths(#[from] PathsError),
+}
+
+impl UserFacing for DaemonError {
+    fn next_step(&self) -> String {
+        match self {
+            DaemonError::AlreadyRunning { .. } => "Nothing to do: the running engine keeps the tokens fresh. Stop it first if you want to run another one.".into(),
+            DaemonError::Io { dir, .. } => format!(
+                "Check that {} is writable by you, then start it again.",
+                dir.display()
+            ),
+            DaemonError::Paths(e) => e.next_step(),
+        }
+    }
+}
+
+/// The state directory and the OS keychain, from the environment.
+pub fn from_env() -> Result<(Paths, Arc<dyn SecretStore>), DaemonError> {
+    let paths = Paths::from_env()?;
+    let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new(&paths.install_id()?));
+    Ok((paths, secrets))
+}
+
+/// One refresh of `server` in this process, as `lanyard daemon --refresh-one` runs it for the
+/// engine (see [`RefreshRunner::Helper`]).
+pub async fn refresh_one(
+    server: &str,
+    seen_expiry_unix: Option<i64>,
+) -> Result<super::engine::RefreshOutcome, DaemonError> {
+    let seen_expiry = seen_expiry_unix.and_then(|s| chrono::DateTime::from_timestamp(s, 0));
+    let (paths, secrets) = from_env()?;
+    let backend = LiveBackend::new(StateFile::new(paths), secrets, RefreshRunner::InProcess);
+    Ok(backend.refresh_in_process(server, seen_expiry).await)
+}
+
+/// A running engine with everything it needs. Dropping it stops nothing in flight cleanly:
+/// call [`Daemon::shutdown`].
+pub struct Daemon {
+    handle: EngineHandle,
+    _watcher: Option<notify::RecommendedWatcher>,
+    _lock: InstanceLock,
+    dir: PathBuf,
+}
+
+impl Daemon {
+    /// Start on the state directory from the environment, with the OS keychain. Must be called
+    /// inside a multi-threaded tokio runtime. `runner`: [`RefreshRunner::Helper`] with the path
+    /// of the `lanyard` binary (crash-safe rotation), or [`RefreshRunner::InProcess`].
+    pub fn start(runner: RefreshRunner) -> Result<Daemon, DaemonError> {
+        let (paths, secrets) = from_env()?;
+        Daemon::start_with(paths, secrets, runner, EngineConfig::default())
+    }
+
+    /// Start with explicit paths, secret store and tunables (`config.state_dir` is set here).
+    pub fn start_with(
+        paths: Paths,
+        secrets: Arc<dyn SecretStore>,
+        runner: RefreshRunner,
+        mut config: EngineConfig,
+    ) -> Result<Daemon, DaemonError> {
+        paths.ensure_dir()?;
+        let dir = paths.dir().to_path_buf();
+        let lock = InstanceLock::try_acquire(&dir)
+            .map_err(|source| DaemonError::Io {
+                dir: dir.clone(),
+                source,
+            })?
+            .ok_or_else(|| DaemonError::AlreadyRunning { dir: dir.clone() })?;
+        config.state_dir = Some(dir.clone());
+        let backend = LiveBackend::new(StateFile::new(paths), secrets, runner);
+        let watched = crate::daemon::engine::Backend::watch_paths(&backend);
+        let handle = engine::start(backend, SystemClock, config);
+        let watcher = match watch::watch_files(&watched, handle.rescan_trigger()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot watch {} for changes ({e}); call rescan() after changes",
+                    dir.display()
+                );
+                None
+            }
+        };
+        tracing::info!("refresh engine started on {}", dir.display());
+        Ok(Daemon {
+            handle,
+            _watcher: watcher,
+            _lock: lock,
+            dir,
+        })
+    }
+
+    /// Every status change and refresh from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.handle.subscribe()
+    }
+
+    /// The current status of every server.
+    pub fn statuses(&self) -> BTreeMap<String, Status> {
+        self.handle.statuses()
+    }
+
+    /// Look at the servers and tokens again now (the watcher does it for state-file changes).
+    pub fn rescan(&self) {
+        self.handle.rescan()
+    }
+
+    /// The state directory it runs on.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Stop cleanly: no new refreshes, those in flight finish (bounded), status file written.
+    pub async fn shutdown(self) {
+        self.handle.shutdown().await;
+    }
+}
