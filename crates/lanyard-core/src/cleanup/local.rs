@@ -40,6 +40,11 @@ impl UserDirs {
             base.cache_dir().join(TRAY_IDENTIFIER),
             base.config_dir().join(TRAY_IDENTIFIER),
         ];
+        if let Some(state) = base.state_dir() {
+            app_dirs.push(state.join("lanyard"));
+            app_dirs.push(state.join(TRAY_IDENTIFIER));
+        }
+        app_dirs.sort();
         app_dirs.dedup();
         UserDirs {
             autostart_dir,

@@ -25,6 +25,8 @@ mod keychain;
 mod local;
 mod plan;
 mod remote;
+#[cfg(test)]
+mod tests;
 
 pub use exec::{Outcome, Report, Step, StepPhase};
 pub use plan::{ClientView, Item, Plan};

@@ -191,10 +191,9 @@ impl Cleanup {
             200..=299 => Outcome::Done {
                 detail: Some(format!("HTTP {status}")),
             },
-            404 | 410 => Outcome::gone(format!(
-                "the identity provider answered HTTP {status}: the client was already deleted"
-            )),
-            401 | 403 => self.confirm_gone(&st, &reg, status).await,
+            // RFC 7592 answers 401 for a deleted client, but also for a stale token; 404/405 can
+            // mean "deleted" or "this IdP has no DELETE": the token endpoint tells which.
+            401 | 403 | 404 | 405 | 410 => self.confirm_gone(&st, &reg, status).await,
             _ => Outcome::failed(
                 format!(
                     "{uri} answered HTTP {status} to the RFC 7592 DELETE: {}",
@@ -222,15 +221,38 @@ impl Cleanup {
         reg: &crate::servers::Registration,
         status: u16,
     ) -> Outcome {
-        let refused =
-            format!("the identity provider refused the registration access token (HTTP {status})");
-        let Some(meta) = st
+        let refused = match status {
+            401 | 403 => format!(
+                "the identity provider refused the registration access token (HTTP {status})"
+            ),
+            _ => format!("the RFC 7592 DELETE answered HTTP {status}"),
+        };
+        let known = st
             .servers
             .iter()
             .find(|s| s.auth_server.issuer == reg.issuer)
-            .map(|s| s.auth_server.clone())
-        else {
-            return Outcome::gone(format!("{refused}: the client was already deleted"));
+            .map(|s| {
+                (
+                    s.auth_server.token_endpoint.clone(),
+                    s.auth_server.token_endpoint_auth_methods_supported.clone(),
+                )
+            });
+        let meta = match known {
+            Some(m) => Some(m),
+            None => self.fetch_token_endpoint(&reg.issuer).await,
+        };
+        let Some((token_endpoint, methods)) = meta else {
+            return if matches!(status, 401 | 410) {
+                Outcome::gone(format!("{refused}: the client was already deleted"))
+            } else {
+                Outcome::failed(
+                    format!(
+                        "{refused}, and the authorization server's metadata could not be read to check whether client {} still exists",
+                        reg.client_id
+                    ),
+                    "Check that the identity provider is up, then run the command again.",
+                )
+            };
         };
         let secret = if reg.has_secret {
             self.secrets
@@ -243,7 +265,7 @@ impl Cleanup {
         let creds = ClientCredentials {
             client_id: reg.client_id.clone(),
             method: TokenAuthMethod::choose(
-                &meta.token_endpoint_auth_methods_supported,
+                &methods,
                 secret.is_some(),
                 Some(&reg.token_endpoint_auth_method),
             ),
@@ -252,7 +274,7 @@ impl Cleanup {
         let probe = format!("lanyard-cleanup-probe-{}", crate::paths::random_hex(8));
         match endpoint::refresh(
             self.http(),
-            &meta.token_endpoint,
+            &token_endpoint,
             &creds,
             &probe,
             &Default::default(),
@@ -273,11 +295,76 @@ impl Cleanup {
             ),
             _ => Outcome::LeftForAdmin {
                 why: format!(
-                    "client {} at {}: {refused} but the client still exists (the token was rotated or revoked elsewhere); an admin must delete it",
-                    reg.client_id, reg.issuer
+                    "client {} at {}: {refused} but the client still exists ({}); an admin must delete it",
+                    reg.client_id,
+                    reg.issuer,
+                    if matches!(status, 401 | 403) {
+                        "the registration token was rotated or revoked elsewhere"
+                    } else {
+                        "this identity provider does not support RFC 7592 DELETE"
+                    }
                 ),
             },
         }
+    }
+
+    /// The token endpoint of an issuer no saved server points at any more: its metadata, at the
+    /// OIDC append and RFC 8414 well-known URLs. `None` when neither answers usefully.
+    async fn fetch_token_endpoint(&self, issuer: &Url) -> Option<(Url, Vec<String>)> {
+        let base = issuer.as_str().trim_end_matches('/');
+        let mut candidates = vec![format!("{base}/.well-known/openid-configuration")];
+        let path = issuer.path().trim_end_matches('/');
+        let mut origin = issuer.clone();
+        origin.set_path("");
+        let origin = origin.as_str().trim_end_matches('/').to_owned();
+        candidates.push(format!(
+            "{origin}/.well-known/oauth-authorization-server{path}"
+        ));
+        for url in candidates {
+            let Ok(resp) = self
+                .http()
+                .get(&url)
+                .header("Accept", "application/json")
+                .send()
+                .await
+            else {
+                continue;
+            };
+            if !resp.status().is_success() {
+                continue;
+            }
+            let Ok(body) = net::read_capped(resp, net::MAX_BODY).await else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                continue;
+            };
+            if v.get("issuer")
+                .and_then(|i| i.as_str())
+                .map(|i| i.trim_end_matches('/'))
+                != Some(base)
+            {
+                continue;
+            }
+            let Some(ep) = v
+                .get("token_endpoint")
+                .and_then(|t| t.as_str())
+                .and_then(|t| Url::parse(t).ok())
+            else {
+                continue;
+            };
+            let methods = v
+                .get("token_endpoint_auth_methods_supported")
+                .and_then(|m| m.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Some((ep, methods));
+        }
+        None
     }
 
     /// Forget a registration after its item finished: the state entry and its keychain items.
