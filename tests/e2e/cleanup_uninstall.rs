@@ -310,3 +310,72 @@ fn an_idp_without_rfc7592_gets_the_client_id_listed_for_the_admin() {
     assert!(!state_dir(&sb).exists(), "{}", run.describe());
     uninstall(&sb).assert_ok();
 }
+
+#[test]
+fn a_registration_token_rotated_elsewhere_is_left_for_the_admin_not_reported_deleted() {
+    let world = World::start(json!({
+        "issuers": [{ "name": "idp", "rotateRegistrationToken": true }]
+    }))
+    .expect("world");
+    let sb = Sandbox::new().expect("sandbox");
+    add_ok(&sb, &world, "demo", "demo");
+    let (_, client_id, uri, token) = registrations(&sb)[0].clone();
+
+    // Someone else updates the client (RFC 7592 PUT): the IdP rotates the registration token,
+    // and the one in this machine's keychain goes stale.
+    let auth = format!("Bearer {token}");
+    let current = lanyard_e2e::http::request("GET", &uri, &[("Authorization", &auth)], None)
+        .expect("GET")
+        .json();
+    let mut doc = current.clone();
+    for k in [
+        "registration_access_token",
+        "registration_client_uri",
+        "client_id_issued_at",
+        "client_secret_expires_at",
+    ] {
+        doc.as_object_mut().expect("object").remove(k);
+    }
+    let put = lanyard_e2e::http::request(
+        "PUT",
+        &uri,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&doc.to_string()),
+    )
+    .expect("PUT");
+    assert_eq!(put.status, 200, "{}", put.body);
+    let rotated = put.json()["registration_access_token"]
+        .as_str()
+        .expect("a rotated token")
+        .to_string();
+    assert_ne!(rotated, token);
+
+    let run = uninstall(&sb);
+    run.assert_failed();
+    let text = said(&run);
+    assert!(
+        text.contains(&client_id.to_lowercase()) && text.contains("admin"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !text.contains("already gone: delete the oauth client"),
+        "a stale token must not be taken for a deleted client:\n{}",
+        run.describe()
+    );
+    assert_eq!(
+        world.registration_status(&uri, &rotated).expect("GET"),
+        200,
+        "the client really still exists"
+    );
+    // Everything else is gone; the admin deletes the client with the current token.
+    assert!(!state_dir(&sb).exists(), "{}", run.describe());
+    assert_eq!(
+        world.delete_registration(&uri, &rotated).expect("DELETE"),
+        204
+    );
+    uninstall(&sb).assert_ok();
+}

@@ -118,15 +118,11 @@ impl Report {
             })
             .collect();
         if !failed.is_empty() {
+            // Name the items that failed (the kept ones only wait for them).
             let summary = failed
                 .iter()
-                .map(|s| {
-                    format!(
-                        "{} ({})",
-                        s.description,
-                        s.outcome.as_ref().map(Outcome::label).unwrap_or("")
-                    )
-                })
+                .filter(|s| matches!(s.outcome, Some(Outcome::Failed { .. })))
+                .map(|s| s.description.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
             return Err(CleanupError::Incomplete {

@@ -47,7 +47,7 @@ pub enum CleanupError {
     NotConfirmed,
     #[error("nothing was removed: you did not confirm")]
     Declined,
-    #[error("{failed} of {total} cleanup steps did not finish: {summary}")]
+    #[error("{failed} of {total} cleanup steps are not finished; failed: {summary}")]
     Incomplete {
         failed: usize,
         total: usize,
