@@ -1,5 +1,5 @@
-//! Interim bridge to the `lanyard` CLI: the tray runs the same binary the user has on PATH,
-//! with `--json` output, for the parts of the engine whose library API is still settling.
+//! Interim bridge to the `lanyard` CLI for the assistants' configs (`ides --json`, `connect`,
+//! `disconnect`): the tray runs the same binary the user has on PATH, with `--json` output.
 //! Every call has the same shape: run, wait, turn a non-zero exit into a [`UiError`] carrying
 //! the CLI's own "what failed / what to do" paragraph.
 
@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::process::Command;
 
 use crate::model::UiError;
 
@@ -108,62 +106,9 @@ pub fn classify(msg: &str) -> String {
     }
 }
 
-/// A long-running CLI command (`add`, `login`) whose output is read line by line while it runs.
-pub struct Streaming {
-    pub child: Child,
-    pub lines: mpsc::UnboundedReceiver<String>,
-}
-
-pub fn spawn_streaming(args: &[String]) -> Result<Streaming, UiError> {
-    let mut child = command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(not_found)?;
-    let (tx, lines) = mpsc::unbounded_channel();
-    if let Some(out) = child.stdout.take() {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let mut r = BufReader::new(out).lines();
-            while let Ok(Some(l)) = r.next_line().await {
-                let _ = tx.send(l);
-            }
-        });
-    }
-    if let Some(err) = child.stderr.take() {
-        tokio::spawn(async move {
-            let mut r = BufReader::new(err).lines();
-            while let Ok(Some(l)) = r.next_line().await {
-                let _ = tx.send(l);
-            }
-        });
-    }
-    Ok(Streaming { child, lines })
-}
-
-/// The authorization URL in a line the CLI prints with `--no-browser`, if any.
-pub fn authorization_url(line: &str) -> Option<url::Url> {
-    line.split_whitespace()
-        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
-        .filter_map(|w| {
-            url::Url::parse(w.trim_matches(|c: char| c == '<' || c == '>' || c == '"')).ok()
-        })
-        .find(|u| {
-            u.query_pairs()
-                .any(|(k, _)| k == "code_challenge" || k == "response_type")
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_the_authorization_url_among_words() {
-        let l = "Open this URL to sign in: https://idp/auth?response_type=code&client_id=x&code_challenge=y";
-        assert_eq!(authorization_url(l).unwrap().host_str(), Some("idp"));
-        assert!(authorization_url("Listening on http://127.0.0.1:8123/callback").is_none());
-    }
 
     #[test]
     fn dcr_refusal_asks_for_a_client_id() {
@@ -173,19 +118,4 @@ mod tests {
         );
         assert_eq!(classify("connection refused"), "failed");
     }
-}
-
-/// Runs `lanyard ARGS` and returns (success, stdout, stderr) without judging the exit code.
-pub async fn output(args: &[String]) -> Result<(bool, String, String), UiError> {
-    let out = command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .await
-        .map_err(not_found)?;
-    Ok((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
 }

@@ -1,20 +1,20 @@
-//! The tray's background loop: keeps the server list and tray fresh, refreshes tokens shortly
-//! before they expire, notifies when a server needs sign-in. Interim: it drives the CLI
-//! (`lanyard list --json`, `lanyard token NAME`), which takes the machine-wide refresh lock.
+//! The engine inside the tray process: lanyard-core's refresh engine (`daemon::Daemon`: one
+//! timer for every server, refresh ahead of expiry, backoff while the IdP is unreachable,
+//! needs-sign-in on `invalid_grant`) plus the tray's view of it: server rows, tray menu and icon,
+//! notifications and the activity log.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::Utc;
+use lanyard_core::daemon::{Daemon, Event, RefreshRunner, Status as EngineStatus, StatusFile};
+use serde_json::Value;
 use tauri::{AppHandle, Manager};
 
 use crate::cli;
-use crate::flow;
-use crate::model::{Status, rows_from_list};
+use crate::core;
+use crate::model::{ServerRow, Status};
 use crate::state::AppState;
 use crate::tray;
-
-/// Refresh this long before expiry.
-const REFRESH_AHEAD_SECS: i64 = 90;
 
 fn poll_interval() -> Duration {
     let secs = std::env::var("LANYARD_TRAY_POLL_SECS")
@@ -24,38 +24,132 @@ fn poll_interval() -> Duration {
     Duration::from_secs(secs.max(1))
 }
 
+/// Starts the refresh engine and the loop that keeps the tray up to date.
 pub fn start(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        // Refreshes run in a `lanyard daemon --refresh-one` child when the CLI is installed
+        // beside the tray: a kill mid-refresh then never loses a rotated refresh token.
+        let exe = cli::lanyard_bin();
+        let runner = if exe.is_absolute() && exe.is_file() {
+            RefreshRunner::Helper { exe }
+        } else {
+            RefreshRunner::InProcess
+        };
+        let daemon = match Daemon::start(runner) {
+            Ok(d) => {
+                state.log("engine", "refresh engine started");
+                Some(d)
+            }
+            Err(e) => {
+                // Typically: `lanyard daemon` already runs for this user; its status file is read.
+                state.log("engine", format!("refresh engine not started here: {e}"));
+                None
+            }
+        };
+        let mut events = daemon.as_ref().map(Daemon::subscribe);
         loop {
-            refresh_now(&app).await;
-            refresh_expiring(&app).await;
-            tokio::time::sleep(poll_interval()).await;
+            let statuses = match &daemon {
+                Some(d) => d.statuses(),
+                None => status_file().map(|f| f.servers).unwrap_or_default(),
+            };
+            state.set_statuses(statuses.clone());
+            rebuild(&app, statuses).await;
+            let event = async {
+                match events.as_mut() {
+                    Some(rx) => rx.recv().await.ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                ev = event => if let Some(ev) = ev { on_event(&app, &ev) },
+                _ = state.kick.notified() => {
+                    if let Some(d) = &daemon { d.rescan(); }
+                }
+                _ = tokio::time::sleep(poll_interval()) => {}
+            }
         }
     });
 }
 
-/// Re-reads the server list; updates the tray and notifies on a change to "needs sign-in".
-pub async fn refresh_now(app: &AppHandle) {
+fn status_file() -> Option<StatusFile> {
+    let paths = lanyard_core::paths::Paths::from_env().ok()?;
+    StatusFile::read(paths.dir())
+}
+
+fn on_event(app: &AppHandle, ev: &Event) {
     let state = app.state::<AppState>();
-    let v = match cli::json(&["list".into(), "--json".into()]).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::debug!("lanyard list failed: {e}");
-            return;
-        }
-    };
-    let rows = rows_from_list(&v);
-    let before = state.servers();
-    for row in &rows {
-        let was = before.iter().find(|b| b.name == row.name).map(|b| b.status);
-        if row.status == Status::NeedsSignIn && was.is_some_and(|w| w != Status::NeedsSignIn) {
-            state.log("sign-in", format!("{} needs sign-in", row.name));
+    match ev {
+        Event::Status {
+            server,
+            status: EngineStatus::NeedsSignIn { reason },
+        } => {
+            state.log("sign-in", format!("{server} needs sign-in: {reason}"));
             notify(
                 app,
-                &format!("{} needs sign-in", row.name),
+                &format!("{server} needs sign-in"),
                 "Open the Lanyard menu and choose “Sign in again”.",
             );
         }
+        Event::Status {
+            server,
+            status: EngineStatus::Unreachable { reason, .. },
+        } => {
+            state.log(
+                "error",
+                format!("{server}: identity provider unreachable ({reason})"),
+            );
+        }
+        Event::Status { .. } => {}
+        Event::Refreshed { server, at_idp, .. } => state.log(
+            "refresh",
+            if *at_idp {
+                format!("{server}: token refreshed")
+            } else {
+                format!("{server}: picked up a token refreshed elsewhere")
+            },
+        ),
+        Event::Reregistered { server, issuer } => {
+            state.log(
+                "repair",
+                format!("{server}: the OAuth client at {issuer} was deleted; registered a new one"),
+            );
+            notify(
+                app,
+                &format!("{server} needs sign-in"),
+                "Its OAuth client was deleted at the IdP; Lanyard registered a new one.",
+            );
+        }
+        Event::Removed { server } => state.log("remove", format!("{server} is no longer managed")),
+    }
+}
+
+/// Reads servers (core) and connections (`lanyard ides --json`), updates the tray when anything
+/// changed and notifies about new drift.
+async fn rebuild(app: &AppHandle, statuses: BTreeMap<String, EngineStatus>) {
+    let state = app.state::<AppState>();
+    let views = match core::list().await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::debug!("server list unavailable: {e}");
+            return;
+        }
+    };
+    let connections: Vec<Value> = if views.is_empty() {
+        Vec::new()
+    } else {
+        cli::json(&["ides".into(), "--json".into()])
+            .await
+            .ok()
+            .and_then(|v| v.get("connections").and_then(Value::as_array).cloned())
+            .unwrap_or_default()
+    };
+    let rows: Vec<ServerRow> = views
+        .iter()
+        .map(|v| ServerRow::from_core(v, statuses.get(&v.name), &connections))
+        .collect();
+    let before = state.servers();
+    for row in &rows {
         for d in &row.drift {
             if !before
                 .iter()
@@ -69,33 +163,28 @@ pub async fn refresh_now(app: &AppHandle) {
                 );
             }
         }
+        let was = before.iter().find(|b| b.name == row.name).map(|b| b.status);
+        if row.status == Status::NeedsSignIn
+            && was.is_some_and(|w| w != Status::NeedsSignIn)
+            && !statuses.contains_key(&row.name)
+        {
+            notify(
+                app,
+                &format!("{} needs sign-in", row.name),
+                "Open the Lanyard menu and choose “Sign in again”.",
+            );
+        }
     }
     if state.set_servers(rows) {
         tray::update(app);
     }
 }
 
-async fn refresh_expiring(app: &AppHandle) {
+/// Re-read everything now (after add, sign-in, connect, remove) and let the engine rescan.
+pub async fn refresh_now(app: &AppHandle) {
     let state = app.state::<AppState>();
-    let soon = Utc::now() + chrono::Duration::seconds(REFRESH_AHEAD_SECS);
-    let due: Vec<String> = state
-        .servers()
-        .into_iter()
-        .filter(|s| s.status == Status::SignedIn && s.expires_at.is_some_and(|t| t <= soon))
-        .map(|s| s.name)
-        .collect();
-    for name in due {
-        state.set_refreshing(&name, true);
-        tray::update(app);
-        // The token itself is printed on stdout; it is dropped here, never logged.
-        match cli::run(&["token".into(), name.clone(), "--json".into()]).await {
-            Ok(_) => state.log("refresh", format!("{name}: token refreshed")),
-            Err(e) => state.log("error", format!("{name}: refresh failed: {e}")),
-        }
-        state.set_refreshing(&name, false);
-    }
-    refresh_now(app).await;
-    tray::update(app);
+    state.kick.notify_one();
+    rebuild(app, state.statuses()).await;
 }
 
 /// "Sign in again" for an existing server, through the sign-in window.
@@ -103,9 +192,8 @@ pub fn sign_in_again(app: &AppHandle, name: String) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        let args = vec!["login".into(), name.clone(), "--no-browser".into()];
-        match flow::run_signin(&app, &name, args, false).await {
-            Ok(_) => state.log("sign-in", format!("{name}: signed in again")),
+        match core::login(&app, name.clone()).await {
+            Ok(()) => state.log("sign-in", format!("{name}: signed in again")),
             Err(e) => state.log("error", format!("{name}: sign-in failed: {e}")),
         }
         refresh_now(&app).await;

@@ -9,6 +9,7 @@
 
 mod cli;
 mod commands;
+mod core;
 mod engine;
 mod flow;
 mod model;

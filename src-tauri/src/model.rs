@@ -1,6 +1,8 @@
 //! What the tray shows: server rows with a status, the activity log, errors for the UI.
 
 use chrono::{DateTime, Local, TimeZone, Utc};
+use lanyard_core::daemon::Status as EngineStatus;
+use lanyard_core::flow::ServerView;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -24,34 +26,9 @@ impl Status {
             Status::Unreachable => 3,
         }
     }
-
-    fn from_text(s: &str) -> Option<Status> {
-        let s = s.to_ascii_lowercase().replace(['_', ' '], "-");
-        if s.contains("need") || s.contains("expired") || s.contains("sign-in-required") {
-            Some(Status::NeedsSignIn)
-        } else if s.contains("unreach")
-            || s.contains("offline")
-            || s.contains("down")
-            || s == "error"
-        {
-            Some(Status::Unreachable)
-        } else if s.contains("refresh") {
-            Some(Status::Refreshing)
-        } else if s.contains("signed-in")
-            || s == "ok"
-            || s.contains("valid")
-            || s.contains("active")
-            || s.contains("fresh")
-            || s.contains("no-expiry")
-        {
-            Some(Status::SignedIn)
-        } else {
-            None
-        }
-    }
 }
 
-/// One managed server, as `lanyard list --json` describes it.
+/// One managed server, as the tray and the dashboard show it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServerRow {
     pub name: String,
@@ -86,128 +63,73 @@ impl ServerRow {
         format!("{} — {}", self.name, state)
     }
 
-    /// Reads one entry of `lanyard list --json`. The CLI's shape is matched loosely (several
-    /// key spellings) so the tray keeps working while the CLI's output settles.
-    pub fn from_json(v: &Value) -> Option<ServerRow> {
-        let text = |keys: &[&str]| -> Option<String> {
-            keys.iter().find_map(|k| match v.get(*k)? {
-                Value::String(s) if !s.is_empty() => Some(s.clone()),
-                _ => None,
-            })
+    /// One row from the core's view of a server, the refresh engine's status for it (when the
+    /// engine runs) and the assistants' connections (`lanyard ides --json` "connections").
+    pub fn from_core(
+        view: &ServerView,
+        engine: Option<&EngineStatus>,
+        connections: &[Value],
+    ) -> ServerRow {
+        let view_expiry = view
+            .expires_at
+            .and_then(|s| Utc.timestamp_opt(s, 0).single());
+        let (status, expires_at) = match engine {
+            Some(EngineStatus::Fresh { until, .. }) => (Status::SignedIn, Some(*until)),
+            Some(EngineStatus::NoExpiry) => (Status::SignedIn, None),
+            Some(EngineStatus::Refreshing { until }) => (Status::Refreshing, until.or(view_expiry)),
+            Some(EngineStatus::Unreachable { until, .. }) => {
+                (Status::Unreachable, until.or(view_expiry))
+            }
+            Some(EngineStatus::NeedsSignIn { .. }) => (Status::NeedsSignIn, view_expiry),
+            Some(EngineStatus::Error { .. }) => (Status::Unreachable, view_expiry),
+            None => match view.status.as_str() {
+                "ok" => (Status::SignedIn, view_expiry),
+                "expired" => (Status::Refreshing, view_expiry),
+                _ => (Status::NeedsSignIn, view_expiry),
+            },
         };
-        let name = text(&["name", "id"])?;
-        let url = text(&["url", "server_url", "resource"]).unwrap_or_default();
-        let expires_at = [
-            "expires_at",
-            "token_expires_at",
-            "access_token_expires_at",
-            "expiry",
-        ]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(parse_time))
-        .or_else(|| {
-            v.get("token")
-                .and_then(|t| t.get("expires_at"))
-                .and_then(parse_time)
-        })
-        // lanyard_core::daemon::Status serialises as {"state": "fresh", "until": …}.
-        .or_else(|| {
-            v.get("status")
-                .and_then(|t| t.get("until"))
-                .and_then(parse_time)
-        });
-        let status_obj = v
-            .get("status")
-            .and_then(|s| s.get("state"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let status = text(&["status", "state"])
-            .or(status_obj)
-            .and_then(|s| Status::from_text(&s))
-            .unwrap_or(match expires_at {
-                Some(t) if t > Utc::now() => Status::SignedIn,
-                _ => Status::NeedsSignIn,
-            });
-        let client_id_source = text(&["client_id_source", "client_source", "registration"])
-            .or_else(|| {
-                v.get("client")
-                    .and_then(|c| c.get("source"))
-                    .and_then(|s| s.as_str())
-                    .map(str::to_owned)
-            });
-        let client_id = text(&["client_id"]).or_else(|| {
-            v.get("client")
-                .and_then(|c| c.get("client_id"))
-                .and_then(|s| s.as_str())
-                .map(str::to_owned)
-        });
-        let connected = match v
-            .get("connected")
-            .or_else(|| v.get("ides"))
-            .or_else(|| v.get("assistants"))
+        let mut connected = Vec::new();
+        let mut drift = Vec::new();
+        for c in connections
+            .iter()
+            .filter(|c| c.get("server").and_then(Value::as_str) == Some(view.name.as_str()))
         {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| {
-                    x.as_str().map(str::to_owned).or_else(|| {
-                        x.get("ide")
-                            .or_else(|| x.get("id"))
-                            .and_then(|s| s.as_str())
-                            .map(str::to_owned)
-                    })
-                })
-                .collect(),
-            Some(Value::Object(m)) => m
-                .iter()
-                .filter(|(_, on)| on.as_bool().unwrap_or(true))
-                .map(|(k, _)| k.clone())
-                .collect(),
-            _ => Vec::new(),
-        };
-        let drift = match v.get("drift") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
-        Some(ServerRow {
-            name,
-            url,
-            issuer: text(&["issuer"]),
-            client_id_source,
-            client_id,
+            let Some(ide) = c.get("ide").and_then(Value::as_str) else {
+                continue;
+            };
+            let label = match ide {
+                "cursor" => "Cursor",
+                "claude" => "Claude Code",
+                "codex" => "Codex",
+                other => other,
+            };
+            match c
+                .get("state")
+                .and_then(|s| s.get("state"))
+                .and_then(Value::as_str)
+                .unwrap_or("ok")
+            {
+                "ok" => connected.push(ide.to_owned()),
+                "drifted" => {
+                    connected.push(ide.to_owned());
+                    drift.push(format!("changed in {label}"));
+                }
+                "unreadable" => drift.push(format!("{label}'s config is unreadable")),
+                _ => drift.push(format!("disconnected in {label}")),
+            }
+        }
+        ServerRow {
+            name: view.name.clone(),
+            url: view.url.clone(),
+            issuer: Some(view.issuer.clone()),
+            client_id_source: Some(view.client_source.clone()),
+            client_id: view.client_id.clone(),
             expires_at,
             status,
             connected,
             drift,
-        })
+        }
     }
-}
-
-/// RFC 3339 text or Unix seconds.
-pub fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
-    match v {
-        Value::String(s) => DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.with_timezone(&Utc)),
-        Value::Number(n) => n.as_i64().and_then(|s| Utc.timestamp_opt(s, 0).single()),
-        _ => None,
-    }
-}
-
-/// `lanyard list --json` may print an array or an object holding `servers`.
-pub fn rows_from_list(v: &Value) -> Vec<ServerRow> {
-    let items = match v {
-        Value::Array(a) => a.as_slice(),
-        Value::Object(_) => v
-            .get("servers")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-        _ => &[],
-    };
-    items.iter().filter_map(ServerRow::from_json).collect()
 }
 
 /// One line of the dashboard's activity log.
@@ -262,33 +184,67 @@ impl std::fmt::Display for UiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lanyard_core::servers::Quirks;
     use serde_json::json;
 
+    fn view(status: &str, expires_at: Option<i64>) -> ServerView {
+        ServerView {
+            name: "gw".into(),
+            url: "https://gw.example/mcp".into(),
+            resource: "https://gw.example/mcp".into(),
+            issuer: "https://idp.example".into(),
+            client_source: "DCR".into(),
+            client_id: Some("abc".into()),
+            scopes: vec![],
+            status: status.into(),
+            status_reason: None,
+            expires_at,
+            quirks: Quirks::default(),
+        }
+    }
+
     #[test]
-    fn reads_list_rows_in_either_shape() {
-        let a = json!([{ "name": "gw", "url": "https://gw/mcp", "status": "needs_sign_in" }]);
-        let b = json!({ "servers": [{ "name": "gw", "url": "https://gw/mcp", "expires_at": "2999-01-01T00:00:00Z" }] });
-        assert_eq!(rows_from_list(&a)[0].status, Status::NeedsSignIn);
-        let row = &rows_from_list(&b)[0];
+    fn the_engine_status_wins_over_the_stored_view() {
+        let until = Utc.timestamp_opt(4_000_000_000, 0).single().unwrap();
+        let fresh = EngineStatus::Fresh {
+            until,
+            next_refresh: until,
+        };
+        let row = ServerRow::from_core(&view("expired", Some(1)), Some(&fresh), &[]);
         assert_eq!(row.status, Status::SignedIn);
+        assert_eq!(row.expires_at, Some(until));
         assert!(row.label().starts_with("gw — signed in until "));
+        let gone = EngineStatus::NeedsSignIn {
+            reason: "revoked".into(),
+        };
+        assert_eq!(
+            ServerRow::from_core(&view("ok", None), Some(&gone), &[]).label(),
+            "gw — needs sign-in"
+        );
     }
 
     #[test]
-    fn reads_the_daemon_status_object() {
-        let v = json!([{ "name": "gw", "status": { "state": "fresh", "until": "2999-01-01T00:00:00Z", "next_refresh": "2999-01-01T00:00:00Z" } },
-                       { "name": "b", "status": { "state": "needs_sign_in", "reason": "revoked" } },
-                       { "name": "c", "status": { "state": "unreachable", "since": "2000-01-01T00:00:00Z" } }]);
-        let rows = rows_from_list(&v);
-        assert_eq!(rows[0].status, Status::SignedIn);
-        assert!(rows[0].expires_at.is_some());
-        assert_eq!(rows[1].status, Status::NeedsSignIn);
-        assert_eq!(rows[2].status, Status::Unreachable);
+    fn without_an_engine_the_view_decides() {
+        assert_eq!(
+            ServerRow::from_core(&view("ok", None), None, &[]).status,
+            Status::SignedIn
+        );
+        assert_eq!(
+            ServerRow::from_core(&view("no_tokens", None), None, &[]).status,
+            Status::NeedsSignIn
+        );
     }
 
     #[test]
-    fn rows_without_a_name_are_skipped() {
-        assert!(rows_from_list(&json!([{ "url": "x" }, 3, null])).is_empty());
+    fn connections_become_assistants_and_drift() {
+        let conns = [
+            json!({ "server": "gw", "ide": "cursor", "state": { "state": "ok" } }),
+            json!({ "server": "gw", "ide": "claude", "state": { "state": "removed_by_user" } }),
+            json!({ "server": "other", "ide": "codex", "state": { "state": "ok" } }),
+        ];
+        let row = ServerRow::from_core(&view("ok", None), None, &conns);
+        assert_eq!(row.connected, vec!["cursor".to_string()]);
+        assert_eq!(row.drift, vec!["disconnected in Claude Code".to_string()]);
     }
 
     #[test]

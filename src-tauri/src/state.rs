@@ -1,12 +1,14 @@
 //! The tray process's in-memory state and the one small preference file it owns.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
+
+use lanyard_core::daemon::Status as EngineStatus;
 
 use crate::model::{Activity, ServerRow};
 
@@ -17,31 +19,23 @@ pub struct AppState {
     inner: Mutex<Inner>,
     /// Set to `true` to cancel a running add/sign-in (the wizard closed).
     pub cancel: Mutex<Option<watch::Sender<bool>>>,
+    /// Wakes the engine loop: rescan now (after add, sign-in, connect, remove).
+    pub kick: tokio::sync::Notify,
+    /// The refresh engine's last statuses.
+    statuses: Mutex<BTreeMap<String, EngineStatus>>,
 }
 
 #[derive(Default)]
 struct Inner {
     servers: Vec<ServerRow>,
     activity: VecDeque<Activity>,
-    /// Servers being refreshed right now (the tray shows "refreshing").
-    refreshing: BTreeSet<String>,
     /// The sign-in in progress: server name and authorization URL.
     signin: Option<(String, url::Url)>,
 }
 
 impl AppState {
     pub fn servers(&self) -> Vec<ServerRow> {
-        let g = self.lock();
-        g.servers
-            .iter()
-            .cloned()
-            .map(|mut s| {
-                if g.refreshing.contains(&s.name) {
-                    s.status = crate::model::Status::Refreshing;
-                }
-                s
-            })
-            .collect()
+        self.lock().servers.clone()
     }
 
     /// Replaces the server list; returns true when anything the tray shows changed.
@@ -50,15 +44,6 @@ impl AppState {
         let changed = g.servers != rows;
         g.servers = rows;
         changed
-    }
-
-    pub fn set_refreshing(&self, name: &str, on: bool) {
-        let mut g = self.lock();
-        if on {
-            g.refreshing.insert(name.to_owned());
-        } else {
-            g.refreshing.remove(name);
-        }
     }
 
     pub fn log(&self, kind: &str, message: impl Into<String>) {
@@ -77,6 +62,17 @@ impl AppState {
 
     pub fn activity(&self) -> Vec<Activity> {
         self.lock().activity.iter().rev().cloned().collect()
+    }
+
+    pub fn set_statuses(&self, s: BTreeMap<String, EngineStatus>) {
+        *self.statuses.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    pub fn statuses(&self) -> BTreeMap<String, EngineStatus> {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn set_signin(&self, s: Option<(String, url::Url)>) {

@@ -233,8 +233,8 @@ fn remove(app: &AppHandle, name: &str) {
     let (app, name) = (app.clone(), name.to_owned());
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        match crate::cli::run(&["remove".into(), name.clone()]).await {
-            Ok(_) => state.log("remove", format!("{name}: removed")),
+        match crate::core::remove(name.clone()).await {
+            Ok(()) => state.log("remove", format!("{name}: removed (tokens revoked)")),
             Err(e) => state.log("error", format!("{name}: remove failed: {e}")),
         }
         engine::refresh_now(&app).await;
