@@ -65,7 +65,7 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b_vector() {
         let p = Pkce::from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());
-        assert_eq!(p.challenge(), "E9Melhoa2OwvFrEMTJguCQaoeWhDaL6WqsAcj2j8Zvo");
+        assert_eq!(p.challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]
