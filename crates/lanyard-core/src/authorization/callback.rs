@@ -113,7 +113,7 @@ impl Listener {
     pub async fn wait(
         &self,
         state: &str,
-        issuer: &Url,
+        issuer: &str,
         iss_required: bool,
         timeout: Duration,
     ) -> Result<Callback, AuthError> {
@@ -166,7 +166,7 @@ impl PartialEq for AuthError {
 impl Eq for AuthError {}
 
 /// Interpret a request target such as `/callback?code=…&state=…`.
-pub(crate) fn parse_target(target: &str, state: &str, issuer: &Url, iss_required: bool) -> Parsed {
+pub(crate) fn parse_target(target: &str, state: &str, issuer: &str, iss_required: bool) -> Parsed {
     let Ok(url) = Url::parse(&format!("http://127.0.0.1{target}")) else {
         return Parsed::Ignore {
             status: 400,
@@ -224,17 +224,17 @@ pub(crate) fn parse_target(target: &str, state: &str, issuer: &Url, iss_required
     }
 }
 
-/// Issuer identifiers compare as strings (RFC 9207 §2.4); the parsed metadata URL may have
-/// gained a trailing slash, so both spellings of an empty path are accepted.
-fn issuer_eq(got: &str, issuer: &Url) -> bool {
-    let want = issuer.as_str();
-    got == want || (issuer.path() == "/" && format!("{got}/") == want)
+/// Issuer identifiers compare as simple strings (RFC 9207 §2.4): no case folding, no
+/// trailing-slash or default-port normalisation. `issuer` is the metadata's exact spelling
+/// (`AuthServerMetadata::issuer_str`).
+fn issuer_eq(got: &str, issuer: &str) -> bool {
+    got == issuer
 }
 
 async fn handle(
     mut stream: TcpStream,
     state: &str,
-    issuer: &Url,
+    issuer: &str,
     iss_required: bool,
 ) -> Option<Result<Callback, AuthError>> {
     let mut buf = Vec::with_capacity(2048);
@@ -330,8 +330,8 @@ async fn respond_page(stream: &mut TcpStream, status: u16, title: &str, message:
 mod tests {
     use super::*;
 
-    fn iss() -> Url {
-        Url::parse("http://127.0.0.1:9000/oidc").unwrap()
+    fn iss() -> &'static str {
+        "http://127.0.0.1:9000/oidc"
     }
 
     #[test]
@@ -392,15 +392,25 @@ mod tests {
             parse_target("/callback?code=c&state=s", "s", &iss(), true),
             Parsed::Done(Err(AuthError::IssuerMissing { .. }))
         ));
-        let root = Url::parse("http://127.0.0.1:9000/").unwrap();
+        let root = "http://127.0.0.1:9000";
         assert!(matches!(
             parse_target(
                 "/callback?code=c&state=s&iss=http%3A%2F%2F127.0.0.1%3A9000",
                 "s",
-                &root,
+                root,
                 false
             ),
             Parsed::Done(Ok(_))
+        ));
+        // No normalisation: a trailing-slash variant is a different issuer (RFC 9207 §2.4).
+        assert!(matches!(
+            parse_target(
+                "/callback?code=c&state=s&iss=http%3A%2F%2F127.0.0.1%3A9000%2F",
+                "s",
+                root,
+                false
+            ),
+            Parsed::Done(Err(AuthError::IssuerMismatch { .. }))
         ));
     }
 

@@ -112,6 +112,7 @@ mod tests {
             },
             auth_server: AuthServerMetadata {
                 issuer: u("http://127.0.0.1:1/"),
+                issuer_id: String::new(),
                 authorization_endpoint: u("http://127.0.0.1:1/auth?tenant=x"),
                 token_endpoint: u("http://127.0.0.1:1/token"),
                 registration_endpoint: None,

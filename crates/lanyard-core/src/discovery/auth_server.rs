@@ -9,6 +9,12 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthServerMetadata {
     pub issuer: Url,
+    /// The issuer identifier exactly as the metadata spells it. Issuer identifiers compare as
+    /// strings (RFC 8414 §3.3, RFC 9207 §2.4) and a parsed `Url` adds a trailing slash to a
+    /// bare origin, so compare `iss` against [`AuthServerMetadata::issuer_str`], never against
+    /// `issuer.as_str()`. Empty in state saved before this field existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub issuer_id: String,
     pub authorization_endpoint: Url,
     pub token_endpoint: Url,
     pub registration_endpoint: Option<Url>,
@@ -26,6 +32,17 @@ pub struct AuthServerMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// Where this document was read from.
     pub metadata_url: Url,
+}
+
+impl AuthServerMetadata {
+    /// The issuer identifier as published (falls back to the parsed URL for old state).
+    pub fn issuer_str(&self) -> &str {
+        if self.issuer_id.is_empty() {
+            self.issuer.as_str()
+        } else {
+            &self.issuer_id
+        }
+    }
 }
 
 use super::DiscoveryFailure;
@@ -171,8 +188,32 @@ pub fn validate(
             .map_err(bad)?
             .unwrap_or(false),
         issuer,
+        issuer_id: found.to_owned(),
         metadata_url: doc_url.clone(),
     })
+}
+
+/// MCP 2025-03-26 back-compat: the metadata at the server's origin. That revision tied the
+/// authorization server to the server's origin, not to an issuer identifier, so the document's
+/// `issuer` is accepted when it lies on that same origin (it may carry a path, e.g. `/oauth`);
+/// every other rule applies unchanged.
+pub fn validate_legacy(
+    doc_url: &Url,
+    doc: &serde_json::Value,
+    server_url: &Url,
+) -> Result<AuthServerMetadata, DiscoveryFailure> {
+    let bad = |p: FieldProblem| invalid(doc_url, p);
+    let f = Fields::new(doc).map_err(bad)?;
+    let found = f.req_str("issuer").map_err(bad)?;
+    let same_origin = Url::parse(found).is_ok_and(|u| u.origin() == server_url.origin());
+    if !same_origin {
+        return Err(DiscoveryFailure::IssuerMismatch {
+            url: doc_url.to_string(),
+            expected: server_url.origin().ascii_serialization(),
+            found: found.to_owned(),
+        });
+    }
+    validate(doc_url, doc, found, &[])
 }
 
 /// MCP 2025-03-26 §2.3.3 fallback for servers without metadata: the default endpoints
@@ -188,6 +229,7 @@ pub fn legacy_default_endpoints(server_url: &Url) -> AuthServerMetadata {
     };
     AuthServerMetadata {
         issuer: at("/"),
+        issuer_id: server_url.origin().ascii_serialization(),
         authorization_endpoint: at("/authorize"),
         token_endpoint: at("/token"),
         registration_endpoint: Some(at("/register")),

@@ -282,7 +282,7 @@ async fn chain(
     // Step 3: authorization server metadata for the first authorization server.
     let issuer_raw = prm.authorization_servers_raw[0].clone();
     let issuer_url = prm.metadata.authorization_servers[0].clone();
-    let auth_server = find_auth_server(http, &mut rec, &issuer_url, &issuer_raw, &[]).await;
+    let auth_server = find_auth_server(http, &mut rec, &issuer_url, &issuer_raw, None).await;
     let auth_server = match auth_server {
         Ok(Some(m)) => m,
         Ok(None) => {
@@ -315,10 +315,10 @@ async fn find_auth_server(
     rec: &mut Recorder,
     issuer_url: &Url,
     issuer_raw: &str,
-    also_accept: &[&str],
+    legacy_server: Option<&Url>,
 ) -> Result<Option<AuthServerMetadata>, DiscoveryFailure> {
     let mut broken: Option<DiscoveryFailure> = None;
-    let cands = if also_accept.is_empty() {
+    let cands = if legacy_server.is_none() {
         auth_server::candidates(issuer_url)
     } else {
         // Back-compat: RFC 8414 at the origin only.
@@ -335,7 +335,11 @@ async fn find_auth_server(
         };
         match fetch_doc(http, rec, "authorization server", &url, why).await {
             Fetched::Doc(doc, r) => {
-                return match auth_server::validate(&r.url, &doc, issuer_raw, also_accept) {
+                let checked = match legacy_server {
+                    Some(server_url) => auth_server::validate_legacy(&r.url, &doc, server_url),
+                    None => auth_server::validate(&r.url, &doc, issuer_raw, &[]),
+                };
+                return match checked {
                     Ok(m) => {
                         rec.push(
                             "authorization server",
@@ -407,8 +411,7 @@ async fn legacy(
     origin.set_path("/");
     origin.set_query(None);
     let origin_str = server_url.origin().ascii_serialization();
-    let with_slash = format!("{origin_str}/");
-    let found = find_auth_server(http, &mut rec, &origin, &origin_str, &[&with_slash]).await;
+    let found = find_auth_server(http, &mut rec, &origin, &origin_str, Some(server_url)).await;
     let (auth_server, mode) = match found {
         Ok(Some(m)) => (m, DiscoveryMode::LegacyOriginMetadata),
         Ok(None) => {

@@ -305,45 +305,69 @@ impl Lanyard {
         progress(Progress::Discovering {
             url: url.to_string(),
         });
-        let disc = self.discover(url).await?;
-        progress(Progress::Discovered {
-            issuer: disc.auth_server.issuer.to_string(),
-            resource: disc.resource.resource.to_string(),
-        });
-        let listener = self.listener(&opts.quirks).await?;
-        let client = signin::obtain_client(
-            self.http(),
-            &disc.auth_server,
-            &opts.client,
-            &listener.redirect_uri(),
-            self.state.as_ref(),
-            &*self.secrets,
-            progress,
-        )
-        .await?;
-        let scopes = crate::authorization::choose_scopes(&disc, opts.scopes.as_deref());
-        let auth = AuthContext {
-            http: self.http(),
-            as_meta: &disc.auth_server,
-            creds: &client.creds,
-            listener: &listener,
-            resource: &disc.resource.resource,
-            quirks: &opts.quirks,
-            no_browser: opts.no_browser,
-            progress,
-        };
-        let tokens = auth.authorize(&scopes).await?;
-        let _ = name;
-        let (results, tokens, scopes) =
-            signin::ops_with_step_up(&auth, url, tokens, scopes, ops).await?;
-        Ok(Interactive {
-            results,
-            tokens,
-            source: client.source,
-            scopes,
-            discovery: disc,
-            port: listener.port(),
-        })
+        let mut disc = self.discover(url).await?;
+        let mut rediscovered = false;
+        loop {
+            progress(Progress::Discovered {
+                issuer: disc.auth_server.issuer.to_string(),
+                resource: disc.resource.resource.to_string(),
+            });
+            let listener = self.listener(&opts.quirks).await?;
+            let client = signin::obtain_client(
+                self.http(),
+                &disc.auth_server,
+                &opts.client,
+                &listener.redirect_uri(),
+                self.state.as_ref(),
+                &*self.secrets,
+                progress,
+            )
+            .await?;
+            let scopes = crate::authorization::choose_scopes(&disc, opts.scopes.as_deref());
+            let auth = AuthContext {
+                http: self.http(),
+                as_meta: &disc.auth_server,
+                creds: &client.creds,
+                listener: &listener,
+                resource: &disc.resource.resource,
+                quirks: &opts.quirks,
+                no_browser: opts.no_browser,
+                progress,
+            };
+            let tokens = auth.authorize(&scopes).await?;
+            let _ = name;
+            let outcome = signin::ops_with_step_up(&auth, url, tokens, scopes, ops).await;
+            let (results, tokens, scopes) = match outcome {
+                Ok(r) => r,
+                // A token just obtained is refused: the server may have moved to another
+                // authorization server (SEP-2352). Discover once more; a new issuer means a new
+                // client there (credentials are per issuer), never the old client id.
+                Err(e)
+                    if !rediscovered
+                        && matches!(
+                            e.downcast_ref::<FlowError>(),
+                            Some(FlowError::FreshTokenRefused { .. })
+                        ) =>
+                {
+                    let again = self.discover(url).await?;
+                    if again.auth_server.issuer_str() == disc.auth_server.issuer_str() {
+                        return Err(e);
+                    }
+                    rediscovered = true;
+                    disc = again;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            return Ok(Interactive {
+                results,
+                tokens,
+                source: client.source,
+                scopes,
+                discovery: disc,
+                port: listener.port(),
+            });
+        }
     }
 
     /// `lanyard call URL TOOL --ephemeral`: the whole flow in memory, then `tools/list` and the

@@ -291,7 +291,7 @@ impl AuthContext<'_> {
             .listener
             .wait(
                 &state,
-                &self.as_meta.issuer,
+                self.as_meta.issuer_str(),
                 self.as_meta.authorization_response_iss_parameter_supported,
                 timeout_from_env(),
             )

@@ -319,6 +319,7 @@ mod tests {
         let u = |s: &str| Url::parse(s).unwrap();
         AuthServerMetadata {
             issuer: u("http://127.0.0.1:1/"),
+            issuer_id: String::new(),
             authorization_endpoint: u("http://127.0.0.1:1/auth"),
             token_endpoint: u("http://127.0.0.1:1/token"),
             registration_endpoint: None,
