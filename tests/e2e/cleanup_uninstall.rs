@@ -127,9 +127,31 @@ fn uninstall_revokes_deletes_clients_restores_configs_and_leaves_nothing() {
     assert!(said(&refused).contains("--yes"), "{}", refused.describe());
     assert!(state_dir(&sb).exists());
 
+    // The tray's autostart entry and data (what its "Start at login" and web view write).
+    let autostart = sb.config_home().join("autostart");
+    std::fs::create_dir_all(&autostart).expect("autostart dir");
+    std::fs::write(
+        autostart.join("Lanyard.desktop"),
+        "[Desktop Entry]\nExec=lanyard-tray --autostart\n",
+    )
+    .expect("autostart entry");
+    std::fs::write(autostart.join("other.desktop"), "[Desktop Entry]\n").expect("other entry");
+    let tray_data = sb.home().join(".local/share/dev.lanyard.tray");
+    std::fs::create_dir_all(&tray_data).expect("tray data");
+    std::fs::write(tray_data.join("localstorage"), "x").expect("tray data file");
+
     world.reset_counts().expect("reset");
     let run = uninstall(&sb);
     run.assert_ok();
+    assert!(
+        !autostart.join("Lanyard.desktop").exists(),
+        "autostart entry removed"
+    );
+    assert!(
+        autostart.join("other.desktop").exists(),
+        "other autostart entries stay"
+    );
+    assert!(!tray_data.exists(), "the tray's data is removed");
     for word in ["done", "revoke", "delete"] {
         assert!(said(&run).contains(word), "{word}: {}", run.describe());
     }

@@ -220,6 +220,9 @@ impl Cleanup {
             }
             Item::RemoveIdeEntry { server, ide, .. } => self.remove_ide_entry(server, *ide),
             Item::DeleteKeychainItems { service, .. } => self.delete_keychain_items(service),
+            Item::DeleteAutostartValue { key, value } => {
+                super::local::delete_registry_value(key, value)
+            }
             Item::DeleteAutostart { paths } | Item::DeleteAppData { paths } => {
                 super::local::delete_paths(paths)
             }

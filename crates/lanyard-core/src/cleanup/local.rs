@@ -83,6 +83,46 @@ impl UserDirs {
     }
 }
 
+/// The tray's autostart plugin writes, on Windows, a value named after the product under the
+/// user's `Run` key.
+const RUN_KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
+const RUN_VALUE: &str = "Lanyard";
+
+/// Windows only: the autostart registry value, when present (asked with `reg.exe`).
+pub(crate) fn windows_autostart_value() -> Option<(String, String)> {
+    if !cfg!(windows) {
+        return None;
+    }
+    let out = std::process::Command::new("reg")
+        .args(["query", RUN_KEY, "/v", RUN_VALUE])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| (RUN_KEY.to_owned(), RUN_VALUE.to_owned()))
+}
+
+/// Delete a registry value with `reg.exe delete KEY /v VALUE /f`.
+pub(crate) fn delete_registry_value(key: &str, value: &str) -> Outcome {
+    match std::process::Command::new("reg")
+        .args(["delete", key, "/v", value, "/f"])
+        .output()
+    {
+        Ok(o) if o.status.success() => Outcome::Done { detail: None },
+        Ok(o) => Outcome::failed(
+            format!(
+                "reg delete {key} /v {value} failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            "Remove the value by hand with regedit (or turn off \"Start at login\" in the tray).",
+        ),
+        Err(e) => Outcome::failed(
+            format!("could not run reg.exe: {e}"),
+            "Remove the value by hand with regedit.",
+        ),
+    }
+}
+
 /// Delete files or directories; absent ones count as already gone.
 pub(crate) fn delete_paths(paths: &[PathBuf]) -> Outcome {
     let mut removed = 0;

@@ -43,6 +43,8 @@ pub enum Item {
     DeleteKeychainItems { service: String, keys: Vec<String> },
     /// Delete the tray's autostart entry.
     DeleteAutostart { paths: Vec<PathBuf> },
+    /// Windows: delete the autostart value under `HKCU\...\CurrentVersion\Run`.
+    DeleteAutostartValue { key: String, value: String },
     /// Delete the tray app's own data (web view storage, caches).
     DeleteAppData { paths: Vec<PathBuf> },
     /// Delete the state directory (servers, registrations, records, backups, locks): last.
@@ -84,6 +86,9 @@ impl Item {
             ),
             Item::DeleteAutostart { paths } => {
                 format!("Delete the autostart entry ({})", join_paths(paths))
+            }
+            Item::DeleteAutostartValue { key, value } => {
+                format!("Delete the autostart registry value {key}\\{value}")
             }
             Item::DeleteAppData { paths } => {
                 format!("Delete the tray app's data ({})", join_paths(paths))
@@ -284,6 +289,9 @@ impl Cleanup {
             let autostart = self.user_dirs.autostart_entries();
             if !autostart.is_empty() {
                 items.push(Item::DeleteAutostart { paths: autostart });
+            }
+            if let Some((key, value)) = super::local::windows_autostart_value() {
+                items.push(Item::DeleteAutostartValue { key, value });
             }
             let data = self.user_dirs.present_app_dirs();
             if !data.is_empty() {

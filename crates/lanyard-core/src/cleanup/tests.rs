@@ -139,7 +139,9 @@ fn plan_orders_items_and_never_plans_foreign_client_ids() {
             Item::ClientForAdmin { .. } => "admin",
             Item::RemoveIdeEntry { .. } => "ide",
             Item::DeleteKeychainItems { .. } => "keychain",
-            Item::DeleteAutostart { .. } | Item::DeleteAppData { .. } => "files",
+            Item::DeleteAutostart { .. }
+            | Item::DeleteAutostartValue { .. }
+            | Item::DeleteAppData { .. } => "files",
             Item::DeleteStateDir { .. } => "state",
         })
         .collect();
