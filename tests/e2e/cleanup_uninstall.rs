@@ -182,6 +182,22 @@ fn uninstall_revokes_deletes_clients_restores_configs_and_leaves_nothing() {
             .contains("/reg/admin-given"),
         "no RFC 7592 request for the admin's client"
     );
+    // Each server's refresh token was revoked (RFC 7009, HTTP 200) before its client went.
+    let log = world.log().expect("log");
+    for (issuer, servers) in [("idp", 2), ("idp2", 2)] {
+        let revoked = log["issuers"][issuer]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e["route"] == "revocation"
+                    && e["token_type_hint"] == "refresh_token"
+                    && e["status"] == 200
+            })
+            .count();
+        assert_eq!(revoked, servers, "refresh tokens revoked at {issuer}");
+    }
+
     // Old refresh tokens are dead at the token endpoint.
     for (server, rt) in &refresh {
         let (issuer, client) = match server.as_str() {
@@ -311,6 +327,7 @@ fn an_idp_without_rfc7592_gets_the_client_id_listed_for_the_admin() {
         .expect("client id")
         .to_string();
 
+    let rt = crate::cleanup_common::refresh_token(&sb, "demo");
     let dry = sb.lanyard(&["uninstall", "--dry-run"]);
     dry.assert_ok();
     assert!(dry.stdout.contains(&client_id), "{}", dry.describe());
@@ -327,6 +344,12 @@ fn an_idp_without_rfc7592_gets_the_client_id_listed_for_the_admin() {
         text.contains("admin") && text.contains("7592"),
         "{}",
         run.describe()
+    );
+    // The client survives at the IdP, so the token endpoint can tell: the old refresh token
+    // was revoked (invalid_grant, not invalid_client).
+    assert_eq!(
+        refresh_error(&world, "idp", &client_id, &rt, &world.mcp_url("demo")),
+        "invalid_grant"
     );
     // Everything else is gone; nothing is left that Lanyard could still do.
     assert!(!state_dir(&sb).exists(), "{}", run.describe());
