@@ -48,7 +48,7 @@ pub struct WriteOptions {
     pub backup_dir: Option<PathBuf>,
 }
 
-const MAX_ATTEMPTS: usize = 20;
+const MAX_ATTEMPTS: u32 = 40;
 
 /// Reads a file as UTF-8 text; `None` when it does not exist.
 pub fn read_text(path: &Path) -> Result<Option<String>, IdeError> {
@@ -82,13 +82,19 @@ pub fn edit_file(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    for _ in 0..MAX_ATTEMPTS {
+    // What we wrote, once written: a later pass that finds nothing to do returns it.
+    let mut wrote: Option<Outcome> = None;
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            // Someone else is writing: give them a moment (1, 2, 4 … 32 ms).
+            std::thread::sleep(std::time::Duration::from_millis(1 << attempt.min(5)));
+        }
         let before = read_text(&path)?;
         let new = edit(before.as_deref())?;
         let after = match new {
-            NewContent::Keep => return Ok(Outcome::Unchanged),
+            NewContent::Keep => return Ok(wrote.unwrap_or(Outcome::Unchanged)),
             NewContent::Write(t) if before.as_deref() == Some(t.as_str()) => {
-                return Ok(Outcome::Unchanged);
+                return Ok(wrote.unwrap_or(Outcome::Unchanged));
             }
             NewContent::Write(t) => t,
             NewContent::Delete => {
@@ -127,7 +133,21 @@ pub fn edit_file(
         if let Ok(d) = fs::File::open(&dir) {
             let _ = d.sync_all();
         }
-        return Ok(Outcome::Written { before, after });
+        // A writer that read before our rename may have replaced the file since: look once
+        // more, and redo the edit on its version when ours is no longer there.
+        let landed = read_text(&path)?.as_deref() == Some(after.as_str());
+        let first_before = match wrote.take() {
+            Some(Outcome::Written { before: b, .. }) => b,
+            _ => before,
+        };
+        let outcome = Outcome::Written {
+            before: first_before,
+            after,
+        };
+        if landed {
+            return Ok(outcome);
+        }
+        wrote = Some(outcome);
     }
     Err(IdeError::Contended(path))
 }
