@@ -10,4 +10,4 @@ pub mod request;
 
 pub use callback::{AuthError, Callback, Listener};
 pub use pkce::Pkce;
-pub use request::{AuthRequest, choose_scopes};
+pub use request::{AuthRequest, choose_scopes, resource_param};

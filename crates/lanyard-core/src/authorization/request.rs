@@ -73,6 +73,19 @@ pub fn choose_scopes(discovery: &Discovery, user: Option<&[String]>) -> Vec<Stri
     scopes
 }
 
+/// The RFC 8707 `resource` value for a resource identifier. `Url` spells a pathless URL with a
+/// trailing `/` (`https://mcp.example.com/`), but PRM documents and authorization servers use
+/// the form without it (the MCP spec's canonical server URI), and the value must be sent as
+/// published: a lone `/` path is dropped.
+pub fn resource_param(resource: &Url) -> String {
+    let s = resource.as_str();
+    if resource.path() == "/" && resource.query().is_none() && resource.fragment().is_none() {
+        s.trim_end_matches('/').to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
 /// The union of two scope lists, order kept (step-up re-authorization).
 pub fn union_scopes(a: &[String], b: &[String]) -> Vec<String> {
     let mut out = a.to_vec();
@@ -191,6 +204,23 @@ mod tests {
         .url();
         assert!(!url.query().unwrap().contains("scope="));
         assert!(!url.query().unwrap().contains("resource="));
+    }
+
+    #[test]
+    fn resource_param_drops_a_lone_slash_only() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            resource_param(&u("http://localhost:3000")),
+            "http://localhost:3000"
+        );
+        assert_eq!(
+            resource_param(&u("http://localhost:3000/mcp")),
+            "http://localhost:3000/mcp"
+        );
+        assert_eq!(
+            resource_param(&u("http://localhost:3000/mcp/")),
+            "http://localhost:3000/mcp/"
+        );
     }
 
     #[test]

@@ -306,6 +306,22 @@ impl Lanyard {
             url: url.to_string(),
         });
         let mut disc = self.discover(url).await?;
+        if disc.challenge.is_none() {
+            // The server let the unauthenticated `initialize` through: its challenge (and the
+            // scope it names) comes with the first operation that needs a token. Only a
+            // read-only `tools/list` is tried without a token, never a tool call.
+            let mut anon = McpClient::anonymous(self.http().clone(), url.clone());
+            if let Err(McpError::Unauthorized {
+                www_authenticate: Some(www),
+                ..
+            }) = anon.list_tools().await
+                && let Some(challenge) = crate::discovery::BearerChallenge::parse(&www)
+            {
+                let http = crate::http::Http::new()?;
+                disc =
+                    crate::discovery::discover_after_challenge(&http, url, Some(challenge)).await?;
+            }
+        }
         let mut rediscovered = false;
         loop {
             progress(Progress::Discovered {

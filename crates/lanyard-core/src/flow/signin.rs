@@ -257,7 +257,8 @@ impl AuthContext<'_> {
         let pkce = Pkce::new();
         let state = random_state();
         let redirect_uri = self.listener.redirect_uri();
-        let resource = (!self.quirks.no_resource).then(|| self.resource.to_string());
+        let resource =
+            (!self.quirks.no_resource).then(|| crate::authorization::resource_param(self.resource));
         let url = AuthRequest {
             authorization_endpoint: &self.as_meta.authorization_endpoint,
             client_id: &self.creds.client_id,

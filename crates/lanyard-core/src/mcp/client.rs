@@ -115,6 +115,11 @@ impl McpClient {
         }
     }
 
+    /// A client sending no credential (to learn the server's challenge).
+    pub fn anonymous(http: reqwest::Client, url: Url) -> McpClient {
+        McpClient::new(http, url, "", String::new())
+    }
+
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated
     }
@@ -256,8 +261,10 @@ impl McpClient {
             .http
             .post(self.url.clone())
             .header("Accept", "application/json, text/event-stream")
-            .header("Content-Type", "application/json")
-            .header(self.header_name.as_str(), self.header_value.as_str());
+            .header("Content-Type", "application/json");
+        if !self.header_name.is_empty() {
+            req = req.header(self.header_name.as_str(), self.header_value.as_str());
+        }
         if let Some(s) = &self.session_id {
             req = req.header("Mcp-Session-Id", s.as_str());
         }

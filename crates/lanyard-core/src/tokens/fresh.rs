@@ -118,7 +118,8 @@ pub fn client_credentials(
 /// refresh when its quirk asks).
 pub fn token_params(server: &Server, for_refresh: bool) -> TokenParams {
     TokenParams {
-        resource: (!server.quirks.no_resource).then(|| server.resource.to_string()),
+        resource: (!server.quirks.no_resource)
+            .then(|| crate::authorization::resource_param(&server.resource)),
         audience: server.quirks.audience.clone(),
         scope: (for_refresh && server.quirks.scopes_on_refresh && !server.scopes.is_empty())
             .then(|| server.scopes.join(" ")),
