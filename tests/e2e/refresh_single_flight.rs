@@ -1,0 +1,91 @@
+//! Thirty `lanyard token` processes at the moment of expiry: one refresh at the IdP, thirty
+//! identical valid tokens (the cross-process single flight, no daemon involved).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use lanyard_e2e::lanyard_bin;
+
+use crate::refresh_support::*;
+
+#[test]
+fn thirty_token_processes_at_expiry_cause_exactly_one_refresh() {
+    // 70 s tokens: fresh for the token helper's one-minute margin only for their first 10 s,
+    // so a refreshed token is fresh again for the late callers (as with real 5-minute tokens).
+    let world = world_with_ttl(70);
+    let sandbox = signed_in(&world);
+    let before = stored_tokens(&sandbox, "demo");
+    let expires_at = before["expires_at"].as_i64().expect("expires_at");
+    // Wait until the token is inside the helper's refresh margin (expiry - 60 s).
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        if now > expires_at - 58 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    world.reset_counts().expect("reset");
+
+    let children: Vec<_> = (0..30)
+        .map(|_| {
+            let mut cmd = sandbox.command(lanyard_bin());
+            cmd.args(["token", "demo"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            cmd.spawn().expect("spawn lanyard token")
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("lanyard token finishes"))
+        .collect();
+
+    for o in &outputs {
+        assert!(
+            o.status.success(),
+            "lanyard token failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let tokens: std::collections::BTreeSet<String> = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .collect();
+    assert_eq!(
+        tokens.len(),
+        1,
+        "30 processes should print the same token: {tokens:?}"
+    );
+    let token = tokens.into_iter().next().expect("one token");
+    assert_ne!(
+        token,
+        before["access_token"].as_str().unwrap_or_default(),
+        "it was refreshed"
+    );
+
+    let counts = world.counts().expect("counts");
+    assert_eq!(
+        counts.token_requests("idp", "refresh_token"),
+        1,
+        "exactly one refresh at the IdP for 30 concurrent callers"
+    );
+    assert_eq!(counts.token_errors("idp", "invalid_grant"), 0);
+    let r = world
+        .mcp_post(
+            "demo",
+            &token,
+            &lanyard_e2e::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                           "clientInfo": {"name": "e2e", "version": "0"}}}),
+        )
+        .expect("MCP answers");
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The rotated refresh token is the one in the keychain.
+    let after = stored_tokens(&sandbox, "demo");
+    assert_eq!(after["access_token"].as_str(), Some(token.as_str()));
+    assert_ne!(after["refresh_token"], before["refresh_token"]);
+}
