@@ -153,7 +153,7 @@ fn ms(t: Instant) -> u64 {
 
 /// What one metadata candidate gave.
 enum Fetched {
-    Doc(serde_json::Value, HttpResponse),
+    Doc(serde_json::Value, Box<HttpResponse>),
     /// Any non-2xx status: try the next candidate.
     Absent,
     /// Fetched but unusable (transport, size, content type, JSON): remembered, next candidate.
@@ -192,7 +192,7 @@ async fn fetch_doc(http: &Http, rec: &mut Recorder, step: &str, url: &Url, why: 
             Fetched::Absent
         }
         Ok(r) => match r.json_value() {
-            Ok(v) => Fetched::Doc(v, r),
+            Ok(v) => Fetched::Doc(v, Box::new(r)),
             Err(e) => {
                 rec.push(
                     step,

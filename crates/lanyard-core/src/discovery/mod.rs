@@ -260,6 +260,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
+    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
         step: &str,
