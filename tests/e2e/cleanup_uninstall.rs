@@ -424,3 +424,42 @@ fn a_registration_token_rotated_elsewhere_is_left_for_the_admin_not_reported_del
     );
     uninstall(&sb).assert_ok();
 }
+
+#[test]
+fn a_running_daemon_is_stopped_first_and_does_not_bring_the_state_dir_back() {
+    let world = World::start(json!({})).expect("world");
+    let sb = Sandbox::new().expect("sandbox");
+    add_ok(&sb, &world, "demo", "demo");
+    let (_, _, uri, token) = registrations(&sb)[0].clone();
+
+    let mut cmd = sb.command(lanyard_e2e::lanyard_bin());
+    cmd.arg("daemon")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut daemon = cmd.spawn().expect("start lanyard daemon");
+    let status = state_dir(&sb).join("daemon-status.json");
+    let started = std::time::Instant::now();
+    while !status.exists() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(status.exists(), "the daemon wrote its status file");
+
+    let dry = sb.lanyard(&["uninstall", "--dry-run"]);
+    assert!(
+        said(&dry).contains("stop the running lanyard engine"),
+        "{}",
+        dry.describe()
+    );
+    let run = uninstall(&sb);
+    let exited = daemon.try_wait().expect("try_wait").is_some();
+    if !exited {
+        let _ = daemon.kill();
+    }
+    let _ = daemon.wait();
+    run.assert_ok();
+    assert!(exited, "the daemon was stopped:\n{}", run.describe());
+    assert_eq!(world.registration_status(&uri, &token).expect("GET"), 401);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!state_dir(&sb).exists(), "the state dir stays gone");
+}

@@ -54,11 +54,6 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             return Err(CleanupError::Declined.into());
         }
     }
-    if plan.engine_running {
-        eprintln!(
-            "Warning: the Lanyard tray or `lanyard daemon` is running; quit it so it does not sign in again while Lanyard cleans up."
-        );
-    }
     let json = args.json;
     let report = cleanup
         .execute(&plan, &move |s: &Step| {

@@ -123,6 +123,49 @@ pub(crate) fn delete_registry_value(key: &str, value: &str) -> Outcome {
     }
 }
 
+/// Ask the engine holding the state dir's instance lock to stop (SIGTERM: it finishes the
+/// refreshes in flight and writes its status file), and wait until the lock is free.
+pub(crate) async fn stop_engine(dir: &Path, pid: Option<u32>) -> Outcome {
+    use crate::daemon::instance::is_running;
+    if !is_running(dir) {
+        return Outcome::gone("no engine runs any more");
+    }
+    let quit = "Quit the Lanyard tray (or stop `lanyard daemon`), then run the command again.";
+    let Some(pid) = pid.filter(|p| *p != 0) else {
+        return Outcome::failed("an engine runs but its process id is unknown", quit);
+    };
+    if pid == std::process::id() {
+        return Outcome::failed(
+            "this process runs the engine itself",
+            "Stop the engine (Daemon::shutdown) before cleaning up.",
+        );
+    }
+    let sent = if cfg!(windows) {
+        std::process::Command::new("taskkill")
+            .args(["/PID", &pid.to_string()])
+            .output()
+    } else {
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .output()
+    };
+    if let Err(e) = sent {
+        return Outcome::failed(format!("could not signal process {pid}: {e}"), quit);
+    }
+    for _ in 0..300 {
+        if !is_running(dir) {
+            return Outcome::Done {
+                detail: Some(format!("process {pid} stopped")),
+            };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Outcome::failed(
+        format!("the engine (process {pid}) is still running 15 s after being asked to stop"),
+        quit,
+    )
+}
+
 /// Delete files or directories; absent ones count as already gone.
 pub(crate) fn delete_paths(paths: &[PathBuf]) -> Outcome {
     let mut removed = 0;

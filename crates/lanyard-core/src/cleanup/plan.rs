@@ -14,6 +14,9 @@ use crate::tokens::{self as tok};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
+    /// Stop the running engine (`lanyard daemon` or the tray) first: it would refresh tokens and
+    /// write its status file into the state directory while it is being removed.
+    StopEngine { pid: Option<u32> },
     /// RFC 7009: revoke the server's refresh and access token, then delete them from the keychain.
     RevokeTokens {
         server: String,
@@ -55,6 +58,10 @@ impl Item {
     /// One line for people.
     pub fn describe(&self) -> String {
         match self {
+            Item::StopEngine { pid: Some(pid) } => {
+                format!("Stop the running Lanyard engine (process {pid})")
+            }
+            Item::StopEngine { pid: None } => "Stop the running Lanyard engine".into(),
             Item::RevokeTokens {
                 server,
                 revocation_endpoint: Some(ep),
@@ -203,6 +210,11 @@ impl Cleanup {
         let engine_running = dir.exists() && crate::daemon::instance::is_running(&dir);
         let keychain = self.has_keychain();
         let mut items = Vec::new();
+        if engine_running && purpose == Purpose::Uninstall {
+            items.push(Item::StopEngine {
+                pid: crate::daemon::StatusFile::read(&dir).map(|s| s.pid),
+            });
+        }
 
         if purpose == Purpose::Uninstall && keychain {
             for s in &st.servers {

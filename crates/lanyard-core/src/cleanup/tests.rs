@@ -134,6 +134,7 @@ fn plan_orders_items_and_never_plans_foreign_client_ids() {
         .items
         .iter()
         .map(|i| match i {
+            Item::StopEngine { .. } => "stop",
             Item::RevokeTokens { .. } => "revoke",
             Item::DeleteClient { .. } => "delete",
             Item::ClientForAdmin { .. } => "admin",
