@@ -88,7 +88,15 @@ pub(crate) async fn obtain_client(
                 Some(f) => f.load()?.registration(&as_meta.issuer).cloned(),
                 None => None,
             };
-            if let Some(reg) = existing.filter(|r| !r.dead) {
+            let existing = match existing.filter(|r| !r.dead) {
+                Some(reg) if still_registered(http, &reg, secrets).await == Some(false) => {
+                    // An admin deleted it (pruning scripts do): register anew, never replay it.
+                    tracing::info!("registration {} is gone at {}", reg.client_id, reg.issuer);
+                    None
+                }
+                other => other,
+            };
+            if let Some(reg) = existing {
                 let reg = ensure_redirect(http, reg, redirect_uri, state_file, secrets).await;
                 let secret = if reg.has_secret {
                     secrets.get(&store::registration_secret_key(reg.issuer.as_str()))?
@@ -168,6 +176,30 @@ pub(crate) async fn obtain_client(
                 source: ClientSource::Dynamic,
             })
         }
+    }
+}
+
+/// Whether the AS still knows a registration (RFC 7592 read): `Some(false)` when it answers
+/// 401/403/404 for it, `None` when it cannot be told (no management endpoint, network).
+async fn still_registered(
+    http: &reqwest::Client,
+    reg: &Registration,
+    secrets: &dyn SecretStore,
+) -> Option<bool> {
+    let uri = reg.registration_client_uri.as_ref()?;
+    if !reg.has_registration_access_token {
+        return None;
+    }
+    let token = secrets
+        .get(&store::registration_token_key(reg.issuer.as_str()))
+        .ok()??;
+    match registration::read_registration(http, uri, &token, &reg.client_id).await {
+        Ok(_) => Some(true),
+        Err(crate::registration::RegistrationError::Management {
+            status: Some(401 | 403 | 404),
+            ..
+        }) => Some(false),
+        Err(_) => None,
     }
 }
 
