@@ -193,6 +193,9 @@ fn print_learnt(
     line("Metadata", &a.metadata_url);
     line("Authorization endpoint", &a.authorization_endpoint);
     line("Token endpoint", &a.token_endpoint);
+    if let Some(r) = &a.registration_endpoint {
+        line("Registration endpoint", r);
+    }
     if let Some(r) = &a.revocation_endpoint {
         line("Revocation endpoint", r);
     }
