@@ -463,3 +463,27 @@ fn a_running_daemon_is_stopped_first_and_does_not_bring_the_state_dir_back() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(!state_dir(&sb).exists(), "the state dir stays gone");
 }
+
+#[test]
+fn a_locked_or_missing_keychain_stops_before_anything_is_removed() {
+    let world = World::start(json!({})).expect("world");
+    let sb = Sandbox::new().expect("sandbox");
+    add_ok(&sb, &world, "demo", "demo");
+    world.reset_counts().expect("reset");
+
+    let run = sb.lanyard_env(
+        &["uninstall", "--yes"],
+        &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")],
+    );
+    run.assert_failed();
+    assert!(said(&run).contains("keychain"), "{}", run.describe());
+    assert!(state_dir(&sb).exists());
+    let counts = world.counts().expect("counts");
+    assert_eq!(
+        counts.revocations("idp") + counts.registration_deletes("idp"),
+        0
+    );
+
+    uninstall(&sb).assert_ok();
+    assert!(!state_dir(&sb).exists());
+}

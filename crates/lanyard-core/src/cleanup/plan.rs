@@ -218,9 +218,8 @@ impl Cleanup {
 
         if purpose == Purpose::Uninstall && keychain {
             for s in &st.servers {
-                let has_tokens = tok::stored_tokens(&*self.secrets, &s.name)
-                    .map_err(|e| CleanupError::Unreadable(e.to_string()))?
-                    .is_some();
+                // A locked or missing keychain is its own error (it says to unlock it).
+                let has_tokens = tok::stored_tokens(&*self.secrets, &s.name)?.is_some();
                 if has_tokens {
                     items.push(Item::RevokeTokens {
                         server: s.name.clone(),
