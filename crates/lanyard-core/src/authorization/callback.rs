@@ -336,22 +336,22 @@ mod tests {
 
     #[test]
     fn matching_state_yields_code() {
-        let p = parse_target("/callback?code=abc&state=s1", "s1", &iss(), false);
+        let p = parse_target("/callback?code=abc&state=s1", "s1", iss(), false);
         assert_eq!(p, Parsed::Done(Ok(Callback { code: "abc".into() })));
     }
 
     #[test]
     fn foreign_state_and_other_paths_are_ignored() {
         assert!(matches!(
-            parse_target("/callback?code=abc&state=other", "s1", &iss(), false),
+            parse_target("/callback?code=abc&state=other", "s1", iss(), false),
             Parsed::Ignore { status: 400, .. }
         ));
         assert!(matches!(
-            parse_target("/callback?code=abc", "s1", &iss(), false),
+            parse_target("/callback?code=abc", "s1", iss(), false),
             Parsed::Ignore { status: 400, .. }
         ));
         assert!(matches!(
-            parse_target("/favicon.ico", "s1", &iss(), false),
+            parse_target("/favicon.ico", "s1", iss(), false),
             Parsed::Ignore { status: 404, .. }
         ));
     }
@@ -361,7 +361,7 @@ mod tests {
         let p = parse_target(
             "/callback?error=access_denied&error_description=no%20way&state=s1",
             "s1",
-            &iss(),
+            iss(),
             false,
         );
         match p {
@@ -380,16 +380,16 @@ mod tests {
             "http%3A%2F%2F127.0.0.1%3A9000%2Foidc"
         );
         assert!(matches!(
-            parse_target(&ok, "s", &iss(), true),
+            parse_target(&ok, "s", iss(), true),
             Parsed::Done(Ok(_))
         ));
         let bad = "/callback?code=c&state=s&iss=http%3A%2F%2Fevil";
         assert!(matches!(
-            parse_target(bad, "s", &iss(), false),
+            parse_target(bad, "s", iss(), false),
             Parsed::Done(Err(AuthError::IssuerMismatch { .. }))
         ));
         assert!(matches!(
-            parse_target("/callback?code=c&state=s", "s", &iss(), true),
+            parse_target("/callback?code=c&state=s", "s", iss(), true),
             Parsed::Done(Err(AuthError::IssuerMissing { .. }))
         ));
         let root = "http://127.0.0.1:9000";
@@ -433,7 +433,7 @@ mod tests {
             (a, b)
         });
         let cb = l
-            .wait("right", &iss(), false, Duration::from_secs(10))
+            .wait("right", iss(), false, Duration::from_secs(10))
             .await
             .unwrap();
         assert_eq!(cb.code, "good");
@@ -446,7 +446,7 @@ mod tests {
     async fn listener_times_out() {
         let l = Listener::bind(0).await.unwrap();
         let e = l
-            .wait("s", &iss(), false, Duration::from_millis(50))
+            .wait("s", iss(), false, Duration::from_millis(50))
             .await
             .unwrap_err();
         assert!(matches!(e, AuthError::Timeout { .. }));
