@@ -492,4 +492,142 @@ mod tests {
         assert_eq!(c.error.as_deref(), Some("insufficient_scope"));
         assert_eq!(c.scopes(), ["a", "b"]);
     }
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One HTTP/1.1 request read off a socket: (headers lower-cased, body).
+    async fn read_request(sock: &mut tokio::net::TcpStream) -> (Vec<(String, String)>, Value) {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = sock.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+                let headers: Vec<(String, String)> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .map(|(_, v)| v.parse().unwrap())
+                    .unwrap_or(0);
+                while buf.len() < pos + 4 + len {
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body =
+                    serde_json::from_slice(&buf[pos + 4..pos + 4 + len]).unwrap_or(Value::Null);
+                return (headers, body);
+            }
+        }
+    }
+
+    async fn reply(sock: &mut tokio::net::TcpStream, status: u16, ctype: &str, body: &str) {
+        let r = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        sock.write_all(r.as_bytes()).await.unwrap();
+    }
+
+    /// A 2026-07-28-only server: refuses `initialize`, answers `server/discover`, and checks
+    /// that later requests carry `Mcp-Method`, `MCP-Protocol-Version` and the `_meta` context.
+    #[tokio::test]
+    async fn speaks_2026_07_28_to_a_server_without_initialize() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let (headers, body) = read_request(&mut sock).await;
+                let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                let method = body["method"].as_str().unwrap_or("").to_owned();
+                let id = body["id"].clone();
+                seen.push((
+                    method.clone(),
+                    h("mcp-method"),
+                    h("mcp-protocol-version"),
+                    h("authorization"),
+                ));
+                let answer = match method.as_str() {
+                    "initialize" => {
+                        json!({"jsonrpc":"2.0","id":id,"error":{"code":-32601,"message":"Method not found"}})
+                    }
+                    "server/discover" => {
+                        json!({"jsonrpc":"2.0","id":id,"result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{}}}})
+                    }
+                    _ => {
+                        let meta = &body["params"]["_meta"];
+                        assert_eq!(
+                            meta["io.modelcontextprotocol/protocolVersion"],
+                            "2026-07-28"
+                        );
+                        assert!(meta["io.modelcontextprotocol/clientCapabilities"].is_object());
+                        json!({"jsonrpc":"2.0","id":id,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}})
+                    }
+                };
+                // The tools/list answer comes as an event stream, the others as JSON.
+                if method == "tools/list" {
+                    let sse = format!("event: message\ndata: {answer}\n\n");
+                    reply(&mut sock, 200, "text/event-stream", &sse).await;
+                } else {
+                    reply(&mut sock, 200, "application/json", &answer.to_string()).await;
+                }
+            }
+            seen
+        });
+        let mut c = McpClient::new(
+            reqwest::Client::new(),
+            url,
+            "Authorization",
+            "Bearer t".into(),
+        );
+        let tools = c.list_tools().await.unwrap();
+        assert_eq!(tools[0].name, "echo");
+        assert_eq!(c.negotiated(), &Negotiated::Modern("2026-07-28".into()));
+        let seen = server.await.unwrap();
+        assert_eq!(seen[0].0, "initialize");
+        assert_eq!(seen[1].0, "server/discover");
+        assert_eq!(seen[2].1.as_deref(), Some("tools/list"));
+        assert_eq!(seen[2].2.as_deref(), Some("2026-07-28"));
+        assert_eq!(seen[2].3.as_deref(), Some("Bearer t"));
+    }
+
+    /// 403 insufficient_scope and 401 are reported as such (step-up / refresh decisions).
+    #[tokio::test]
+    async fn auth_refusals_are_classified() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            for status in [403u16, 401] {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let _ = read_request(&mut sock).await;
+                let r = format!(
+                    "HTTP/1.1 {status} X\r\nWWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"a b\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                sock.write_all(r.as_bytes()).await.unwrap();
+            }
+        });
+        let mut c = McpClient::new(
+            reqwest::Client::new(),
+            url,
+            "X-Authorization",
+            "Bearer t".into(),
+        );
+        match c.connect().await {
+            Err(McpError::InsufficientScope { scope, .. }) => {
+                assert_eq!(scope.as_deref(), Some("a b"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            c.connect().await,
+            Err(McpError::Unauthorized { .. })
+        ));
+    }
 }
