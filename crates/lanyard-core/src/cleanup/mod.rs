@@ -73,7 +73,7 @@ impl UserFacing for CleanupError {
                 "Run `lanyard uninstall --dry-run` to see what would be removed.".into()
             }
             CleanupError::Incomplete { .. } => "Fix what the failed steps above say (usually: the identity provider must be reachable), then run the same command again: it continues where it stopped.".into(),
-            CleanupError::AdminNeeded { .. } => "Send the client ids above to your identity provider's admin: that provider does not let clients delete themselves (RFC 7592), and Lanyard has forgotten them on this machine.".into(),
+            CleanupError::AdminNeeded { .. } => "Send the client ids above to your identity provider's admin, who can delete them; Lanyard has forgotten them on this machine, so running it again finds nothing left.".into(),
             CleanupError::Unreadable(_) => "Check the permissions of Lanyard's state directory, or move it aside and remove the leftovers by hand (see docs/uninstall.md).".into(),
         }
     }

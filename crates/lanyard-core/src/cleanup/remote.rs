@@ -151,9 +151,18 @@ impl Cleanup {
             }
         }
         let token_key = store::registration_token_key(issuer_url.as_str());
-        let token = match self.secrets.get(&token_key) {
-            Ok(t) => t,
-            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        // Ask the keychain only when there is something to read: without an install id, asking
+        // would create one (and a keychain may not even be running).
+        let token = if reg.registration_client_uri.is_some()
+            && reg.has_registration_access_token
+            && self.has_keychain()
+        {
+            match self.secrets.get(&token_key) {
+                Ok(t) => t,
+                Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+            }
+        } else {
+            None
         };
         let (Some(uri), Some(token)) = (reg.registration_client_uri.clone(), token) else {
             let out = Outcome::LeftForAdmin {
@@ -254,7 +263,7 @@ impl Cleanup {
                 )
             };
         };
-        let secret = if reg.has_secret {
+        let secret = if reg.has_secret && self.has_keychain() {
             self.secrets
                 .get(&store::registration_secret_key(reg.issuer.as_str()))
                 .ok()

@@ -254,3 +254,28 @@ fn clients_show_servers_and_last_use() {
     let c = list.iter().find(|c| c.client_id == "dyn-c").unwrap();
     assert!(c.servers.is_empty() && !c.deletable);
 }
+
+#[tokio::test]
+async fn without_an_install_id_the_keychain_is_never_asked_and_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = crate::paths::Paths::at(dir.path().join("lanyard"));
+    StateFile::new(paths.clone())
+        .update(|st| {
+            st.put_registration(reg("http://127.0.0.1:1/c", "dyn-c", false));
+            Ok::<_, StateError>(())
+        })
+        .unwrap();
+    let c = Cleanup::new(
+        paths.clone(),
+        Arc::new(crate::tokens::LazyKeyringStore::new(paths.clone())),
+        None,
+    );
+    let plan = c.plan(Purpose::Uninstall).unwrap();
+    let report = c.execute(&plan, &|_| {}).await;
+    assert!(!paths.install_id_file().exists(), "{report:?}");
+    assert!(matches!(
+        report.into_result(),
+        Err(CleanupError::AdminNeeded { .. })
+    ));
+    assert!(!paths.dir().exists());
+}
