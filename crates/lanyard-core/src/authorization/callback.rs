@@ -118,13 +118,27 @@ impl Listener {
         timeout: Duration,
     ) -> Result<Callback, AuthError> {
         let port = self.port;
+        // Each connection is served on its own task: a browser's speculative connection that
+        // never sends a request must not hold up the real redirect behind it.
+        let state: std::sync::Arc<str> = state.into();
+        let issuer: std::sync::Arc<str> = issuer.into();
         let work = async {
+            let mut conns = tokio::task::JoinSet::new();
             loop {
-                let Ok((stream, _)) = self.listener.accept().await else {
-                    continue;
-                };
-                if let Some(outcome) = handle(stream, state, issuer, iss_required).await {
-                    return outcome;
+                tokio::select! {
+                    accepted = self.listener.accept() => {
+                        if let Ok((stream, _)) = accepted {
+                            let (state, issuer) = (state.clone(), issuer.clone());
+                            conns.spawn(async move {
+                                handle(stream, &state, &issuer, iss_required).await
+                            });
+                        }
+                    }
+                    Some(done) = conns.join_next(), if !conns.is_empty() => {
+                        if let Ok(Some(outcome)) = done {
+                            return outcome;
+                        }
+                    }
                 }
             }
         };
@@ -440,6 +454,28 @@ mod tests {
         let (a, b) = client.await.unwrap();
         assert!(a.starts_with("HTTP/1.1 400"));
         assert!(b.starts_with("HTTP/1.1 200") && b.contains("Signed in"));
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_does_not_hold_up_the_redirect() {
+        let l = Listener::bind(0).await.unwrap();
+        let port = l.port();
+        let client = tokio::spawn(async move {
+            let _idle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            s.write_all(b"GET /callback?code=c&state=s HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out
+        });
+        let cb = l
+            .wait("s", iss(), false, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(cb.code, "c");
+        assert!(client.await.unwrap().starts_with("HTTP/1.1 200"));
     }
 
     #[tokio::test]
