@@ -25,14 +25,15 @@ use url::Url;
 
 use crate::error::UserFacing;
 
+/// A header name and value, when it is ready.
+pub type HeaderFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(String, String), crate::Error>> + 'a>>;
+
 /// Where the bridge gets its `Authorization` (or custom) header.
 pub trait Credentials {
     /// The header name and value. `rejected`: the value the server just refused (force a
     /// refresh unless someone else already replaced it).
-    fn header<'a>(
-        &'a self,
-        rejected: Option<&'a str>,
-    ) -> Pin<Box<dyn Future<Output = Result<(String, String), crate::Error>> + 'a>>;
+    fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a>;
 }
 
 /// Failures that stop the bridge itself (per-message failures become JSON-RPC errors).

@@ -1,10 +1,7 @@
 //! `lanyard bridge NAME`: the stdio MCP server an assistant starts; every message is forwarded to
 //! the remote server with a fresh token (see `lanyard_core::bridge`).
 
-use std::future::Future;
-use std::pin::Pin;
-
-use lanyard_core::bridge::Credentials;
+use lanyard_core::bridge::{Credentials, HeaderFuture};
 use lanyard_core::flow::Lanyard;
 
 /// Run a stdio MCP server that forwards to a saved server (for assistants' configs).
@@ -20,10 +17,7 @@ struct Live {
 }
 
 impl Credentials for Live {
-    fn header<'a>(
-        &'a self,
-        rejected: Option<&'a str>,
-    ) -> Pin<Box<dyn Future<Output = lanyard_core::Result<(String, String)>> + 'a>> {
+    fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a> {
         Box::pin(async move {
             let state = self.lanyard.state_file()?.load()?;
             let server = state.server(&self.name).ok_or_else(|| {

@@ -134,7 +134,7 @@ pub fn upsert(
             let path = format!("{}.{name}", container.join("."));
             let entry = item
                 .as_table_like_mut()
-                .ok_or_else(|| EditError::NotAnObject(path))?;
+                .ok_or(EditError::NotAnObject(path))?;
             for key in managed {
                 match desired.get(*key) {
                     Some(v) => {
