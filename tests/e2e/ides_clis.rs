@@ -172,3 +172,31 @@ fn a_codex_entry_the_cli_rejects_is_rolled_back() {
     );
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
 }
+
+#[test]
+fn add_with_connect_signs_in_and_connects_in_one_step() {
+    let world = World::start(json!({})).expect("world starts");
+    let mut sandbox = Sandbox::new().expect("sandbox");
+    let path = format!(
+        "{}:{}",
+        clis_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    sandbox.set_env("PATH", path);
+    let url = world.mcp_url("demo");
+    let run = sandbox.lanyard(&["add", &url, "--name", "gw", "--connect", "claude,cursor"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .contains("gw connected to Claude Code (helper mode)"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("gw connected to Cursor (bridge mode)"),
+        "{}",
+        run.describe()
+    );
+    let get = cli(&sandbox, "claude", &["mcp", "get", "gw"]);
+    assert!(get.ok(), "{}", get.describe());
+}

@@ -15,6 +15,9 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Then connect it to AI coding assistants: cursor,claude,codex (or all), default modes.
+    #[arg(long, value_name = "IDES")]
+    pub connect: Option<String>,
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
@@ -34,6 +37,16 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             out.tools.len(),
             output::relative(out.expires_at)
         );
+    }
+    if let Some(ides) = args.connect {
+        let target = super::connect::Target {
+            ide: Some(ides),
+            ..Default::default()
+        };
+        let reports = super::connect::connect(&out.name, &target).await?;
+        if !args.json {
+            super::connect::print(&out.name, &reports);
+        }
     }
     Ok(())
 }
