@@ -42,6 +42,17 @@ pub fn json<T: serde::Serialize>(v: &T) {
     }
 }
 
+/// "13:05" (local time) for a unix time.
+pub fn clock(t: i64) -> String {
+    match chrono::DateTime::from_timestamp(t, 0) {
+        Some(utc) => utc
+            .with_timezone(&chrono::Local)
+            .format("%H:%M")
+            .to_string(),
+        None => "?".into(),
+    }
+}
+
 /// "in 4 min", "expired 2 h ago" for a unix time.
 pub fn relative(expires_at: i64) -> String {
     let now = std::time::SystemTime::now()

@@ -25,8 +25,15 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         return Ok(());
     }
     for s in servers {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         let expiry = match s.expires_at {
-            Some(t) => format!("token expires {}", output::relative(t)),
+            Some(t) if t > now => {
+                format!("fresh until {} ({})", output::clock(t), output::relative(t))
+            }
+            Some(t) => format!("token expired {}", output::relative(t)),
             None => "no token".into(),
         };
         let status = match &s.status_reason {

@@ -57,7 +57,7 @@ impl UserFacing for FlowError {
             FlowError::BadArgs(_) => "Pass the tool arguments as a JSON object, e.g. --args '{\"text\":\"hi\"}'.".into(),
             FlowError::StepUpLimit(..) => "Ask your admin which scopes this server needs and whether your account may have them; then `lanyard add URL --scope \"...\"`.".into(),
             FlowError::Ephemeral => "Drop --ephemeral, or give a URL instead of a name.".into(),
-            FlowError::FreshTokenRefused { .. } => "The server does not accept tokens from its own authorization server (audience or issuer mismatch, or --no-resource needed); show `lanyard probe URL` to the server's admin.".into(),
+            FlowError::FreshTokenRefused { .. } => "The server does not accept tokens from its own authorization server: an audience or issuer mismatch, an IdP that needs --no-resource or --audience, or a gateway that reads the token from another header than the one used (--token-header). Show `lanyard probe URL` to the server's admin.".into(),
         }
     }
 }
