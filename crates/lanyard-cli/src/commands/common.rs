@@ -50,6 +50,21 @@ pub struct SignInFlags {
     pub callback_port: Option<u16>,
 }
 
+/// An HTTP header name (RFC 9110 token).
+pub fn check_header_name(h: &str) -> lanyard_core::Result<()> {
+    let ok = !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(lanyard_core::flow::FlowError::BadFlag(format!(
+            "--token-header \"{h}\" is not an HTTP header name"
+        ))
+        .into())
+    }
+}
+
 impl SignInFlags {
     pub fn to_options(&self) -> lanyard_core::Result<AddOptions> {
         let client_metadata_url = match &self.client_metadata_url {
@@ -58,6 +73,9 @@ impl SignInFlags {
             ),
             None => None,
         };
+        if let Some(h) = &self.token_header {
+            check_header_name(h)?;
+        }
         let mut extra = Vec::new();
         for p in &self.authorize_params {
             match p.split_once('=') {

@@ -39,6 +39,8 @@ commands! {
     Logout => logout,
     /// Stop managing a server (revokes and deletes its tokens).
     Remove => remove,
+    /// Change a saved server's IdP settings (resource, audience, token header, …).
+    Set => set,
     /// Show how a server signs in, step by step, without signing in (what an admin runs first).
     Probe => probe,
     /// Remove everything Lanyard did: revoke tokens, delete registered clients, assistant entries, keychain items, state.

@@ -727,6 +727,25 @@ impl Lanyard {
         Ok(())
     }
 
+    /// Change a saved server's IdP quirks (issue 3: settings, not code paths). The closure edits
+    /// a copy; the new quirks are saved atomically and returned. Takes effect at the next
+    /// refresh or sign-in (`resource`/`audience`/authorize parameters) or at once (header name).
+    pub fn update_quirks(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut Quirks) -> Result<(), Error>,
+    ) -> Result<Quirks, Error> {
+        self.state_file()?.update(|st| {
+            let s = st
+                .server_mut(name)
+                .ok_or_else(|| StateError::UnknownServer(name.to_owned()))?;
+            let mut q = s.quirks.clone();
+            edit(&mut q)?;
+            s.quirks = q.clone();
+            Ok(q)
+        })
+    }
+
     /// Saved servers with their token status (reads the keychain, no network).
     pub fn list(&self) -> Result<Vec<ServerView>, Error> {
         let st = self.state_file()?.load()?;
