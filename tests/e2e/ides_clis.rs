@@ -200,3 +200,59 @@ fn add_with_connect_signs_in_and_connects_in_one_step() {
     let get = cli(&sandbox, "claude", &["mcp", "get", "gw"]);
     assert!(get.ok(), "{}", get.describe());
 }
+
+#[test]
+fn project_scope_writes_each_assistants_project_file_and_disconnect_removes_them() {
+    let world = World::start(json!({})).expect("world starts");
+    let sandbox = sandbox_with_server(&world);
+    let project = sandbox.home().join("src/app");
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    // Codex reads a project's config only when the project is trusted.
+    std::fs::write(
+        sandbox.home().join(".codex/config.toml"),
+        format!(
+            "[projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+            std::fs::canonicalize(&project).unwrap().display()
+        ),
+    )
+    .unwrap();
+    let p = project.to_str().unwrap();
+    let run = sandbox.lanyard(&[
+        "connect",
+        "gw",
+        "--ide",
+        "claude,codex,cursor",
+        "--project",
+        p,
+        "--json",
+    ]);
+    run.assert_ok();
+    let reports = run.json().unwrap();
+    assert_eq!(
+        reports[0]["judge"],
+        json!("claude mcp get gw"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        reports[1]["judge"],
+        json!("codex mcp get gw --json"),
+        "{}",
+        run.describe()
+    );
+    for f in [".mcp.json", ".codex/config.toml", ".cursor/mcp.json"] {
+        assert!(project.join(f).exists(), "{f}");
+    }
+    let mut cmd = sandbox.command(clis_bin().join("claude"));
+    cmd.args(["mcp", "get", "gw"]).current_dir(&project);
+    let get = sandbox.run(cmd);
+    assert!(get.stdout.contains("Project config"), "{}", get.describe());
+
+    sandbox.lanyard(&["disconnect", "gw"]).assert_ok();
+    for f in [".mcp.json", ".codex/config.toml", ".cursor/mcp.json"] {
+        assert!(
+            !project.join(f).exists(),
+            "{f} is removed again (Lanyard created it)"
+        );
+    }
+}

@@ -31,6 +31,18 @@ pub fn judge(env: &IdeEnv, loc: &Location, name: &str) -> Option<Verdict> {
         return None;
     }
     let cli = env.cli(loc.ide)?;
+    if loc.ide == Ide::Codex {
+        // Codex refuses to start when CODEX_HOME does not exist, and reads a project's
+        // `.codex/config.toml` only once the project is trusted: nothing to ask otherwise.
+        if !env.codex_home().is_dir() {
+            return None;
+        }
+        if let Scope::Project(p) = &loc.scope
+            && !codex_trusts(env, p)
+        {
+            return None;
+        }
+    }
     let args: Vec<&str> = match loc.ide {
         Ide::Claude => vec!["mcp", "get", name],
         Ide::Codex => vec!["mcp", "get", name, "--json"],
@@ -43,6 +55,25 @@ pub fn judge(env: &IdeEnv, loc: &Location, name: &str) -> Option<Verdict> {
     };
     let judge = format!("{} {}", loc.ide.id(), args.join(" "));
     Some(run(&cli, &args, &cwd, env, &judge))
+}
+
+/// Whether `$CODEX_HOME/config.toml` marks the project (or its git root) trusted.
+fn codex_trusts(env: &IdeEnv, project: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(env.codex_home().join("config.toml")) else {
+        return false;
+    };
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return false;
+    };
+    let abs = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+    let root = super::adapter::git_root(&abs);
+    [abs, root].iter().any(|dir| {
+        doc.get("projects")
+            .and_then(|p| p.get(dir.to_string_lossy().as_ref()))
+            .and_then(|e| e.get("trust_level"))
+            .and_then(|t| t.as_str())
+            == Some("trusted")
+    })
 }
 
 /// Runs a CLI with a deadline, capturing its output.
