@@ -190,7 +190,11 @@ fn print_learnt(
             .join(", "),
     );
     line("Issuer", &a.issuer);
-    line("Metadata", &a.metadata_url);
+    if mode == DiscoveryMode::LegacyDefaultEndpoints {
+        line("Metadata", "none published (default endpoints assumed)");
+    } else {
+        line("Metadata", &a.metadata_url);
+    }
     line("Authorization endpoint", &a.authorization_endpoint);
     line("Token endpoint", &a.token_endpoint);
     if let Some(r) = &a.registration_endpoint {
