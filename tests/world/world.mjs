@@ -300,7 +300,9 @@ class Issuer {
       jwks: this.jwks,
       clients: cfg.clients,
       cookies: { keys: ['lanyard-test-world-cookie-key'] },
-      scopes: cfg.scopes,
+      // The MCP servers' scopes are known scopes too, so a client may name them when it
+      // registers (mcp-remote does; Keycloak accepts realm scopes there).
+      scopes: [...new Set([...cfg.scopes, ...this.resources().flatMap((m) => m.cfg.scopes)])],
       pkce: { required: () => true },
       ttl: {
         AccessToken: cfg.accessTokenTtl,
