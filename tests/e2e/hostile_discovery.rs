@@ -151,3 +151,59 @@ fn odd_but_legal_challenge_syntax_is_understood() {
         server.requests()
     );
 }
+
+#[test]
+fn issuer_without_any_metadata_is_explained_with_every_url_tried() {
+    let t = refused(Fault::NoAuthServerMetadata);
+    both_say(
+        &t,
+        &[
+            "no authorization server metadata",
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/openid-configuration",
+        ],
+    );
+}
+
+#[test]
+fn a_server_that_needs_no_sign_in_is_told_apart() {
+    let t = refused(Fault::Unprotected);
+    both_say(&t, &["does not need a sign-in"]);
+}
+
+#[test]
+fn a_url_that_is_not_an_mcp_endpoint_is_told_apart() {
+    let t = refused(Fault::NotAnMcpEndpoint);
+    both_say(&t, &["answered 404", "/mcp"]);
+}
+
+/// Plain http to a non-loopback host is refused before any connection; an unreachable
+/// server is a transport error naming the URL; both with a non-zero exit and nothing saved.
+#[test]
+fn insecure_or_unreachable_urls_are_refused_before_anything_else() {
+    let sandbox = Sandbox::new().expect("sandbox");
+    let probe = sandbox.lanyard(&["probe", "http://gateway.example.com/mcp"]);
+    probe.assert_failed();
+    let text = said(&probe);
+    assert!(
+        text.contains("loopback") && text.contains("https://"),
+        "{}",
+        probe.describe()
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let probe = sandbox.lanyard(&["probe", &url]);
+    probe.assert_failed();
+    let text = said(&probe);
+    assert!(
+        text.contains("could not reach") && text.contains(&url) && text.contains("rule"),
+        "{}",
+        probe.describe()
+    );
+    let add = sandbox.lanyard(&["add", &url]);
+    add.assert_failed();
+    assert_nothing_stored(&sandbox);
+}

@@ -37,6 +37,12 @@ pub(crate) enum Fault {
     /// A legal but odd challenge: two header lines, another scheme with a quoted comma, a
     /// lower-case scheme, spaces around `=`, a custom PRM location; only that location works.
     OddChallenge,
+    /// PRM names an issuer that publishes no metadata at any well-known URL.
+    NoAuthServerMetadata,
+    /// The server answers the unauthenticated request with 200 and publishes no PRM.
+    Unprotected,
+    /// The server answers the unauthenticated request with 404 and publishes no PRM.
+    NotAnMcpEndpoint,
     /// Token response without `expires_in`.
     TokenNoExpiry,
     /// Token response with an absurd `expires_in`.
@@ -222,7 +228,20 @@ fn route(
             "scopes_supported": ["mcp:tools"],
         })
     };
+    let no_prm = matches!(fault, Fault::Unprotected | Fault::NotAnMcpEndpoint);
     match (method, path) {
+        ("POST", "/mcp") if *fault == Fault::Unprotected => mcp(body),
+        ("POST", "/mcp") if *fault == Fault::NotAnMcpEndpoint => {
+            reply(404, "text/html", "<h1>Not Found</h1>")
+        }
+        ("GET", p) if no_prm && p.starts_with("/.well-known/") => {
+            json_reply(404, &json!({"error": "not_found"}))
+        }
+        ("GET", p)
+            if *fault == Fault::NoAuthServerMetadata && !p.contains("protected-resource") =>
+        {
+            json_reply(404, &json!({"error": "not_found"}))
+        }
         ("POST", "/mcp") if authorization.is_none() => {
             let mut r = json_reply(401, &json!({"error": "invalid_token"}));
             if *fault == Fault::OddChallenge {
