@@ -551,3 +551,321 @@ fn content_type(resp: &reqwest::Response) -> String {
         .unwrap_or("")
         .to_ascii_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// One request as the fake server saw it.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        method: String,
+        headers: Vec<(String, String)>,
+        body: Value,
+    }
+
+    impl Seen {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeState {
+        seen: Vec<Seen>,
+        /// Answer 404 to the next request carrying session s1 (the server forgot it).
+        forget_session: bool,
+        sessions: u32,
+    }
+
+    /// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
+    /// sessions, a token check ("Bearer new"), SSE answers carrying a notification and a
+    /// server-to-client request before the response, 405 on GET, 404 for a forgotten session.
+    async fn fake_server(state: Arc<Mutex<FakeState>>) -> Url {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break p + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let mut lines = head.lines();
+                    let method = lines
+                        .next()
+                        .unwrap_or("")
+                        .split(' ')
+                        .next()
+                        .unwrap_or("")
+                        .to_owned();
+                    let headers: Vec<(String, String)> = lines
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        .collect();
+                    let len: usize = headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let body: Value =
+                        serde_json::from_slice(&buf[head_end..]).unwrap_or(Value::Null);
+                    let seen = Seen {
+                        method: method.clone(),
+                        headers,
+                        body: body.clone(),
+                    };
+                    let (status, ctype, extra, payload) = {
+                        let mut st = state.lock().unwrap();
+                        st.seen.push(seen.clone());
+                        respond(&mut st, &seen)
+                    };
+                    let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+                    if !ctype.is_empty() {
+                        out.push_str(&format!("Content-Type: {ctype}\r\n"));
+                    }
+                    for (k, v) in extra {
+                        out.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    out.push_str(&format!(
+                        "Content-Length: {}\r\n\r\n{payload}",
+                        payload.len()
+                    ));
+                    let _ = sock.write_all(out.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        url
+    }
+
+    fn respond(
+        st: &mut FakeState,
+        seen: &Seen,
+    ) -> (&'static str, &'static str, Vec<(String, String)>, String) {
+        if seen.header("authorization") != Some("Bearer new") {
+            return (
+                "401 Unauthorized",
+                "",
+                vec![("WWW-Authenticate".into(), "Bearer".into())],
+                String::new(),
+            );
+        }
+        if seen.method == "GET" {
+            return ("405 Method Not Allowed", "", vec![], String::new());
+        }
+        if seen.method == "DELETE" {
+            return ("200 OK", "", vec![], String::new());
+        }
+        let method = seen
+            .body
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if method != "initialize" {
+            let session = seen.header("mcp-session-id").unwrap_or("");
+            if session == "s1" && st.forget_session {
+                st.forget_session = false;
+                return ("404 Not Found", "", vec![], String::new());
+            }
+        }
+        let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
+        match method {
+            "initialize" => {
+                st.sessions += 1;
+                let body = json!({"jsonrpc": "2.0", "id": id, "result": {
+                    "protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "fake", "version": "1"}}});
+                (
+                    "200 OK",
+                    "application/json",
+                    vec![("Mcp-Session-Id".into(), format!("s{}", st.sessions))],
+                    body.to_string(),
+                )
+            }
+            "tools/call" => {
+                let events = [
+                    json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 0.5}}),
+                    json!({"jsonrpc": "2.0", "id": "srv-1", "method": "roots/list"}),
+                    json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": "done"}]}}),
+                ];
+                let sse: String = events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| format!("id: {i}\nevent: message\ndata: {e}\n\n"))
+                    .collect();
+                ("200 OK", "text/event-stream", vec![], sse)
+            }
+            "" => ("202 Accepted", "", vec![], String::new()),
+            m if m.starts_with("notifications/") => ("202 Accepted", "", vec![], String::new()),
+            _ => {
+                let body = json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}});
+                ("200 OK", "application/json", vec![], body.to_string())
+            }
+        }
+    }
+
+    /// Hands out "Bearer old" first, "Bearer new" once "Bearer old" was refused.
+    struct Rotating(Mutex<u32>);
+    impl Credentials for Rotating {
+        fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a> {
+            Box::pin(async move {
+                *self.0.lock().unwrap() += 1;
+                let v = if rejected == Some("Bearer old") {
+                    "Bearer new"
+                } else {
+                    "Bearer old"
+                };
+                Ok(("Authorization".to_owned(), v.to_owned()))
+            })
+        }
+    }
+
+    async fn run_bridge(url: Url, input: &str) -> Vec<Value> {
+        let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
+        let creds = Box::new(Rotating(Mutex::new(0)));
+        run_with(reqwest::Client::new(), url, creds, input.as_bytes(), out_w)
+            .await
+            .unwrap();
+        let mut s = String::new();
+        out_r.read_to_string(&mut s).await.unwrap();
+        s.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"roots":{}},"clientInfo":{"name":"t","version":"1"}}}"#;
+
+    #[tokio::test]
+    async fn forwards_both_ways_with_session_version_and_refresh() {
+        let state = Arc::new(Mutex::new(FakeState::default()));
+        let url = fake_server(state.clone()).await;
+        let input = format!(
+            "{INIT}\n{}\n{}\n{}\n",
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":"srv-1","result":{"roots":[]}}"#,
+        );
+        let out = run_bridge(url, &input).await;
+        // The initialize answer, then the SSE stream's three messages in order.
+        assert_eq!(out[0]["result"]["protocolVersion"], json!("2025-06-18"));
+        let tail: Vec<&Value> = out
+            .iter()
+            .filter(|m| m.get("id") != Some(&json!(0)))
+            .collect();
+        assert_eq!(tail[0]["method"], json!("notifications/progress"));
+        assert_eq!(tail[1]["method"], json!("roots/list"));
+        assert_eq!(tail[2]["result"]["content"][0]["text"], json!("done"));
+
+        let seen = state.lock().unwrap().seen.clone();
+        // The first try with the old token got a 401; everything after used the new one.
+        assert_eq!(seen[0].header("authorization"), Some("Bearer old"));
+        assert!(
+            seen[1..]
+                .iter()
+                .all(|s| s.header("authorization") == Some("Bearer new"))
+        );
+        let call = seen
+            .iter()
+            .find(|s| s.body["method"] == json!("tools/call"))
+            .unwrap();
+        assert_eq!(call.header("mcp-session-id"), Some("s1"));
+        assert_eq!(call.header("mcp-protocol-version"), Some("2025-06-18"));
+        assert_eq!(call.header("mcp-method"), Some("tools/call"));
+        assert_eq!(call.header("mcp-name"), Some("echo"));
+        // The client's answer to the server's request went back as a POST in the session.
+        let answer = seen
+            .iter()
+            .find(|s| s.body["id"] == json!("srv-1"))
+            .unwrap();
+        assert_eq!(answer.method, "POST");
+        assert_eq!(answer.header("mcp-session-id"), Some("s1"));
+        // The GET stream was tried (405) and the session ended with DELETE.
+        assert!(seen.iter().any(|s| s.method == "GET"));
+        assert!(seen.iter().any(|s| s.method == "DELETE"));
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_session_is_reinitialized_quietly() {
+        let state = Arc::new(Mutex::new(FakeState::default()));
+        let url = fake_server(state.clone()).await;
+        let list = r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
+        // Run the handshake, then make the server forget the session before tools/list.
+        let first = run_bridge(url.clone(), &format!("{INIT}\n")).await;
+        assert_eq!(first.len(), 1);
+        state.lock().unwrap().sessions = 0;
+        state.lock().unwrap().forget_session = true;
+        let out = run_bridge(url, &format!("{INIT}\n{list}\n")).await;
+        // The client sees exactly one initialize answer and the tools/list answer.
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[1]["id"], json!(7));
+        assert!(out[1].get("result").is_some(), "{out:?}");
+        let seen = state.lock().unwrap().seen.clone();
+        let lists: Vec<&Seen> = seen
+            .iter()
+            .filter(|s| s.body["method"] == json!("tools/list"))
+            .collect();
+        assert_eq!(lists.len(), 2);
+        assert_eq!(lists[1].header("mcp-session-id"), Some("s2"));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_accepts_the_token_yields_a_json_rpc_error() {
+        let state = Arc::new(Mutex::new(FakeState::default()));
+        let url = fake_server(state.clone()).await;
+        struct Stuck;
+        impl Credentials for Stuck {
+            fn header<'a>(&'a self, _: Option<&'a str>) -> HeaderFuture<'a> {
+                Box::pin(async { Ok(("Authorization".to_owned(), "Bearer old".to_owned())) })
+            }
+        }
+        let (out_w, mut out_r) = tokio::io::duplex(1 << 16);
+        run_with(
+            reqwest::Client::new(),
+            url,
+            Box::new(Stuck),
+            format!("{INIT}\n").as_bytes(),
+            out_w,
+        )
+        .await
+        .unwrap();
+        let mut s = String::new();
+        out_r.read_to_string(&mut s).await.unwrap();
+        let v: Value = serde_json::from_str(s.trim()).unwrap();
+        assert_eq!(v["id"], json!(0));
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("refused the token"),
+            "{v}"
+        );
+        // Exactly one retry.
+        assert_eq!(state.lock().unwrap().seen.len(), 2);
+    }
+}
