@@ -10,6 +10,16 @@
 //!   time, like Claude's `headersHelper`: stdout `{"Authorization":"Bearer …"}` became the request's
 //!   header (seen with `codex exec` against a loopback server). `codex mcp get --json` shows it as
 //!   `"http_headers_helper": "<redacted>"`.
+//! - `claude mcp get NAME` exits 0 for any present entry (also `✘ Failed to connect` or, for
+//!   `.mcp.json`, `⏸ Pending approval`), 1 with `No MCP server named "NAME"` otherwise.
+//! - Any write by Claude Code 2.1.197 (even `claude mcp add-json`) migrates the file: every
+//!   project's `history` is dropped (22 MB → 1.6 MB in bench/ides) and keys such as `userID`,
+//!   `machineID`, `migrationVersion` are added; other unknown keys survive; an existing file keeps
+//!   its mode.
+//! - Codex refuses to start when `CODEX_HOME` names a missing folder ("failed to resolve
+//!   CODEX_HOME"); one bad `[mcp_servers.*]` entry stops every command ("failed to load bootstrap
+//!   configuration … bearer_token is not supported for streamable_http"); a project's
+//!   `.codex/config.toml` is read only when `[projects."<abs>"] trust_level = "trusted"`.
 //! - Cursor: `~/.cursor/mcp.json`, `<project>/.cursor/mcp.json`, JSONC, `mcpServers`; remote `url` +
 //!   `headers`, static client `auth.CLIENT_ID`; stdio `command` + `args`.
 
