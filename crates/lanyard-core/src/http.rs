@@ -592,6 +592,133 @@ mod tests {
         ));
     }
 
+    /// A canned HTTP/1.1 server on loopback: `answer(path)` gives the whole response.
+    async fn canned(answer: fn(&str, u16) -> Vec<u8>) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf).into_owned();
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                    let _ = s.write_all(&answer(&path, port)).await;
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        port
+    }
+
+    fn resp(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut r = format!(
+            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    }
+
+    fn routes(path: &str, port: u16) -> Vec<u8> {
+        let json = "Content-Type: application/json\r\n";
+        match path {
+            "/doc" => resp("200 OK", json, br#"{"a":1}"#),
+            "/html" => resp("200 OK", "Content-Type: text/html\r\n", b"<p>hi</p>"),
+            "/same" => resp("302 Found", "Location: /doc\r\n", b""),
+            "/cross" => resp(
+                "302 Found",
+                &format!("Location: http://localhost:{port}/doc\r\n"),
+                b"",
+            ),
+            "/insecure" => resp("302 Found", "Location: http://example.com/doc\r\n", b""),
+            "/loop" => resp("302 Found", "Location: /loop\r\n", b""),
+            "/big" => resp("200 OK", json, &vec![b' '; 4096]),
+            "/chunked" => {
+                let mut r = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+                for _ in 0..8 {
+                    r.extend_from_slice(b"400\r\n");
+                    r.extend_from_slice(&[b' '; 1024]);
+                    r.extend_from_slice(b"\r\n");
+                }
+                r.extend_from_slice(b"0\r\n\r\n");
+                r
+            }
+            _ => resp("404 Not Found", json, b"{}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn guarded_requests_on_loopback() {
+        let port = canned(routes).await;
+        let at = |p: &str| u(&format!("http://127.0.0.1:{port}{p}"));
+        let http = Http::with_limits(Limits {
+            max_body: 2048,
+            ..Limits::default()
+        })
+        .unwrap();
+
+        let r = http.get_json(&at("/doc")).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json_value().unwrap()["a"], 1);
+
+        // Same-origin redirect: followed, re-validated, recorded.
+        let r = http.get_json(&at("/same")).await.unwrap();
+        assert_eq!((r.status, r.url.path()), (200, "/doc"));
+        assert_eq!(r.redirected_from, vec![at("/same")]);
+        // POSTs never follow.
+        let r = http
+            .post_form(&at("/same"), &[("a", "b")], None)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 302);
+
+        assert!(matches!(
+            http.get_json(&at("/cross")).await,
+            Err(HttpError::CrossOriginRedirect { .. })
+        ));
+        assert!(matches!(
+            http.get_json(&at("/insecure")).await,
+            Err(HttpError::CrossOriginRedirect { .. })
+        ));
+        assert!(matches!(
+            http.get_json(&at("/loop")).await,
+            Err(HttpError::TooManyRedirects { .. })
+        ));
+        // Size cap, by Content-Length and by counting a chunked stream.
+        assert!(matches!(
+            http.get_json(&at("/big")).await,
+            Err(HttpError::TooLarge { limit: 2048, .. })
+        ));
+        assert!(matches!(
+            http.get_json(&at("/chunked")).await,
+            Err(HttpError::TooLarge { .. })
+        ));
+        // Content type.
+        let r = http.get_json(&at("/html")).await.unwrap();
+        assert!(matches!(r.json_value(), Err(HttpError::NotJson { .. })));
+        // Status comes back as is; the body of a discarded request is not read.
+        assert_eq!(http.get_json(&at("/nothing")).await.unwrap().status, 404);
+        let r = http
+            .send(Request::new(Method::GET, at("/big")).discard_body())
+            .await
+            .unwrap();
+        assert!(r.body.is_empty());
+        // The URL policy is applied before connecting.
+        assert!(matches!(
+            http.get_json(&u("http://example.com/x")).await,
+            Err(HttpError::InsecureUrl { .. })
+        ));
+    }
+
     #[test]
     fn json_media_types() {
         assert!(is_json_media_type("application/json"));
