@@ -8,6 +8,17 @@
 //! - [`validate`]: the assistants' own CLIs as judges (`claude mcp get`, `codex mcp get --json`).
 //! - [`manage`]: connect / disconnect / status / reconcile, used by the CLI and the watcher.
 //!
+//! Using it (what the CLI does; the tray can do the same):
+//! ```ignore
+//! let manager = Manager::new(IdeEnv::from_env()?, RecordsFile::new(Paths::from_env()?));
+//! let source = source::LiveSource::open()?;                 // URL, binary path, static token
+//! let params = source.params("gw", Ide::Claude.default_mode(), None, &Default::default()).await?;
+//! manager.connect(&ConnectRequest { ide: Ide::Claude, scope: Scope::User, params })?;
+//! manager.disconnect("gw", None)?;                          // every assistant, files restored
+//! // In the daemon: keep entries right (repairs drift, records removals).
+//! crate::watch::run(manager, &source, Default::default(), |_| {}, shutdown).await?;
+//! ```
+//!
 //! Facts checked against the real CLIs (Claude Code 2.1.197, Codex 0.171.0 from npm) are noted
 //! in [`adapter`].
 
