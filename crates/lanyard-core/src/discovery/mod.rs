@@ -10,6 +10,13 @@
 //!   naming the rule that failed.
 //! - Every request it makes is recorded as a [`ProbeStep`] (also on failure, via
 //!   [`DiscoveryError`]'s steps), which `lanyard probe` and the tray's timeline render.
+//! - [`discover_with_mode`] also tells how the authorization server was found
+//!   ([`DiscoveryMode`]: PRM, or the MCP 2025-03-26 back-compat at the server's origin, with or
+//!   without metadata); [`discover_after_challenge`] continues from a 401 already received.
+//! - [`probe_registration`] checks whether the registration endpoint really accepts an
+//!   anonymous RFC 7591 registration (and deletes the test client again via RFC 7592).
+//! - Issuer identifiers are compared as exact strings; the spelling from the metadata is kept
+//!   in [`AuthServerMetadata::issuer_id`] (compare RFC 9207 `iss` with `issuer_str()`).
 
 pub mod auth_server;
 mod chain;
