@@ -6,7 +6,7 @@
 //! and every connection in it reconciled ([`Manager::reconcile`]):
 //! - our own stale content (a static token after a refresh, a moved `lanyard` binary, a changed
 //!   port or URL) is rewritten at once;
-//! - a removal of our entry is recorded as "disconnected in <IDE>" and never undone;
+//! - a removal of our entry is recorded as "disconnected in Cursor" and never undone;
 //! - a file that is already right is never rewritten — which is also why our own writes, which
 //!   come back here as events, never cause another write.
 //!

@@ -83,7 +83,7 @@ impl IdeEnv {
             .find(|p| is_executable(p))
     }
 
-    /// The assistant's CLI, if installed (`LANYARD_<IDE>_BIN` overrides the `PATH` search).
+    /// The assistant's CLI, if installed (`LANYARD_CLAUDE_BIN` and the like override the `PATH` search).
     pub fn cli(&self, ide: Ide) -> Option<PathBuf> {
         let (var, bin) = match ide {
             Ide::Claude => ("LANYARD_CLAUDE_BIN", "claude"),

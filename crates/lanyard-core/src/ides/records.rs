@@ -46,7 +46,7 @@ pub struct Connection {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionStatus {
     Connected,
-    /// The user deleted our entry; shown as "disconnected in <IDE>", never silently re-added.
+    /// The user deleted our entry; shown as "disconnected in Cursor", never silently re-added.
     RemovedByUser {
         at: i64,
     },
