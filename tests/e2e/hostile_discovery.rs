@@ -128,6 +128,13 @@ fn odd_but_legal_challenge_syntax_is_understood() {
     probe.assert_ok();
     let v = probe.json().expect("json");
     assert_eq!(v["ok"], true, "{}", probe.describe());
+    // A non-ASCII realm (obs-text) does not hide the challenge.
+    assert_eq!(
+        v["discovery"]["challenge"]["realm"],
+        "Zürich",
+        "{}",
+        probe.describe()
+    );
     assert_eq!(
         v["discovery"]["challenge"]["scope"],
         "mcp:tools  extra",

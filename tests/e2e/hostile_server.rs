@@ -249,7 +249,7 @@ fn route(
                     .push(("WWW-Authenticate".into(), "Basic realm=\"a, b\"".into()));
                 r.headers.push((
                     "WWW-Authenticate".into(),
-                    format!("Negotiate abc+/==, bearer   Scope = \"mcp:tools  extra\" ,resource_metadata = \"{base}/custom/where\\\"ver\" , error=\"invalid_token\""),
+                    format!("Negotiate abc+/==, bearer realm=\"Zürich\",  Scope = \"mcp:tools  extra\" ,resource_metadata = \"{base}/custom/where\\\"ver\" , error=\"invalid_token\""),
                 ));
             } else {
                 r.headers.push((

@@ -300,6 +300,15 @@ impl HttpResponse {
             .filter_map(|v| v.to_str().ok())
             .collect()
     }
+    /// Every value of a header, non-ASCII bytes (obs-text) decoded lossily instead of
+    /// dropping the whole value (a realm with an umlaut must not hide a challenge).
+    pub fn header_all_lossy(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    }
     /// The media type without parameters, lower-cased (`""` when absent).
     pub fn media_type(&self) -> String {
         self.header("content-type")

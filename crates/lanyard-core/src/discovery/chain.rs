@@ -92,7 +92,7 @@ async fn unauthenticated_request(
             Err(std::mem::take(rec).fail(e))
         }
         Ok(r) => {
-            let headers = r.header_all("www-authenticate");
+            let headers = r.header_all_lossy("www-authenticate");
             let challenge = BearerChallenge::from_headers(&headers);
             let (ok, outcome) = match (&challenge, r.status) {
                 (Some(c), 401) => (true, describe_challenge(c)),
