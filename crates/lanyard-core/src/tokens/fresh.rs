@@ -171,7 +171,27 @@ pub async fn valid_token(
 
     // Slow path: one refresh per server across every process.
     let lock_path = state_file.paths().server_lock(name);
-    let lock = take_lock(&lock_path).await?;
+    let lock = match take_lock_bounded(&lock_path, lock_wait()).await? {
+        Some(lock) => lock,
+        None => {
+            // Another process has held the refresh lock for too long (stuck, or a very slow
+            // IdP). Never refresh without it; the newest stored token is still usable if it
+            // has not expired.
+            let current = stored_tokens(secrets, name)?;
+            return match current {
+                Some(t) if t.fresh_at(now(), 0) && Some(t.access_token.as_str()) != rejected => {
+                    Ok(t)
+                }
+                _ => Err(FreshError::Lock {
+                    path: lock_path.display().to_string(),
+                    detail: format!(
+                        "another Lanyard process has been refreshing {name} for more than {} s",
+                        lock_wait().as_secs()
+                    ),
+                }),
+            };
+        }
+    };
     let current = stored_tokens(secrets, name)?.ok_or_else(|| FreshError::NeedsSignIn {
         server: name.to_owned(),
         reason: "its tokens were removed".into(),
@@ -276,6 +296,47 @@ fn mark_needs_sign_in(state_file: &StateFile, name: &str, reason: &str) -> Resul
     })
 }
 
+/// How long a caller waits for another process's refresh (`LANYARD_LOCK_WAIT_SECS`, default 20).
+fn lock_wait() -> std::time::Duration {
+    std::env::var("LANYARD_LOCK_WAIT_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(std::time::Duration::from_secs(20))
+}
+
+/// Like [`take_lock`], but gives up after `wait` (`Ok(None)`): a stuck holder must not hang
+/// every IDE's headers helper forever.
+pub(crate) async fn take_lock_bounded(
+    path: &std::path::Path,
+    wait: std::time::Duration,
+) -> Result<Option<std::fs::File>, FreshError> {
+    let shown = path.display().to_string();
+    let err = |e: std::io::Error| FreshError::Lock {
+        path: shown.clone(),
+        detail: e.to_string(),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(err)?;
+    let start = std::time::Instant::now();
+    loop {
+        if fs4::fs_std::FileExt::try_lock_exclusive(&f).map_err(err)? {
+            return Ok(Some(f));
+        }
+        if start.elapsed() >= wait {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Open and exclusively lock a lock file (blocking, off the async threads).
 pub(crate) async fn take_lock(path: &std::path::Path) -> Result<std::fs::File, FreshError> {
     let path = path.to_path_buf();
@@ -303,5 +364,124 @@ pub(crate) async fn take_lock(path: &std::path::Path) -> Result<std::fs::File, F
             path: shown,
             detail: e.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Paths;
+    use crate::servers::{Quirks, Server};
+    use crate::tokens::MemoryStore;
+    use url::Url;
+
+    fn server(name: &str) -> Server {
+        let u = |s: &str| Url::parse(s).unwrap();
+        Server {
+            name: name.into(),
+            url: u("http://127.0.0.1:9/mcp"),
+            resource: u("http://127.0.0.1:9/mcp"),
+            auth_server: crate::discovery::AuthServerMetadata {
+                issuer: u("http://127.0.0.1:9/"),
+                issuer_id: "http://127.0.0.1:9".into(),
+                authorization_endpoint: u("http://127.0.0.1:9/auth"),
+                token_endpoint: u("http://127.0.0.1:9/token"),
+                registration_endpoint: None,
+                revocation_endpoint: None,
+                scopes_supported: None,
+                response_types_supported: vec!["code".into()],
+                grant_types_supported: None,
+                code_challenge_methods_supported: vec!["S256".into()],
+                token_endpoint_auth_methods_supported: vec!["none".into()],
+                revocation_endpoint_auth_methods_supported: None,
+                client_id_metadata_document_supported: false,
+                authorization_response_iss_parameter_supported: false,
+                metadata_url: u("http://127.0.0.1:9/.well-known/openid-configuration"),
+            },
+            client: ClientSource::PreRegistered {
+                client_id: "c".into(),
+                has_secret: false,
+            },
+            scopes: vec![],
+            quirks: Quirks::default(),
+            status: ServerStatus::Ok,
+            added_at: 0,
+        }
+    }
+
+    fn tokens(expires_in: i64) -> TokenSet {
+        TokenSet {
+            access_token: "at".into(),
+            token_type: "Bearer".into(),
+            expires_at: now() + expires_in,
+            refresh_token: Some("rt".into()),
+            scope: None,
+            obtained_at: now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn fresh_token_is_returned_without_network_or_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(Paths::at(dir.path()));
+        file.update(|st| {
+            st.put_server(server("s"));
+            Ok::<_, StateError>(())
+        })
+        .unwrap();
+        let secrets = MemoryStore::new();
+        secrets
+            .set(&store::tokens_key("s"), &tokens(600).to_json())
+            .unwrap();
+        let t = valid_token(&file, &secrets, || panic!("no network"), "s", None)
+            .await
+            .unwrap();
+        assert_eq!(t.access_token, "at");
+        assert!(!dir.path().join("locks").exists());
+    }
+
+    #[tokio::test]
+    async fn needs_sign_in_status_and_missing_tokens_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(Paths::at(dir.path()));
+        let mut s = server("s");
+        s.status = ServerStatus::NeedsSignIn { reason: "x".into() };
+        file.update(|st| {
+            st.put_server(s);
+            st.put_server(server("t"));
+            Ok::<_, StateError>(())
+        })
+        .unwrap();
+        let secrets = MemoryStore::new();
+        let e = valid_token(&file, &secrets, || panic!(), "s", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, FreshError::NeedsSignIn { .. }));
+        assert!(e.next_step().contains("lanyard login s"));
+        let e = valid_token(&file, &secrets, || panic!(), "t", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, FreshError::NeedsSignIn { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_stuck_lock_holder_is_waited_for_only_so_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks").join("s.lock");
+        let held = take_lock_bounded(&path, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .expect("free lock is taken");
+        let again = take_lock_bounded(&path, std::time::Duration::from_millis(60))
+            .await
+            .unwrap();
+        assert!(again.is_none());
+        drop(held);
+        assert!(
+            take_lock_bounded(&path, std::time::Duration::from_millis(60))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }
