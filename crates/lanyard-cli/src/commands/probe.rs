@@ -122,7 +122,29 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     }
     match result {
         Ok(_) => Ok(()),
-        Err(e) => Err(e.into()),
+        // The report above already says what failed and what to change: exit 1 with one line.
+        Err(e) => Err(Stopped(e.rule().to_owned()).into()),
+    }
+}
+
+#[derive(Debug)]
+struct Stopped(String);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "discovery stopped at the rule \"{}\" (details above)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+impl UserFacing for Stopped {
+    fn next_step(&self) -> String {
+        String::new()
     }
 }
 
