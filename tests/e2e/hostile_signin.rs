@@ -100,6 +100,12 @@ fn callback_with_foreign_state_is_ignored_and_nothing_is_saved() {
         &[("LANYARD_CALLBACK_TIMEOUT_SECS", "3")],
     );
     run.assert_failed();
+    let text = said(&run);
+    assert!(
+        text.contains("`state` lanyard never sent") && text.contains("rfc 6749"),
+        "the error must name the rule (foreign state ignored):\n{}",
+        run.describe()
+    );
     assert!(
         server.saw("GET /authorize"),
         "the sign-in was attempted: {:?}",

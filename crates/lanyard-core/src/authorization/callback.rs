@@ -24,6 +24,10 @@ pub enum AuthError {
         "the sign-in was not completed within {secs} seconds (no redirect reached http://127.0.0.1:{port}{CALLBACK_PATH})"
     )]
     Timeout { secs: u64, port: u16 },
+    #[error(
+        "a sign-in response reached http://127.0.0.1:{port}{CALLBACK_PATH} with a `state` Lanyard never sent; it was ignored (OAuth CSRF protection, RFC 6749 §10.12) and no matching one followed within {secs} seconds"
+    )]
+    ForeignState { secs: u64, port: u16 },
     #[error("the identity provider ended the sign-in with \"{error}\"{}", .description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
     Denied {
         error: String,
@@ -50,6 +54,7 @@ impl UserFacing for AuthError {
         match self {
             AuthError::Bind { .. } => "Close the program using that port, or set another fixed callback port for this server, then try again.".into(),
             AuthError::Timeout { .. } => "Run the command again and finish the sign-in in the browser within the time limit (use `--no-browser` to open the URL yourself).".into(),
+            AuthError::ForeignState { .. } => "Close old sign-in tabs and run the command again; if it happens again, something on this machine or the identity provider is sending forged sign-in responses: tell your admin.".into(),
             AuthError::Denied { error, .. } if error == "access_denied" => "You (or a policy) declined the consent. Run the command again and approve access, or ask your admin why access is denied.".into(),
             AuthError::Denied { .. } => "Run the command again; if it keeps failing, show this message to your identity provider admin.".into(),
             AuthError::IssuerMismatch { .. } | AuthError::IssuerMissing { .. } => "Do not retry blindly: another authorization server answered. Check the server URL, and tell your admin.".into(),
@@ -122,6 +127,7 @@ impl Listener {
         // never sends a request must not hold up the real redirect behind it.
         let state: std::sync::Arc<str> = state.into();
         let issuer: std::sync::Arc<str> = issuer.into();
+        let foreign = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let work = async {
             let mut conns = tokio::task::JoinSet::new();
             loop {
@@ -129,8 +135,9 @@ impl Listener {
                     accepted = self.listener.accept() => {
                         if let Ok((stream, _)) = accepted {
                             let (state, issuer) = (state.clone(), issuer.clone());
+                            let foreign = foreign.clone();
                             conns.spawn(async move {
-                                handle(stream, &state, &issuer, iss_required).await
+                                handle(stream, &state, &issuer, iss_required, &foreign).await
                             });
                         }
                     }
@@ -144,6 +151,12 @@ impl Listener {
         };
         match tokio::time::timeout(timeout, work).await {
             Ok(r) => r,
+            Err(_) if foreign.load(std::sync::atomic::Ordering::SeqCst) => {
+                Err(AuthError::ForeignState {
+                    secs: timeout.as_secs(),
+                    port,
+                })
+            }
             Err(_) => Err(AuthError::Timeout {
                 secs: timeout.as_secs(),
                 port,
@@ -179,6 +192,10 @@ impl PartialEq for AuthError {
 }
 impl Eq for AuthError {}
 
+/// The answer to a callback whose `state` is not the one Lanyard sent.
+const FOREIGN_STATE: &str =
+    "This sign-in response does not belong to the sign-in Lanyard is waiting for.";
+
 /// Interpret a request target such as `/callback?code=…&state=…`.
 pub(crate) fn parse_target(target: &str, state: &str, issuer: &str, iss_required: bool) -> Parsed {
     let Ok(url) = Url::parse(&format!("http://127.0.0.1{target}")) else {
@@ -211,7 +228,7 @@ pub(crate) fn parse_target(target: &str, state: &str, issuer: &str, iss_required
     if got_state.as_deref() != Some(state) {
         return Parsed::Ignore {
             status: 400,
-            message: "This sign-in response does not belong to the sign-in Lanyard is waiting for.",
+            message: FOREIGN_STATE,
         };
     }
     // RFC 9207: check `iss` before anything else in the response is trusted.
@@ -250,6 +267,7 @@ async fn handle(
     state: &str,
     issuer: &str,
     iss_required: bool,
+    foreign: &std::sync::atomic::AtomicBool,
 ) -> Option<Result<Callback, AuthError>> {
     let mut buf = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
@@ -283,6 +301,9 @@ async fn handle(
     }
     match parse_target(target, state, issuer, iss_required) {
         Parsed::Ignore { status, message } => {
+            if message == FOREIGN_STATE {
+                foreign.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
             respond(&mut stream, status, message).await;
             None
         }
