@@ -44,6 +44,8 @@ struct Report<'a> {
     discovery: Option<&'a Discovery>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scopes_to_request: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     registration: Option<&'a RegistrationProbe>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +112,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             steps,
             discovery,
             scopes_to_request: discovery.map(Discovery::scopes_to_request),
+            notes: discovery.map(notes).unwrap_or_default(),
             registration: registration.as_ref(),
             failure,
         });
@@ -260,6 +263,13 @@ fn print_learnt(
     if let Some(s) = &a.scopes_supported {
         line("IdP scopes", s.join(" "));
     }
+    let notes = notes(d);
+    if !notes.is_empty() {
+        println!("\nWorth knowing");
+        for n in &notes {
+            println!("  - {n}");
+        }
+    }
     println!("\nHow Lanyard can get a client id (in the MCP spec's order)");
     line(
         "Pre-registered",
@@ -305,6 +315,40 @@ fn print_learnt(
     } else {
         println!("Result: ready to sign in: `lanyard add {url}`");
     }
+}
+
+/// Capability-based observations an admin may want to act on (never keyed on the IdP's name).
+fn notes(d: &Discovery) -> Vec<String> {
+    let a = &d.auth_server;
+    let mut out = Vec::new();
+    if !a
+        .token_endpoint_auth_methods_supported
+        .iter()
+        .any(|m| m == "none")
+    {
+        out.push(format!(
+            "the IdP does not list public clients (token_endpoint_auth_methods_supported = {}): a registration gets a client secret, kept in the keychain",
+            a.token_endpoint_auth_methods_supported.join(", ")
+        ));
+    }
+    if a.grant_types_supported
+        .as_ref()
+        .is_some_and(|g| !g.iter().any(|x| x == "refresh_token"))
+    {
+        out.push("the IdP does not offer the refresh_token grant: you will sign in again each time the access token expires".into());
+    }
+    if let Some(s) = &a.scopes_supported
+        && !s.iter().any(|x| x == "offline_access")
+    {
+        out.push("offline_access is not advertised, so Lanyard will not ask for it; refresh works only if the IdP issues refresh tokens anyway".into());
+    }
+    if a.revocation_endpoint.is_none() {
+        out.push(
+            "no revocation_endpoint: `lanyard logout` can only forget the tokens, not revoke them"
+                .into(),
+        );
+    }
+    out
 }
 
 fn print_failure(e: &DiscoveryError) {
