@@ -97,7 +97,7 @@ fn callback_with_foreign_state_is_ignored_and_nothing_is_saved() {
             "--client-id",
             "pre",
         ],
-        &[("LANYARD_CALLBACK_TIMEOUT_SECS", "3")],
+        &[("LANYARD_CALLBACK_TIMEOUT_SECS", "10")],
     );
     run.assert_failed();
     let text = said(&run);
