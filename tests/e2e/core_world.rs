@@ -115,3 +115,51 @@ fn sandbox_keychain_is_private_unlocked_and_starts_empty() {
     assert_eq!(a.keyring().items().expect("items").len(), 1);
     assert!(b.keyring().items().expect("items").is_empty());
 }
+
+#[test]
+fn world_process_restart_keeps_ports_clients_and_signing_keys() {
+    let mut world = World::start(json!({})).expect("world starts");
+    let before = world.info.clone();
+    let reg = http::request(
+        "POST",
+        world.issuer("idp")["registration_endpoint"]
+            .as_str()
+            .unwrap_or_default(),
+        &[("Content-Type", "application/json")],
+        Some(
+            &json!({
+                "application_type": "native",
+                "token_endpoint_auth_method": "none",
+                "redirect_uris": ["http://127.0.0.1/callback"],
+            })
+            .to_string(),
+        ),
+    )
+    .expect("register");
+    let body = reg.json();
+    let uri = body["registration_client_uri"].as_str().unwrap_or_default();
+    let token = body["registration_access_token"]
+        .as_str()
+        .unwrap_or_default();
+    let jwks = http::get_json(&format!("{}/jwks", world.issuer_url("idp"))).expect("jwks");
+
+    world.restart().expect("restart");
+
+    assert_eq!(world.info["admin"], before["admin"]);
+    assert_eq!(
+        world.info["issuers"]["idp"]["issuer"],
+        before["issuers"]["idp"]["issuer"]
+    );
+    assert_eq!(
+        world.mcp_url("demo"),
+        before["mcpServers"]["demo"]["url"]
+            .as_str()
+            .unwrap_or_default()
+    );
+    assert_eq!(world.registration_status(uri, token).expect("read"), 200);
+    let again = http::get_json(&format!("{}/jwks", world.issuer_url("idp"))).expect("jwks");
+    assert_eq!(
+        jwks, again,
+        "same signing keys: tokens issued before stay valid"
+    );
+}
