@@ -28,6 +28,14 @@ pub enum FreshError {
     },
     #[error("Lanyard could not take the refresh lock {path}: {detail}")]
     Lock { path: String, detail: String },
+    #[error(
+        "another Lanyard process has been refreshing the token of {server} for more than {secs} s (lock {path}), and the current token has expired"
+    )]
+    LockBusy {
+        server: String,
+        secs: u64,
+        path: String,
+    },
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
@@ -44,6 +52,7 @@ impl UserFacing for FreshError {
                 "Run `lanyard login {server}`: Lanyard registers a new client and signs you in (or ask your admin for a client id and use `lanyard add URL --client-id ID`)."
             ),
             FreshError::Refresh { source, .. } => source.next_step(),
+            FreshError::LockBusy { .. } => "A Lanyard process (daemon, tray or token helper) seems stuck: stop it, or wait for it to finish, then try again.".into(),
             FreshError::Lock { .. } => {
                 "Check that Lanyard's state directory is writable, then try again.".into()
             }
@@ -182,12 +191,10 @@ pub async fn valid_token(
                 Some(t) if t.fresh_at(now(), 0) && Some(t.access_token.as_str()) != rejected => {
                     Ok(t)
                 }
-                _ => Err(FreshError::Lock {
+                _ => Err(FreshError::LockBusy {
+                    server: name.to_owned(),
+                    secs: lock_wait().as_secs(),
                     path: lock_path.display().to_string(),
-                    detail: format!(
-                        "another Lanyard process has been refreshing {name} for more than {} s",
-                        lock_wait().as_secs()
-                    ),
                 }),
             };
         }
