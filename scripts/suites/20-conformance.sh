@@ -5,6 +5,7 @@
 # of the newest pre-release. A scenario passes only with 0 failed checks AND 0 warnings.
 # Prints a table, then "N passed, N failed"; exits non-zero on any failure.
 # Usage: scripts/suites/20-conformance.sh [SCENARIO...]   (e.g. auth/scope-step-up)
+# Logs: target/conformance/latest/<scenario>.log
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root="$(pwd)"
@@ -51,9 +52,11 @@ else
   for s in "${NEXT[@]}"; do runs+=("next $s"); done
 fi
 
-out="$root/target/conformance"
+# One folder per run (several runs may share the checkout); target/conformance/latest points to it.
+out="$root/target/conformance/run-$$"
 rm -rf "$out"
 mkdir -p "$out"
+ln -sfn "run-$$" "$root/target/conformance/latest"
 passed=0
 failed=0
 table=()
