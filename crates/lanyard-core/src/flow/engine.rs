@@ -284,7 +284,7 @@ impl Lanyard {
             client_id: client_id_of(&st, &server).unwrap_or_default(),
             name,
             url: url.to_string(),
-            issuer: disc.auth_server.issuer.to_string(),
+            issuer: disc.auth_server.issuer_str().to_owned(),
             client_source: source.label().into(),
             scopes,
             expires_at: tokens.expires_at,
@@ -325,7 +325,7 @@ impl Lanyard {
         let mut rediscovered = false;
         loop {
             progress(Progress::Discovered {
-                issuer: disc.auth_server.issuer.to_string(),
+                issuer: disc.auth_server.issuer_str().to_owned(),
                 resource: disc.resource.resource.to_string(),
             });
             let listener = self.listener(&opts.quirks).await?;
@@ -772,7 +772,7 @@ impl Lanyard {
                     name: s.name.clone(),
                     url: s.url.to_string(),
                     resource: s.resource.to_string(),
-                    issuer: s.auth_server.issuer.to_string(),
+                    issuer: s.auth_server.issuer_str().to_owned(),
                     client_source: s.client.label().into(),
                     client_id: client_id_of(&st, s),
                     scopes: s.scopes.clone(),
