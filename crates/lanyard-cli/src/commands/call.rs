@@ -29,8 +29,8 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
-    let tool_args: Value = serde_json::from_str(&args.args)
-        .map_err(|e| FlowError::BadArgs(e.to_string()))?;
+    let tool_args: Value =
+        serde_json::from_str(&args.args).map_err(|e| FlowError::BadArgs(e.to_string()))?;
     if !tool_args.is_object() {
         return Err(FlowError::BadArgs("not an object".into()).into());
     }
@@ -55,7 +55,10 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
                 Some(s) => s.name,
                 None => {
                     let opts = args.flags.to_options()?;
-                    lanyard.add(&args.target, opts, &output::progress).await?.name
+                    lanyard
+                        .add(&args.target, opts, &output::progress)
+                        .await?
+                        .name
                 }
             }
         } else {

@@ -16,7 +16,9 @@ pub struct Args {
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?;
-    lanyard.login(&args.name, args.no_browser, &output::progress).await?;
+    lanyard
+        .login(&args.name, args.no_browser, &output::progress)
+        .await?;
     println!("Signed in to \"{}\".", args.name);
     Ok(())
 }

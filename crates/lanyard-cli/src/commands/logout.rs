@@ -13,7 +13,10 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?;
     let out = lanyard.logout(&args.name).await?;
     if out.revoked {
-        println!("Signed out of \"{}\"; its tokens were revoked at the identity provider.", args.name);
+        println!(
+            "Signed out of \"{}\"; its tokens were revoked at the identity provider.",
+            args.name
+        );
     } else {
         println!(
             "Signed out of \"{}\"; its tokens were deleted here ({}).",

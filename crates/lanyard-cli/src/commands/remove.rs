@@ -15,7 +15,11 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     println!(
         "Removed \"{}\"{}.",
         args.name,
-        if out.revoked { "; its tokens were revoked" } else { "" }
+        if out.revoked {
+            "; its tokens were revoked"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

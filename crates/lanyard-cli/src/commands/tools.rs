@@ -21,7 +21,11 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         output::json(&tools);
     } else {
         for t in tools {
-            match t.description.as_deref().map(|d| d.lines().next().unwrap_or("")) {
+            match t
+                .description
+                .as_deref()
+                .map(|d| d.lines().next().unwrap_or(""))
+            {
                 Some(d) if !d.is_empty() => println!("{}\t{d}", t.name),
                 _ => println!("{}", t.name),
             }
