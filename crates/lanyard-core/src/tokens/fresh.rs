@@ -1,7 +1,7 @@
 //! A valid access token for a managed server, refreshed first when needed, with a
 //! cross-process single flight: one refresh per server at a time on the whole machine.
 //!
-//! Fast path (fresh token): one state-file read + one keychain read, no lock, no network.
+//! Fast path (fresh token): one keychain read — no state file, no lock, no network.
 //! Slow path: take `locks/<server>.lock`, re-read the keychain under the lock, and refresh only
 //! if the token seen is still the stale one; the rotated refresh token is written to the
 //! keychain before the new access token is returned.
@@ -157,6 +157,17 @@ pub async fn valid_token(
     name: &str,
     rejected: Option<&str>,
 ) -> Result<TokenSet, FreshError> {
+    let needs_refresh = |t: &TokenSet| {
+        !t.fresh_at(now(), REFRESH_MARGIN_SECS) || Some(t.access_token.as_str()) == rejected
+    };
+    // Fast path: one keychain read, not even the state file (a still-valid access token is
+    // valid whatever happened to the grant since).
+    let stored = stored_tokens(secrets, name)?;
+    if let Some(t) = &stored
+        && !needs_refresh(t)
+    {
+        return Ok(t.clone());
+    }
     let state = state_file.load()?;
     let server = state
         .server(name)
@@ -167,16 +178,10 @@ pub async fn valid_token(
             reason: reason.clone(),
         });
     }
-    let needs_refresh = |t: &TokenSet| {
-        !t.fresh_at(now(), REFRESH_MARGIN_SECS) || Some(t.access_token.as_str()) == rejected
-    };
-    let seen = stored_tokens(secrets, name)?.ok_or_else(|| FreshError::NeedsSignIn {
+    let seen = stored.ok_or_else(|| FreshError::NeedsSignIn {
         server: name.to_owned(),
         reason: "no tokens are stored for it".into(),
     })?;
-    if !needs_refresh(&seen) {
-        return Ok(seen);
-    }
 
     // Slow path: one refresh per server across every process.
     let lock_path = state_file.paths().server_lock(name);
