@@ -150,17 +150,7 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
         })
     })
     .await?;
-    for s in &summary.steps {
-        flow::emit(app, s.clone());
-    }
-    if let Some(e) = &summary.error
-        && summary.steps.is_empty()
-    {
-        flow::emit(
-            app,
-            TimelineStep::new("challenge", "failed", e.what.clone()),
-        );
-    }
+    // The wizard renders `summary.steps` from the answer (events could overtake it).
     Ok(summary)
 }
 
@@ -172,11 +162,8 @@ fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
         }
     };
     match p {
-        Progress::Discovering { url } => step("challenge", "running", format!("GET {url}")),
-        Progress::Discovered { issuer, resource } => {
-            step("resource metadata", "ok", format!("resource {resource}"));
-            step("authorization server", "ok", format!("issuer {issuer}"));
-        }
+        // The wizard's timeline already shows the discovery the probe made just before.
+        Progress::Discovering { .. } | Progress::Discovered { .. } => {}
         Progress::Registering { endpoint } => step(
             "client id",
             "running",

@@ -50,8 +50,21 @@ const BAR_JS: &str = r#"
 })();
 "#;
 
-fn is_loopback(u: &Url) -> bool {
-    u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+/// The redirect URI the authorization request names (Lanyard's loopback listener).
+fn redirect_uri_of(auth_url: &Url) -> Option<Url> {
+    let (_, r) = auth_url.query_pairs().find(|(k, _)| k == "redirect_uri")?;
+    Url::parse(&r).ok()
+}
+
+/// Whether `u` goes to the redirect URI (same scheme, host, port and path). The IdP may itself
+/// be on loopback (tests, local gateways), so "any 127.0.0.1 URL" would not do.
+fn is_redirect(u: &Url, redirect: Option<&Url>) -> bool {
+    redirect.is_some_and(|r| {
+        u.scheme() == r.scheme()
+            && u.host_str() == r.host_str()
+            && u.port_or_known_default() == r.port_or_known_default()
+            && u.path() == r.path()
+    })
 }
 
 /// An IdP saying it refuses embedded browsers (Google: `disallowed_useragent`).
@@ -77,6 +90,8 @@ pub fn open(app: &AppHandle, server: &str, auth_url: Url) -> Result<(), String> 
     let nav_app = app.clone();
     let nav_server = server.to_owned();
     let nav_auth = auth_url.clone();
+    let redirect = redirect_uri_of(&auth_url);
+    let load_redirect = redirect.clone();
     WebviewWindowBuilder::new(app, SIGNIN, WebviewUrl::External(auth_url))
         .title(format!("Sign in to {server} — Lanyard"))
         .inner_size(540.0, 720.0)
@@ -97,7 +112,7 @@ pub fn open(app: &AppHandle, server: &str, auth_url: Url) -> Result<(), String> 
                 });
                 return false;
             }
-            if is_loopback(u) {
+            if is_redirect(u, redirect.as_ref()) {
                 nav_app.state::<AppState>().log(
                     "sign-in",
                     format!("{nav_server}: redirect caught, finishing sign-in"),
@@ -106,8 +121,10 @@ pub fn open(app: &AppHandle, server: &str, auth_url: Url) -> Result<(), String> 
             }
             true
         })
-        .on_page_load(|w, p| {
-            if matches!(p.event(), PageLoadEvent::Finished) && is_loopback(p.url()) {
+        .on_page_load(move |w, p| {
+            if matches!(p.event(), PageLoadEvent::Finished)
+                && is_redirect(p.url(), load_redirect.as_ref())
+            {
                 // The listener has answered: the code reached it. Nothing left to show.
                 let _ = w.close();
             }
@@ -193,15 +210,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recognises_loopback_redirects_and_refusals() {
-        assert!(is_loopback(
-            &Url::parse("http://127.0.0.1:33418/callback?code=x").unwrap()
+    fn recognises_the_redirect_and_refusals() {
+        let auth = Url::parse("http://127.0.0.1:4000/auth?client_id=x&redirect_uri=http%3A%2F%2F127.0.0.1%3A33418%2Fcallback").unwrap();
+        let r = redirect_uri_of(&auth);
+        assert!(is_redirect(
+            &Url::parse("http://127.0.0.1:33418/callback?code=x").unwrap(),
+            r.as_ref()
         ));
-        assert!(!is_loopback(
-            &Url::parse("https://127.0.0.1/callback").unwrap()
+        // The IdP on loopback is not the redirect.
+        assert!(!is_redirect(
+            &Url::parse("http://127.0.0.1:4000/interaction/abc").unwrap(),
+            r.as_ref()
         ));
-        assert!(!is_loopback(
-            &Url::parse("http://idp.example/login").unwrap()
+        assert!(!is_redirect(
+            &Url::parse("http://127.0.0.1:33418/other").unwrap(),
+            r.as_ref()
+        ));
+        assert!(!is_redirect(
+            &Url::parse("http://127.0.0.1:33418/callback").unwrap(),
+            None
         ));
         assert!(is_refusal(
             &Url::parse("https://accounts.google.com/x?error=disallowed_useragent").unwrap()

@@ -8,7 +8,8 @@ the wizard window appears (X11 window title, via xwininfo), optionally screensho
 clicks "Quit" and checks that the tray exits. Prints `N passed, N failed`; exit code 1 on failure.
 
 Uses Debian's python3-dbus and python3-gi (run with /usr/bin/python3).
-Usage: sni_host.py [--shots DIR] -- TRAY_COMMAND...
+Usage: sni_host.py [--shots DIR] [--expect-server NAME] -- TRAY_COMMAND...
+With --expect-server it checks that server's row and submenu instead of opening windows.
 """
 import os
 import subprocess
@@ -103,21 +104,31 @@ def wait_for(loop_ctx, pred, timeout=DEADLINE):
     return None
 
 
+def label_of(props):
+    return str(props.get("label", "")).replace("_", "") if "label" in props else ""
+
+
 def labels(node, out):
-    """Flattens a GetLayout node: (id, props, children) → [(id, label, props)]."""
+    """Flattens a GetLayout node: (id, props, children) → [(id, label, props)]; each props
+    also gets "children": the labels of the whole subtree below it."""
     nid, props, children = node
-    label = str(props.get("label", "")).replace("_", "") if "label" in props else ""
-    out.append((int(nid), label, props))
+    props = dict(props)
+    start = len(out)
+    out.append((int(nid), label_of(props), props))
     for c in children:
         labels(c, out)
+    props["children"] = [l for _, l, _ in out[start + 1:]]
     return out
 
 
 def main():
     argv = sys.argv[1:]
     shots = None
+    expect = None
     if argv[:1] == ["--shots"]:
         shots, argv = argv[1], argv[2:]
+    if argv[:1] == ["--expect-server"]:
+        expect, argv = argv[1], argv[2:]
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
@@ -134,13 +145,13 @@ def main():
     try:
         item = wait_for(ctx, lambda: watcher.items[0] if watcher.items else None)
         if not check("tray registers a StatusNotifierItem", item):
-            return 1
+            return finish()
         obj = bus.get_object(item[0], item[1])
         props = obj.GetAll(ITEM, dbus_interface=dbus.PROPERTIES_IFACE)
         check("item has an icon", props.get("IconName") or props.get("IconPixmap"), str(dict(props)))
         menu_path = props.get("Menu")
         if not check("item exports a menu", menu_path):
-            return 1
+            return finish()
         menu = dbus.Interface(bus.get_object(item[0], menu_path), MENU)
 
         def layout():
@@ -150,11 +161,22 @@ def main():
 
         items = wait_for(ctx, layout)
         if not check("menu layout is readable", items):
-            return 1
+            return finish()
         texts = [l for _, l, _ in items if l]
         print("menu:", texts, flush=True)
         for want in ["Add MCP server…", "Open Lanyard", "Start at login", "Quit"]:
             check(f"menu has “{want}”", want in texts, str(texts))
+        if expect:
+            def row():
+                _rev, root = menu.GetLayout(0, -1, dbus.Array([], signature="s"))
+                return next((p for _, l, p in labels(root, []) if l.startswith(f"{expect} — ")), None)
+            found = wait_for(ctx, row)
+            items = layout() or items
+            row_label = next((l for _, l, _ in items if l.startswith(f"{expect} — ")), "")
+            check(f"a row for “{expect}” with its state", row_label.startswith(f"{expect} — signed in"), row_label or str(texts))
+            kids = (found or {}).get("children", [])
+            for want in ["Sign in again", "Connect to", "Cursor", "Claude Code", "Codex", "Copy URL", "Remove"]:
+                check(f"the row's submenu has “{want}”", want in kids, str(kids))
         start = next((p for _, l, p in items if l == "Start at login"), {})
         check("“Start at login” is a check item", start.get("toggle-type") == "checkmark", str(dict(start)))
 
@@ -162,6 +184,11 @@ def main():
             mid = next(i for i, l, _ in items if l == label)
             menu.Event(dbus.Int32(mid), "clicked", dbus.Int32(0, variant_level=1), dbus.UInt32(int(time.time())))
 
+        if expect:  # the second run only checks the rows, then quits
+            click("Quit")
+            code = wait_for(ctx, lambda: tray.poll() is not None and (tray.returncode,))
+            check("clicking “Quit” ends the tray", code and code[0] == 0, str(code))
+            return finish()
         click("Add MCP server…")
         win = wait_for(ctx, lambda: xwin.find("Add MCP server"))
         check("clicking “Add MCP server…” opens the wizard window", win)
@@ -186,6 +213,10 @@ def main():
                 tray.wait(10)
             except subprocess.TimeoutExpired:
                 tray.kill()
+    return finish()
+
+
+def finish():
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed
     print(f"{passed} passed, {failed} failed", flush=True)

@@ -35,7 +35,8 @@ def find(title, exact=False):
 def geometry(wid):
     info = subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True).stdout
     val = {k: int(v) for k, v in re.findall(r"(Absolute upper-left [XY]|Width|Height):\s+(-?\d+)", info)}
-    return val["Absolute upper-left X"], val["Absolute upper-left Y"], val["Width"], val["Height"]
+    keys = ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height")
+    return tuple(val[k] for k in keys) if all(k in val for k in keys) else None
 
 
 def _grab(wid):
@@ -44,7 +45,10 @@ def _grab(wid):
     gi.require_version("Gdk", "3.0")
     from gi.repository import Gdk
 
-    x, y, w, h = geometry(wid)
+    g = geometry(wid)
+    if g is None:  # the window went away
+        return None
+    x, y, w, h = g
     root = Gdk.get_default_root_window()
     return Gdk.pixbuf_get_from_window(root, x, y, w, h)
 

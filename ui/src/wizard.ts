@@ -97,6 +97,7 @@ async function check() {
   try {
     probed = await api.probe(url);
     for (const s of probed.steps) show(s);
+    if (probed.error && probed.steps.length === 0) show({ step: "challenge", state: "failed", detail: probed.error.what });
     if (probed.error) {
       showError(probed.error);
       return;
@@ -157,6 +158,7 @@ async function signIn() {
         Object.assign(el("input", { type: "checkbox", value: a.id, "data-assistant": a.id }), { checked: a.installed || a.connected }),
         a.installed ? a.name : `${a.name} (not detected)`)));
     $("done-card").hidden = false;
+    $("done-card").scrollIntoView({ block: "end" });
     ($("done") as HTMLButtonElement).dataset.server = result.name;
   } catch (e) {
     const err = asUiError(e);

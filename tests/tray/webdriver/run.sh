@@ -12,7 +12,11 @@ root="$(cd "$here/../../.." && pwd)"
 tray="$1" shots="$2"
 work="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-wd.XXXXXX")"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { # our children and theirs (WebKitWebDriver under tauri-driver), by process id
+  for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # The world prints one JSON line, then serves until its stdin closes.
@@ -30,15 +34,29 @@ if [ -z "$world" ]; then
 fi
 export BROWSER="$(echo "$world" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["browser"])')"
 
-port=4444
-(exec tauri-driver --port "$port" --native-port 4445 >"$work/driver.log" 2>&1) &
+# Free ports: several runs (and other users' test runs) may share this machine.
+# Below Linux's ephemeral range (32768+), so outgoing connections cannot take them meanwhile.
+read -r port native_port < <(/usr/bin/python3 -c '
+import random, socket
+found = []
+while len(found) < 2:
+    p = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); found.append(p)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print(*found)')
+(exec tauri-driver --port "$port" --native-port "$native_port" >"$work/driver.log" 2>&1) &
 pids+=($!)
 for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
 TAURI_DRIVER_PORT=$port /usr/bin/python3 "$here/flow.py" "$tray" "$shots" "$world"
 status=$?
 if [ "$status" != 0 ]; then
-  echo "--- tauri-driver log" >&2; tail -30 "$work/driver.log" >&2
+  echo "--- tauri-driver log" >&2; grep -v "^ *[0-9]*: |^ *at " "$work/driver.log" | tail -40 >&2
   echo "--- world log" >&2; tail -30 "$work/world.log" >&2
 fi
 exit "$status"
