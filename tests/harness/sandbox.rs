@@ -236,6 +236,17 @@ impl Sandbox {
         self.run(cmd)
     }
 
+    /// Starts `lanyard ARGS...` without waiting (for concurrency tests and daemons); stdout and
+    /// stderr are piped, stdin is null. Collect it with `wait_with_output`, or kill it.
+    pub fn spawn_lanyard(&self, args: &[&str]) -> std::io::Result<std::process::Child> {
+        let mut cmd = self.command(lanyard_bin());
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn()
+    }
+
     /// Runs any prepared command, capturing its output, with the hang guard.
     pub fn run(&self, mut cmd: Command) -> Run {
         cmd.stdin(Stdio::null())
