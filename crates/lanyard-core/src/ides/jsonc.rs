@@ -51,6 +51,8 @@ pub enum Node {
     Object(Object),
     Array(Array),
     Scalar(Span),
+    /// A value off the edit path: checked for syntax, not materialised (see [`parse_along`]).
+    Lazy(Span),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +87,7 @@ impl Node {
         match self {
             Node::Object(o) => o.span,
             Node::Array(a) => a.span,
-            Node::Scalar(s) => *s,
+            Node::Scalar(s) | Node::Lazy(s) => *s,
         }
     }
     pub fn as_object(&self) -> Option<&Object> {
@@ -105,6 +107,10 @@ impl Node {
             ),
             Node::Array(a) => Value::Array(a.items.iter().map(|n| n.to_value(src)).collect()),
             Node::Scalar(s) => serde_json::from_str(&src[s.start..s.end]).unwrap_or(Value::Null),
+            Node::Lazy(s) => {
+                let sub = &src[s.start..s.end];
+                parse(sub).map_or(Value::Null, |n| n.to_value(sub))
+            }
         }
     }
 }
@@ -123,16 +129,29 @@ const MAX_DEPTH: usize = 256;
 
 /// Parses a whole document; the root must be a value (any kind).
 pub fn parse(src: &str) -> Result<Node, SyntaxError> {
+    parse_along(src, &[])
+}
+
+/// Checks the whole document but materialises only the objects along `path` (and the whole
+/// value at its end): the rest become [`Node::Lazy`]. A multi-megabyte `~/.claude.json` is then
+/// edited without building a tree of its thousands of projects. An empty path builds everything.
+pub fn parse_along(src: &str, path: &[&str]) -> Result<Node, SyntaxError> {
     let mut p = Parser {
         src,
         b: src.as_bytes(),
         i: 0,
+        path,
     };
     if src.starts_with('\u{feff}') {
         p.i = 3;
     }
     p.skip_trivia()?;
-    let root = p.value(0)?;
+    let track = if path.is_empty() {
+        Track::Full
+    } else {
+        Track::At(0)
+    };
+    let root = p.value(0, track)?;
     p.skip_trivia()?;
     if p.i != p.b.len() {
         return Err(p.err("unexpected text after the end of the document"));
@@ -144,6 +163,18 @@ struct Parser<'a> {
     src: &'a str,
     b: &'a [u8],
     i: usize,
+    path: &'a [&'a str],
+}
+
+/// How much of a value to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Track {
+    /// Everything (the value at the end of the path, or a plain `parse`).
+    Full,
+    /// An object reached by `path[..i]`: build its members, follow `path[i]`.
+    At(usize),
+    /// Off the path: check the syntax only.
+    Skip,
 }
 
 impl Parser<'_> {
@@ -181,17 +212,17 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+    fn value(&mut self, depth: usize, track: Track) -> Result<Node, SyntaxError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting is too deep"));
         }
         match self.b.get(self.i) {
             None => Err(self.err("unexpected end of file, expected a value")),
-            Some(b'{') => self.object(depth),
-            Some(b'[') => self.array(depth),
+            Some(b'{') => self.object(depth, track),
+            Some(b'[') => self.array(depth, track),
             Some(b'"') => {
                 let start = self.i;
-                self.string()?;
+                self.skip_string()?;
                 Ok(Node::Scalar(Span { start, end: self.i }))
             }
             Some(b't') => self.literal("true"),
@@ -245,6 +276,38 @@ impl Parser<'_> {
         Ok(Node::Scalar(Span { start, end: self.i }))
     }
 
+    /// Skips a string (cursor on the opening quote), checking its escapes, allocating nothing.
+    fn skip_string(&mut self) -> Result<(), SyntaxError> {
+        let start = self.i;
+        self.i += 1;
+        loop {
+            match self.b.get(self.i) {
+                None => {
+                    self.i = start;
+                    return Err(self.err("unterminated string"));
+                }
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => match self.b.get(self.i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                    Some(b'u')
+                        if self
+                            .b
+                            .get(self.i + 2..self.i + 6)
+                            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+                    {
+                        self.i += 6
+                    }
+                    _ => return Err(self.err("invalid escape in string")),
+                },
+                Some(b'\n') => return Err(self.err("line break inside a string")),
+                Some(_) => self.i += 1,
+            }
+        }
+    }
+
     /// Skips a string (cursor on the opening quote) and returns its decoded text.
     fn string(&mut self) -> Result<String, SyntaxError> {
         let start = self.i;
@@ -272,14 +335,15 @@ impl Parser<'_> {
         if !has_escape {
             return Ok(raw[1..raw.len() - 1].to_owned());
         }
-        serde_json::from_str::<String>(raw).map_err(|_| {
-            let mut e = self.err("invalid escape in string");
-            (e.line, e.column) = line_col(self.src, start);
-            e
-        })
+        // A lone surrogate (`\\ud800`, which JSON.stringify may write) does not decode; the
+        // escaped text still serves to compare keys.
+        Ok(
+            serde_json::from_str::<String>(raw)
+                .unwrap_or_else(|_| raw[1..raw.len() - 1].to_owned()),
+        )
     }
 
-    fn object(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+    fn object(&mut self, depth: usize, track: Track) -> Result<Node, SyntaxError> {
         let start = self.i;
         self.i += 1;
         let mut members = Vec::new();
@@ -295,7 +359,12 @@ impl Parser<'_> {
                 Some(_) => return Err(self.err("expected a quoted key or '}'")),
             }
             let key_start = self.i;
-            let key = self.string()?;
+            let key = if track == Track::Skip {
+                self.skip_string()?;
+                String::new()
+            } else {
+                self.string()?
+            };
             let key_span = Span {
                 start: key_start,
                 end: self.i,
@@ -306,12 +375,26 @@ impl Parser<'_> {
             }
             self.i += 1;
             self.skip_trivia()?;
-            let value = self.value(depth + 1)?;
-            members.push(Member {
-                key,
-                key_span,
-                value,
-            });
+            let child = match track {
+                Track::Full => Track::Full,
+                Track::Skip => Track::Skip,
+                Track::At(i) if self.path.get(i) == Some(&key.as_str()) => {
+                    if i + 1 == self.path.len() {
+                        Track::Full
+                    } else {
+                        Track::At(i + 1)
+                    }
+                }
+                Track::At(_) => Track::Skip,
+            };
+            let value = self.value(depth + 1, child)?;
+            if track != Track::Skip {
+                members.push(Member {
+                    key,
+                    key_span,
+                    value,
+                });
+            }
             self.skip_trivia()?;
             match self.b.get(self.i) {
                 Some(b',') => self.i += 1,
@@ -323,13 +406,16 @@ impl Parser<'_> {
                 Some(_) => return Err(self.err("expected ',' or '}'")),
             }
         }
-        Ok(Node::Object(Object {
-            span: Span { start, end: self.i },
-            members,
-        }))
+        let span = Span { start, end: self.i };
+        if track == Track::Skip {
+            return Ok(Node::Lazy(span));
+        }
+        Ok(Node::Object(Object { span, members }))
     }
 
-    fn array(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+    fn array(&mut self, depth: usize, track: Track) -> Result<Node, SyntaxError> {
+        let full = track == Track::Full;
+        let child = if full { Track::Full } else { Track::Skip };
         let start = self.i;
         self.i += 1;
         let mut items = Vec::new();
@@ -339,7 +425,10 @@ impl Parser<'_> {
                 self.i += 1;
                 break;
             }
-            items.push(self.value(depth + 1)?);
+            let item = self.value(depth + 1, child)?;
+            if full {
+                items.push(item);
+            }
             self.skip_trivia()?;
             match self.b.get(self.i) {
                 Some(b',') => self.i += 1,
@@ -351,10 +440,11 @@ impl Parser<'_> {
                 Some(_) => return Err(self.err("expected ',' or ']'")),
             }
         }
-        Ok(Node::Array(Array {
-            span: Span { start, end: self.i },
-            items,
-        }))
+        let span = Span { start, end: self.i };
+        if !full {
+            return Ok(Node::Lazy(span));
+        }
+        Ok(Node::Array(Array { span, items }))
     }
 }
 
@@ -532,6 +622,14 @@ impl<'a> Doc<'a> {
         })
     }
 
+    /// A document for edits along `path` only (see [`parse_along`]).
+    pub fn parse_along(src: &'a str, path: &[&str]) -> Result<Self, SyntaxError> {
+        Ok(Doc {
+            src,
+            root: parse_along(src, path)?,
+        })
+    }
+
     /// The object at `path` (each segment a member key), if every step exists and is an object.
     pub fn object_at(&self, path: &[&str]) -> Option<&Object> {
         let mut node = &self.root;
@@ -606,7 +704,9 @@ impl<'a> Doc<'a> {
         let mut out = out;
         let mut depth = parents.len();
         while depth > prune_from {
-            let Ok(doc) = Doc::parse(&out) else { break };
+            let Ok(doc) = Doc::parse_along(&out, parents) else {
+                break;
+            };
             let container = &parents[..depth];
             let empty = doc.object_at(container).is_some_and(|o| {
                 o.members.is_empty() && out[o.span.start + 1..o.span.end - 1].trim().is_empty()
@@ -829,6 +929,28 @@ mod tests {
             out,
             "{\n  \"mcpServers\": {\n    \"a\": 1,\n    \"z\": 3\n  }\n}\n"
         );
+    }
+
+    #[test]
+    fn parse_along_builds_only_the_path_and_still_checks_everything() {
+        let src = r#"{"a": {"x": [1, {"y": "\ud800 lone"}]}, "mcpServers": {"n": {"args": ["a"]}}, "z": 2}"#;
+        let doc = Doc::parse_along(src, &["mcpServers", "n"]).unwrap();
+        assert!(matches!(
+            doc.root.as_object().unwrap().get("a").unwrap().value,
+            Node::Lazy(_)
+        ));
+        assert_eq!(
+            doc.value_at(&["mcpServers", "n"]).unwrap(),
+            json!({"args": ["a"]})
+        );
+        assert!(Doc::parse_along(r#"{"a": {"x": [1, {"y" 2}]}, "b": 1}"#, &["b"]).is_err());
+        assert!(Doc::parse_along(r#"{"a": "bad \q escape", "b": 1}"#, &["b"]).is_err());
+        let e = Doc::parse_along("{\"a\": [1,\n 2 3]}", &["b"])
+            .err()
+            .unwrap();
+        assert_eq!((e.line, e.column), (2, 4));
+        // A lone surrogate anywhere (JSON.stringify writes them) does not stop an edit.
+        roundtrip(src, &["mcpServers", "lanyard"]);
     }
 
     #[test]

@@ -83,7 +83,10 @@ pub fn get(
     name: &str,
 ) -> Result<Option<Value>, SyntaxError> {
     match format {
-        Format::Json => Ok(jsonc::Doc::parse(src)?.value_at(&full_path(container, name))),
+        Format::Json => {
+            let path = full_path(container, name);
+            Ok(jsonc::Doc::parse_along(src, &path)?.value_at(&path))
+        }
         Format::Toml => toml_cfg::get(src, container, name),
     }
 }
@@ -102,7 +105,7 @@ pub fn upsert(
         Format::Toml => toml_cfg::upsert(src, container, name, desired, managed),
         Format::Json => {
             let path = full_path(container, name);
-            let doc = jsonc::Doc::parse(src)?;
+            let doc = jsonc::Doc::parse_along(src, &path)?;
             let current = match doc.value_at(&path) {
                 Some(Value::Object(m)) => m,
                 _ => {
@@ -119,10 +122,12 @@ pub fn upsert(
                 kpath.push(key);
                 match desired.get(*key) {
                     Some(v) if current.get(*key) != Some(v) => {
-                        text = jsonc::Doc::parse(&text)?.set(&kpath, v)?.0;
+                        text = jsonc::Doc::parse_along(&text, &kpath)?.set(&kpath, v)?.0;
                     }
                     None if current.contains_key(*key) => {
-                        if let Some(t) = jsonc::Doc::parse(&text)?.remove(&kpath, usize::MAX) {
+                        if let Some(t) =
+                            jsonc::Doc::parse_along(&text, &kpath)?.remove(&kpath, usize::MAX)
+                        {
                             text = t;
                         }
                     }
@@ -153,7 +158,8 @@ pub fn remove(
                 Created::Nothing => usize::MAX,
                 Created::From(d) => d,
             };
-            Ok(jsonc::Doc::parse(src)?.remove(&full_path(container, name), prune_from))
+            let path = full_path(container, name);
+            Ok(jsonc::Doc::parse_along(src, &path)?.remove(&path, prune_from))
         }
     }
 }
