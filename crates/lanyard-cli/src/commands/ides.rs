@@ -44,6 +44,7 @@ fn describe(s: &EntryState, ide: Ide) -> String {
             format!("disconnected in {}", ide.label())
         }
         EntryState::Unreadable { error } => format!("unreadable: {error}"),
+        EntryState::FileMissing => "config file missing".into(),
     }
 }
 

@@ -47,6 +47,8 @@ pub enum EntryState {
     RemovedByUser,
     /// Gone since the last look (the caller records it).
     Missing,
+    /// The whole file is absent (maybe mid-replace by an editor): nothing is concluded.
+    FileMissing,
     /// The file cannot be read as its format.
     Unreadable { error: String },
 }
@@ -319,7 +321,7 @@ impl Manager {
         }
         let src = match atomic::read_text(&c.file) {
             Ok(Some(s)) => s,
-            Ok(None) => return EntryState::Missing,
+            Ok(None) => return EntryState::FileMissing,
             Err(e) => {
                 return EntryState::Unreadable {
                     error: e.to_string(),
