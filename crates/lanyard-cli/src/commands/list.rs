@@ -15,9 +15,13 @@ pub struct Args {
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?;
     let servers = lanyard.list()?;
+    // What the running refresh engine (daemon or tray) says, when one runs.
+    let engine = lanyard_core::daemon::live_statuses();
     if args.json {
         let regs = lanyard.registrations()?;
-        output::json(&serde_json::json!({"servers": servers, "registrations": regs}));
+        output::json(
+            &serde_json::json!({"servers": servers, "registrations": regs, "engine": engine}),
+        );
         return Ok(());
     }
     if servers.is_empty() {
@@ -36,9 +40,13 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             Some(t) => format!("token expired {}", output::relative(t)),
             None => "no token".into(),
         };
-        let status = match &s.status_reason {
-            Some(r) => format!("{} ({r})", s.status),
-            None => s.status.clone(),
+        let status = match (
+            engine.as_ref().and_then(|m| m.get(&s.name)),
+            &s.status_reason,
+        ) {
+            (Some(e), _) => e.detail(),
+            (None, Some(r)) => format!("{} ({r})", s.status),
+            (None, None) => s.status.clone(),
         };
         println!("{}\t{}", s.name, s.url);
         println!(

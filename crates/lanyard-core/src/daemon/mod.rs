@@ -35,7 +35,7 @@ pub use engine::{
     SystemClock, TokenTimes,
 };
 pub use live::RefreshRunner;
-pub use run::{Daemon, DaemonError, refresh_one};
+pub use run::{Daemon, DaemonError, live_statuses, refresh_one};
 pub use status::{Event, Status, StatusFile};
 
 #[cfg(test)]

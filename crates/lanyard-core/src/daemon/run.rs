@@ -53,6 +53,13 @@ pub fn from_env() -> Result<(Paths, Arc<dyn SecretStore>), DaemonError> {
     Ok((paths, secrets))
 }
 
+/// The statuses of the engine running for this user's state directory (the `lanyard daemon`
+/// or the tray), for `lanyard list`; `None` when no engine runs.
+pub fn live_statuses() -> Option<BTreeMap<String, Status>> {
+    let paths = Paths::from_env().ok()?;
+    super::status::StatusFile::read_live(paths.dir()).map(|f| f.servers)
+}
+
 /// One refresh of `server` in this process, as `lanyard daemon --refresh-one` runs it for the
 /// engine (see [`RefreshRunner::Helper`]).
 pub async fn refresh_one(
@@ -63,6 +70,27 @@ pub async fn refresh_one(
     let (paths, secrets) = from_env()?;
     let backend = LiveBackend::new(StateFile::new(paths), secrets, RefreshRunner::InProcess);
     Ok(backend.refresh_in_process(server, seen_expiry).await)
+}
+
+/// The instance lock, waiting a moment for an engine that was just killed: until the refresh
+/// helper it was spawning has exec'd, that child briefly shares the lock.
+fn acquire_instance_lock(dir: &std::path::Path) -> Result<InstanceLock, DaemonError> {
+    for attempt in 0..20 {
+        match InstanceLock::try_acquire(dir) {
+            Ok(Some(lock)) => return Ok(lock),
+            Ok(None) if attempt < 19 => std::thread::sleep(std::time::Duration::from_millis(100)),
+            Ok(None) => break,
+            Err(source) => {
+                return Err(DaemonError::Io {
+                    dir: dir.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    Err(DaemonError::AlreadyRunning {
+        dir: dir.to_path_buf(),
+    })
 }
 
 /// A running engine with everything it needs. Dropping it stops nothing in flight cleanly:
@@ -92,12 +120,7 @@ impl Daemon {
     ) -> Result<Daemon, DaemonError> {
         paths.ensure_dir()?;
         let dir = paths.dir().to_path_buf();
-        let lock = InstanceLock::try_acquire(&dir)
-            .map_err(|source| DaemonError::Io {
-                dir: dir.clone(),
-                source,
-            })?
-            .ok_or_else(|| DaemonError::AlreadyRunning { dir: dir.clone() })?;
+        let lock = acquire_instance_lock(&dir)?;
         config.state_dir = Some(dir.clone());
         let backend = LiveBackend::new(StateFile::new(paths), secrets, runner);
         let watched = crate::daemon::engine::Backend::watch_paths(&backend);

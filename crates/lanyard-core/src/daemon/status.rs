@@ -57,6 +57,32 @@ impl Status {
         }
     }
 
+    /// [`Self::label`] with the reason, when there is one (for `lanyard list`).
+    pub fn detail(&self) -> String {
+        match self {
+            Status::NeedsSignIn { reason } => format!("needs sign-in ({reason})"),
+            Status::Unreachable {
+                reason,
+                retry_at,
+                until,
+                ..
+            } => {
+                let token = match until {
+                    Some(u) if *u > Utc::now() => {
+                        format!("the current token stays in use until {}", hhmm_ss(*u))
+                    }
+                    _ => "the access token has expired, the sign-in is kept".to_owned(),
+                };
+                format!(
+                    "{} ({reason}; next try at {}; {token})",
+                    self.label(),
+                    hhmm_ss(*retry_at)
+                )
+            }
+            other => other.label(),
+        }
+    }
+
     pub fn needs_sign_in(&self) -> bool {
         matches!(self, Status::NeedsSignIn { .. })
     }
@@ -66,6 +92,10 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.label())
     }
+}
+
+fn hhmm_ss(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%H:%M:%S").to_string()
 }
 
 fn hhmm(t: DateTime<Utc>) -> String {
