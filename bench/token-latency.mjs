@@ -30,7 +30,7 @@ function startWorld() {
     mcpServers: [{ name: 'demo' }],
   };
   const child = spawn(process.execPath, [path.join(ROOT, 'tests', 'world', 'world.mjs'), '--config', JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'pipe', fs.openSync(path.join(TMP, 'world.log'), 'w')],
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   });
   return new Promise((resolve, reject) => {
@@ -39,9 +39,17 @@ function startWorld() {
   });
 }
 
+// One retry: while spawnSync (hyperfine) blocks this event loop, the world closes the idle
+// keep-alive socket and the next fetch on it fails once.
 async function admin(world, route, method = 'GET') {
-  const r = await fetch(`${world.admin}${route}`, { method });
-  return r.json();
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const r = await fetch(`${world.admin}${route}`, { method });
+      return await r.json();
+    } catch (e) {
+      if (attempt >= 2) throw e;
+    }
+  }
 }
 
 function freshHome(label) {
@@ -211,5 +219,10 @@ async function main() {
 
 main().catch((e) => {
   console.error(`bench failed: ${e.stack ?? e}`);
+  try {
+    console.error(fs.readFileSync(path.join(TMP, 'world.log'), 'utf8').slice(-3000));
+  } catch {
+    /* no log */
+  }
   process.exit(1);
 });

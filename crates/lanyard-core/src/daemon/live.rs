@@ -2,6 +2,7 @@
 //! through [`crate::tokens::valid_token`] (the cross-process single flight), re-registration
 //! through [`crate::registration::register`].
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -36,6 +37,10 @@ pub struct LiveBackend {
     runner: RefreshRunner,
     /// Re-registrations run one at a time in this process (they are per issuer).
     reregistering: Arc<tokio::sync::Mutex<()>>,
+    /// Token times last read per server, with the server's state entry they were read for: a
+    /// rescan reads the keychain only for servers whose entry changed (with a thousand servers,
+    /// a state-file change must not mean a thousand keychain round trips).
+    known: Arc<std::sync::Mutex<HashMap<String, (String, TokenTimes)>>>,
 }
 
 impl LiveBackend {
@@ -50,6 +55,15 @@ impl LiveBackend {
             http: crate::net::client(),
             runner,
             reregistering: Arc::default(),
+            known: Arc::default(),
+        }
+    }
+
+    fn remember(&self, name: &str, times: TokenTimes) {
+        if let Ok(mut known) = self.known.lock()
+            && let Some(entry) = known.get_mut(name)
+        {
+            entry.1 = times;
         }
     }
 
@@ -143,20 +157,34 @@ impl Backend for LiveBackend {
     async fn servers(&self) -> Result<Vec<ServerEntry>, String> {
         let state_file = self.state_file.clone();
         let secrets = self.secrets.clone();
+        let known = self.known.clone();
         blocking(move || {
             let state = state_file.load().map_err(|e| e.to_string())?;
+            let mut cache = known.lock().map(|k| k.clone()).unwrap_or_default();
+            let mut fresh_cache = HashMap::with_capacity(state.servers.len());
             let mut out = Vec::with_capacity(state.servers.len());
             for server in &state.servers {
+                let entry_json = serde_json::to_string(server).unwrap_or_default();
                 let state = match &server.status {
                     ServerStatus::NeedsSignIn { reason } => ServerState::NeedsSignIn {
                         reason: reason.clone(),
                     },
-                    ServerStatus::Ok => match stored_tokens(&*secrets, &server.name) {
-                        Ok(Some(t)) => ServerState::SignedIn(times_of(&t)),
-                        Ok(None) => ServerState::NeedsSignIn {
-                            reason: "no tokens are stored for it".into(),
+                    ServerStatus::Ok => match cache.remove(&server.name) {
+                        Some((json, times)) if json == entry_json => {
+                            fresh_cache.insert(server.name.clone(), (json, times));
+                            ServerState::SignedIn(times)
+                        }
+                        _ => match stored_tokens(&*secrets, &server.name) {
+                            Ok(Some(t)) => {
+                                let times = times_of(&t);
+                                fresh_cache.insert(server.name.clone(), (entry_json, times));
+                                ServerState::SignedIn(times)
+                            }
+                            Ok(None) => ServerState::NeedsSignIn {
+                                reason: "no tokens are stored for it".into(),
+                            },
+                            Err(e) => return Err(e.to_string()),
                         },
-                        Err(e) => return Err(e.to_string()),
                     },
                 };
                 out.push(ServerEntry {
@@ -164,16 +192,23 @@ impl Backend for LiveBackend {
                     state,
                 });
             }
+            if let Ok(mut k) = known.lock() {
+                *k = fresh_cache;
+            }
             Ok(out)
         })
         .await?
     }
 
     async fn refresh(&self, server: &str, seen_expiry: Option<DateTime<Utc>>) -> RefreshOutcome {
-        match &self.runner {
+        let outcome = match &self.runner {
             RefreshRunner::InProcess => self.refresh_in_process(server, seen_expiry).await,
             RefreshRunner::Helper { exe } => self.refresh_in_helper(exe, server, seen_expiry).await,
+        };
+        if let RefreshOutcome::Fresh { times, .. } = &outcome {
+            self.remember(server, *times);
         }
+        outcome
     }
 
     async fn reregister(&self, server: &str) -> Result<String, String> {
