@@ -61,6 +61,36 @@ impl Default for Limits {
     }
 }
 
+/// Largest body read from an OAuth endpoint (token, registration, revocation) or an MCP server.
+pub const MAX_OAUTH_BODY: usize = 4 * 1024 * 1024;
+
+impl Limits {
+    /// The limits of token, registration, revocation and MCP requests: a larger body cap
+    /// ([`MAX_OAUTH_BODY`]) and a longer total timeout than discovery's.
+    pub fn oauth() -> Self {
+        Limits {
+            max_body: MAX_OAUTH_BODY,
+            total_timeout: Duration::from_secs(60),
+            ..Limits::default()
+        }
+    }
+}
+
+/// The one reqwest configuration of Lanyard: redirects never followed by reqwest itself
+/// (see [`Http::send`]), connect and total timeouts, Lanyard's user agent.
+pub fn build_client(limits: &Limits) -> Result<reqwest::Client, HttpError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(limits.connect_timeout)
+        .timeout(limits.total_timeout)
+        .user_agent(concat!("lanyard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| HttpError::Request {
+            url: String::new(),
+            detail: e.to_string(),
+        })
+}
+
 /// A broken rule or a failed transport, always with the URL concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
@@ -109,6 +139,16 @@ impl HttpError {
             | HttpError::TooManyRedirects { url, .. }
             | HttpError::BadRedirect { url, .. }
             | HttpError::Request { url, .. } => url,
+        }
+    }
+
+    /// For a transport failure (network, timeout), what went wrong without the URL: callers
+    /// with their own "could not reach" error use it; `None` for a broken rule.
+    pub fn network_detail(&self) -> Option<String> {
+        match self {
+            HttpError::Transport { detail, .. } => Some(detail.clone()),
+            HttpError::Timeout { seconds, .. } => Some(format!("no answer within {seconds} s")),
+            _ => None,
         }
     }
 
@@ -342,9 +382,7 @@ impl HttpResponse {
     }
     /// A short, printable excerpt of the body for messages.
     pub fn excerpt(&self) -> String {
-        let s = String::from_utf8_lossy(&self.body);
-        let s: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
-        s.trim().to_owned()
+        excerpt(&self.body)
     }
 }
 
@@ -367,17 +405,19 @@ impl Http {
     }
 
     pub fn with_limits(limits: Limits) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(limits.connect_timeout)
-            .timeout(limits.total_timeout)
-            .user_agent(concat!("lanyard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpError::Request {
-                url: String::new(),
-                detail: e.to_string(),
-            })?;
+        let client = build_client(&limits)?;
         Ok(Http { client, limits })
+    }
+
+    /// The guarded client over a connection pool built by [`build_client`] (e.g. the one
+    /// `net::client()` hands to the token, registration and cleanup code), with
+    /// [`Limits::oauth`]. A client that follows redirects by itself is caught: an answer from
+    /// another URL than the one asked is refused ([`HttpError::BadRedirect`]).
+    pub fn over(client: reqwest::Client) -> Self {
+        Http {
+            client,
+            limits: Limits::oauth(),
+        }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -446,6 +486,13 @@ impl Http {
             }
             let resp = rb.send().await.map_err(|e| self.describe(&url, &e))?;
             let status = resp.status().as_u16();
+            if resp.url() != &url {
+                // Only a client built outside `build_client` follows redirects by itself.
+                return Err(HttpError::BadRedirect {
+                    url: url.to_string(),
+                    status,
+                });
+            }
             if req.redirects == Redirects::SameOrigin
                 && matches!(status, 301 | 302 | 303 | 307 | 308)
             {
@@ -477,7 +524,7 @@ impl Http {
             let body = if req.discard_body {
                 Vec::new()
             } else {
-                read_capped(resp, cap, &url, self).await?
+                read_capped(resp, cap, &url).await?
             };
             return Ok(HttpResponse {
                 url,
@@ -497,30 +544,58 @@ impl Http {
                 seconds: self.limits.total_timeout.as_secs(),
             };
         }
-        let detail = if e.is_connect() {
-            "the connection failed (server down, wrong port or unreachable)".to_owned()
-        } else {
-            let mut s = e.to_string();
-            let mut src = std::error::Error::source(e);
-            while let Some(inner) = src {
-                s.push_str(": ");
-                s.push_str(&inner.to_string());
-                src = inner.source();
-            }
-            s
-        };
         HttpError::Transport {
             url: url.to_string(),
-            detail,
+            detail: describe_transport(e),
         }
     }
 }
 
-async fn read_capped(
+/// A reqwest error as one sentence, its whole source chain included (for callers that speak
+/// to reqwest directly, e.g. the MCP event stream).
+pub fn describe_transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".to_owned()
+    } else if e.is_connect() {
+        "the connection failed (server down, wrong port or unreachable)".to_owned()
+    } else {
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            s.push_str(": ");
+            s.push_str(&inner.to_string());
+            src = inner.source();
+        }
+        s
+    }
+}
+
+/// A short, printable excerpt of a body for messages (control characters dropped, 200
+/// characters at most).
+pub fn excerpt(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(body);
+    let s: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
+    s.trim().to_owned()
+}
+
+/// An OAuth error body (`error`, `error_description`; RFC 6749 §5.2), when the bytes are one.
+/// Read whatever the content type: it only classifies a refusal.
+pub fn oauth_error(body: &[u8]) -> Option<(String, Option<String>)> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let error = v.get("error")?.as_str()?.to_owned();
+    let desc = v
+        .get("error_description")
+        .and_then(|d| d.as_str())
+        .map(str::to_owned);
+    Some((error, desc))
+}
+
+/// Read a response body, refusing more than `cap` bytes (by `Content-Length` at once, else by
+/// counting). For callers that speak to reqwest directly; [`Http::send`] does it for its own.
+pub async fn read_capped(
     mut resp: reqwest::Response,
     cap: usize,
     url: &Url,
-    http: &Http,
 ) -> Result<Vec<u8>, HttpError> {
     let too_large = || HttpError::TooLarge {
         url: url.to_string(),
@@ -530,7 +605,10 @@ async fn read_capped(
         return Err(too_large());
     }
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| http.describe(url, &e))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| HttpError::Transport {
+        url: url.to_string(),
+        detail: describe_transport(&e),
+    })? {
         if out.len() + chunk.len() > cap {
             return Err(too_large());
         }

@@ -6,7 +6,7 @@ use super::exec::Outcome;
 use super::plan::{foreign_client_ids, users_of};
 use super::{Cleanup, Purpose};
 use crate::error::UserFacing;
-use crate::net;
+use crate::http::{self, Http, Method, Request};
 use crate::servers::{ServerStatus, StateError};
 use crate::tokens::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError};
 use crate::tokens::fresh::{FreshError, take_lock};
@@ -178,24 +178,25 @@ impl Cleanup {
             };
             return self.forget_registration(&issuer_url, purpose, out);
         };
-        let resp = self
-            .http()
-            .delete(uri.clone())
-            .bearer_auth(&token)
-            .header("Accept", "application/json")
-            .send()
-            .await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => {
+        let req = Request::new(Method::DELETE, uri.clone())
+            .bearer(&token)
+            .header("Accept", "application/json");
+        let (status, body) = match Http::over(self.http().clone()).send(req).await {
+            Ok(r) => (r.status, r.body),
+            Err(e) if e.is_transport() => {
                 return Outcome::failed(
-                    format!("could not reach {uri}: {}", net::describe(&e)),
+                    e.to_string(),
                     "Check the network and that the identity provider is up, then run the command again.",
                 );
             }
+            // A broken rule (an oversized answer, a redirect): nothing was deleted for sure.
+            Err(e) => {
+                return Outcome::failed(
+                    e.to_string(),
+                    "Show this answer to your identity provider's admin, or ask them to delete the client.",
+                );
+            }
         };
-        let status = resp.status().as_u16();
-        let body = net::read_capped(resp, 64 * 1024).await.unwrap_or_default();
         let out = match status {
             200..=299 => Outcome::Done {
                 detail: Some(format!("HTTP {status}")),
@@ -206,7 +207,7 @@ impl Cleanup {
             _ => Outcome::failed(
                 format!(
                     "{uri} answered HTTP {status} to the RFC 7592 DELETE: {}",
-                    net::excerpt(&body)
+                    http::excerpt(&body)
                 ),
                 if status >= 500 {
                     "The identity provider has a problem; run the command again later."
@@ -330,22 +331,16 @@ impl Cleanup {
             "{origin}/.well-known/oauth-authorization-server{path}"
         ));
         for url in candidates {
-            let Ok(resp) = self
-                .http()
-                .get(&url)
-                .header("Accept", "application/json")
-                .send()
-                .await
-            else {
+            let Ok(url) = Url::parse(&url) else {
                 continue;
             };
-            if !resp.status().is_success() {
+            let Ok(resp) = Http::over(self.http().clone()).get_json(&url).await else {
+                continue;
+            };
+            if !resp.is_success() {
                 continue;
             }
-            let Ok(body) = net::read_capped(resp, net::MAX_BODY).await else {
-                continue;
-            };
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+            let Ok(v) = resp.json_value() else {
                 continue;
             };
             if v.get("issuer")

@@ -6,6 +6,7 @@ use url::Url;
 
 use crate::discovery::BearerChallenge;
 use crate::error::UserFacing;
+use crate::http;
 use crate::net;
 
 /// Versions this client speaks; the first is asked for in `initialize`.
@@ -349,9 +350,9 @@ impl McpClient {
         let message = if ctype.starts_with("text/event-stream") {
             self.read_sse(resp, id).await?
         } else {
-            let bytes = net::read_capped(resp, net::MAX_BODY)
+            let bytes = http::read_capped(resp, net::MAX_BODY, &self.url)
                 .await
-                .map_err(|d| self.proto(d))?;
+                .map_err(|e| self.proto(e.to_string()))?;
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| self.proto(format!("{method} answer is not JSON ({e})")))?;
             match v {
@@ -437,7 +438,7 @@ impl McpClient {
     fn net_err(&self, e: &reqwest::Error) -> McpError {
         McpError::Network {
             url: self.url.clone(),
-            detail: net::describe(e),
+            detail: http::describe_transport(e),
         }
     }
     fn proto(&self, detail: String) -> McpError {
@@ -457,7 +458,9 @@ impl McpClient {
             .collect();
         let www = Some(values.join(", ")).filter(|w| !w.is_empty());
         let challenge = BearerChallenge::from_headers(&values);
-        let body = net::read_capped(resp, 64 * 1024).await.unwrap_or_default();
+        let body = http::read_capped(resp, 64 * 1024, &self.url)
+            .await
+            .unwrap_or_default();
         if status == 401 {
             return McpError::Unauthorized {
                 url: self.url.clone(),
@@ -476,7 +479,7 @@ impl McpClient {
         McpError::Http {
             url: self.url.clone(),
             status,
-            body: net::excerpt(&body),
+            body: http::excerpt(&body),
         }
     }
 }

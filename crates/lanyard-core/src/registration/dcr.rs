@@ -4,7 +4,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::error::UserFacing;
-use crate::net;
+use crate::http::{self, Http};
 
 /// The registration request Lanyard sends (a native public client on loopback).
 #[derive(Debug, Clone, Serialize)]
@@ -220,7 +220,7 @@ fn lower_first(s: &str) -> String {
 
 /// Turn a refusal of the registration endpoint into the error that explains it.
 pub fn classify_refusal(endpoint: &Url, status: u16, body: &[u8]) -> RegistrationError {
-    let (error, description) = match net::oauth_error(body) {
+    let (error, description) = match http::oauth_error(body) {
         Some((e, d)) => (Some(e), d),
         None => (None, None),
     };
@@ -257,7 +257,7 @@ pub fn classify_refusal(endpoint: &Url, status: u16, body: &[u8]) -> Registratio
         endpoint,
         status,
         error: error.unwrap_or_else(|| "no OAuth error".into()),
-        description: description.or_else(|| Some(net::excerpt(body)).filter(|s| !s.is_empty())),
+        description: description.or_else(|| Some(http::excerpt(body)).filter(|s| !s.is_empty())),
     }
 }
 
@@ -267,31 +267,31 @@ pub async fn register(
     endpoint: &Url,
     request: &DcrRequest,
 ) -> Result<RegisteredClient, RegistrationError> {
-    let resp = http
-        .post(endpoint.clone())
-        .header("Accept", "application/json")
-        .json(request)
-        .send()
+    let body = serde_json::to_value(request).map_err(|e| RegistrationError::BadResponse {
+        endpoint: endpoint.clone(),
+        detail: format!("could not encode the request ({e})"),
+    })?;
+    let resp = Http::over(http.clone())
+        .post_json(endpoint, &body, None)
         .await
-        .map_err(|e| RegistrationError::Network {
-            endpoint: endpoint.clone(),
-            detail: net::describe(&e),
+        .map_err(|e| match e.network_detail() {
+            Some(detail) => RegistrationError::Network {
+                endpoint: endpoint.clone(),
+                detail,
+            },
+            None => RegistrationError::BadResponse {
+                endpoint: endpoint.clone(),
+                detail: e.to_string(),
+            },
         })?;
-    let status = resp.status().as_u16();
-    let body = net::read_capped(resp, net::MAX_BODY)
-        .await
-        .map_err(|detail| RegistrationError::BadResponse {
-            endpoint: endpoint.clone(),
-            detail,
-        })?;
-    if !(200..300).contains(&status) {
-        return Err(classify_refusal(endpoint, status, &body));
+    if !resp.is_success() {
+        return Err(classify_refusal(endpoint, resp.status, &resp.body));
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| RegistrationError::BadResponse {
-            endpoint: endpoint.clone(),
-            detail: format!("not JSON ({e})"),
-        })?;
+    // RFC 7591 §3.2.1: the registration response is application/json.
+    let v: serde_json::Value = resp.json().map_err(|e| RegistrationError::BadResponse {
+        endpoint: endpoint.clone(),
+        detail: e.to_string(),
+    })?;
     RegisteredClient::from_json(v, &request.token_endpoint_auth_method).map_err(|detail| {
         RegistrationError::BadResponse {
             endpoint: endpoint.clone(),

@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::dcr::{RegisteredClient, RegistrationError};
-use crate::net;
+use crate::http::{self, Http, Method, Request};
 
 fn mgmt_err(
     endpoint: &Url,
@@ -20,20 +20,20 @@ fn mgmt_err(
     }
 }
 
+/// One RFC 7592 request through the guarded client, authenticated with the registration
+/// access token.
 async fn send(
-    req: reqwest::RequestBuilder,
-    uri: &Url,
+    http: &reqwest::Client,
+    req: Request,
+    token: &str,
     client_id: &str,
 ) -> Result<(u16, Vec<u8>), RegistrationError> {
-    let resp = req
-        .send()
+    let uri = req.url().clone();
+    let resp = Http::over(http.clone())
+        .send(req.bearer(token).header("Accept", "application/json"))
         .await
-        .map_err(|e| mgmt_err(uri, client_id, None, net::describe(&e)))?;
-    let status = resp.status().as_u16();
-    let body = net::read_capped(resp, net::MAX_BODY)
-        .await
-        .map_err(|d| mgmt_err(uri, client_id, Some(status), d))?;
-    Ok((status, body))
+        .map_err(|e| mgmt_err(&uri, client_id, None, e.to_string()))?;
+    Ok((resp.status, resp.body))
 }
 
 fn parse(
@@ -48,7 +48,7 @@ fn parse(
             uri,
             client_id,
             Some(status),
-            format!("HTTP {status}: {}", net::excerpt(body)),
+            format!("HTTP {status}: {}", http::excerpt(body)),
         ));
     }
     let v: serde_json::Value = serde_json::from_slice(body)
@@ -63,11 +63,8 @@ pub async fn read_registration(
     registration_access_token: &str,
     client_id: &str,
 ) -> Result<RegisteredClient, RegistrationError> {
-    let req = http
-        .get(registration_client_uri.clone())
-        .bearer_auth(registration_access_token)
-        .header("Accept", "application/json");
-    let (status, body) = send(req, registration_client_uri, client_id).await?;
+    let req = Request::new(Method::GET, registration_client_uri.clone());
+    let (status, body) = send(http, req, registration_access_token, client_id).await?;
     parse(registration_client_uri, client_id, status, &body, "none")
 }
 
@@ -96,12 +93,8 @@ pub async fn update_registration(
         obj.insert("client_id".into(), client_id.into());
         obj.insert("redirect_uris".into(), serde_json::json!(redirect_uris));
     }
-    let req = http
-        .put(registration_client_uri.clone())
-        .bearer_auth(registration_access_token)
-        .header("Accept", "application/json")
-        .json(&doc);
-    let (status, body) = send(req, registration_client_uri, client_id).await?;
+    let req = Request::new(Method::PUT, registration_client_uri.clone()).json(&doc);
+    let (status, body) = send(http, req, registration_access_token, client_id).await?;
     parse(registration_client_uri, client_id, status, &body, "none")
 }
 
@@ -113,17 +106,15 @@ pub async fn delete_registration(
     registration_access_token: &str,
     client_id: &str,
 ) -> Result<(), RegistrationError> {
-    let req = http
-        .delete(registration_client_uri.clone())
-        .bearer_auth(registration_access_token);
-    let (status, body) = send(req, registration_client_uri, client_id).await?;
+    let req = Request::new(Method::DELETE, registration_client_uri.clone());
+    let (status, body) = send(http, req, registration_access_token, client_id).await?;
     match status {
         200..=299 | 404 | 410 => Ok(()),
         _ => Err(mgmt_err(
             registration_client_uri,
             client_id,
             Some(status),
-            format!("HTTP {status}: {}", net::excerpt(&body)),
+            format!("HTTP {status}: {}", http::excerpt(&body)),
         )),
     }
 }

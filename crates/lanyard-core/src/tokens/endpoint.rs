@@ -1,12 +1,11 @@
 //! The token endpoint (code exchange, refresh) and RFC 7009 revocation.
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::set::{TokenResponse, TokenSet, now};
 use crate::error::UserFacing;
-use crate::net;
+use crate::http::{self, BasicAuth, Http, HttpError, HttpResponse};
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,30 +65,22 @@ pub struct ClientCredentials {
 }
 
 impl ClientCredentials {
-    /// Add the client authentication to a form request.
-    fn apply(
-        &self,
-        req: reqwest::RequestBuilder,
-        form: &mut Vec<(&'static str, String)>,
-    ) -> reqwest::RequestBuilder {
+    /// Add the client authentication to a form: HTTP Basic (returned, for the request) or
+    /// `client_id` (+ `client_secret`) in the form itself.
+    fn apply<'a>(&'a self, form: &mut Vec<(&'static str, String)>) -> Option<BasicAuth<'a>> {
         match (self.method, &self.secret) {
-            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
-                // RFC 6749 §2.3.1: form-encode id and secret before base64.
-                let enc = |s: &str| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                };
-                let creds = format!("{}:{}", enc(&self.client_id), enc(secret));
-                let b64 = base64::engine::general_purpose::STANDARD.encode(creds);
-                req.header("Authorization", format!("Basic {b64}"))
-            }
+            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => Some(BasicAuth {
+                user: &self.client_id,
+                password: secret,
+            }),
             (TokenAuthMethod::ClientSecretPost, Some(secret)) => {
                 form.push(("client_id", self.client_id.clone()));
                 form.push(("client_secret", secret.clone()));
-                req
+                None
             }
             _ => {
                 form.push(("client_id", self.client_id.clone()));
-                req
+                None
             }
         }
     }
@@ -207,59 +198,69 @@ fn add_params(form: &mut Vec<(&'static str, String)>, params: &TokenParams) {
     }
 }
 
-async fn post_form(
+/// POST a form through the guarded client, the client authenticated as it registered.
+async fn send_form(
     http: &reqwest::Client,
     endpoint: &Url,
     client: &ClientCredentials,
     mut form: Vec<(&'static str, String)>,
-) -> Result<TokenResponse, TokenError> {
-    let req = http
-        .post(endpoint.clone())
-        .header("Accept", "application/json");
-    let req = client.apply(req, &mut form);
-    let resp = req
-        .form(&form)
-        .send()
+) -> Result<HttpResponse, TokenError> {
+    let basic = client.apply(&mut form);
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Http::over(http.clone())
+        .post_form(endpoint, &pairs, basic)
         .await
-        .map_err(|e| TokenError::Network {
-            endpoint: endpoint.clone(),
-            detail: net::describe(&e),
-        })?;
-    let status = resp.status().as_u16();
-    let body = net::read_capped(resp, net::MAX_BODY)
-        .await
-        .map_err(|detail| TokenError::BadResponse {
-            endpoint: endpoint.clone(),
-            detail,
-        })?;
-    if (200..300).contains(&status) {
-        let parsed: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| TokenError::BadResponse {
-                endpoint: endpoint.clone(),
-                detail: format!("not a token response ({e})"),
-            })?;
-        if parsed.access_token.is_empty() {
-            return Err(TokenError::BadResponse {
-                endpoint: endpoint.clone(),
-                detail: "empty access_token".into(),
-            });
-        }
-        if let Some(t) = &parsed.token_type
-            && !t.eq_ignore_ascii_case("bearer")
-            && !t.eq_ignore_ascii_case("dpop")
-        {
-            return Err(TokenError::BadResponse {
-                endpoint: endpoint.clone(),
-                detail: format!("token_type \"{t}\" is not Bearer"),
-            });
-        }
-        return Ok(parsed);
+        .map_err(|e| http_err(endpoint, e))
+}
+
+/// A transport failure is [`TokenError::Network`]; a broken rule (size cap, insecure URL,
+/// redirect) is an answer Lanyard cannot use.
+fn http_err(endpoint: &Url, e: HttpError) -> TokenError {
+    let endpoint = endpoint.clone();
+    match e.network_detail() {
+        Some(detail) => TokenError::Network { endpoint, detail },
+        None => TokenError::BadResponse {
+            endpoint,
+            detail: e.to_string(),
+        },
     }
-    Err(classify(endpoint, status, &body))
+}
+
+async fn post_form(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    client: &ClientCredentials,
+    form: Vec<(&'static str, String)>,
+) -> Result<TokenResponse, TokenError> {
+    let resp = send_form(http, endpoint, client, form).await?;
+    if !resp.is_success() {
+        return Err(classify(endpoint, resp.status, &resp.body));
+    }
+    // RFC 6749 §5.1: the token response is application/json.
+    let parsed: TokenResponse = resp.json().map_err(|e| TokenError::BadResponse {
+        endpoint: endpoint.clone(),
+        detail: format!("not a token response ({e})"),
+    })?;
+    if parsed.access_token.is_empty() {
+        return Err(TokenError::BadResponse {
+            endpoint: endpoint.clone(),
+            detail: "empty access_token".into(),
+        });
+    }
+    if let Some(t) = &parsed.token_type
+        && !t.eq_ignore_ascii_case("bearer")
+        && !t.eq_ignore_ascii_case("dpop")
+    {
+        return Err(TokenError::BadResponse {
+            endpoint: endpoint.clone(),
+            detail: format!("token_type \"{t}\" is not Bearer"),
+        });
+    }
+    Ok(parsed)
 }
 
 fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
-    match net::oauth_error(body) {
+    match http::oauth_error(body) {
         Some((e, description)) if e == "invalid_grant" => TokenError::InvalidGrant {
             endpoint: endpoint.clone(),
             description,
@@ -284,7 +285,7 @@ fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
             endpoint: endpoint.clone(),
             status,
             error: "no OAuth error".into(),
-            description: Some(net::excerpt(body)),
+            description: Some(http::excerpt(body)),
         },
     }
 }
@@ -297,26 +298,15 @@ pub async fn revoke(
     token: &str,
     hint: &str,
 ) -> Result<(), TokenError> {
-    let mut form = vec![
+    let form = vec![
         ("token", token.to_owned()),
         ("token_type_hint", hint.to_owned()),
     ];
-    let req = http.post(revocation_endpoint.clone());
-    let req = client.apply(req, &mut form);
-    let resp = req
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| TokenError::Network {
-            endpoint: revocation_endpoint.clone(),
-            detail: net::describe(&e),
-        })?;
-    let status = resp.status().as_u16();
-    if (200..300).contains(&status) {
+    let resp = send_form(http, revocation_endpoint, client, form).await?;
+    if resp.is_success() {
         return Ok(());
     }
-    let body = net::read_capped(resp, 64 * 1024).await.unwrap_or_default();
-    Err(classify(revocation_endpoint, status, &body))
+    Err(classify(revocation_endpoint, resp.status, &resp.body))
 }
 
 #[cfg(test)]
