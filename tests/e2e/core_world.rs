@@ -1,7 +1,7 @@
 //! The harness itself: the world answers as the core tests expect, and a sandbox's keychain is
 //! private and working. (No Lanyard involved: when these fail, the other e2e failures are noise.)
 
-use lanyard_e2e::{Sandbox, World, http, json};
+use lanyard_e2e::{Sandbox, Value, World, http, json};
 
 #[test]
 fn world_protects_its_mcp_server_with_a_bearer_challenge_pointing_at_path_aware_metadata() {
@@ -35,42 +35,54 @@ fn world_protects_its_mcp_server_with_a_bearer_challenge_pointing_at_path_aware_
     assert_eq!(counts.mcp_requests("demo"), 1);
 }
 
-#[test]
-fn world_issuer_restart_keeps_registered_clients() {
-    let world = World::start(json!({})).expect("world starts");
+/// Register a client at the `idp` issuer by hand (RFC 7591, expecting 201): its RFC 7592
+/// `registration_client_uri` and `registration_access_token`.
+fn register_native_client(world: &World, metadata: Value) -> (String, String) {
+    let endpoint = world.issuer("idp")["registration_endpoint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let reg = http::request(
         "POST",
-        world.issuer("idp")["registration_endpoint"]
-            .as_str()
-            .unwrap_or_default(),
+        &endpoint,
         &[("Content-Type", "application/json")],
-        Some(
-            &json!({
-                "application_type": "native",
-                "token_endpoint_auth_method": "none",
-                "redirect_uris": ["http://127.0.0.1/callback"],
-                "grant_types": ["authorization_code", "refresh_token"],
-            })
-            .to_string(),
-        ),
+        Some(&metadata.to_string()),
     )
     .expect("register");
     assert_eq!(reg.status, 201, "{}", reg.body);
     let body = reg.json();
-    let uri = body["registration_client_uri"].as_str().unwrap_or_default();
-    let token = body["registration_access_token"]
-        .as_str()
-        .unwrap_or_default();
+    let field = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    (
+        field("registration_client_uri"),
+        field("registration_access_token"),
+    )
+}
+
+#[test]
+fn world_issuer_restart_keeps_registered_clients() {
+    let world = World::start(json!({})).expect("world starts");
+    let (uri, token) = register_native_client(
+        &world,
+        json!({
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
+        }),
+    );
     world.stop_issuer("idp").expect("stop");
     assert!(
-        world.registration_status(uri, token).is_err(),
+        world.registration_status(&uri, &token).is_err(),
         "a stopped issuer refuses connections"
     );
     world.start_issuer("idp").expect("start");
-    assert_eq!(world.registration_status(uri, token).expect("read"), 200);
+    assert_eq!(world.registration_status(&uri, &token).expect("read"), 200);
     assert_eq!(world.counts().expect("counts").registrations("idp"), 1);
-    assert_eq!(world.delete_registration(uri, token).expect("delete"), 204);
-    assert_eq!(world.registration_status(uri, token).expect("read"), 401);
+    assert_eq!(
+        world.delete_registration(&uri, &token).expect("delete"),
+        204
+    );
+    assert_eq!(world.registration_status(&uri, &token).expect("read"), 401);
 }
 
 #[test]
@@ -120,27 +132,14 @@ fn sandbox_keychain_is_private_unlocked_and_starts_empty() {
 fn world_process_restart_keeps_ports_clients_and_signing_keys() {
     let mut world = World::start(json!({})).expect("world starts");
     let before = world.info.clone();
-    let reg = http::request(
-        "POST",
-        world.issuer("idp")["registration_endpoint"]
-            .as_str()
-            .unwrap_or_default(),
-        &[("Content-Type", "application/json")],
-        Some(
-            &json!({
-                "application_type": "native",
-                "token_endpoint_auth_method": "none",
-                "redirect_uris": ["http://127.0.0.1/callback"],
-            })
-            .to_string(),
-        ),
-    )
-    .expect("register");
-    let body = reg.json();
-    let uri = body["registration_client_uri"].as_str().unwrap_or_default();
-    let token = body["registration_access_token"]
-        .as_str()
-        .unwrap_or_default();
+    let (uri, token) = register_native_client(
+        &world,
+        json!({
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["http://127.0.0.1/callback"],
+        }),
+    );
     let jwks = http::get_json(&format!("{}/jwks", world.issuer_url("idp"))).expect("jwks");
 
     world.restart().expect("restart");
@@ -156,7 +155,7 @@ fn world_process_restart_keeps_ports_clients_and_signing_keys() {
             .as_str()
             .unwrap_or_default()
     );
-    assert_eq!(world.registration_status(uri, token).expect("read"), 200);
+    assert_eq!(world.registration_status(&uri, &token).expect("read"), 200);
     let again = http::get_json(&format!("{}/jwks", world.issuer_url("idp"))).expect("jwks");
     assert_eq!(
         jwks, again,

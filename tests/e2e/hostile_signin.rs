@@ -2,7 +2,7 @@
 //! and callbacks carrying `error=` or a foreign `state`. Sign-in runs for real against
 //! [`Hostile`]'s approve-at-once `/authorize`, with a `$BROWSER` that follows its redirect.
 
-use lanyard_e2e::{Sandbox, tests_dir};
+use lanyard_e2e::{Run, Sandbox, tests_dir};
 
 use crate::core_common::{assert_nothing_stored, listed, said};
 use crate::hostile_server::{Fault, Hostile};
@@ -16,6 +16,21 @@ fn sandbox() -> Sandbox {
     s
 }
 
+/// `lanyard add URL --name h --client-id pre` against the hostile server.
+fn add_pre_registered(sb: &Sandbox, server: &Hostile, env: &[(&str, &str)]) -> Run {
+    sb.lanyard_env(
+        &[
+            "add",
+            &server.mcp_url(),
+            "--name",
+            "h",
+            "--client-id",
+            "pre",
+        ],
+        env,
+    )
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -27,14 +42,7 @@ fn now() -> i64 {
 fn added_expiry(fault: Fault) -> i64 {
     let server = Hostile::start(fault.clone());
     let sb = sandbox();
-    let run = sb.lanyard(&[
-        "add",
-        &server.mcp_url(),
-        "--name",
-        "h",
-        "--client-id",
-        "pre",
-    ]);
+    let run = add_pre_registered(&sb, &server, &[]);
     run.assert_ok();
     let servers = listed(&sb);
     assert_eq!(servers.len(), 1, "{fault:?}: {servers:?}");
@@ -69,14 +77,7 @@ fn absurd_expires_in_is_clamped_not_overflowed() {
 fn callback_with_error_is_refused_and_nothing_is_saved() {
     let server = Hostile::start(Fault::CallbackError);
     let sb = sandbox();
-    let run = sb.lanyard(&[
-        "add",
-        &server.mcp_url(),
-        "--name",
-        "h",
-        "--client-id",
-        "pre",
-    ]);
+    let run = add_pre_registered(&sb, &server, &[]);
     run.assert_failed();
     let text = said(&run);
     assert!(text.contains("access_denied"), "{}", run.describe());
@@ -88,17 +89,7 @@ fn callback_with_error_is_refused_and_nothing_is_saved() {
 fn callback_with_foreign_state_is_ignored_and_nothing_is_saved() {
     let server = Hostile::start(Fault::CallbackForeignState);
     let sb = sandbox();
-    let run = sb.lanyard_env(
-        &[
-            "add",
-            &server.mcp_url(),
-            "--name",
-            "h",
-            "--client-id",
-            "pre",
-        ],
-        &[("LANYARD_CALLBACK_TIMEOUT_SECS", "10")],
-    );
+    let run = add_pre_registered(&sb, &server, &[("LANYARD_CALLBACK_TIMEOUT_SECS", "10")]);
     run.assert_failed();
     let text = said(&run);
     assert!(

@@ -1,9 +1,9 @@
 //! `lanyard clients [--json]` and `lanyard clients prune [--json]`: this machine's OAuth client
 //! registrations, and deleting the ones no server uses (RFC 7592).
 
-use lanyard_core::cleanup::{Cleanup, Purpose, Step};
+use lanyard_core::cleanup::{Cleanup, Purpose};
 
-use crate::commands::uninstall::{plan_json, print_step};
+use crate::commands::uninstall::{execute, plan_json};
 use crate::output;
 
 /// List the OAuth clients this machine registered (issuer, client id, created, last used,
@@ -51,18 +51,10 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
                 }
                 return Ok(());
             }
-            let json = args.json;
-            let report = cleanup
-                .execute(&plan, &move |s: &Step| {
-                    if !json {
-                        print_step(s)
-                    }
-                })
-                .await;
-            if json {
-                output::json(&report);
-            }
-            report.into_result().map(|_| ()).map_err(Into::into)
+            execute(&cleanup, &plan, args.json)
+                .await
+                .map(|_| ())
+                .map_err(Into::into)
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use lanyard_core::cleanup::{Cleanup, CleanupError, Outcome, Plan, Purpose, Step, StepPhase};
+use lanyard_core::cleanup::{
+    Cleanup, CleanupError, Outcome, Plan, Purpose, Report, Step, StepPhase,
+};
 
 use crate::output;
 
@@ -55,17 +57,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         }
     }
     let json = args.json;
-    let report = cleanup
-        .execute(&plan, &move |s: &Step| {
-            if !json {
-                print_step(s)
-            }
-        })
-        .await;
-    if json {
-        output::json(&report);
-    }
-    match report.into_result() {
+    match execute(&cleanup, &plan, json).await {
         Ok(_) => {
             if !json {
                 println!("Lanyard removed everything it had on this machine.");
@@ -101,6 +93,26 @@ pub(crate) fn print_plan(plan: &Plan, heading: &str) {
     if plan.engine_running {
         println!("(The Lanyard tray or daemon is running: quit it first.)");
     }
+}
+
+/// Run a plan: a line per finished item on a terminal, the whole report as JSON with `--json`;
+/// `Err` when an item did not finish.
+pub(crate) async fn execute(
+    cleanup: &Cleanup,
+    plan: &Plan,
+    json: bool,
+) -> Result<Report, CleanupError> {
+    let report = cleanup
+        .execute(plan, &move |s: &Step| {
+            if !json {
+                print_step(s)
+            }
+        })
+        .await;
+    if json {
+        output::json(&report);
+    }
+    report.into_result()
 }
 
 /// One line per finished item: `[2/7] done: Delete the OAuth client … (detail)`.

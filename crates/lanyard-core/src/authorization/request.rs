@@ -97,6 +97,17 @@ pub fn union_scopes(a: &[String], b: &[String]) -> Vec<String> {
     out
 }
 
+/// Step-up: the current scopes plus those a 403 `insufficient_scope` challenge asks for
+/// (its `scope` parameter, space-separated; none when absent).
+pub fn step_up_scopes(current: &[String], challenge_scope: Option<&str>) -> Vec<String> {
+    let wanted: Vec<String> = challenge_scope
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    union_scopes(current, &wanted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,21 +135,9 @@ mod tests {
                 metadata_url: u("http://127.0.0.1:2/.well-known/oauth-protected-resource"),
             },
             auth_server: AuthServerMetadata {
-                issuer: u("http://127.0.0.1:1/"),
-                issuer_id: String::new(),
                 authorization_endpoint: u("http://127.0.0.1:1/auth?tenant=x"),
-                token_endpoint: u("http://127.0.0.1:1/token"),
-                registration_endpoint: None,
-                revocation_endpoint: None,
                 scopes_supported: as_scopes.map(v),
-                response_types_supported: vec!["code".into()],
-                grant_types_supported: None,
-                code_challenge_methods_supported: vec!["S256".into()],
-                token_endpoint_auth_methods_supported: vec!["none".into()],
-                revocation_endpoint_auth_methods_supported: None,
-                client_id_metadata_document_supported: false,
-                authorization_response_iss_parameter_supported: false,
-                metadata_url: u("http://127.0.0.1:1/.well-known/openid-configuration"),
+                ..crate::discovery::auth_server::test_metadata("http://127.0.0.1:1")
             },
             steps: vec![],
         }

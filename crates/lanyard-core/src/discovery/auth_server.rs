@@ -250,6 +250,30 @@ pub fn legacy_default_endpoints(server_url: &Url) -> AuthServerMetadata {
     }
 }
 
+/// A minimal AS for unit tests: public clients only, S256, no registration or revocation
+/// endpoint, at `origin` (e.g. `http://127.0.0.1:1`, a closed port).
+#[cfg(test)]
+pub(crate) fn test_metadata(origin: &str) -> AuthServerMetadata {
+    let at = |p: &str| Url::parse(&format!("{origin}{p}")).expect("test origin");
+    AuthServerMetadata {
+        issuer: at("/"),
+        issuer_id: origin.to_owned(),
+        authorization_endpoint: at("/auth"),
+        token_endpoint: at("/token"),
+        registration_endpoint: None,
+        revocation_endpoint: None,
+        scopes_supported: None,
+        response_types_supported: vec!["code".into()],
+        grant_types_supported: None,
+        code_challenge_methods_supported: vec!["S256".into()],
+        token_endpoint_auth_methods_supported: vec!["none".into()],
+        revocation_endpoint_auth_methods_supported: None,
+        client_id_metadata_document_supported: false,
+        authorization_response_iss_parameter_supported: false,
+        metadata_url: at("/.well-known/openid-configuration"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

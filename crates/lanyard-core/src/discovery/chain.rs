@@ -113,15 +113,7 @@ async fn unauthenticated_request(
                     format!("expected 401 with a Bearer challenge, got {s}"),
                 ),
             };
-            rec.push(
-                "challenge",
-                "POST",
-                server_url,
-                Some(&r),
-                r.millis,
-                ok,
-                outcome,
-            );
+            rec.answered("challenge", "POST", server_url, &r, ok, outcome);
             Ok(First {
                 status: r.status,
                 challenge,
@@ -180,29 +172,13 @@ async fn fetch_doc(http: &Http, rec: &mut Recorder, step: &str, url: &Url, why: 
             Fetched::Broken(e.into())
         }
         Ok(r) if !r.is_success() => {
-            rec.push(
-                step,
-                "GET",
-                url,
-                Some(&r),
-                r.millis,
-                false,
-                format!("{why}: not there"),
-            );
+            rec.answered(step, "GET", url, &r, false, format!("{why}: not there"));
             Fetched::Absent
         }
         Ok(r) => match r.json_value() {
             Ok(v) => Fetched::Doc(v, Box::new(r)),
             Err(e) => {
-                rec.push(
-                    step,
-                    "GET",
-                    url,
-                    Some(&r),
-                    r.millis,
-                    false,
-                    format!("{why}: {e}"),
-                );
+                rec.answered(step, "GET", url, &r, false, format!("{why}: {e}"));
                 Fetched::Broken(e.into())
             }
         },
@@ -231,28 +207,12 @@ async fn chain(
                     if let Some(s) = &m.scopes_supported {
                         outcome.push_str(&format!(", scopes {}", s.join(" ")));
                     }
-                    rec.push(
-                        "resource metadata",
-                        "GET",
-                        &url,
-                        Some(&r),
-                        r.millis,
-                        true,
-                        outcome,
-                    );
+                    rec.answered("resource metadata", "GET", &url, &r, true, outcome);
                     prm = Some(v);
                     break;
                 }
                 Err(f) => {
-                    rec.push(
-                        "resource metadata",
-                        "GET",
-                        &url,
-                        Some(&r),
-                        r.millis,
-                        false,
-                        f.to_string(),
-                    );
+                    rec.answered("resource metadata", "GET", &url, &r, false, f.to_string());
                     return Err(rec.fail(f));
                 }
             },
@@ -341,24 +301,22 @@ async fn find_auth_server(
                 };
                 return match checked {
                     Ok(m) => {
-                        rec.push(
+                        rec.answered(
                             "authorization server",
                             "GET",
                             &url,
-                            Some(&r),
-                            r.millis,
+                            &r,
                             true,
                             describe_as(&m),
                         );
                         Ok(Some(m))
                     }
                     Err(f) => {
-                        rec.push(
+                        rec.answered(
                             "authorization server",
                             "GET",
                             &url,
-                            Some(&r),
-                            r.millis,
+                            &r,
                             false,
                             f.to_string(),
                         );
@@ -535,15 +493,7 @@ pub async fn probe_registration(http: &Http, m: &AuthServerMetadata) -> Registra
     };
     if !r.is_success() {
         let e = crate::registration::dcr::classify_refusal(&ep, r.status, &r.body);
-        rec.push(
-            "registration",
-            "POST",
-            &ep,
-            Some(&r),
-            r.millis,
-            false,
-            e.what(),
-        );
+        rec.answered("registration", "POST", &ep, &r, false, e.what());
         return RegistrationProbe {
             steps: rec.steps,
             outcome: RegistrationProbeOutcome::Refused {
@@ -556,15 +506,7 @@ pub async fn probe_registration(http: &Http, m: &AuthServerMetadata) -> Registra
     let v = match r.json_value() {
         Ok(v) => v,
         Err(e) => {
-            rec.push(
-                "registration",
-                "POST",
-                &ep,
-                Some(&r),
-                r.millis,
-                false,
-                e.to_string(),
-            );
+            rec.answered("registration", "POST", &ep, &r, false, e.to_string());
             return RegistrationProbe {
                 steps: rec.steps,
                 outcome: RegistrationProbeOutcome::Failed {
@@ -576,26 +518,17 @@ pub async fn probe_registration(http: &Http, m: &AuthServerMetadata) -> Registra
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
     let Some(client_id) = s("client_id") else {
         let what = format!("{ep} answered {} without a client_id", r.status);
-        rec.push(
-            "registration",
-            "POST",
-            &ep,
-            Some(&r),
-            r.millis,
-            false,
-            what.clone(),
-        );
+        rec.answered("registration", "POST", &ep, &r, false, what.clone());
         return RegistrationProbe {
             steps: rec.steps,
             outcome: RegistrationProbeOutcome::Failed { what },
         };
     };
-    rec.push(
+    rec.answered(
         "registration",
         "POST",
         &ep,
-        Some(&r),
-        r.millis,
+        &r,
         true,
         format!("anonymous registration accepted: client {client_id}"),
     );
@@ -610,24 +543,22 @@ pub async fn probe_registration(http: &Http, m: &AuthServerMetadata) -> Registra
                 .await
             {
                 Ok(d) if d.is_success() => {
-                    rec.push(
+                    rec.answered(
                         "delete test client",
                         "DELETE",
                         &uri,
-                        Some(&d),
-                        d.millis,
+                        &d,
                         true,
                         "deleted (RFC 7592)",
                     );
                     (true, "the test client was deleted again".to_owned())
                 }
                 Ok(d) => {
-                    rec.push(
+                    rec.answered(
                         "delete test client",
                         "DELETE",
                         &uri,
-                        Some(&d),
-                        d.millis,
+                        &d,
                         false,
                         "not deleted",
                     );

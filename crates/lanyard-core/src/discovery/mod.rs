@@ -295,6 +295,19 @@ impl Recorder {
         });
     }
 
+    /// [`Recorder::push`] for a request that got an answer (its time is the answer's).
+    pub fn answered(
+        &mut self,
+        step: &str,
+        method: &str,
+        url: &Url,
+        answer: &HttpResponse,
+        ok: bool,
+        outcome: impl Into<String>,
+    ) {
+        self.push(step, method, url, Some(answer), answer.millis, ok, outcome);
+    }
+
     pub fn fail(self, failure: impl Into<DiscoveryFailure>) -> DiscoveryError {
         DiscoveryError {
             failure: failure.into(),

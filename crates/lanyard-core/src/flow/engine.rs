@@ -580,14 +580,10 @@ impl Lanyard {
                 {
                     step_ups += 1;
                     let (_, current) = self.server(name)?;
-                    let wanted: Vec<String> = scope
-                        .as_deref()
-                        .unwrap_or("")
-                        .split_whitespace()
-                        .map(str::to_owned)
-                        .collect();
-                    let union =
-                        crate::authorization::request::union_scopes(&current.scopes, &wanted);
+                    let union = crate::authorization::request::step_up_scopes(
+                        &current.scopes,
+                        scope.as_deref(),
+                    );
                     progress(Progress::StepUp {
                         scopes: union.clone(),
                     });

@@ -9,7 +9,7 @@ use super::engine::Progress;
 use crate::Error;
 use crate::authorization::callback::{AuthError, timeout_from_env};
 use crate::authorization::pkce::{Pkce, random_state};
-use crate::authorization::request::union_scopes;
+use crate::authorization::request::step_up_scopes;
 use crate::authorization::{AuthRequest, Listener, browser};
 use crate::discovery::AuthServerMetadata;
 use crate::mcp::{McpClient, McpError, Tool};
@@ -98,27 +98,15 @@ pub(crate) async fn obtain_client(
             };
             if let Some(reg) = existing {
                 let reg = ensure_redirect(http, reg, redirect_uri, state_file, secrets).await;
-                let secret = if reg.has_secret {
-                    secrets.get(&store::registration_secret_key(reg.issuer.as_str()))?
-                } else {
-                    None
-                };
-                let method = TokenAuthMethod::choose(
-                    supported,
-                    secret.is_some(),
-                    Some(&reg.token_endpoint_auth_method),
-                );
+                let creds =
+                    crate::tokens::fresh::registration_credentials(&reg, supported, secrets)?;
                 progress(Progress::ClientReady {
                     client_id: reg.client_id.clone(),
                     source: "dynamic-registration",
                     reused: true,
                 });
                 return Ok(ObtainedClient {
-                    creds: ClientCredentials {
-                        client_id: reg.client_id.clone(),
-                        secret,
-                        method,
-                    },
+                    creds,
                     source: ClientSource::Dynamic,
                 });
             }
@@ -399,13 +387,7 @@ pub(crate) async fn ops_with_step_up(
         match run_ops(&mut client, ops).await {
             Ok(r) => return Ok((r, tokens, scopes)),
             Err(McpError::InsufficientScope { scope, .. }) => {
-                let wanted: Vec<String> = scope
-                    .as_deref()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect();
-                let union = union_scopes(&scopes, &wanted);
+                let union = step_up_scopes(&scopes, scope.as_deref());
                 if step_ups >= MAX_STEP_UPS || (union == scopes && step_ups > 0) {
                     return Err(FlowError::StepUpLimit(step_ups, scope.unwrap_or_default()).into());
                 }

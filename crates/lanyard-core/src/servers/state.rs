@@ -316,24 +316,7 @@ mod tests {
     use super::*;
 
     fn meta() -> AuthServerMetadata {
-        let u = |s: &str| Url::parse(s).unwrap();
-        AuthServerMetadata {
-            issuer: u("http://127.0.0.1:1/"),
-            issuer_id: String::new(),
-            authorization_endpoint: u("http://127.0.0.1:1/auth"),
-            token_endpoint: u("http://127.0.0.1:1/token"),
-            registration_endpoint: None,
-            revocation_endpoint: None,
-            scopes_supported: None,
-            response_types_supported: vec!["code".into()],
-            grant_types_supported: None,
-            code_challenge_methods_supported: vec!["S256".into()],
-            token_endpoint_auth_methods_supported: vec!["none".into()],
-            revocation_endpoint_auth_methods_supported: None,
-            client_id_metadata_document_supported: false,
-            authorization_response_iss_parameter_supported: false,
-            metadata_url: u("http://127.0.0.1:1/.well-known/openid-configuration"),
-        }
+        crate::discovery::auth_server::test_metadata("http://127.0.0.1:1")
     }
 
     fn server(name: &str) -> Server {

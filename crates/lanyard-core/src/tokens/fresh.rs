@@ -10,7 +10,9 @@ use super::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError, Toke
 use super::set::{REFRESH_MARGIN_SECS, TokenSet, now};
 use super::store::{self, SecretError, SecretStore};
 use crate::error::UserFacing;
-use crate::servers::{ClientSource, Server, ServerStatus, State, StateError, StateFile};
+use crate::servers::{
+    ClientSource, Registration, Server, ServerStatus, State, StateError, StateFile,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FreshError {
@@ -62,6 +64,30 @@ impl UserFacing for FreshError {
     }
 }
 
+/// The credentials of this machine's registration at an issuer: its secret from the keychain
+/// when it has one, the authentication method it registered when the AS (`supported`) allows.
+pub fn registration_credentials(
+    reg: &Registration,
+    supported: &[String],
+    secrets: &dyn SecretStore,
+) -> Result<ClientCredentials, SecretError> {
+    let secret = if reg.has_secret {
+        secrets.get(&store::registration_secret_key(reg.issuer.as_str()))?
+    } else {
+        None
+    };
+    let method = TokenAuthMethod::choose(
+        supported,
+        secret.is_some(),
+        Some(&reg.token_endpoint_auth_method),
+    );
+    Ok(ClientCredentials {
+        client_id: reg.client_id.clone(),
+        secret,
+        method,
+    })
+}
+
 /// The client credentials a server uses at its authorization server.
 pub fn client_credentials(
     state: &State,
@@ -104,21 +130,7 @@ pub fn client_credentials(
                     client_id: reg.client_id.clone(),
                 });
             }
-            let secret = if reg.has_secret {
-                secrets.get(&store::registration_secret_key(reg.issuer.as_str()))?
-            } else {
-                None
-            };
-            let method = TokenAuthMethod::choose(
-                supported,
-                secret.is_some(),
-                Some(&reg.token_endpoint_auth_method),
-            );
-            Ok(ClientCredentials {
-                client_id: reg.client_id.clone(),
-                secret,
-                method,
-            })
+            Ok(registration_credentials(reg, supported, secrets)?)
         }
     }
 }
@@ -393,23 +405,7 @@ mod tests {
             name: name.into(),
             url: u("http://127.0.0.1:9/mcp"),
             resource: u("http://127.0.0.1:9/mcp"),
-            auth_server: crate::discovery::AuthServerMetadata {
-                issuer: u("http://127.0.0.1:9/"),
-                issuer_id: "http://127.0.0.1:9".into(),
-                authorization_endpoint: u("http://127.0.0.1:9/auth"),
-                token_endpoint: u("http://127.0.0.1:9/token"),
-                registration_endpoint: None,
-                revocation_endpoint: None,
-                scopes_supported: None,
-                response_types_supported: vec!["code".into()],
-                grant_types_supported: None,
-                code_challenge_methods_supported: vec!["S256".into()],
-                token_endpoint_auth_methods_supported: vec!["none".into()],
-                revocation_endpoint_auth_methods_supported: None,
-                client_id_metadata_document_supported: false,
-                authorization_response_iss_parameter_supported: false,
-                metadata_url: u("http://127.0.0.1:9/.well-known/openid-configuration"),
-            },
+            auth_server: crate::discovery::auth_server::test_metadata("http://127.0.0.1:9"),
             client: ClientSource::PreRegistered {
                 client_id: "c".into(),
                 has_secret: false,
