@@ -59,7 +59,8 @@ pub fn relative(expires_at: i64) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let d = expires_at - now;
+    // Saturating: the expiry comes from a stored file and may be any number.
+    let d = expires_at.saturating_sub(now);
     let span = |s: i64| {
         if s < 120 {
             format!("{s} s")
@@ -72,7 +73,7 @@ pub fn relative(expires_at: i64) -> String {
     if d >= 0 {
         format!("in {}", span(d))
     } else {
-        format!("{} ago", span(-d))
+        format!("{} ago", span(d.saturating_neg()))
     }
 }
 

@@ -44,7 +44,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
                 "access_token": t.access_token,
                 "token_type": "Bearer",
                 "expires_at": t.expires_at,
-                "expires_in": (t.expires_at - now).max(0),
+                "expires_in": t.expires_at.saturating_sub(now).max(0),
             })
         );
     } else {

@@ -32,7 +32,10 @@ async fn send(
     let resp = Http::over(http.clone())
         .send(req.bearer(token).header("Accept", "application/json"))
         .await
-        .map_err(|e| mgmt_err(&uri, client_id, None, e.to_string()))?;
+        .map_err(|e| {
+            let detail = e.network_detail().unwrap_or_else(|| e.to_string());
+            mgmt_err(&uri, client_id, None, detail)
+        })?;
     Ok((resp.status, resp.body))
 }
 
