@@ -108,19 +108,30 @@ function procStats(pid) {
   };
 }
 
-// Threads' context switches too: the engine's work happens on tokio and blocking threads.
+// Context switches per thread (the engine's work happens on tokio and blocking threads).
 function threadSwitches(pid) {
-  let n = 0;
+  const out = new Map();
   for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
       const s = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+      let n = 0;
       for (const k of ['voluntary_ctxt_switches', 'nonvoluntary_ctxt_switches']) {
         n += Number((s.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) || [])[1] || 0);
       }
+      out.set(t, n);
     } catch {
       /* thread gone */
     }
   }
+  return out;
+}
+
+// Switches between two samples: threads alive in both count their difference, new threads
+// count all of theirs, threads that ended (idle blocking-pool threads retire after 10 s) count 1.
+function switchesBetween(a, b) {
+  let n = 0;
+  for (const [t, v] of b) n += v - (a.get(t) ?? 0);
+  for (const t of a.keys()) if (!b.has(t)) n += 1;
   return n;
 }
 
@@ -195,7 +206,7 @@ async function main() {
       idle_window_s: IDLE_SECS,
       idle_cpu_ms: Math.round(((b.cpu_ticks - a.cpu_ticks) * 1000) / CLK_TCK),
       idle_cpu_percent: Math.round(((b.cpu_ticks - a.cpu_ticks) / CLK_TCK / IDLE_SECS) * 100 * 1000) / 1000,
-      idle_context_switches: sb - sa,
+      idle_context_switches: switchesBetween(sa, sb),
     };
   } finally {
     if (daemon && daemon.exitCode === null) {

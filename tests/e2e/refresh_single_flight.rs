@@ -10,9 +10,9 @@ use crate::refresh_support::*;
 
 #[test]
 fn thirty_token_processes_at_expiry_cause_exactly_one_refresh() {
-    // 70 s tokens: fresh for the token helper's one-minute margin only for their first 10 s,
-    // so a refreshed token is fresh again for the late callers (as with real 5-minute tokens).
-    let world = world_with_ttl(70);
+    // 80 s tokens: outside the token helper's one-minute margin for their first 20 s, so the
+    // refreshed token is fresh for late callers too (as real 5-minute tokens are).
+    let world = world_with_ttl(80);
     let sandbox = signed_in(&world);
     let before = stored_tokens(&sandbox, "demo");
     let expires_at = before["expires_at"].as_i64().expect("expires_at");
