@@ -24,6 +24,7 @@ fn main() {
         "open_wizard",
         "cancel_flow",
         "use_system_browser",
+        "remove_everything",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri-build failed: {e:#}");

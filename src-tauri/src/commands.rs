@@ -210,6 +210,32 @@ pub fn cancel_flow(app: AppHandle) {
     flow::cancel(&app);
 }
 
+/// "Remove everything and quit…": `lanyard uninstall --yes` (revoke tokens, delete this
+/// machine's OAuth clients, remove assistant entries, keychain items, state), then the autostart
+/// entry, then quit. When something is left (e.g. an IdP is down) the tray stays and says what.
+#[tauri::command]
+pub async fn remove_everything(app: AppHandle) -> Result<String, UiError> {
+    use tauri_plugin_autostart::ManagerExt as _;
+    let state = app.state::<AppState>();
+    let out = cli::run(&["uninstall".into(), "--yes".into()]).await;
+    let _ = app.autolaunch().disable();
+    match out {
+        Ok(text) => {
+            state.log("remove", "removed everything; quitting");
+            let quit = app.clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                quit.exit(0);
+            });
+            Ok(text)
+        }
+        Err(e) => {
+            state.log("error", format!("remove everything: {e}"));
+            Err(e)
+        }
+    }
+}
+
 /// Continue the sign-in in progress in the system browser (remembered for that server).
 #[tauri::command]
 pub fn use_system_browser(app: AppHandle) -> Result<(), UiError> {

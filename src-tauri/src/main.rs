@@ -76,7 +76,7 @@ fn parse_args(args: &[String], second_launch: bool) -> Request {
 fn handle(app: &AppHandle, req: Request) {
     let r = match req {
         Request::Add(url) => windows::open_wizard(app, url.as_deref()),
-        Request::Dashboard => windows::open_dashboard(app),
+        Request::Dashboard => windows::open_dashboard(app, false),
         Request::Nothing => Ok(()),
     };
     if let Err(e) = r {
@@ -125,6 +125,7 @@ fn main() {
             commands::open_wizard,
             commands::cancel_flow,
             commands::use_system_browser,
+            commands::remove_everything,
         ])
         .setup(move |app| {
             let h = app.handle().clone();

@@ -98,6 +98,13 @@ fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>
         at_login,
         None::<&str>,
     )?;
+    let remove_all = MenuItem::with_id(
+        app,
+        "remove-everything",
+        "Remove everything and quit…",
+        true,
+        None::<&str>,
+    )?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let sep1 = PredefinedMenuItem::separator(app)?;
     let sep2 = PredefinedMenuItem::separator(app)?;
@@ -106,7 +113,13 @@ fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>
         items.push(&sep1);
         items.extend(rows.iter().map(|r| r as &dyn IsMenuItem<Wry>));
     }
-    items.extend([&sep2 as &dyn IsMenuItem<Wry>, &open, &autostart, &quit]);
+    items.extend([
+        &sep2 as &dyn IsMenuItem<Wry>,
+        &open,
+        &autostart,
+        &remove_all,
+        &quit,
+    ]);
     Menu::with_items(app, &items)
 }
 
@@ -154,7 +167,8 @@ fn on_menu(app: &AppHandle, id: &str) {
     let state = app.state::<AppState>();
     let result = match id {
         "add" => windows::open_wizard(app, None),
-        "open" => windows::open_dashboard(app),
+        "open" => windows::open_dashboard(app, false),
+        "remove-everything" => windows::open_dashboard(app, true),
         "quit" => {
             app.exit(0);
             Ok(())

@@ -33,13 +33,22 @@ pub fn open_wizard(app: &AppHandle, server_url: Option<&str>) -> tauri::Result<(
 }
 
 /// Opens (or focuses) the dashboard ("Open Lanyard").
-pub fn open_dashboard(app: &AppHandle) -> tauri::Result<()> {
+/// With `remove_everything`, the dashboard opens at its "Remove everything" confirmation.
+pub fn open_dashboard(app: &AppHandle, remove_everything: bool) -> tauri::Result<()> {
     if let Some(w) = app.get_webview_window(DASHBOARD) {
+        if remove_everything {
+            w.emit("remove-everything", ())?;
+        }
         w.unminimize()?;
         w.show()?;
         return w.set_focus();
     }
-    WebviewWindowBuilder::new(app, DASHBOARD, WebviewUrl::App("dashboard.html".into()))
+    let page = if remove_everything {
+        "dashboard.html#remove-everything"
+    } else {
+        "dashboard.html"
+    };
+    WebviewWindowBuilder::new(app, DASHBOARD, WebviewUrl::App(page.into()))
         .title("Lanyard")
         .inner_size(900.0, 640.0)
         .min_inner_size(560.0, 400.0)

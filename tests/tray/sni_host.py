@@ -164,7 +164,7 @@ def main():
             return finish()
         texts = [l for _, l, _ in items if l]
         print("menu:", texts, flush=True)
-        for want in ["Add MCP server…", "Open Lanyard", "Start at login", "Quit"]:
+        for want in ["Add MCP server…", "Open Lanyard", "Start at login", "Remove everything and quit…", "Quit"]:
             check(f"menu has “{want}”", want in texts, str(texts))
         if expect:
             def row():
@@ -184,7 +184,12 @@ def main():
             mid = next(i for i, l, _ in items if l == label)
             menu.Event(dbus.Int32(mid), "clicked", dbus.Int32(0, variant_level=1), dbus.UInt32(int(time.time())))
 
-        if expect:  # the second run only checks the rows, then quits
+        if expect:  # the second run checks the rows and the way to remove everything, then quits
+            click("Remove everything and quit…")
+            dash = wait_for(ctx, lambda: xwin.find("Lanyard", exact=True))
+            check("“Remove everything and quit…” opens the dashboard at its confirmation", dash)
+            if dash and shots:
+                check("remove screenshot saved", xwin.screenshot(dash, os.path.join(shots, "remove-everything.png")))
             click("Quit")
             code = wait_for(ctx, lambda: tray.poll() is not None and (tray.returncode,))
             check("clicking “Quit” ends the tray", code and code[0] == 0, str(code))

@@ -37,7 +37,7 @@ class Session:
     def find_all(self, css):
         return [e[ELEMENT] for e in self.cmd("POST", "/elements", {"using": "css selector", "value": css})]
 
-    def wait(self, pred, timeout=60, step=0.25):
+    def wait(self, pred, timeout=60, step=1.0):
         end = time.monotonic() + timeout
         last = None
         while time.monotonic() < end:

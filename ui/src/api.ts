@@ -81,6 +81,7 @@ export const api = {
   openWizard: (url?: string) => invoke<void>("open_wizard", { url: url ?? null }),
   cancelFlow: () => invoke<void>("cancel_flow"),
   useSystemBrowser: () => invoke<void>("use_system_browser"),
+  removeEverything: () => invoke<string>("remove_everything"),
 };
 
 /** Errors from commands arrive as UiError objects; anything else is shown as text. */

@@ -1,5 +1,6 @@
 // The dashboard: servers with status, expiry, issuer, client id source, assistants and drift;
 // the activity log of refreshes, repairs and errors.
+import { listen } from "@tauri-apps/api/event";
 import { $, api, asUiError, el, type ServerRow } from "./api";
 
 const ASSISTANT_NAMES: Record<string, string> = { cursor: "Cursor", claude: "Claude Code", codex: "Codex" };
@@ -48,6 +49,29 @@ async function refresh() {
 }
 
 $("add").addEventListener("click", () => void api.openWizard());
+
+function showRemove() {
+  $("remove-confirm").hidden = false;
+  $("remove-card").scrollIntoView({ block: "end" });
+  ($("remove-cancel") as HTMLButtonElement).focus();
+}
+$("remove-show").addEventListener("click", showRemove);
+$("remove-cancel").addEventListener("click", () => ($("remove-confirm").hidden = true));
+$("remove-go").addEventListener("click", async () => {
+  const out = $("remove-out");
+  ($("remove-go") as HTMLButtonElement).disabled = true;
+  out.hidden = false;
+  out.textContent = "Revoking tokens and deleting registrations…";
+  try {
+    out.textContent = `${await api.removeEverything()}\nDone. Lanyard quits now.`;
+  } catch (e) {
+    const err = asUiError(e);
+    out.textContent = `${err.what}\n${err.next}`;
+    ($("remove-go") as HTMLButtonElement).disabled = false;
+  }
+});
+void listen("remove-everything", showRemove);
+if (location.hash === "#remove-everything") showRemove();
 window.addEventListener("focus", () => void refresh());
 setInterval(() => void refresh(), 10_000);
 void refresh();

@@ -13,6 +13,7 @@ Usage: flow.py TRAY_BINARY SCREENSHOT_DIR WORLD_JSON
 import http.client
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -29,6 +30,17 @@ def check(name, ok, detail=""):
     return ok
 
 
+def stop_app(app):
+    """Ends the app of a dead session (by process id), so the next session's app is not a
+    second instance that hands its arguments over and exits (single-instance plugin)."""
+    pids = subprocess.run(["pgrep", "-f", app], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        for child in subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True).stdout.split():
+            subprocess.run(["kill", child])
+        subprocess.run(["kill", pid])
+    time.sleep(1)
+
+
 def open_session(base, caps, attempts=3):
     """A session whose first command answers. WebKitWebDriver sometimes drops the connection
     right after creating a session under Xvfb (seen about one run in three here, with the app
@@ -36,7 +48,10 @@ def open_session(base, caps, attempts=3):
     for attempt in range(1, attempts + 1):
         s = None
         try:
-            s = Session(base, caps)
+            s = Session(base, caps, timeout=60)
+            # Let the app start and run its discovery before talking to it: WebKitWebDriver has
+            # been seen to drop its connection when commands race the app's first events.
+            time.sleep(8)
             if s.wait(lambda: "wizard" in s.url(), 30):
                 return s
             print(f"  (session attempt {attempt}: not on the wizard)", flush=True)
@@ -44,7 +59,8 @@ def open_session(base, caps, attempts=3):
             print(f"  (session attempt {attempt} failed: {e!r})", flush=True)
         if s:
             s.quit()
-        time.sleep(2)
+        stop_app(caps["alwaysMatch"]["tauri:options"]["application"])
+        time.sleep(1)
     return None
 
 
@@ -71,7 +87,8 @@ def main():
                 print(f"  (driver connection lost during discovery, attempt {attempt + 1}: {e!r})", flush=True)
                 s.quit()
                 s = None
-                time.sleep(3)
+                stop_app(tray)
+                time.sleep(1)
         check("WebDriver session on the wizard", s)
         if not s:
             return finish()
@@ -87,6 +104,17 @@ def main():
         if signin:
             check("sign-in screenshot saved", xwin.screenshot(signin, os.path.join(shots, "signin.png")))
         s.click(s.find("#use-browser"))
+        # No WebDriver traffic while the sign-in webview is torn down: WebKitWebDriver has been
+        # seen to drop its connection when a command races the destruction of a webview.
+        end = time.monotonic() + 30
+        while xwin.find("Sign in to") and time.monotonic() < end:
+            time.sleep(0.5)
+        # And until the add finished (the CLI sees the server), again without WebDriver traffic.
+        end = time.monotonic() + 90
+        while time.monotonic() < end and "demo" not in subprocess.run(
+                [os.environ.get("LANYARD_BIN", "lanyard"), "list"], capture_output=True, text=True).stdout:
+            time.sleep(1)
+        time.sleep(2)
         tools = s.wait(lambda: s.js("return [...document.querySelectorAll('#tools li[data-tool]')].map(l => l.dataset.tool)"), 90)
         check("after sign-in the wizard lists the server's tools", tools and "echo" in tools,
               s.js("return document.body.innerText"))
@@ -101,7 +129,8 @@ def main():
         if xd:
             xwin.screenshot(xd, os.path.join(shots, "dashboard.png"))
     except (WebDriverError, OSError, http.client.HTTPException) as e:
-        check("WebDriver commands answer", False, repr(e))
+        alive = subprocess.run(["pgrep", "-f", "-a", "lanyard-tray --add"], capture_output=True, text=True).stdout.strip()
+        check("WebDriver commands answer", False, f"{e!r}; tray process: {alive or 'gone'}")
     finally:
         if s:
             s.quit()

@@ -53,10 +53,18 @@ print(*found)')
 pids+=($!)
 for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
-TAURI_DRIVER_PORT=$port /usr/bin/python3 "$here/flow.py" "$tray" "$shots" "$world"
+# The app is started through a wrapper that records how it ended (for a failing run's log).
+cat >"$work/app" <<WRAP
+#!/bin/sh
+"$tray" "\$@" 2>>"$work/app.log"
+echo "tray exited with status \$?" >>"$work/app.log"
+WRAP
+chmod +x "$work/app"
+TAURI_DRIVER_PORT=$port /usr/bin/python3 "$here/flow.py" "$work/app" "$shots" "$world"
 status=$?
 if [ "$status" != 0 ]; then
   echo "--- tauri-driver log" >&2; grep -v "^ *[0-9]*: |^ *at " "$work/driver.log" | tail -40 >&2
+  echo "--- tray log" >&2; grep -v INFO "$work/app.log" | tail -20 >&2
   echo "--- world log" >&2; tail -30 "$work/world.log" >&2
 fi
 exit "$status"
