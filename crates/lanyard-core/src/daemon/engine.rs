@@ -178,14 +178,22 @@ impl EngineHandle {
     }
 
     /// Stop: no new refreshes, wait (bounded) for those in flight, write the status file.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.tx.send(Msg::Shutdown);
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
     }
 
     /// Whether the engine loop has ended (it only ends on shutdown or a panic).
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
+    }
+}
+
+impl Drop for EngineHandle {
+    /// Dropped without [`EngineHandle::shutdown`]: stop the loop at once (refreshes in flight
+    /// run in their own tasks or helper processes and still store what they get).
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
