@@ -102,12 +102,15 @@ pub async fn reconcile(
     Ok(out)
 }
 
-/// Watches and reconciles until `shutdown` resolves. `on_event` sees every non-trivial outcome.
+/// Watches and reconciles until `shutdown` resolves. `on_event` sees every non-trivial outcome;
+/// each message on `pokes` runs a full pass at once (e.g. after a token refresh, so a static
+/// token is rewritten right away).
 pub async fn run(
     manager: Manager,
     source: &dyn ParamsSource,
     opts: WatchOptions,
     mut on_event: impl FnMut(&WatchEvent),
+    mut pokes: mpsc::UnboundedReceiver<()>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), IdeError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
@@ -157,6 +160,10 @@ pub async fn run(
                 refresh_watches(&mut watcher, &mut watched, &mut files);
                 changed.extend(files.iter().cloned());
             }
+            Some(()) = pokes.recv() => {
+                refresh_watches(&mut watcher, &mut watched, &mut files);
+                changed.extend(files.iter().cloned());
+            }
             Some(p) = rx.recv() => {
                 changed.insert(p);
                 // Gather the rest of the burst.
@@ -186,4 +193,80 @@ pub async fn run(
         // Records may have gained a file in a new folder (a `lanyard connect` meanwhile).
         refresh_watches(&mut watcher, &mut watched, &mut files);
     }
+}
+
+/// The watcher on a thread of its own (its futures stay on one thread), for the daemon and the
+/// tray: state, keychain and configs from the environment. Stops when the handle is dropped.
+pub struct WatchHandle {
+    pokes: mpsc::UnboundedSender<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WatchHandle {
+    /// Reconcile every connection now (call it after a token refresh).
+    pub fn poke(&self) {
+        let _ = self.pokes.send(());
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the watcher for the user's Lanyard (see [`WatchHandle`]).
+pub fn spawn_live(
+    on_event: impl FnMut(&WatchEvent) + Send + 'static,
+) -> Result<WatchHandle, crate::Error> {
+    let manager = Manager::new(
+        crate::ides::IdeEnv::from_env()?,
+        crate::ides::records::RecordsFile::new(crate::paths::Paths::from_env()?),
+    );
+    let (poke_tx, poke_rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("lanyard-ide-watch".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => return tracing::warn!("IDE watcher: no runtime ({e})"),
+            };
+            rt.block_on(async move {
+                let source = match crate::ides::source::LiveSource::open() {
+                    Ok(s) => s,
+                    Err(e) => return tracing::warn!("IDE watcher: {}", e.what()),
+                };
+                let shutdown = async move {
+                    let _ = stop_rx.await;
+                };
+                if let Err(e) = run(
+                    manager,
+                    &source,
+                    WatchOptions::default(),
+                    on_event,
+                    poke_rx,
+                    shutdown,
+                )
+                .await
+                {
+                    tracing::warn!("IDE watcher stopped: {e}");
+                }
+            });
+        })
+        .map_err(|e| IdeError::Watch(e.to_string()))?;
+    Ok(WatchHandle {
+        pokes: poke_tx,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
 }

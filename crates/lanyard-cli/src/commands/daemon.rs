@@ -47,6 +47,12 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         _ => RefreshRunner::InProcess,
     };
     let daemon = Daemon::start(runner)?;
+    // Keep the assistants' config entries right (issue 5): repair drift, record removals.
+    let _ides = lanyard_core::watch::spawn_live(|e| {
+        tracing::info!("{} in {}: {:?}", e.server, e.file.display(), e.found)
+    })
+    .map_err(|e| tracing::warn!("IDE config watcher not started: {}", e.what()))
+    .ok();
     let mut events = daemon.subscribe();
     let json = args.json;
     let printer = tokio::spawn(async move {

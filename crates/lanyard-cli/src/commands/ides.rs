@@ -80,6 +80,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
                     }
                 )
             },
+            tokio::sync::mpsc::unbounded_channel().1,
             shutdown,
         )
         .await?;
