@@ -215,9 +215,8 @@ impl Drop for WatchHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        // Not joined: a reconcile waiting on the keychain must not hold up a daemon's exit.
+        drop(self.thread.take());
     }
 }
 
