@@ -48,7 +48,8 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     };
     let daemon = Daemon::start(runner)?;
     // Keep the assistants' config entries right (issue 5): repair drift, record removals.
-    let _ides = lanyard_core::watch::spawn_live(|e| {
+    // A refreshed token is written to static-mode entries at once (poke), not at the next pass.
+    let ides = lanyard_core::watch::spawn_live(|e| {
         tracing::info!("{} in {}: {:?}", e.server, e.file.display(), e.found)
     })
     .map_err(|e| tracing::warn!("IDE config watcher not started: {}", e.what()))
@@ -58,7 +59,12 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let printer = tokio::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(event) => report(&event, json),
+                Ok(event) => {
+                    if let (Event::Refreshed { .. }, Some(watcher)) = (&event, &ides) {
+                        watcher.poke();
+                    }
+                    report(&event, json)
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!("{n} events were not shown (too many at once)")
                 }
