@@ -72,7 +72,7 @@ if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1
     use_home "$tmp/home-wd$attempt"
     out="$tmp/wd.out"
     tests/tray/webdriver/run.sh "$tray" "$shots" >"$out" 2>&1
-    if grep -q "^[0-9]* passed, 0 failed$" "$out" || [ "$attempt" = 2 ] || ! grep -q "RemoteDisconnected\|ConnectionReset" "$out"; then
+    if grep -q "^[0-9]* passed, 0 failed$" "$out" || [ "$attempt" = 2 ] || ! grep -q "RemoteDisconnected\|ConnectionReset\|timed out" "$out"; then
       run_test cat "$out"
       break
     fi

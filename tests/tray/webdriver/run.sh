@@ -19,9 +19,12 @@ cleanup() { # our children and theirs (WebKitWebDriver under tauri-driver), by p
 }
 trap cleanup EXIT
 
+# Two issuers: "idp" with DCR open (server "demo"), "locked" with DCR refused (403, Keycloak's
+# Trusted Hosts style) and a pre-registered client (server "locked").
+config='{"issuers":[{"name":"idp"},{"name":"locked","dcr":"forbidden","clients":[{"client_id":"lanyard-desktop"}]}],"mcpServers":[{"name":"demo","issuer":"idp"},{"name":"locked","issuer":"locked"}]}'
 # The world prints one JSON line, then serves until its stdin closes.
 mkfifo "$work/world-in"
-(exec node "$root/tests/world/world.mjs" --config '{}' <"$work/world-in" >"$work/world.json" 2>"$work/world.log") &
+(exec node "$root/tests/world/world.mjs" --config "$config" <"$work/world-in" >"$work/world.json" 2>"$work/world.log") &
 pids+=($!)
 exec 9>"$work/world-in"
 export WORLD_EXIT_ON_STDIN_EOF=1
@@ -34,6 +37,9 @@ if [ -z "$world" ]; then
 fi
 export BROWSER="$(echo "$world" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["browser"])')"
 
+# A tray host, as on a desktop (without one, the tray icon falls back to GtkStatusIcon).
+(exec /usr/bin/python3 "$here/../watcher.py" >"$work/watcher.log" 2>&1) &
+pids+=($!)
 # Free ports: several runs (and other users' test runs) may share this machine.
 # Below Linux's ephemeral range (32768+), so outgoing connections cannot take them meanwhile.
 read -r port native_port < <(/usr/bin/python3 -c '
