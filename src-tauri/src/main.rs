@@ -74,6 +74,7 @@ fn parse_args(args: &[String], second_launch: bool) -> Request {
 }
 
 fn handle(app: &AppHandle, req: Request) {
+    tracing::info!(?req, "launch request");
     let r = match req {
         Request::Add(url) => windows::open_wizard(app, url.as_deref()),
         Request::Dashboard => windows::open_dashboard(app, false),

@@ -13,7 +13,12 @@ fn encode(s: &str) -> String {
 pub fn open_wizard(app: &AppHandle, server_url: Option<&str>) -> tauri::Result<()> {
     if let Some(w) = app.get_webview_window(WIZARD) {
         if let Some(u) = server_url {
-            w.emit("prefill", u)?;
+            // Reload the wizard on the new URL (an event could arrive before the page listens).
+            crate::flow::cancel(app);
+            let mut target = w.url()?;
+            target.set_path("/wizard.html");
+            target.set_query(Some(&format!("url={}", encode(u))));
+            w.navigate(target)?;
         }
         w.unminimize()?;
         w.show()?;

@@ -121,6 +121,19 @@ def labels(node, out):
     return out
 
 
+def shot_has_timeline(wid):
+    """The wizard starts discovery for a linked URL: its window grows a timeline below the form
+    (the form alone leaves the lower half of the window blank)."""
+    pix = xwin._grab(wid)
+    if pix is None:
+        return False
+    w, h, stride, data = pix.get_width(), pix.get_height(), pix.get_rowstride(), pix.get_pixels()
+    n = pix.get_n_channels()
+    row = int(h * 0.55)
+    line = data[row * stride: row * stride + w * n]
+    return len(set(line[i:i + 3] for i in range(0, len(line), n))) > 3
+
+
 def main():
     argv = sys.argv[1:]
     shots = None
@@ -200,6 +213,13 @@ def main():
         if win and shots:
             path = os.path.join(shots, "wizard-empty.png")
             check("wizard screenshot saved", xwin.screenshot(win, path), path)
+        # A second launch with a lanyard:// link hands it to the running tray and exits.
+        link = "lanyard://add?url=https%3A%2F%2Fgateway.example.invalid%2Fmcp"
+        second = subprocess.run(argv + [link], capture_output=True, timeout=DEADLINE)
+        check("a second launch with a lanyard:// link exits at once, handing it over", second.returncode == 0,
+              second.stderr.decode(errors="replace")[-500:])
+        check("the running tray shows the linked URL in the wizard",
+              wait_for(ctx, lambda: xwin.find("Add MCP server") and shot_has_timeline(win)), "no timeline")
 
         click("Open Lanyard")
         dash = wait_for(ctx, lambda: xwin.find("Lanyard", exact=True))

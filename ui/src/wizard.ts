@@ -204,11 +204,6 @@ void listen<string>("signin-browser", () => {
 void listen<string>("signin-redirect", () => {
   show({ step: "sign in", state: "running", detail: "Redirect received; finishing the code exchange…" });
 });
-void listen<string>("prefill", (ev) => {
-  urlInput.value = ev.payload;
-  nameTouched = false;
-  void check();
-});
 
 // A deep link (lanyard://add?url=…) opens the wizard with the URL filled in and checked.
 const pre = new URLSearchParams(location.search).get("url");
