@@ -2,6 +2,8 @@
 //! network when the token is fresh.
 
 use lanyard_core::flow::Lanyard;
+use lanyard_core::tokens::TokenSet;
+use lanyard_core::tokens::set::{REFRESH_MARGIN_SECS, now};
 
 /// Print a valid access token, refreshed first when it expires within a minute.
 #[derive(clap::Args, Debug)]
@@ -21,8 +23,9 @@ pub struct Args {
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?;
+    let t = valid_token(&lanyard, &args.name).await?;
     if args.header || args.claude_headers {
-        let (name, value) = lanyard.auth_header(&args.name).await?;
+        let (name, value) = lanyard.header_for(&args.name, &t)?;
         if args.header {
             println!("{name}: {value}");
         } else {
@@ -32,7 +35,6 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         }
         return Ok(());
     }
-    let t = lanyard.token(&args.name).await?;
     if args.json {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -51,4 +53,48 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         println!("{}", t.access_token);
     }
     Ok(())
+}
+
+/// A valid token: the stored one when fresh; else refreshed by a detached child and read back;
+/// else (the child could not refresh) the in-process path, which reports the server's state.
+async fn valid_token(lanyard: &Lanyard, name: &str) -> lanyard_core::Result<TokenSet> {
+    match lanyard.stored_token(name)? {
+        Some(t) if t.fresh_at(now(), REFRESH_MARGIN_SECS) => return Ok(t),
+        Some(stale) => {
+            refresh_in_detached_child(name, stale.expires_at).await;
+            // A token newer than the stale one is taken even when its whole life is shorter
+            // than the refresh margin (refreshing it again would only churn the grant).
+            if let Some(t) = lanyard.stored_token(name)?
+                && t.access_token != stale.access_token
+                && t.fresh_at(now(), 0)
+            {
+                return Ok(t);
+            }
+        }
+        None => {}
+    }
+    lanyard.token(name).await
+}
+
+/// Refresh through `lanyard daemon --refresh-one` in its own process group, and wait for it.
+/// Assistants kill a slow headers helper (Claude Code after 10 s): killed between the IdP
+/// rotating the refresh token and the keychain storing it, the grant would be lost. The child
+/// is not killed with us; it takes the same cross-process lock as every refresh. Its outcome is
+/// read back from the keychain by the caller (and any failure is reported by the in-process
+/// path that follows, which then finds the server's true state).
+async fn refresh_in_detached_child(name: &str, stale_expiry: i64) {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut cmd = tokio::process::Command::new(exe);
+    // `--seen-expiry`: refresh exactly this token (unless another process already did).
+    cmd.args(["daemon", "--refresh-one", name, "--seen-expiry"])
+        .arg(stale_expiry.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(false);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let _ = cmd.status().await;
 }

@@ -507,11 +507,22 @@ impl Lanyard {
         .await?)
     }
 
+    /// The stored token set, fresh or not: one keychain read, no lock, no network (the headers
+    /// helper's fast path). `None` when none is stored.
+    pub fn stored_token(&self, name: &str) -> Result<Option<TokenSet>, Error> {
+        Ok(tok::stored_tokens(&*self.secrets, name)?)
+    }
+
     /// The header name and value to send a saved server (custom header quirk honoured).
     pub async fn auth_header(&self, name: &str) -> Result<(String, String), Error> {
-        let (_, server) = self.server(name)?;
         let t = self.token(name).await?;
-        Ok((server.quirks.header_name().to_owned(), t.header_value()))
+        self.header_for(name, &t)
+    }
+
+    /// The header name and value carrying `token` to a saved server.
+    pub fn header_for(&self, name: &str, token: &TokenSet) -> Result<(String, String), Error> {
+        let (_, server) = self.server(name)?;
+        Ok((server.quirks.header_name().to_owned(), token.header_value()))
     }
 
     /// `tools NAME`.
