@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lanyard_core::daemon::{Daemon, Event, RefreshRunner, Status as EngineStatus, StatusFile};
+use lanyard_core::ides::manage::EntryState;
+use lanyard_core::watch::WatchEvent;
 use serde_json::Value;
 use tauri::{AppHandle, Manager};
 
@@ -48,6 +50,25 @@ pub fn start(app: AppHandle) {
             }
         };
         let mut events = daemon.as_ref().map(Daemon::subscribe);
+        // The assistant-config watcher runs beside the engine (a `lanyard daemon` that owns the
+        // engine runs its own): it repairs our stale entries and reports removals and drift.
+        let (watch_tx, mut watch_rx) = tokio::sync::mpsc::unbounded_channel::<WatchEvent>();
+        let watcher = if daemon.is_some() {
+            match lanyard_core::watch::spawn_live(move |e| {
+                let _ = watch_tx.send(e.clone());
+            }) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    state.log(
+                        "engine",
+                        format!("assistant config watcher not started: {}", e.what()),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
         loop {
             let statuses = match &daemon {
                 Some(d) => d.statuses(),
@@ -61,15 +82,56 @@ pub fn start(app: AppHandle) {
                     None => std::future::pending().await,
                 }
             };
+            // Without an engine of its own the tray reads another process's status file, so
+            // only then does it look again on a timer; otherwise it sleeps until something happens.
+            let poll = async {
+                if daemon.is_some() {
+                    std::future::pending::<()>().await
+                } else {
+                    tokio::time::sleep(poll_interval()).await
+                }
+            };
             tokio::select! {
-                ev = event => if let Some(ev) = ev { on_event(&app, &ev) },
+                ev = event => if let Some(ev) = ev {
+                    if let (Event::Refreshed { .. }, Some(w)) = (&ev, &watcher) {
+                        w.poke(); // static-mode entries carry the new token at once
+                    }
+                    on_event(&app, &ev)
+                },
+                Some(we) = watch_rx.recv() => on_watch_event(&app, &we),
                 _ = state.kick.notified() => {
                     if let Some(d) = &daemon { d.rescan(); }
                 }
-                _ = tokio::time::sleep(poll_interval()) => {}
+                _ = poll => {}
             }
         }
     });
+}
+
+/// What the assistant-config watcher found: repairs go to the activity log; a removal by the
+/// user is respected (never undone) and shown by the rebuild's drift check.
+fn on_watch_event(app: &AppHandle, e: &WatchEvent) {
+    let state = app.state::<AppState>();
+    match &e.found {
+        EntryState::Drifted { keys } => state.log(
+            "repair",
+            format!(
+                "{} in {}: repaired {}",
+                e.server,
+                e.ide.label(),
+                keys.join(", ")
+            ),
+        ),
+        EntryState::Unreadable { error } => state.log(
+            "error",
+            format!("{}: cannot read {} ({error})", e.server, e.file.display()),
+        ),
+        // A removal by the user shows up as drift in the rebuild that follows every event.
+        EntryState::Ok
+        | EntryState::Missing
+        | EntryState::RemovedByUser
+        | EntryState::FileMissing => {}
+    }
 }
 
 fn status_file() -> Option<StatusFile> {
