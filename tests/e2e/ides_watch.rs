@@ -157,3 +157,94 @@ fn watcher_replaces_a_stale_static_token_and_respects_a_removal() {
         human.describe()
     );
 }
+
+#[test]
+fn watcher_follows_a_config_folder_created_after_it_started() {
+    let world = World::start(json!({})).expect("world starts");
+    let sandbox = sandbox_with_server(&world);
+    let dir = sandbox.home().join(".cursor");
+    let file = dir.join("mcp.json");
+    std::fs::create_dir_all(&dir).unwrap();
+    let theirs = "{\n  // my servers\n  \"mcpServers\": {}\n}\n";
+    std::fs::write(&file, theirs).unwrap();
+    sandbox
+        .lanyard(&[
+            "connect",
+            "gw",
+            "--ide",
+            "cursor",
+            "--mode",
+            "static",
+            "--header",
+            "X-Authorization",
+        ])
+        .assert_ok();
+    let token = sandbox.lanyard(&["token", "gw"]);
+    token.assert_ok();
+    let token = token.stdout.trim().to_owned();
+    let with_ours = std::fs::read_to_string(&file).unwrap();
+    // Cursor is uninstalled: its folder goes away before the watcher starts.
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let mut watcher = Watcher::start(&sandbox);
+    // The first pass has looked (and set its watches): the folder is not there.
+    watcher.wait_for("config file missing");
+
+    // Cursor comes back with the old file, carrying a stale token: the new folder is watched
+    // and the entry repaired, with no periodic pass to find it.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&file, with_ours.replace(&token, "stale-token")).unwrap();
+    let said = watcher.wait_for("repaired");
+    assert!(said.contains("headers"), "{said}");
+    assert_eq!(
+        cursor_entry(&sandbox)["headers"]["X-Authorization"],
+        json!(format!("Bearer {token}"))
+    );
+
+    // Later edits in that folder are seen too (the watch stays on it).
+    std::fs::write(&file, with_ours.replace(&token, "another-stale-token")).unwrap();
+    watcher.wait_for("repaired");
+    assert_eq!(
+        cursor_entry(&sandbox)["headers"]["X-Authorization"],
+        json!(format!("Bearer {token}"))
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("// my servers")
+    );
+}
+
+#[test]
+fn watcher_follows_a_connection_made_by_another_process() {
+    let world = World::start(json!({})).expect("world starts");
+    let sandbox = sandbox_with_server(&world);
+    let file = sandbox.home().join(".cursor/mcp.json");
+    let mut watcher = Watcher::start(&sandbox);
+
+    // `lanyard connect` while the watcher runs, into a folder that did not exist.
+    sandbox
+        .lanyard(&[
+            "connect",
+            "gw",
+            "--ide",
+            "cursor",
+            "--mode",
+            "static",
+            "--header",
+            "X-Authorization",
+        ])
+        .assert_ok();
+    let token = sandbox.lanyard(&["token", "gw"]);
+    token.assert_ok();
+    let token = token.stdout.trim().to_owned();
+
+    let with_ours = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, with_ours.replace(&token, "stale-token")).unwrap();
+    let said = watcher.wait_for("repaired");
+    assert!(said.contains("headers"), "{said}");
+    assert_eq!(
+        cursor_entry(&sandbox)["headers"]["X-Authorization"],
+        json!(format!("Bearer {token}"))
+    );
+}

@@ -10,8 +10,17 @@
 //! - a file that is already right is never rewritten — which is also why our own writes, which
 //!   come back here as events, never cause another write.
 //!
-//! A slow periodic pass (default 15 s) catches what no event announces: a static token refreshed
-//! by another process, a watch that could not be set because the folder did not exist yet.
+//! Purely event-driven, so an idle daemon never wakes up for it (issue 4: idle CPU is zero
+//! between refreshes). What a periodic pass would otherwise have to catch:
+//! - a folder that does not exist yet (`~/.cursor` before Cursor is installed, or deleted and
+//!   created again): its nearest existing ancestor is watched instead, and when the folder
+//!   appears the watch moves down to it and its files are reconciled at once;
+//! - a file replaced by a rename: the folder is watched, not the file;
+//! - a `lanyard connect` in another process (new file, new folder): the records file
+//!   (`ide-connections.json`) is watched and the watches re-armed when it changes;
+//! - a server's URL or header changed in `state.json`: a change of its content runs a full pass;
+//! - a refreshed token (static mode): whoever refreshes pokes the watcher ([`WatchHandle::poke`];
+//!   the daemon does after each refresh, including one another process made before it).
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -49,15 +58,12 @@ pub struct WatchEvent {
 pub struct WatchOptions {
     /// How long to gather events before reconciling (editors write in bursts).
     pub settle: Duration,
-    /// The periodic safety pass.
-    pub period: Duration,
 }
 
 impl Default for WatchOptions {
     fn default() -> Self {
         WatchOptions {
             settle: Duration::from_millis(50),
-            period: Duration::from_secs(15),
         }
     }
 }
@@ -102,9 +108,82 @@ pub async fn reconcile(
     Ok(out)
 }
 
+/// The nearest folder of `dir` (itself or an ancestor) that exists: what can be watched now.
+fn nearest_existing(dir: &Path) -> Option<&Path> {
+    dir.ancestors().find(|a| a.is_dir())
+}
+
+/// The kernel watches: the state dir (records and `state.json`) and, for each config file, its
+/// folder — or, while that folder does not exist, the nearest existing ancestor.
+struct Watches {
+    watcher: notify::RecommendedWatcher,
+    state_dir: PathBuf,
+    /// The config files of the recorded connections.
+    files: Vec<PathBuf>,
+    /// Folders with a watch set.
+    armed: BTreeSet<PathBuf>,
+}
+
+impl Watches {
+    /// Where the watches belong: each folder, or its nearest existing ancestor.
+    fn wanted(&self) -> BTreeSet<PathBuf> {
+        std::iter::once(self.state_dir.as_path())
+            .chain(self.files.iter().filter_map(|f| f.parent()))
+            .filter_map(nearest_existing)
+            .map(Path::to_path_buf)
+            .collect()
+    }
+
+    /// Re-reads the records and moves the watches to where they belong now. Returns the config
+    /// folders that just got their own watch: their files may have changed unseen.
+    fn refresh(&mut self, manager: &Manager) -> BTreeSet<PathBuf> {
+        if let Ok(f) = manager.watched_files() {
+            self.files = f;
+        }
+        let mut fresh = BTreeSet::new();
+        let mut wanted = self.wanted();
+        // A folder created between looking and arming would go unseen: look again until stable.
+        for _ in 0..8 {
+            let stale: Vec<PathBuf> = self.armed.difference(&wanted).cloned().collect();
+            for dir in stale {
+                let _ = self.watcher.unwatch(&dir);
+                self.armed.remove(&dir);
+            }
+            let new: Vec<PathBuf> = wanted.difference(&self.armed).cloned().collect();
+            for dir in new {
+                match self.watcher.watch(&dir, RecursiveMode::NonRecursive) {
+                    Ok(()) => {
+                        if self.files.iter().any(|f| f.parent() == Some(dir.as_path())) {
+                            fresh.insert(dir.clone());
+                        }
+                        self.armed.insert(dir);
+                    }
+                    Err(e) => tracing::debug!(dir = %dir.display(), "cannot watch: {e}"),
+                }
+            }
+            let again = self.wanted();
+            if again == wanted {
+                break;
+            }
+            wanted = again;
+        }
+        fresh
+    }
+}
+
+/// A fingerprint of `state.json`'s content: only a real change (not a rewrite of the same
+/// bytes) runs a full pass.
+fn fingerprint(file: &Path) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(file).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    Some(h.finish())
+}
+
 /// Watches and reconciles until `shutdown` resolves. `on_event` sees every non-trivial outcome;
 /// each message on `pokes` runs a full pass at once (e.g. after a token refresh, so a static
-/// token is rewritten right away).
+/// token is rewritten right away). Between events nothing runs: there is no timer.
 pub async fn run(
     manager: Manager,
     source: &dyn ParamsSource,
@@ -114,7 +193,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), IdeError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
         if matches!(event.kind, notify::EventKind::Access(_)) {
             return;
@@ -124,25 +203,15 @@ pub async fn run(
         }
     })
     .map_err(|e| IdeError::Watch(e.to_string()))?;
-    let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut files: Vec<PathBuf> = Vec::new();
-
-    let refresh_watches = |watcher: &mut notify::RecommendedWatcher,
-                           watched: &mut BTreeSet<PathBuf>,
-                           files: &mut Vec<PathBuf>| {
-        if let Ok(f) = manager.watched_files() {
-            *files = f;
-        }
-        for dir in files.iter().filter_map(|f| f.parent()) {
-            if !watched.contains(dir)
-                && dir.is_dir()
-                && watcher.watch(dir, RecursiveMode::NonRecursive).is_ok()
-            {
-                watched.insert(dir.to_path_buf());
-            }
-        }
+    let state_file = manager.records.paths().state_file();
+    let mut watches = Watches {
+        watcher,
+        state_dir: manager.records.paths().dir().to_path_buf(),
+        files: Vec::new(),
+        armed: BTreeSet::new(),
     };
-    refresh_watches(&mut watcher, &mut watched, &mut files);
+    watches.refresh(&manager);
+    let mut state_seen = fingerprint(&state_file);
     for e in reconcile(&manager, source, None).await? {
         if e.found != EntryState::Ok {
             on_event(&e);
@@ -150,20 +219,16 @@ pub async fn run(
     }
 
     tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(opts.period);
-    tick.tick().await;
+    let mut pokes_open = true;
     loop {
         let mut changed: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut full = false;
         tokio::select! {
             _ = &mut shutdown => return Ok(()),
-            _ = tick.tick() => {
-                refresh_watches(&mut watcher, &mut watched, &mut files);
-                changed.extend(files.iter().cloned());
-            }
-            Some(()) = pokes.recv() => {
-                refresh_watches(&mut watcher, &mut watched, &mut files);
-                changed.extend(files.iter().cloned());
-            }
+            poke = pokes.recv(), if pokes_open => match poke {
+                Some(()) => full = true,
+                None => pokes_open = false,
+            },
             Some(p) = rx.recv() => {
                 changed.insert(p);
                 // Gather the rest of the burst.
@@ -177,10 +242,36 @@ pub async fn run(
                 }
             }
         }
-        // Any event in a watched folder may be a rename onto one of our files.
-        let targets: BTreeSet<PathBuf> = files
+        if changed.contains(&state_file) {
+            let now = fingerprint(&state_file);
+            if now != state_seen {
+                state_seen = now;
+                full = true;
+            }
+        }
+        // Records changed (a `lanyard connect` meanwhile), a folder appeared or went away: the
+        // watches follow. A config folder watched only now may hold changes no event told of.
+        let fresh = if changed.is_empty() && !full {
+            BTreeSet::new()
+        } else {
+            watches.refresh(&manager)
+        };
+        if full {
+            for e in reconcile(&manager, source, None).await? {
+                if e.found != EntryState::Ok {
+                    on_event(&e);
+                }
+            }
+            continue;
+        }
+        // Any event in a config folder may be a rename onto one of our files.
+        let targets: BTreeSet<PathBuf> = watches
+            .files
             .iter()
-            .filter(|f| changed.iter().any(|c| c == *f || c.parent() == f.parent()))
+            .filter(|f| {
+                f.parent().is_some_and(|dir| fresh.contains(dir))
+                    || changed.iter().any(|c| c == *f || c.parent() == f.parent())
+            })
             .cloned()
             .collect();
         for file in targets {
@@ -190,8 +281,6 @@ pub async fn run(
                 }
             }
         }
-        // Records may have gained a file in a new folder (a `lanyard connect` meanwhile).
-        refresh_watches(&mut watcher, &mut watched, &mut files);
     }
 }
 
@@ -268,4 +357,26 @@ pub fn spawn_live(
         stop: Some(stop_tx),
         thread: Some(thread),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest_existing;
+
+    #[test]
+    fn a_missing_folder_is_watched_through_its_nearest_existing_ancestor() {
+        let home = tempfile::tempdir().unwrap();
+        let cursor = home.path().join(".cursor");
+        assert_eq!(nearest_existing(&cursor), Some(home.path()));
+        assert_eq!(
+            nearest_existing(&cursor.join("deeper/still")),
+            Some(home.path())
+        );
+        std::fs::create_dir(&cursor).unwrap();
+        assert_eq!(nearest_existing(&cursor), Some(cursor.as_path()));
+        // A file where a folder is expected is not a folder to watch.
+        let file = home.path().join("plain");
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(nearest_existing(&file.join("sub")), Some(home.path()));
+    }
 }
