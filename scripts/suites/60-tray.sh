@@ -2,7 +2,9 @@
 # Tray suite (issue 6), headless: Xvfb + the session bus of scripts/with-keyring.
 #  1. The tray menu through D-Bus: tests/tray/sni_host.py plays the StatusNotifierWatcher,
 #     reads the exported dbusmenu, clicks items, checks the windows appear, screenshots them.
-#  2. The WebDriver flow (tests/tray/webdriver/), when tauri-driver is installed.
+#  2. The needs-sign-in notification: tests/tray/notify_host.py plays the notification server,
+#     clicks the notification and checks that the sign-in window opens.
+#  3. The WebDriver flow (tests/tray/webdriver/), when tauri-driver is installed.
 # Screenshots go to target/tray-screenshots/; LANYARD_UPDATE_SCREENSHOTS=1 also copies them to
 # docs/screenshots/ (the README shows those). Prints `N passed, N failed`.
 set -uo pipefail
@@ -63,6 +65,11 @@ run_test() { # runs a test command, shows its output, adds its "N passed, N fail
 
 echo "== tray menu over D-Bus"
 run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" -- "$tray"
+
+echo "== needs-sign-in notification → sign-in window"
+use_home "$tmp/home-notify"
+run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/notify_host.py -- "$tray"
+use_home "$tmp/home"
 
 if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1; then
   echo "== wizard → sign-in → tools through WebDriver"

@@ -147,11 +147,7 @@ fn on_event(app: &AppHandle, ev: &Event) {
             status: EngineStatus::NeedsSignIn { reason },
         } => {
             state.log("sign-in", format!("{server} needs sign-in: {reason}"));
-            notify(
-                app,
-                &format!("{server} needs sign-in"),
-                "Open the Lanyard menu and choose “Sign in again”.",
-            );
+            notify_needs_sign_in(app, server);
         }
         Event::Status {
             server,
@@ -230,11 +226,7 @@ async fn rebuild(app: &AppHandle, statuses: BTreeMap<String, EngineStatus>) {
             && was.is_some_and(|w| w != Status::NeedsSignIn)
             && !statuses.contains_key(&row.name)
         {
-            notify(
-                app,
-                &format!("{} needs sign-in", row.name),
-                "Open the Lanyard menu and choose “Sign in again”.",
-            );
+            notify_needs_sign_in(app, &row.name);
         }
     }
     if state.set_servers(rows) {
@@ -267,4 +259,51 @@ pub fn notify(app: &AppHandle, title: &str, body: &str) {
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!("notification not shown: {e}");
     }
+}
+
+/// "NAME needs sign-in": clicking the notification opens the sign-in window ("Sign in again").
+/// On Linux it goes straight to org.freedesktop.Notifications with a default action (the
+/// notification plugin has no click actions there); a thread waits for the click or the close.
+#[cfg(target_os = "linux")]
+pub fn notify_needs_sign_in(app: &AppHandle, server: &str) {
+    let shown = notify_rust::Notification::new()
+        .appname("Lanyard")
+        .summary(&format!("{server} needs sign-in"))
+        .body("Click to sign in again.")
+        .action("default", "Sign in")
+        .show();
+    match shown {
+        Ok(handle) => {
+            let (app, server) = (app.clone(), server.to_owned());
+            let spawned = std::thread::Builder::new()
+                .name("notification".into())
+                .spawn(move || {
+                    handle.wait_for_action(|action| {
+                        if action == "default" {
+                            sign_in_again(&app, server);
+                        }
+                    })
+                });
+            if let Err(e) = spawned {
+                tracing::debug!("notification action not watched: {e}");
+            }
+        }
+        Err(e) => {
+            tracing::debug!("notification server unavailable ({e}); plain notification");
+            notify(
+                app,
+                &format!("{server} needs sign-in"),
+                "Open the Lanyard menu and choose “Sign in again”.",
+            );
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn notify_needs_sign_in(app: &AppHandle, server: &str) {
+    notify(
+        app,
+        &format!("{server} needs sign-in"),
+        "Open the Lanyard menu and choose “Sign in again”.",
+    );
 }
