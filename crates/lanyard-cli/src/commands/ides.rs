@@ -1,6 +1,8 @@
 //! `lanyard ides [--json] [--watch]`: the assistants found on this machine, what Lanyard
 //! connected where, and whether each entry is still as Lanyard wrote it. `--watch` keeps the
-//! entries right until interrupted (what the daemon runs).
+//! entries right until interrupted (the daemon runs the same watcher beside the refresh engine,
+//! which also rewrites static-mode tokens after each refresh; alone, the watcher only reacts to
+//! file changes).
 
 use serde::Serialize;
 
@@ -16,7 +18,8 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Watch the configs and repair Lanyard's entries until interrupted.
+    /// Watch the configs and repair Lanyard's entries until interrupted (`lanyard daemon` does
+    /// this too, and also rewrites static-mode tokens after each refresh).
     #[arg(long)]
     pub watch: bool,
 }
@@ -64,7 +67,10 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
                 };
             tokio::select! { _ = shutdown => {}, _ = term.recv() => {} }
         };
-        eprintln!("Watching the assistants' configs (Ctrl-C to stop).");
+        eprintln!(
+            "Watching the assistants' configs (Ctrl-C to stop). Static-mode tokens are rewritten \
+             after refreshes by `lanyard daemon` (or the tray), which runs this watcher too."
+        );
         lanyard_core::watch::run(
             manager,
             &source,
