@@ -25,6 +25,8 @@ fn main() {
         "cancel_flow",
         "use_system_browser",
         "remove_everything",
+        "uninstall_lanyard",
+        "finish_uninstall",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri-build failed: {e:#}");

@@ -38,7 +38,7 @@ pub fn start(app: AppHandle) {
         } else {
             RefreshRunner::InProcess
         };
-        let daemon = match Daemon::start(runner) {
+        let mut daemon = match Daemon::start(runner) {
             Ok(d) => {
                 state.log("engine", "refresh engine started");
                 Some(d)
@@ -50,6 +50,10 @@ pub fn start(app: AppHandle) {
             }
         };
         let mut events = daemon.as_ref().map(Daemon::subscribe);
+        let (stop_tx, mut stop_rx) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(mut g) = STOP.lock() {
+            *g = Some(stop_tx);
+        }
         // The assistant-config watcher runs beside the engine (a `lanyard daemon` that owns the
         // engine runs its own): it repairs our stale entries and reports removals and drift.
         let (watch_tx, mut watch_rx) = tokio::sync::mpsc::unbounded_channel::<WatchEvent>();
@@ -76,36 +80,67 @@ pub fn start(app: AppHandle) {
             };
             state.set_statuses(statuses.clone());
             rebuild(&app, statuses).await;
-            let event = async {
-                match events.as_mut() {
-                    Some(rx) => rx.recv().await.ok(),
-                    None => std::future::pending().await,
-                }
-            };
-            // Without an engine of its own the tray reads another process's status file, so
-            // only then does it look again on a timer; otherwise it sleeps until something happens.
-            let poll = async {
-                if daemon.is_some() {
-                    std::future::pending::<()>().await
-                } else {
-                    tokio::time::sleep(poll_interval()).await
-                }
-            };
-            tokio::select! {
-                ev = event => if let Some(ev) = ev {
-                    if let (Event::Refreshed { .. }, Some(w)) = (&ev, &watcher) {
-                        w.poke(); // static-mode entries carry the new token at once
+            let stop_ack = {
+                let event = async {
+                    match events.as_mut() {
+                        Some(rx) => rx.recv().await.ok(),
+                        None => std::future::pending().await,
                     }
-                    on_event(&app, &ev)
-                },
-                Some(we) = watch_rx.recv() => on_watch_event(&app, &we),
-                _ = state.kick.notified() => {
-                    if let Some(d) = &daemon { d.rescan(); }
+                };
+                // Without an engine of its own the tray reads another process's status file, so
+                // only then does it look again on a timer; otherwise it sleeps until something happens.
+                let poll = async {
+                    if daemon.is_some() {
+                        std::future::pending::<()>().await
+                    } else {
+                        tokio::time::sleep(poll_interval()).await
+                    }
+                };
+                let mut stop_ack = None;
+                tokio::select! {
+                    Some(ack) = stop_rx.recv() => stop_ack = Some(ack),
+                    ev = event => if let Some(ev) = ev {
+                        if let (Event::Refreshed { .. }, Some(w)) = (&ev, &watcher) {
+                            w.poke(); // static-mode entries carry the new token at once
+                        }
+                        on_event(&app, &ev)
+                    },
+                    Some(we) = watch_rx.recv() => on_watch_event(&app, &we),
+                    _ = state.kick.notified() => {
+                        if let Some(d) = &daemon { d.rescan(); }
+                    }
+                    _ = poll => {}
                 }
-                _ = poll => {}
+                stop_ack
+            };
+            if let Some(ack) = stop_ack {
+                drop(watcher);
+                if let Some(d) = daemon.take() {
+                    d.shutdown().await;
+                    state.log("engine", "refresh engine stopped for the cleanup");
+                }
+                let _ = ack.send(());
+                return;
             }
         }
     });
+}
+
+type StopAck = tokio::sync::oneshot::Sender<()>;
+/// Asks the running engine loop to stop (see [`stop`]); replaced by every [`start`].
+static STOP: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<StopAck>>> =
+    std::sync::Mutex::new(None);
+
+/// Stops this process's refresh engine and watcher and waits until they are down, so that
+/// `lanyard uninstall` neither stops the tray itself (it signals the engine's process) nor races a
+/// refresh. [`start`] brings them back when the cleanup left something behind.
+pub async fn stop() {
+    let tx = STOP.lock().ok().and_then(|mut g| g.take());
+    let Some(tx) = tx else { return };
+    let (ack, done) = tokio::sync::oneshot::channel();
+    if tx.send(ack).is_ok() {
+        let _ = done.await;
+    }
 }
 
 /// What the assistant-config watcher found: repairs go to the activity log; a removal by the

@@ -105,6 +105,14 @@ fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>
         true,
         None::<&str>,
     )?;
+    // Linux: cleanup first, then the package manager (Windows has the NSIS hook, macOS nothing).
+    let uninstall = MenuItem::with_id(
+        app,
+        "uninstall",
+        "Uninstall Lanyard…",
+        cfg!(target_os = "linux"),
+        None::<&str>,
+    )?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let sep1 = PredefinedMenuItem::separator(app)?;
     let sep2 = PredefinedMenuItem::separator(app)?;
@@ -118,8 +126,11 @@ fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>
         &open,
         &autostart,
         &remove_all,
-        &quit,
     ]);
+    if cfg!(target_os = "linux") {
+        items.push(&uninstall);
+    }
+    items.push(&quit);
     Menu::with_items(app, &items)
 }
 
@@ -169,6 +180,7 @@ fn on_menu(app: &AppHandle, id: &str) {
         "add" => windows::open_wizard(app, None),
         "open" => windows::open_dashboard(app, false),
         "remove-everything" => windows::open_dashboard(app, true),
+        "uninstall" => windows::open_dashboard_at(app, Some("uninstall")),
         "quit" => {
             app.exit(0);
             Ok(())

@@ -40,18 +40,23 @@ pub fn open_wizard(app: &AppHandle, server_url: Option<&str>) -> tauri::Result<(
 /// Opens (or focuses) the dashboard ("Open Lanyard").
 /// With `remove_everything`, the dashboard opens at its "Remove everything" confirmation.
 pub fn open_dashboard(app: &AppHandle, remove_everything: bool) -> tauri::Result<()> {
+    open_dashboard_at(app, remove_everything.then_some("remove-everything"))
+}
+
+/// Opens (or focuses) the dashboard at one of its confirmations: "remove-everything" or
+/// "uninstall" (the page's hash when it opens, an event of that name when it is open already).
+pub fn open_dashboard_at(app: &AppHandle, section: Option<&str>) -> tauri::Result<()> {
     if let Some(w) = app.get_webview_window(DASHBOARD) {
-        if remove_everything {
-            w.emit("remove-everything", ())?;
+        if let Some(section) = section {
+            w.emit(section, ())?;
         }
         w.unminimize()?;
         w.show()?;
         return w.set_focus();
     }
-    let page = if remove_everything {
-        "dashboard.html#remove-everything"
-    } else {
-        "dashboard.html"
+    let page = match section {
+        Some(section) => format!("dashboard.html#{section}"),
+        None => "dashboard.html".to_owned(),
     };
     WebviewWindowBuilder::new(app, DASHBOARD, WebviewUrl::App(page.into()))
         .title("Lanyard")

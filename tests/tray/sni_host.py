@@ -3,8 +3,8 @@
 
 It owns org.kde.StatusNotifierWatcher on the session bus (so it must start before the tray),
 launches the tray command given after `--`, waits for it to register its item, reads the
-exported com.canonical.dbusmenu layout, asserts the items, clicks "Add MCP server…", checks that
-the wizard window appears (X11 window title, via xwininfo), optionally screenshots it, then
+exported com.canonical.dbusmenu layout, asserts the items (among them "Uninstall Lanyard…"),
+clicks "Add MCP server…", checks that the wizard window appears (X11 window title, via xwininfo), optionally screenshots it, then
 clicks "Quit" and checks that the tray exits. Prints `N passed, N failed`; exit code 1 on failure.
 
 Uses Debian's python3-dbus and python3-gi (run with /usr/bin/python3).
@@ -177,7 +177,8 @@ def main():
             return finish()
         texts = [l for _, l, _ in items if l]
         print("menu:", texts, flush=True)
-        for want in ["Add MCP server…", "Open Lanyard", "Start at login", "Remove everything and quit…", "Quit"]:
+        for want in ["Add MCP server…", "Open Lanyard", "Start at login", "Remove everything and quit…",
+                     "Uninstall Lanyard…", "Quit"]:
             check(f"menu has “{want}”", want in texts, str(texts))
         if expect:
             def row():
@@ -227,6 +228,14 @@ def main():
         if dash and shots:
             path = os.path.join(shots, "dashboard-empty.png")
             check("dashboard screenshot saved", xwin.screenshot(dash, path), path)
+        # "Uninstall Lanyard…" brings the dashboard forward at its uninstall confirmation.
+        click("Uninstall Lanyard…")
+        pump(ctx, 1)
+        dash = wait_for(ctx, lambda: xwin.find("Lanyard", exact=True))
+        check("“Uninstall Lanyard…” keeps the dashboard open at its confirmation", dash)
+        if dash and shots:
+            path = os.path.join(shots, "uninstall.png")
+            check("uninstall screenshot saved", xwin.screenshot(dash, path), path)
 
         click("Quit")
         code = wait_for(ctx, lambda: tray.poll() is not None and (tray.returncode,))

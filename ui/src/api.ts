@@ -69,6 +69,15 @@ export interface AddRequest {
   noResource?: boolean;
 }
 
+/** What "Uninstall Lanyard…" found after the cleanup: how to remove the program itself. */
+export interface UninstallResult {
+  report: string;
+  package: string | null;
+  remove_command: string | null;
+  can_pkexec: boolean;
+  manual: string | null;
+}
+
 export const api = {
   probe: (url: string) => invoke<ProbeSummary>("probe", { url }),
   addServer: (req: AddRequest) => invoke<{ name: string; tools: ToolInfo[] }>("add_server", { req }),
@@ -82,6 +91,8 @@ export const api = {
   cancelFlow: () => invoke<void>("cancel_flow"),
   useSystemBrowser: () => invoke<void>("use_system_browser"),
   removeEverything: () => invoke<string>("remove_everything"),
+  uninstallLanyard: () => invoke<UninstallResult>("uninstall_lanyard"),
+  finishUninstall: (removePackage: boolean) => invoke<string>("finish_uninstall", { removePackage }),
 };
 
 /** Errors from commands arrive as UiError objects; anything else is shown as text. */

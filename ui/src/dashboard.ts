@@ -71,6 +71,51 @@ $("remove-go").addEventListener("click", async () => {
   }
 });
 void listen("remove-everything", showRemove);
+
+// "Uninstall Lanyard…" (Linux tray): the cleanup, then the package manager — the tray never runs
+// it by itself: it shows the command, and offers pkexec only when it exists and the user asks.
+function showUninstall() {
+  $("uninstall-card").hidden = false;
+  $("uninstall-confirm").hidden = false;
+  $("uninstall-card").scrollIntoView({ block: "end" });
+  ($("uninstall-cancel") as HTMLButtonElement).focus();
+}
+$("uninstall-cancel").addEventListener("click", () => ($("uninstall-card").hidden = true));
+$("uninstall-go").addEventListener("click", async () => {
+  const out = $("uninstall-out");
+  const go = $("uninstall-go") as HTMLButtonElement;
+  go.disabled = true;
+  out.hidden = false;
+  out.textContent = "Revoking tokens and deleting registrations…";
+  try {
+    const r = await api.uninstallLanyard();
+    out.textContent = r.report;
+    $("uninstall-confirm").hidden = true;
+    $("uninstall-how").textContent = r.remove_command
+      ? `Everything is cleaned up. To remove the program, run in a terminal:  ${r.remove_command}`
+      : `Everything is cleaned up. ${r.manual ?? ""}`;
+    $("uninstall-pkexec").hidden = !r.can_pkexec;
+    $("uninstall-next").hidden = false;
+  } catch (e) {
+    const err = asUiError(e);
+    out.textContent = `${err.what}\n${err.next}`;
+    go.disabled = false;
+  }
+});
+async function finishUninstall(removePackage: boolean) {
+  const out = $("uninstall-out");
+  try {
+    const text = await api.finishUninstall(removePackage);
+    out.textContent = `${text}\nDone. Lanyard quits now.`;
+  } catch (e) {
+    const err = asUiError(e);
+    out.textContent = `${err.what}\n${err.next}`;
+  }
+}
+$("uninstall-quit").addEventListener("click", () => void finishUninstall(false));
+$("uninstall-pkexec").addEventListener("click", () => void finishUninstall(true));
+void listen("uninstall", showUninstall);
+if (location.hash === "#uninstall") showUninstall();
 if (location.hash === "#remove-everything") showRemove();
 window.addEventListener("focus", () => void refresh());
 setInterval(() => void refresh(), 10_000);
