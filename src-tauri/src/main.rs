@@ -12,6 +12,7 @@ mod commands;
 mod core;
 mod engine;
 mod flow;
+mod gl;
 mod model;
 mod signin;
 mod state;
@@ -92,6 +93,8 @@ fn main() {
         println!("lanyard-tray {}", env!("CARGO_PKG_VERSION"));
         return;
     }
+    // Before GTK starts and before any thread exists: no GL probe at startup (see gl.rs).
+    gl::skip_gl_probe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LANYARD_LOG")

@@ -183,6 +183,7 @@ pub fn open_system_browser(app: &AppHandle, url: &Url) -> Result<(), String> {
             } else {
                 c.arg(url.as_str());
             }
+            crate::gl::clean_child_env(&mut c);
             let mut child = c
                 .spawn()
                 .map_err(|e| format!("could not start $BROWSER ({prog}): {e}"))?;
