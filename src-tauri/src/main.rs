@@ -130,7 +130,8 @@ fn main() {
             commands::cancel_flow,
             commands::use_system_browser,
             commands::remove_everything,
-            commands::uninstall_lanyard, commands::finish_uninstall,
+            commands::uninstall_lanyard,
+            commands::finish_uninstall,
         ])
         .setup(move |app| {
             let h = app.handle().clone();

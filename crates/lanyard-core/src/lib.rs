@@ -14,17 +14,17 @@ pub mod http;
 pub mod paths;
 
 pub mod authorization;
+pub mod bridge;
 pub mod cleanup;
 pub mod daemon;
 pub mod discovery;
 pub mod flow;
 pub mod ides;
-pub mod bridge;
-pub mod watch;
 pub mod mcp;
 pub(crate) mod net;
 pub mod registration;
 pub mod servers;
 pub mod tokens;
+pub mod watch;
 
 pub use error::{Error, Result};
