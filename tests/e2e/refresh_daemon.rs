@@ -5,25 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::refresh_support::*;
 
-fn assert_mcp_accepts(world: &lanyard_e2e::World, token: &str) {
-    let r = world
-        .mcp_post(
-            "demo",
-            token,
-            &lanyard_e2e::json!({
-                "jsonrpc": "2.0", "id": 1, "method": "initialize",
-                "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                           "clientInfo": {"name": "e2e", "version": "0"}}
-            }),
-        )
-        .expect("MCP server answers");
-    assert_eq!(
-        r.status, 200,
-        "the MCP server refused the token: {}",
-        r.body
-    );
-}
-
 #[test]
 fn daemon_keeps_a_server_usable_for_a_minute_with_the_expected_refreshes() {
     let world = world_with_ttl(10);
@@ -43,7 +24,7 @@ fn daemon_keeps_a_server_usable_for_a_minute_with_the_expected_refreshes() {
             .as_str()
             .expect("access token")
             .to_string();
-        assert_mcp_accepts(&world, &access);
+        crate::core_common::assert_server_accepts(&world, "demo", &access);
         distinct.insert(access);
         samples += 1;
     }

@@ -1,8 +1,6 @@
 //! An assistant killing `lanyard token` (its headers helper) in the middle of a refresh never
 //! loses the grant: the refresh runs in a detached child that stores the rotated refresh token.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::refresh_support::*;
@@ -15,21 +13,7 @@ fn killing_the_token_helper_mid_refresh_keeps_the_grant() {
 
     // The refresh is held inside the single flight by another holder of the server's lock
     // while the helper is killed.
-    let lock = state_dir(&sandbox).join("locks").join("demo.lock");
-    std::fs::create_dir_all(lock.parent().expect("dir")).expect("locks dir");
-    let mut holder = std::process::Command::new("flock")
-        .args(["-x", "-o"])
-        .arg(&lock)
-        .args(["-c", "echo locked; read _"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("flock");
-    let mut line = String::new();
-    BufReader::new(holder.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("flock says locked");
-    assert_eq!(line.trim(), "locked");
+    let holder = LockHolder::hold(&sandbox, "demo");
 
     let mut helper = sandbox
         .spawn_lanyard(&["token", "demo"])
@@ -37,8 +21,7 @@ fn killing_the_token_helper_mid_refresh_keeps_the_grant() {
     std::thread::sleep(Duration::from_millis(500)); // its refresh is waiting on the lock
     helper.kill().expect("kill -9 the helper"); // SIGKILL, as a hard timeout would
     let _ = helper.wait();
-    drop(holder.stdin.take()); // release: the detached refresh goes on
-    let _ = holder.wait();
+    holder.release(); // the detached refresh goes on
 
     let deadline = Instant::now() + PATIENCE; // hang guard, not a timing assertion
     while stored_tokens(&sandbox, "demo")["access_token"] == before {
@@ -58,14 +41,5 @@ fn killing_the_token_helper_mid_refresh_keeps_the_grant() {
         "no refresh token was replayed"
     );
     assert_eq!(counts.authorizations("idp"), 1, "no new sign-in");
-    let r = world
-        .mcp_post(
-            "demo",
-            run.stdout.trim(),
-            &lanyard_e2e::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                           "clientInfo": {"name": "e2e", "version": "0"}}}),
-        )
-        .expect("MCP answers");
-    assert_eq!(r.status, 200, "{}", r.body);
+    crate::core_common::assert_server_accepts(&world, "demo", run.stdout.trim());
 }

@@ -74,16 +74,7 @@ fn thirty_token_processes_at_expiry_cause_exactly_one_refresh() {
         "exactly one refresh at the IdP for 30 concurrent callers"
     );
     assert_eq!(counts.token_errors("idp", "invalid_grant"), 0);
-    let r = world
-        .mcp_post(
-            "demo",
-            &token,
-            &lanyard_e2e::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                           "clientInfo": {"name": "e2e", "version": "0"}}}),
-        )
-        .expect("MCP answers");
-    assert_eq!(r.status, 200, "{}", r.body);
+    crate::core_common::assert_server_accepts(&world, "demo", &token);
     // The rotated refresh token is the one in the keychain.
     let after = stored_tokens(&sandbox, "demo");
     assert_eq!(after["access_token"].as_str(), Some(token.as_str()));

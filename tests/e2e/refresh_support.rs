@@ -178,3 +178,42 @@ pub(crate) fn is_refreshed(ev: &Value, at_idp: bool) -> bool {
 pub(crate) fn is_status(ev: &Value, state: &str) -> bool {
     ev["event"] == "status" && ev["server"] == "demo" && ev["status"]["state"] == state
 }
+
+/// Another holder of a server's refresh lock (`flock -o`, so the lock stays with flock itself
+/// and no child inherits it): a refresh waits inside the single flight until [`release`].
+///
+/// [`release`]: LockHolder::release
+pub(crate) struct LockHolder(Child);
+
+impl LockHolder {
+    pub(crate) fn hold(sandbox: &Sandbox, server: &str) -> LockHolder {
+        let lock = state_dir(sandbox)
+            .join("locks")
+            .join(format!("{server}.lock"));
+        std::fs::create_dir_all(lock.parent().expect("dir")).expect("locks dir");
+        let mut child = std::process::Command::new("flock")
+            .args(["-x", "-o"])
+            .arg(&lock)
+            .args(["-c", "echo locked; read _"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("flock");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("flock says locked");
+        assert_eq!(line.trim(), "locked");
+        LockHolder(child)
+    }
+
+    /// Closing flock's stdin ends it, and the lock with it.
+    pub(crate) fn release(self) {}
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use super::engine::{Backend, RefreshOutcome, ServerEntry, ServerState, TokenTimes};
 use super::policy::refresh_due;
 use crate::registration::{self, DcrRequest};
-use crate::servers::{ClientSource, Registration, ServerStatus, StateError, StateFile};
-use crate::tokens::{FreshError, SecretStore, TokenError, TokenSet, store, stored_tokens};
+use crate::servers::{ClientSource, ServerStatus, StateError, StateFile};
+use crate::tokens::{FreshError, SecretStore, TokenError, TokenSet, stored_tokens};
 
 /// How a refresh is carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,33 +332,13 @@ impl LiveBackend {
             .await
             .map_err(|e| e.to_string())?;
         // Secrets first, then the state that points at them.
-        let key = issuer.as_str();
-        match &client.client_secret {
-            Some(s) => self.secrets.set(&store::registration_secret_key(key), s),
-            None => self.secrets.delete(&store::registration_secret_key(key)),
-        }
+        let reg = crate::flow::signin::keep_registration(
+            &*self.secrets,
+            &issuer,
+            &client,
+            dead.redirect_uris.clone(),
+        )
         .map_err(|e| e.to_string())?;
-        match &client.registration_access_token {
-            Some(t) => self.secrets.set(&store::registration_token_key(key), t),
-            None => self.secrets.delete(&store::registration_token_key(key)),
-        }
-        .map_err(|e| e.to_string())?;
-        let reg = Registration {
-            issuer: issuer.clone(),
-            client_id: client.client_id.clone(),
-            metadata: client.metadata.clone(),
-            redirect_uris: if client.redirect_uris.is_empty() {
-                dead.redirect_uris.clone()
-            } else {
-                client.redirect_uris.clone()
-            },
-            token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
-            has_secret: client.client_secret.is_some(),
-            registration_client_uri: client.registration_client_uri.clone(),
-            has_registration_access_token: client.registration_access_token.is_some(),
-            dead: false,
-            registered_at: Utc::now().timestamp(),
-        };
         self.state_file
             .update(|st| {
                 st.put_registration(reg);

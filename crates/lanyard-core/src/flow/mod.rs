@@ -10,7 +10,7 @@
 
 mod engine;
 mod naming;
-mod signin;
+pub(crate) mod signin;
 
 pub use engine::{
     AddOptions, AddOutcome, Lanyard, LogoutOutcome, Progress, RegistrationView, ServerView,

@@ -115,30 +115,12 @@ pub(crate) async fn obtain_client(
             });
             let request = DcrRequest::for_this_machine(vec![redirect_uri.to_owned()], supported);
             let client = registration::register(http, &registration_endpoint, &request).await?;
-            let issuer = as_meta.issuer.as_str();
-            // Secrets before the record that mentions them.
-            if let Some(s) = &client.client_secret {
-                secrets.set(&store::registration_secret_key(issuer), s)?;
-            }
-            if let Some(t) = &client.registration_access_token {
-                secrets.set(&store::registration_token_key(issuer), t)?;
-            }
-            let reg = Registration {
-                issuer: as_meta.issuer.clone(),
-                client_id: client.client_id.clone(),
-                metadata: client.metadata.clone(),
-                redirect_uris: if client.redirect_uris.is_empty() {
-                    vec![redirect_uri.to_owned()]
-                } else {
-                    client.redirect_uris.clone()
-                },
-                token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
-                has_secret: client.client_secret.is_some(),
-                registration_client_uri: client.registration_client_uri.clone(),
-                has_registration_access_token: client.registration_access_token.is_some(),
-                dead: false,
-                registered_at: crate::tokens::set::now(),
-            };
+            let reg = keep_registration(
+                secrets,
+                &as_meta.issuer,
+                &client,
+                vec![redirect_uri.to_owned()],
+            )?;
             if let Some(f) = state_file {
                 f.update(|st: &mut State| {
                     st.put_registration(reg.clone());
@@ -407,4 +389,39 @@ pub(crate) async fn ops_with_step_up(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// A new registration's secrets go to the keychain first (an earlier client's are removed), then
+/// the record that points at them is returned for the state file.
+pub(crate) fn keep_registration(
+    secrets: &dyn SecretStore,
+    issuer: &Url,
+    client: &registration::RegisteredClient,
+    fallback_redirect_uris: Vec<String>,
+) -> Result<Registration, store::SecretError> {
+    let key = issuer.as_str();
+    match &client.client_secret {
+        Some(s) => secrets.set(&store::registration_secret_key(key), s)?,
+        None => secrets.delete(&store::registration_secret_key(key))?,
+    }
+    match &client.registration_access_token {
+        Some(t) => secrets.set(&store::registration_token_key(key), t)?,
+        None => secrets.delete(&store::registration_token_key(key))?,
+    }
+    Ok(Registration {
+        issuer: issuer.clone(),
+        client_id: client.client_id.clone(),
+        metadata: client.metadata.clone(),
+        redirect_uris: if client.redirect_uris.is_empty() {
+            fallback_redirect_uris
+        } else {
+            client.redirect_uris.clone()
+        },
+        token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+        has_secret: client.client_secret.is_some(),
+        registration_client_uri: client.registration_client_uri.clone(),
+        has_registration_access_token: client.registration_access_token.is_some(),
+        dead: false,
+        registered_at: crate::tokens::set::now(),
+    })
 }
