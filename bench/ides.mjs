@@ -13,46 +13,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
+import { LANYARD, ROOT, freshHome, median, startWorld, userEnv } from './common.mjs';
+
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const MB = Number(process.env.BENCH_CLAUDE_MB || 20);
-const LANYARD = process.env.LANYARD_BIN || path.join(ROOT, 'target', 'debug', 'lanyard');
 const CLAUDE = path.join(ROOT, 'tests', 'ide-clis', 'node_modules', '.bin', 'claude');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'lanyard-bench-ides-'));
 
-function startWorld() {
-  const config = { stateDir: path.join(TMP, 'world'), issuers: [{ name: 'idp', accessTokenTtl: 3600 }] };
-  const child = spawn(process.execPath, [path.join(ROOT, 'tests', 'world', 'world.mjs'), '--config', JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-  });
-  return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', (l) => resolve({ child, world: JSON.parse(l) }));
-    child.once('exit', (c) => reject(new Error(`world exited ${c}`)));
-  });
-}
 
-const home = path.join(TMP, 'home');
-for (const d of ['.config', '.local/share', '.local/state', '.cache', '.claude', '.codex', '.cursor']) {
-  fs.mkdirSync(path.join(home, d), { recursive: true });
-}
-const env = {
-  PATH: process.env.PATH,
-  HOME: home,
-  LANG: 'C.UTF-8',
-  XDG_CONFIG_HOME: path.join(home, '.config'),
-  XDG_DATA_HOME: path.join(home, '.local/share'),
-  XDG_STATE_HOME: path.join(home, '.local/state'),
-  XDG_CACHE_HOME: path.join(home, '.cache'),
-  CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
-  CODEX_HOME: path.join(home, '.codex'),
-  DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? '',
-  BROWSER: path.join(ROOT, 'tests', 'world', 'browser.mjs'),
-  NODE_NO_WARNINGS: '1',
-};
+const home = freshHome(TMP, 'home');
+const env = userEnv(home);
 
 function run(cmd, args) {
   const t0 = process.hrtime.bigint();
@@ -78,11 +49,6 @@ function bigClaudeJson(mb) {
   return JSON.stringify({ numStartups: 212, theme: 'dark', mcpServers: {}, projects, userID: 'x'.repeat(64) }, null, 2);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function watcherReaction(file, token) {
   const w = spawn(LANYARD, ['ides', '--watch'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -107,7 +73,7 @@ async function watcherReaction(file, token) {
 
 async function main() {
   for (const f of [LANYARD, CLAUDE]) if (!fs.existsSync(f)) throw new Error(`${f} is missing (cargo build -p lanyard-cli; scripts/setup.d/25-ide-clis.sh)`);
-  const { child, world } = await startWorld();
+  const { child, world } = await startWorld(TMP, { issuers: [{ name: 'idp', accessTokenTtl: 3600 }] });
   try {
     run(LANYARD, ['add', world.mcpServers.demo.url, '--name', 'gw']);
     const file = path.join(home, '.claude', '.claude.json');

@@ -10,73 +10,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
-const LANYARD = process.env.LANYARD_BIN || path.join(ROOT, 'target', 'debug', 'lanyard');
-const BROWSER = path.join(ROOT, 'tests', 'world', 'browser.mjs');
+import { HERE, LANYARD, admin, freshHome, startWorld, userEnv } from './common.mjs';
+
 const TOKEN_RUNS = Number(process.env.BENCH_TOKEN_RUNS || 50);
 const REMOTE_RUNS = Number(process.env.BENCH_REMOTE_RUNS || 10);
 const SERVERS = Number(process.env.BENCH_SERVERS || 1000);
 const IDLE_SECS = Number(process.env.BENCH_IDLE_SECS || 30);
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'lanyard-bench-token-'));
 
-function startWorld() {
-  const config = {
-    stateDir: path.join(TMP, 'world'),
-    issuers: [{ name: 'idp', accessTokenTtl: 3600 }],
-    mcpServers: [{ name: 'demo' }],
-  };
-  const child = spawn(process.execPath, [path.join(ROOT, 'tests', 'world', 'world.mjs'), '--config', JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', fs.openSync(path.join(TMP, 'world.log'), 'w')],
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-  });
-  return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', (l) => resolve({ child, world: JSON.parse(l) }));
-    child.once('exit', (c) => reject(new Error(`world exited ${c}`)));
-  });
-}
 
-// One retry: while spawnSync (hyperfine) blocks this event loop, the world closes the idle
-// keep-alive socket and the next fetch on it fails once.
-async function admin(world, route, method = 'GET') {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const r = await fetch(`${world.admin}${route}`, { method });
-      return await r.json();
-    } catch (e) {
-      if (attempt >= 2) throw e;
-    }
-  }
-}
 
-function freshHome(label) {
-  const home = fs.mkdtempSync(path.join(TMP, `${label}-`));
-  for (const d of ['.config', '.local/share', '.local/state', '.cache', '.claude', '.codex', '.mcp-auth']) {
-    fs.mkdirSync(path.join(home, d), { recursive: true });
-  }
-  return home;
-}
 
-function userEnv(home) {
-  return {
-    PATH: process.env.PATH,
-    HOME: home,
-    LANG: 'C.UTF-8',
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_DATA_HOME: path.join(home, '.local/share'),
-    XDG_STATE_HOME: path.join(home, '.local/state'),
-    XDG_CACHE_HOME: path.join(home, '.cache'),
-    CLAUDE_CONFIG_DIR: path.join(home, '.claude'),
-    CODEX_HOME: path.join(home, '.codex'),
-    MCP_REMOTE_CONFIG_DIR: path.join(home, '.mcp-auth'),
-    DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? '',
-    BROWSER,
-    NODE_NO_WARNINGS: '1',
-  };
-}
 
 function run(cmd, args, env, input) {
   const r = spawnSync(cmd, args, { env, input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
@@ -137,20 +82,20 @@ function switchesBetween(a, b) {
 
 async function main() {
   if (!fs.existsSync(LANYARD)) throw new Error(`${LANYARD} is missing: cargo build -p lanyard-cli`);
-  const { child, world } = await startWorld();
+  const { child, world } = await startWorld(TMP, { issuers: [{ name: 'idp', accessTokenTtl: 3600 }], mcpServers: [{ name: 'demo' }] }, path.join(TMP, 'world.log'));
   const url = world.mcpServers.demo.url;
   const out = { lanyard_bin: LANYARD };
   let daemon;
   try {
     // 1. Token helper latency vs mcp-remote warm start.
-    const lh = freshHome('lanyard');
+    const lh = freshHome(TMP, 'lanyard');
     const lenv = userEnv(lh);
     run(LANYARD, ['add', url, '--name', 'demo'], lenv);
     await admin(world, '/reset', 'POST');
     out.lanyard_token = hyperfine('lanyard-token', `${LANYARD} token demo`, lenv, TOKEN_RUNS, 5);
     out.lanyard_token.idp_requests = (await admin(world, '/counts')).issuers.idp.total;
 
-    const rh = freshHome('remote');
+    const rh = freshHome(TMP, 'remote');
     const renv = userEnv(rh);
     run(process.execPath, [path.join(HERE, 'mcp-remote-client.mjs'), url], renv); // cold: signs in once
     await admin(world, '/reset', 'POST');
