@@ -70,6 +70,36 @@ impl Drop for Watcher {
     }
 }
 
+/// `gw` connected to Cursor in static mode (token in `X-Authorization`); returns the token.
+fn connect_static_to_cursor(sandbox: &Sandbox) -> String {
+    sandbox
+        .lanyard(&[
+            "connect",
+            "gw",
+            "--ide",
+            "cursor",
+            "--mode",
+            "static",
+            "--header",
+            "X-Authorization",
+        ])
+        .assert_ok();
+    let token = sandbox.lanyard(&["token", "gw"]);
+    token.assert_ok();
+    token.stdout.trim().to_owned()
+}
+
+/// The watcher says it repaired the headers, and Cursor's entry carries `token` again.
+#[track_caller]
+fn assert_repaired(watcher: &mut Watcher, sandbox: &Sandbox, token: &str) {
+    let said = watcher.wait_for("repaired");
+    assert!(said.contains("headers"), "{said}");
+    assert_eq!(
+        cursor_entry(sandbox)["headers"]["X-Authorization"],
+        json!(format!("Bearer {token}"))
+    );
+}
+
 fn cursor_entry(sandbox: &Sandbox) -> Value {
     let text = std::fs::read_to_string(sandbox.home().join(".cursor/mcp.json")).unwrap();
     // The file is JSONC: drop the comment lines this test wrote.
@@ -90,21 +120,7 @@ fn watcher_replaces_a_stale_static_token_and_respects_a_removal() {
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let theirs = "{\n  // my servers\n  \"mcpServers\": {\n    \"docs\": {\"url\": \"https://docs.example/mcp\"}\n  }\n}\n";
     std::fs::write(&file, theirs).unwrap();
-    sandbox
-        .lanyard(&[
-            "connect",
-            "gw",
-            "--ide",
-            "cursor",
-            "--mode",
-            "static",
-            "--header",
-            "X-Authorization",
-        ])
-        .assert_ok();
-    let token = sandbox.lanyard(&["token", "gw"]);
-    token.assert_ok();
-    let token = token.stdout.trim().to_owned();
+    let token = connect_static_to_cursor(&sandbox);
     assert_eq!(
         cursor_entry(&sandbox)["headers"]["X-Authorization"],
         json!(format!("Bearer {token}"))
@@ -115,12 +131,7 @@ fn watcher_replaces_a_stale_static_token_and_respects_a_removal() {
     // Someone (an old backup, a sync tool) puts a stale token back.
     let with_ours = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, with_ours.replace(&token, "stale-token")).unwrap();
-    let said = watcher.wait_for("repaired");
-    assert!(said.contains("headers"), "{said}");
-    assert_eq!(
-        cursor_entry(&sandbox)["headers"]["X-Authorization"],
-        json!(format!("Bearer {token}"))
-    );
+    assert_repaired(&mut watcher, &sandbox, &token);
     assert!(
         std::fs::read_to_string(&file)
             .unwrap()
@@ -167,21 +178,7 @@ fn watcher_follows_a_config_folder_created_after_it_started() {
     std::fs::create_dir_all(&dir).unwrap();
     let theirs = "{\n  // my servers\n  \"mcpServers\": {}\n}\n";
     std::fs::write(&file, theirs).unwrap();
-    sandbox
-        .lanyard(&[
-            "connect",
-            "gw",
-            "--ide",
-            "cursor",
-            "--mode",
-            "static",
-            "--header",
-            "X-Authorization",
-        ])
-        .assert_ok();
-    let token = sandbox.lanyard(&["token", "gw"]);
-    token.assert_ok();
-    let token = token.stdout.trim().to_owned();
+    let token = connect_static_to_cursor(&sandbox);
     let with_ours = std::fs::read_to_string(&file).unwrap();
     // Cursor is uninstalled: its folder goes away before the watcher starts.
     std::fs::remove_dir_all(&dir).unwrap();
@@ -194,12 +191,7 @@ fn watcher_follows_a_config_folder_created_after_it_started() {
     // and the entry repaired, with no periodic pass to find it.
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(&file, with_ours.replace(&token, "stale-token")).unwrap();
-    let said = watcher.wait_for("repaired");
-    assert!(said.contains("headers"), "{said}");
-    assert_eq!(
-        cursor_entry(&sandbox)["headers"]["X-Authorization"],
-        json!(format!("Bearer {token}"))
-    );
+    assert_repaired(&mut watcher, &sandbox, &token);
 
     // Later edits in that folder are seen too (the watch stays on it).
     std::fs::write(&file, with_ours.replace(&token, "another-stale-token")).unwrap();
@@ -223,28 +215,9 @@ fn watcher_follows_a_connection_made_by_another_process() {
     let mut watcher = Watcher::start(&sandbox);
 
     // `lanyard connect` while the watcher runs, into a folder that did not exist.
-    sandbox
-        .lanyard(&[
-            "connect",
-            "gw",
-            "--ide",
-            "cursor",
-            "--mode",
-            "static",
-            "--header",
-            "X-Authorization",
-        ])
-        .assert_ok();
-    let token = sandbox.lanyard(&["token", "gw"]);
-    token.assert_ok();
-    let token = token.stdout.trim().to_owned();
+    let token = connect_static_to_cursor(&sandbox);
 
     let with_ours = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, with_ours.replace(&token, "stale-token")).unwrap();
-    let said = watcher.wait_for("repaired");
-    assert!(said.contains("headers"), "{said}");
-    assert_eq!(
-        cursor_entry(&sandbox)["headers"]["X-Authorization"],
-        json!(format!("Bearer {token}"))
-    );
+    assert_repaired(&mut watcher, &sandbox, &token);
 }
