@@ -224,6 +224,11 @@ impl Cleanup {
             Item::DeleteAutostartValue { key, value } => {
                 super::local::delete_registry_value(key, value)
             }
+            Item::RemoveLinkAssociation { file } => super::desktop::remove_association(file),
+            Item::DeleteLinkHandler { path } => super::desktop::delete_handler_entry(path),
+            Item::DeleteCommandLink { path, .. } => {
+                super::desktop::delete_command_link(path, &self.user_dirs.app_dirs)
+            }
             Item::DeleteAutostart { paths } | Item::DeleteAppData { paths } => {
                 super::local::delete_paths(paths)
             }

@@ -1,5 +1,5 @@
 //! The items on this machine: assistant config entries, the autostart entry, the tray's data,
-//! the state directory.
+//! the state directory. (The AppImage's desktop integration: [`super::desktop`].)
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,8 @@ pub(crate) struct UserDirs {
     pub autostart_dir: Option<PathBuf>,
     /// Candidate app data directories (removed when present).
     pub app_dirs: Vec<PathBuf>,
+    /// The AppImage's desktop integration (Linux): command link, `lanyard://` handler.
+    pub desktop: super::desktop::DesktopDirs,
 }
 
 impl UserDirs {
@@ -49,6 +51,7 @@ impl UserDirs {
         UserDirs {
             autostart_dir,
             app_dirs,
+            desktop: super::desktop::DesktopDirs::from_base(&base),
         }
     }
 

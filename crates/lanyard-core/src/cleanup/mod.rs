@@ -11,7 +11,9 @@
 //!    without RFC 7592 is reported with the client id for the admin;
 //! 3. remove Lanyard's entries from every assistant config (through [`crate::ides`], every other
 //!    byte kept);
-//! 4. delete the remaining keychain items, the autostart entry and the tray's data;
+//! 4. delete the remaining keychain items, the autostart entry, the AppImage's desktop
+//!    integration (the `lanyard` command link into the tray's data, the `lanyard://` handler
+//!    entry and its association in `mimeapps.list`) and the tray's data;
 //! 5. delete the state directory — last, and only when nothing else is left.
 //!
 //! Every item reports [`Outcome`]: done, already gone, failed (why, what next), left for the
@@ -20,6 +22,7 @@
 //! tokens, a deleted registration and its token), so a later run computes a plan of exactly
 //! what is left and continues where the last one stopped.
 
+mod desktop;
 mod exec;
 mod keychain;
 mod local;
@@ -95,7 +98,8 @@ pub struct Cleanup {
     pub(crate) ide_env: Option<IdeEnv>,
     /// Search the OS keychain for items of this install that the state does not name.
     pub(crate) sweep_os_keychain: bool,
-    /// Autostart entries and app data to remove (found at plan time).
+    /// Autostart entries, app data and the AppImage's desktop integration to remove (found at
+    /// plan time).
     pub(crate) user_dirs: local::UserDirs,
     http: std::sync::OnceLock<reqwest::Client>,
 }
@@ -130,10 +134,8 @@ impl Cleanup {
         autostart_dir: Option<PathBuf>,
         app_dirs: Vec<PathBuf>,
     ) -> Self {
-        self.user_dirs = local::UserDirs {
-            autostart_dir,
-            app_dirs,
-        };
+        self.user_dirs.autostart_dir = autostart_dir;
+        self.user_dirs.app_dirs = app_dirs;
         self
     }
 

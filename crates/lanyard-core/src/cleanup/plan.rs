@@ -48,6 +48,14 @@ pub enum Item {
     DeleteAutostart { paths: Vec<PathBuf> },
     /// Windows: delete the autostart value under `HKCU\...\CurrentVersion\Run`.
     DeleteAutostartValue { key: String, value: String },
+    /// Linux (AppImage): remove the tray's `lanyard://` handler from `mimeapps.list` (only
+    /// `lanyard-tray-handler.desktop` in the value of `x-scheme-handler/lanyard`).
+    RemoveLinkAssociation { file: PathBuf },
+    /// Linux (AppImage): delete the `lanyard://` handler entry the tray wrote.
+    DeleteLinkHandler { path: PathBuf },
+    /// Linux (AppImage): delete the `lanyard` command link into the tray's data (only while it
+    /// points there).
+    DeleteCommandLink { path: PathBuf, target: PathBuf },
     /// Delete the tray app's own data (web view storage, caches).
     DeleteAppData { paths: Vec<PathBuf> },
     /// Delete the state directory (servers, registrations, records, backups, locks): last.
@@ -97,6 +105,22 @@ impl Item {
             Item::DeleteAutostartValue { key, value } => {
                 format!("Delete the autostart registry value {key}\\{value}")
             }
+            Item::RemoveLinkAssociation { file } => format!(
+                "Remove the tray as the handler of lanyard:// links ({}) from {}",
+                super::desktop::HANDLER_DESKTOP,
+                file.display()
+            ),
+            Item::DeleteLinkHandler { path } => {
+                format!(
+                    "Delete the lanyard:// link handler entry {}",
+                    path.display()
+                )
+            }
+            Item::DeleteCommandLink { path, target } => format!(
+                "Delete the `lanyard` command link {} (to {})",
+                path.display(),
+                target.display()
+            ),
             Item::DeleteAppData { paths } => {
                 format!("Delete the tray app's data ({})", join_paths(paths))
             }
@@ -303,6 +327,16 @@ impl Cleanup {
             }
             if let Some((key, value)) = super::local::windows_autostart_value() {
                 items.push(Item::DeleteAutostartValue { key, value });
+            }
+            let desktop = &self.user_dirs.desktop;
+            if let Some(file) = desktop.association() {
+                items.push(Item::RemoveLinkAssociation { file });
+            }
+            if let Some(path) = desktop.handler_entry() {
+                items.push(Item::DeleteLinkHandler { path });
+            }
+            if let Some((path, target)) = desktop.command_link(&self.user_dirs.app_dirs) {
+                items.push(Item::DeleteCommandLink { path, target });
             }
             let data = self.user_dirs.present_app_dirs();
             if !data.is_empty() {

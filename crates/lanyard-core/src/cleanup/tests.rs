@@ -142,6 +142,9 @@ fn plan_orders_items_and_never_plans_foreign_client_ids() {
             Item::DeleteKeychainItems { .. } => "keychain",
             Item::DeleteAutostart { .. }
             | Item::DeleteAutostartValue { .. }
+            | Item::RemoveLinkAssociation { .. }
+            | Item::DeleteLinkHandler { .. }
+            | Item::DeleteCommandLink { .. }
             | Item::DeleteAppData { .. } => "files",
             Item::DeleteStateDir { .. } => "state",
         })
@@ -278,4 +281,200 @@ async fn without_an_install_id_the_keychain_is_never_asked_and_nothing_is_create
         Err(CleanupError::AdminNeeded { .. })
     ));
     assert!(!paths.dir().exists());
+}
+
+/// A throwaway home with what the tray's AppImage integration leaves: its copy of the CLI in
+/// its data dir, the `lanyard://` handler entry and `mimeapps.list` naming it (next to a
+/// foreign handler of another scheme).
+#[cfg(unix)]
+struct AppImageHome {
+    _dir: tempfile::TempDir,
+    cleanup: Cleanup,
+    app_dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    handler: std::path::PathBuf,
+    mimeapps: std::path::PathBuf,
+}
+
+#[cfg(unix)]
+const MIMEAPPS_BEFORE: &str = "[Default Applications]\ntext/html=firefox.desktop\nx-scheme-handler/lanyard=lanyard-tray-handler.desktop\n\n[Added Associations]\nx-scheme-handler/slack=slack.desktop;\n";
+#[cfg(unix)]
+const MIMEAPPS_AFTER: &str = "[Default Applications]\ntext/html=firefox.desktop\n\n[Added Associations]\nx-scheme-handler/slack=slack.desktop;\n";
+
+#[cfg(unix)]
+fn appimage_home() -> AppImageHome {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let app_dir = home.join(".local/share/dev.lanyard.tray");
+    std::fs::create_dir_all(app_dir.join("bin")).unwrap();
+    std::fs::write(app_dir.join("bin/lanyard"), "#!/bin/sh\n").unwrap();
+    let bin = home.join(".local/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let applications = home.join(".local/share/applications");
+    std::fs::create_dir_all(&applications).unwrap();
+    let handler = applications.join("lanyard-tray-handler.desktop");
+    std::fs::write(
+        &handler,
+        "[Desktop Entry]\nExec=/tmp/Lanyard.AppImage %u\nMimeType=x-scheme-handler/lanyard;\n",
+    )
+    .unwrap();
+    std::fs::write(applications.join("other.desktop"), "[Desktop Entry]\n").unwrap();
+    let mimeapps = home.join(".config/mimeapps.list");
+    std::fs::create_dir_all(mimeapps.parent().unwrap()).unwrap();
+    std::fs::write(&mimeapps, MIMEAPPS_BEFORE).unwrap();
+    let paths = crate::paths::Paths::at(home.join(".config/lanyard"));
+    let mut cleanup = Cleanup::new(paths, Arc::new(MemoryStore::new()), None)
+        .with_user_dirs(None, vec![app_dir.clone()]);
+    cleanup.user_dirs.desktop = desktop::DesktopDirs {
+        bin_dir: Some(bin.clone()),
+        applications_dir: Some(applications),
+        mimeapps_list: Some(mimeapps.clone()),
+    };
+    AppImageHome {
+        _dir: dir,
+        cleanup,
+        app_dir,
+        bin,
+        handler,
+        mimeapps,
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn appimage_leftovers_are_planned_removed_once_and_a_second_run_finds_nothing() {
+    let h = appimage_home();
+    let link = h.bin.join("lanyard");
+    std::os::unix::fs::symlink(h.app_dir.join("bin/lanyard"), &link).unwrap();
+
+    // The dry run lists each one, in this order, before the tray's data.
+    let plan = h.cleanup.plan(Purpose::Uninstall).unwrap();
+    assert_eq!(
+        plan.items,
+        [
+            Item::RemoveLinkAssociation {
+                file: h.mimeapps.clone()
+            },
+            Item::DeleteLinkHandler {
+                path: h.handler.clone()
+            },
+            Item::DeleteCommandLink {
+                path: link.clone(),
+                target: h.app_dir.join("bin/lanyard")
+            },
+            Item::DeleteAppData {
+                paths: vec![h.app_dir.clone()]
+            },
+        ]
+    );
+    assert!(plan.items[2].describe().contains(".local/bin/lanyard"));
+
+    let report = h.cleanup.execute(&plan, &|_| {}).await;
+    assert!(report.complete, "{report:?}");
+    assert!(
+        report
+            .steps
+            .iter()
+            .all(|s| matches!(s.outcome, Some(Outcome::Done { .. }))),
+        "{report:?}"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "our link is gone"
+    );
+    assert!(!h.handler.exists());
+    assert!(h.handler.with_file_name("other.desktop").exists());
+    assert_eq!(
+        std::fs::read_to_string(&h.mimeapps).unwrap(),
+        MIMEAPPS_AFTER
+    );
+
+    // Idempotent: nothing is planned any more; the old plan run again reports "already gone"
+    // and never creates mimeapps.list.
+    assert!(h.cleanup.plan(Purpose::Uninstall).unwrap().is_empty());
+    std::fs::remove_file(&h.mimeapps).unwrap();
+    let again = h.cleanup.execute(&plan, &|_| {}).await;
+    assert!(again.complete, "{again:?}");
+    assert!(
+        again
+            .steps
+            .iter()
+            .all(|s| matches!(s.outcome, Some(Outcome::AlreadyGone { .. }))),
+        "{again:?}"
+    );
+    assert!(!h.mimeapps.exists(), "mimeapps.list is never created");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_foreign_lanyard_in_the_bin_dir_is_never_planned_or_touched() {
+    let h = appimage_home();
+    let link = h.bin.join("lanyard");
+    let elsewhere = h.bin.join("my-lanyard-build");
+    std::fs::write(&elsewhere, "#!/bin/sh\n").unwrap();
+    let foreign: [(&str, &dyn Fn()); 3] = [
+        ("a program of its own", &|| {
+            std::fs::write(&link, "#!/bin/sh\necho mine\n").unwrap()
+        }),
+        ("a link to the user's build", &|| {
+            std::os::unix::fs::symlink(&elsewhere, &link).unwrap()
+        }),
+        ("a link to /usr/bin/lanyard", &|| {
+            std::os::unix::fs::symlink("/usr/bin/lanyard", &link).unwrap()
+        }),
+    ];
+    for (what, make) in foreign {
+        make();
+        let plan = h.cleanup.plan(Purpose::Uninstall).unwrap();
+        assert!(
+            !plan
+                .items
+                .iter()
+                .any(|i| matches!(i, Item::DeleteCommandLink { .. })),
+            "{what}: {plan:?}"
+        );
+        // Even a stale plan that names it leaves it alone.
+        let stale = Plan {
+            items: vec![Item::DeleteCommandLink {
+                path: link.clone(),
+                target: h.app_dir.join("bin/lanyard"),
+            }],
+            engine_running: false,
+            purpose: Purpose::Uninstall,
+        };
+        let report = h.cleanup.execute(&stale, &|_| {}).await;
+        assert!(
+            matches!(report.steps[0].outcome, Some(Outcome::AlreadyGone { .. })),
+            "{what}: {report:?}"
+        );
+        assert!(std::fs::symlink_metadata(&link).is_ok(), "{what} was kept");
+        std::fs::remove_file(&link).unwrap();
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_mimeapps_list_with_only_foreign_lanyard_handlers_is_not_planned_nor_rewritten() {
+    let h = appimage_home();
+    let text = "[Default Applications]\nx-scheme-handler/lanyard=my-build.desktop\n";
+    std::fs::write(&h.mimeapps, text).unwrap();
+    let plan = h.cleanup.plan(Purpose::Uninstall).unwrap();
+    assert!(
+        !plan
+            .items
+            .iter()
+            .any(|i| matches!(i, Item::RemoveLinkAssociation { .. })),
+        "{plan:?}"
+    );
+    let before = std::fs::metadata(&h.mimeapps).unwrap().modified().unwrap();
+    let outcome = desktop::remove_association(&h.mimeapps);
+    assert!(
+        matches!(outcome, Outcome::AlreadyGone { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&h.mimeapps).unwrap(), text);
+    assert_eq!(
+        std::fs::metadata(&h.mimeapps).unwrap().modified().unwrap(),
+        before
+    );
 }
