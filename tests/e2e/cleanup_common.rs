@@ -137,3 +137,63 @@ pub(crate) fn refresh_error(
 pub(crate) fn uninstall(sb: &Sandbox) -> Run {
     sb.lanyard(&["uninstall", "--yes"])
 }
+
+/// What the tray's AppImage integration leaves in the sandbox (see [`seed_appimage_integration`]).
+pub(crate) struct AppImageLeftovers {
+    /// The tray's copy of the CLI, under its data dir.
+    pub copy: PathBuf,
+    /// `~/.local/bin/lanyard` → `copy`.
+    pub link: PathBuf,
+    /// `$XDG_DATA_HOME/applications/lanyard-tray-handler.desktop`.
+    pub handler: PathBuf,
+    /// Another desktop entry in the same folder (must stay).
+    pub other_entry: PathBuf,
+    pub mimeapps: PathBuf,
+    /// `mimeapps.list` as it must be after the uninstall: the user's own associations, byte for
+    /// byte, including their own handler of `lanyard://` links.
+    pub mimeapps_after: &'static str,
+}
+
+/// The AppImage's desktop integration, as the tray does it: its CLI copied to
+/// `$XDG_DATA_HOME/dev.lanyard.tray/bin/lanyard` and linked from `~/.local/bin/lanyard`, the
+/// deep-link plugin's handler entry, and `mimeapps.list` as Debian 12's `xdg-mime default`
+/// (xdg-utils 1.1.3) leaves a user's existing file: our line appended to
+/// `[Default Applications]` (here next to the user's own associations, and the user's own
+/// handler of `lanyard://` links under `[Added Associations]`).
+pub(crate) fn seed_appimage_integration(sb: &Sandbox) -> AppImageLeftovers {
+    let home = sb.home();
+    let share = home.join(".local/share");
+    let copy = share.join("dev.lanyard.tray/bin/lanyard");
+    std::fs::create_dir_all(copy.parent().expect("parent")).expect("mkdir tray bin");
+    // A stand-in for the copy (the real binary is large; only the link's target matters).
+    std::fs::write(&copy, "#!/bin/sh\nexec lanyard \"$@\"\n").expect("the CLI's copy");
+    let bin = home.join(".local/bin");
+    std::fs::create_dir_all(&bin).expect("mkdir ~/.local/bin");
+    let link = bin.join("lanyard");
+    std::os::unix::fs::symlink(&copy, &link).expect("link the CLI");
+    let applications = share.join("applications");
+    std::fs::create_dir_all(&applications).expect("mkdir applications");
+    let handler = applications.join("lanyard-tray-handler.desktop");
+    std::fs::write(
+        &handler,
+        "[Desktop Entry]\nType=Application\nName=Lanyard\nExec=\"/tmp/Lanyard.AppImage\" %u\nTerminal=false\nMimeType=x-scheme-handler/lanyard;\nNoDisplay=true\n",
+    )
+    .expect("handler entry");
+    let other_entry = applications.join("firefox.desktop");
+    std::fs::write(&other_entry, "[Desktop Entry]\nName=Firefox\n").expect("other entry");
+    let mimeapps = sb.config_home().join("mimeapps.list");
+    std::fs::create_dir_all(sb.config_home()).expect("mkdir config");
+    std::fs::write(
+        &mimeapps,
+        "# associations\n[Default Applications]\ntext/html=firefox.desktop\nx-scheme-handler/lanyard=lanyard-tray-handler.desktop\n\n[Added Associations]\nx-scheme-handler/lanyard=my-lanyard-build.desktop;\n",
+    )
+    .expect("mimeapps.list");
+    AppImageLeftovers {
+        copy,
+        link,
+        handler,
+        other_entry,
+        mimeapps,
+        mimeapps_after: "# associations\n[Default Applications]\ntext/html=firefox.desktop\n\n[Added Associations]\nx-scheme-handler/lanyard=my-lanyard-build.desktop;\n",
+    }
+}

@@ -3,8 +3,8 @@
 use lanyard_e2e::{Sandbox, World, json};
 
 use crate::cleanup_common::{
-    connect_all, refresh_error, refresh_token, registrations, search, seed_assistant_configs,
-    service, state_dir, uninstall,
+    connect_all, refresh_error, refresh_token, registrations, search, seed_appimage_integration,
+    seed_assistant_configs, service, state_dir, uninstall,
 };
 use crate::core_common::{add_ok, said};
 
@@ -83,6 +83,9 @@ fn uninstall_revokes_deletes_clients_restores_configs_and_leaves_nothing() {
     };
     let (client_idp, client_idp2) = (client_of("idp"), client_of("idp2"));
 
+    // The tray ran from an AppImage: CLI link, lanyard:// handler entry, its association.
+    let appimage = seed_appimage_integration(&sb);
+
     // --dry-run lists the plan and changes nothing.
     let dry = sb.lanyard(&["uninstall", "--dry-run", "--json"]);
     dry.assert_ok();
@@ -104,6 +107,21 @@ fn uninstall_revokes_deletes_clients_restores_configs_and_leaves_nothing() {
         "{plan}"
     );
     assert!(kinds.contains(&"delete_state_dir".to_string()), "{plan}");
+    for kind in [
+        "remove_link_association",
+        "delete_link_handler",
+        "delete_command_link",
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|k| *k == kind).count(),
+            1,
+            "{kind}: {plan}"
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(&appimage.link).is_ok() && appimage.handler.exists(),
+        "a dry run removes nothing"
+    );
     if connected {
         assert_eq!(
             kinds.iter().filter(|k| *k == "remove_ide_entry").count(),
@@ -152,6 +170,24 @@ fn uninstall_revokes_deletes_clients_restores_configs_and_leaves_nothing() {
         "other autostart entries stay"
     );
     assert!(!tray_data.exists(), "the tray's data is removed");
+    assert!(
+        std::fs::symlink_metadata(&appimage.link).is_err(),
+        "the `lanyard` link into the tray's data is removed"
+    );
+    assert!(
+        !appimage.copy.exists(),
+        "the tray's copy of the CLI is removed"
+    );
+    assert!(
+        !appimage.handler.exists(),
+        "the lanyard:// handler entry is removed"
+    );
+    assert!(appimage.other_entry.exists(), "other desktop entries stay");
+    assert_eq!(
+        std::fs::read_to_string(&appimage.mimeapps).expect("mimeapps.list stays"),
+        appimage.mimeapps_after,
+        "only Lanyard's association leaves mimeapps.list"
+    );
     for word in ["done", "revoke", "delete"] {
         assert!(said(&run).contains(word), "{word}: {}", run.describe());
     }
