@@ -478,3 +478,36 @@ async fn a_mimeapps_list_with_only_foreign_lanyard_handlers_is_not_planned_nor_r
         before
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_mimeapps_list_linked_by_a_dotfile_manager_is_edited_in_place_and_stays_a_link() {
+    let h = appimage_home();
+    let dotfiles = h.mimeapps.parent().unwrap().join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let real = dotfiles.join("mimeapps.list");
+    std::fs::rename(&h.mimeapps, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &h.mimeapps).unwrap();
+    let plan = h.cleanup.plan(Purpose::Uninstall).unwrap();
+    assert_eq!(
+        plan.items[0],
+        Item::RemoveLinkAssociation {
+            file: h.mimeapps.clone()
+        }
+    );
+    let outcome = desktop::remove_association(&h.mimeapps);
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert!(
+        std::fs::symlink_metadata(&h.mimeapps)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), MIMEAPPS_AFTER);
+    // No temp file is left beside it.
+    let names: Vec<_> = std::fs::read_dir(&dotfiles)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["mimeapps.list"]);
+}
