@@ -201,6 +201,10 @@ pub enum IdeError {
     NativeNeedsClient,
     #[error("The file watcher failed: {0}")]
     Watch(String),
+    #[error(
+        "Lanyard's command-line tool is not installed beside this program (looked for {beside})"
+    )]
+    NoCli { beside: PathBuf },
 }
 
 impl IdeError {
@@ -271,6 +275,7 @@ impl UserFacing for IdeError {
             ),
             IdeError::NoneDetected => "Name them with --ide cursor,claude,codex (Lanyard creates their config files).".into(),
             IdeError::NativeNeedsClient => "Pass --client-id (and --callback-port) of a client your admin registered for the assistant's redirect URI, or use --mode helper or bridge.".into(),
+            IdeError::NoCli { .. } => "Reinstall Lanyard (its packages carry the `lanyard` command), or set LANYARD_BIN to the `lanyard` binary the assistants should run.".into(),
             IdeError::Watch(_) => "Restart the Lanyard daemon; if it keeps failing, raise the inotify watch limit.".into(),
         }
     }

@@ -3,23 +3,49 @@
 //! Shared by `lanyard connect`, `lanyard ides`, the watcher and the tray.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use super::records::Connection;
 use super::{EntryParams, IdeError, Mode, ModeParams};
 use crate::flow::Lanyard;
 
-/// The `lanyard` binary assistants should run: `LANYARD_BIN` when set, else this executable.
+/// The `lanyard` binary assistants should run: `LANYARD_BIN` when set, else this executable when
+/// it is the CLI, else the CLI installed beside it. The tray app runs this code in its own process
+/// (its config watcher): there, "this executable" is `lanyard-tray`, which must never end up in an
+/// assistant's config as the token helper.
 pub fn lanyard_exe() -> Result<PathBuf, IdeError> {
-    if let Some(p) = std::env::var_os("LANYARD_BIN").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().map_err(|e| IdeError::Io {
+    let env = std::env::var_os("LANYARD_BIN").filter(|v| !v.is_empty());
+    let current = std::env::current_exe().map_err(|e| IdeError::Io {
         path: PathBuf::from("lanyard"),
         message: e.to_string(),
     })?;
-    Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
+    let current = std::fs::canonicalize(&current).unwrap_or(current);
+    resolve_lanyard_exe(env.map(PathBuf::from), &current, |p| p.is_file())
+}
+
+const CLI_NAME: &str = if cfg!(windows) {
+    "lanyard.exe"
+} else {
+    "lanyard"
+};
+
+fn resolve_lanyard_exe(
+    env: Option<PathBuf>,
+    current: &Path,
+    exists: impl Fn(&Path) -> bool,
+) -> Result<PathBuf, IdeError> {
+    if let Some(p) = env {
+        return Ok(p);
+    }
+    if current.file_name().is_some_and(|n| n == CLI_NAME) {
+        return Ok(current.to_path_buf());
+    }
+    let beside = current.with_file_name(CLI_NAME);
+    if exists(&beside) {
+        return Ok(beside);
+    }
+    Err(IdeError::NoCli { beside })
 }
 
 /// Native-mode inputs given on the command line.
@@ -113,5 +139,38 @@ impl crate::watch::ParamsSource for LiveSource {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod exe_tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_names_itself() {
+        let got = resolve_lanyard_exe(None, Path::new("/opt/x/lanyard"), |_| false).unwrap();
+        assert_eq!(got, Path::new("/opt/x/lanyard"));
+    }
+
+    #[test]
+    fn the_tray_names_the_cli_beside_it_never_itself() {
+        let got = resolve_lanyard_exe(None, Path::new("/usr/bin/lanyard-tray"), |p| {
+            p == Path::new("/usr/bin/lanyard")
+        })
+        .unwrap();
+        assert_eq!(got, Path::new("/usr/bin/lanyard"));
+        let err = resolve_lanyard_exe(None, Path::new("/usr/bin/lanyard-tray"), |_| false);
+        assert!(matches!(err, Err(IdeError::NoCli { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn lanyard_bin_wins() {
+        let got = resolve_lanyard_exe(
+            Some("/home/u/.local/bin/lanyard".into()),
+            Path::new("/tmp/.mount_x/usr/bin/lanyard-tray"),
+            |_| true,
+        )
+        .unwrap();
+        assert_eq!(got, Path::new("/home/u/.local/bin/lanyard"));
     }
 }
