@@ -7,6 +7,7 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod appimage;
 mod cli;
 mod commands;
 mod core;
@@ -87,6 +88,30 @@ fn handle(app: &AppHandle, req: Request) {
     }
 }
 
+/// Notes what running from an AppImage set up, and registers the image as the handler of
+/// `lanyard://` links (a package's desktop entry does that for the .deb).
+fn log_adopted(app: &AppHandle, adopted: &appimage::Adopted) {
+    let state = app.state::<AppState>();
+    match adopted {
+        appimage::Adopted::NotAnImage => return,
+        appimage::Adopted::Cli { cli, link } => {
+            let on_path = match link {
+                Some(l) => format!(", on PATH as {}", l.display()),
+                None => " (the name `lanyard` on PATH is taken; assistants use the copy)".into(),
+            };
+            state.log(
+                "appimage",
+                format!("command-line tool at {}{on_path}", cli.display()),
+            );
+        }
+        appimage::Adopted::Failed(e) => state.log("error", format!("AppImage set-up: {e}")),
+    }
+    #[cfg(target_os = "linux")]
+    if let Err(e) = app.deep_link().register_all() {
+        state.log("error", format!("could not register lanyard:// links: {e}"));
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--version" || a == "-V") {
@@ -102,6 +127,8 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Still single-threaded: may set LANYARD_BIN (see appimage.rs).
+    let adopted = appimage::adopt();
 
     let app = tauri::Builder::default()
         // First, so a second launch exits before doing anything else.
@@ -135,6 +162,7 @@ fn main() {
         ])
         .setup(move |app| {
             let h = app.handle().clone();
+            log_adopted(&h, &adopted);
             tray::create(&h)?;
             // macOS delivers links as events; elsewhere they arrive as arguments (above).
             let link_app = h.clone();

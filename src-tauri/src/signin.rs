@@ -184,10 +184,24 @@ pub fn open_system_browser(app: &AppHandle, url: &Url) -> Result<(), String> {
                 c.arg(url.as_str());
             }
             crate::gl::clean_child_env(&mut c);
+            crate::appimage::clean_child_env(&mut c);
             let mut child = c
                 .spawn()
                 .map_err(|e| format!("could not start $BROWSER ({prog}): {e}"))?;
             // Reap it when it ends (a browser launcher usually returns at once).
+            std::thread::spawn(move || child.wait());
+            return Ok(());
+        }
+    }
+    // From an AppImage, xdg-open is started here rather than by the opener plugin, so that the
+    // browser does not inherit the image's GTK environment.
+    #[cfg(target_os = "linux")]
+    if crate::appimage::running_image().is_some() {
+        let mut c = std::process::Command::new("xdg-open");
+        c.arg(url.as_str());
+        crate::gl::clean_child_env(&mut c);
+        crate::appimage::clean_child_env(&mut c);
+        if let Ok(mut child) = c.spawn() {
             std::thread::spawn(move || child.wait());
             return Ok(());
         }
