@@ -7,7 +7,8 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 
 pkgs=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth webkit2gtk-driver python3-dbus python3-gi gir1.2-gtk-3.0 x11-utils dbus-x11
-  gnome-keyring dpkg-dev file)
+  gnome-keyring dpkg-dev file
+  xdg-utils desktop-file-utils libfuse2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
