@@ -20,13 +20,7 @@ if dpkg-query -W -f='${Status}' lanyard 2>/dev/null | grep -q "install ok instal
 fi
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-cargo build -q -p lanyard-cli || { failed=$((failed + 1)); finish; }
-# The CLI goes into the package beside the tray (bundle.linux.deb.files). The committed config
-# points at the release build; this debug build overrides the path and the UI step (set-up built it).
-override="$(printf '{"build":{"beforeBuildCommand":""},"bundle":{"linux":{"deb":{"files":{"/usr/bin/lanyard":"%s"}}}}}' "$target_dir/debug/lanyard")"
-rm -rf "$target_dir/debug/bundle/deb"
-check "cargo tauri build --debug --bundles deb" \
-  '(cd src-tauri && ../ui/node_modules/.bin/tauri build --debug --bundles deb --ci --config "$override")'
+check "scripts/package --debug deb (cargo tauri build --debug --bundles deb)" 'scripts/package --debug deb >/dev/null'
 deb="$(ls "$target_dir"/debug/bundle/deb/*.deb 2>/dev/null | head -1)"
 check ".deb produced" '[ -n "$deb" ]'
 [ -n "$deb" ] || finish

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # AppImage suite (issue 7 "Packages"): build the AppImage with the Tauri CLI (debug profile, as
-# the .deb suite does; the tools come from the package registries, see scripts/appimage-tools),
+# the .deb suite does; the tools come from the package registries, see scripts/appimage-tools and scripts/package),
 # then use it as a person who downloaded it would, in a throwaway HOME:
 #   - the file is a type-2 AppImage holding the tray, the CLI, the desktop entry and WebKit;
 #   - the CLI runs from it (a `lanyard` link to the image; `--cli`), through FUSE and without;
@@ -22,7 +22,7 @@ finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 log="$target_dir/appimage-build.log"
-check "scripts/build-appimage --debug (log: $log)" 'scripts/build-appimage --debug >"$log" 2>&1'
+check "scripts/package --debug appimage (log: $log)" 'scripts/package --debug appimage >"$log" 2>&1'
 image="$(ls "$target_dir"/debug/bundle/appimage/*.AppImage 2>/dev/null | head -1)"
 check "an .AppImage is produced" '[ -n "$image" ] && [ -x "$image" ]'
 [ -n "$image" ] || { tail -30 "$log"; finish; }
