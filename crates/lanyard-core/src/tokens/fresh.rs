@@ -262,7 +262,13 @@ pub async fn valid_token(
     match result {
         Ok(new) => {
             // Rotation safety: the new refresh token is stored before anyone sees the access token.
-            secrets.set(&store::tokens_key(name), &new.to_json())?;
+            persist_rotated(
+                secrets,
+                &store::tokens_key(name),
+                &new.to_json(),
+                &KEYCHAIN_RETRY,
+            )
+            .await?;
             drop(lock);
             Ok(new)
         }
@@ -305,6 +311,39 @@ pub async fn valid_token(
                 server: name.to_owned(),
                 source: e,
             })
+        }
+    }
+}
+
+/// Waits before each new attempt to store a rotated token set.
+const KEYCHAIN_RETRY: [std::time::Duration; 4] = [
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(400),
+    std::time::Duration::from_millis(1500),
+    std::time::Duration::from_millis(3000),
+];
+
+/// Stores a token set the IdP has just rotated. The old refresh token is dead from now on, so
+/// failing here means signing in again: a keychain that is briefly unavailable (the Secret
+/// Service restarting, a D-Bus hiccup) is given a few more tries, under the refresh lock, before
+/// the error is returned.
+async fn persist_rotated(
+    secrets: &dyn SecretStore,
+    key: &str,
+    value: &str,
+    waits: &[std::time::Duration],
+) -> Result<(), SecretError> {
+    let mut waits = waits.iter();
+    loop {
+        match secrets.set(key, value) {
+            Ok(()) => return Ok(()),
+            Err(e) => match waits.next() {
+                Some(w) => {
+                    tracing::warn!("storing the rotated tokens failed ({e}); retrying");
+                    tokio::time::sleep(*w).await;
+                }
+                None => return Err(e),
+            },
         }
     }
 }
@@ -426,6 +465,58 @@ mod tests {
             scope: None,
             obtained_at: now(),
         }
+    }
+
+    /// A keychain that fails its first `fails` writes.
+    struct Flaky {
+        fails: std::sync::atomic::AtomicUsize,
+        inner: MemoryStore,
+    }
+    impl SecretStore for Flaky {
+        fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
+            use std::sync::atomic::Ordering;
+            if self
+                .fails
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(SecretError::Unavailable(
+                    "Secret Service not reachable".into(),
+                ));
+            }
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), SecretError> {
+            self.inner.delete(key)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotated_token_set_survives_a_keychain_that_fails_briefly() {
+        let waits = [std::time::Duration::ZERO; 3];
+        let store = Flaky {
+            fails: 2.into(),
+            inner: MemoryStore::default(),
+        };
+        persist_rotated(&store, "tokens:s", "new", &waits)
+            .await
+            .unwrap();
+        assert_eq!(store.get("tokens:s").unwrap().as_deref(), Some("new"));
+
+        let down = Flaky {
+            fails: 10.into(),
+            inner: MemoryStore::default(),
+        };
+        let err = persist_rotated(&down, "tokens:s", "new", &waits).await;
+        assert!(err.is_err(), "a keychain that stays down is reported");
+        assert_eq!(
+            down.fails.load(std::sync::atomic::Ordering::SeqCst),
+            6,
+            "1 try + 3 retries"
+        );
     }
 
     #[tokio::test]
