@@ -18,6 +18,8 @@ import Provider, { errors as oidcErrors } from 'oidc-provider';
 import * as jose from 'jose';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+// SDK v2: the 2026-07-28 revision (`server/discover`, per-request `_meta`, no `initialize`).
+import { McpServer as McpServerV2, createMcpHandler } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -46,6 +48,15 @@ function readConfig(argv) {
     raw = process.env.WORLD_CONFIG;
   }
   return normalizeConfig(JSON.parse(raw));
+}
+
+// Which official TypeScript SDK serves an MCP server: "v1" (@modelcontextprotocol/sdk, 2025-06-18 /
+// 2025-11-25 with `initialize`) or "v2" (@modelcontextprotocol/server, 2026-07-28 only: the 2025
+// handshake is refused).
+function sdkOf(name, sdk) {
+  const v = sdk ?? 'v1';
+  if (v !== 'v1' && v !== 'v2') throw new Error(`mcp server ${name}: sdk must be "v1" or "v2", not ${v}`);
+  return v;
 }
 
 function normalizeConfig(c) {
@@ -89,6 +100,7 @@ function normalizeConfig(c) {
       challengeScope: m.challengeScope ?? true,
       challengeMetadata: m.challengeMetadata ?? true,
       faults: m.faults ?? [], // prm-resource-mismatch
+      sdk: sdkOf(name, m.sdk),
     };
   });
   return {
@@ -210,8 +222,11 @@ class RequestLog {
     this.entries = [];
   }
 
+  // Returns the stored entry (fields added to it later show in the log).
   add(e) {
-    this.entries.push({ at: Date.now(), ...e });
+    const stored = { at: Date.now(), ...e };
+    this.entries.push(stored);
+    return stored;
   }
 
   reset() {
@@ -636,6 +651,67 @@ class McpResource {
     return server;
   }
 
+  // SDK v2, modern-only: one handler for the server's lifetime, a fresh McpServer per request.
+  // `legacy: 'reject'` answers the 2025 lifecycle (`initialize`, claim-less requests) with the
+  // unsupported-protocol-version error instead of serving it statelessly.
+  v2Handler() {
+    this.v2 ??= createMcpHandler(
+      () => {
+        const server = new McpServerV2({ name: `lanyard-test-world-${this.cfg.name}`, version: '1.0.0' });
+        server.registerTool(
+          'echo',
+          {
+            description: 'Echoes the given text back.',
+            inputSchema: { text: z.string().optional() },
+          },
+          async ({ text }) => ({ content: [{ type: 'text', text: text ?? '' }] }),
+        );
+        return server;
+      },
+      {
+        legacy: 'reject',
+        onerror: (e) => log(`mcp ${this.cfg.name} (sdk v2): ${e.message}`),
+      },
+    );
+    return this.v2;
+  }
+
+  // Serves one request with the v2 handler (web-standard Request/Response) on node:http.
+  async handleV2(req, res, raw, payload) {
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+      else if (v !== undefined) headers.set(k, v);
+    }
+    const hasBody = !['GET', 'HEAD'].includes(req.method);
+    const request = new Request(`${this.world.gatewayBase}${req.url}`, {
+      method: req.method,
+      headers,
+      body: hasBody ? raw : undefined,
+    });
+    const authInfo = {
+      token: /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '',
+      clientId: String(payload.client_id ?? ''),
+      scopes: String(payload.scope ?? '').split(' ').filter(Boolean),
+      expiresAt: payload.exp,
+      resource: new URL(this.resource),
+    };
+    const response = await this.v2Handler().fetch(request, { authInfo });
+    res.writeHead(response.status, Object.fromEntries(response.headers.entries()));
+    if (!response.body) {
+      res.end();
+      return;
+    }
+    const reader = response.body.getReader();
+    res.on('close', () => reader.cancel().catch(() => {}));
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      res.write(value);
+    }
+    res.end();
+  }
+
   async handle(req, res) {
     const raw = await readBody(req);
     let body;
@@ -644,9 +720,20 @@ class McpResource {
     } catch {
       body = undefined;
     }
-    const methods = Array.isArray(body) ? body.map((b) => b?.method) : [body?.method];
+    const messages = Array.isArray(body) ? body : [body];
+    const methods = messages.map((b) => b?.method);
     const auth = await this.authenticate(req);
     const entry = { method: req.method, rpc: methods.filter(Boolean), status: auth.ok ? 200 : auth.status };
+    // What the client said about the protocol: the headers, and the per-request `_meta` version
+    // (2026-07-28); `answer` is the HTTP status the MCP server itself gave (set when it is sent).
+    const h = (name) => req.headers[name] ?? null;
+    entry.protocol_version = h('mcp-protocol-version');
+    entry.mcp_method = h('mcp-method');
+    entry.mcp_name = h('mcp-name');
+    entry.session = h('mcp-session-id');
+    entry.meta_versions = messages
+      .map((b) => b?.params?._meta?.['io.modelcontextprotocol/protocolVersion'])
+      .filter(Boolean);
     if (!auth.ok) {
       entry.why = auth.why;
       this.log.add(entry);
@@ -657,9 +744,16 @@ class McpResource {
     }
     entry.sub = auth.payload.sub;
     entry.client_id = auth.payload.client_id;
-    this.log.add(entry);
+    const stored = this.log.add(entry);
+    res.on('finish', () => {
+      stored.answer = res.statusCode;
+    });
     if (req.method !== 'POST') {
       sendJson(res, 405, { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }, { allow: 'POST' });
+      return;
+    }
+    if (this.cfg.sdk === 'v2') {
+      await this.handleV2(req, res, raw, auth.payload);
       return;
     }
     const server = this.buildServer();
@@ -673,7 +767,15 @@ class McpResource {
   }
 
   counts() {
-    const c = { requests: 0, authorized: 0, unauthorized: 0, forbidden: 0, prm: 0, rpc: {} };
+    const c = {
+      requests: 0,
+      authorized: 0,
+      unauthorized: 0,
+      forbidden: 0,
+      prm: 0,
+      rpc: {},
+      protocol_versions: {},
+    };
     for (const e of this.log.entries) {
       if (e.prm) {
         c.prm += 1;
@@ -684,6 +786,8 @@ class McpResource {
       else if (e.status === 403) c.forbidden += 1;
       else c.authorized += 1;
       for (const m of e.rpc) c.rpc[m] = (c.rpc[m] ?? 0) + 1;
+      const v = e.protocol_version ?? 'none';
+      c.protocol_versions[v] = (c.protocol_versions[v] ?? 0) + 1;
     }
     return c;
   }
@@ -698,6 +802,8 @@ class McpResource {
       issuer_name: this.cfg.issuer,
       scopes: this.cfg.scopes,
       faults: this.cfg.faults,
+      sdk: this.cfg.sdk,
+      protocol_versions: this.cfg.sdk === 'v2' ? ['2026-07-28'] : ['2025-11-25', '2025-06-18', '2025-03-26'],
     };
   }
 }

@@ -138,68 +138,78 @@ impl McpClient {
         json!({"name": "lanyard", "version": env!("CARGO_PKG_VERSION")})
     }
 
-    /// Handshake: `initialize` (2025 revisions); when the server refuses it, `server/discover`
-    /// (2026-07-28). Auth errors are returned as they are.
+    /// Handshake, the way the 2026-07-28 revision asks negotiating clients to do it: probe with
+    /// `server/discover` (carrying the per-request `_meta` envelope and the modern headers); a
+    /// server that lists 2026-07-28 in `supportedVersions` is spoken to without `initialize`.
+    /// Any other answer (a 2025 server refuses the unknown method or the version header) falls
+    /// back to `initialize` (2025-11-25 / 2025-06-18 / 2025-03-26). Auth and network errors are
+    /// returned as they are, from whichever request met them.
     pub async fn connect(&mut self) -> Result<(), McpError> {
+        match self.discover().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(
+                e @ (McpError::Unauthorized { .. }
+                | McpError::InsufficientScope { .. }
+                | McpError::Network { .. }),
+            ) => return Err(e),
+            Err(_) => {}
+        }
+        self.initialize().await
+    }
+
+    /// `server/discover`: `Ok(true)` when the server speaks 2026-07-28 (and it is now the
+    /// negotiated revision), `Ok(false)` when it answered but does not list it.
+    async fn discover(&mut self) -> Result<bool, McpError> {
+        self.negotiated = Negotiated::Modern(MODERN_VERSION.to_owned());
+        let answer = self.request_raw("server/discover", json!({}), None).await;
+        self.negotiated = Negotiated::None;
+        let (result, _) = answer?;
+        let supported: Vec<String> = result
+            .get("supportedVersions")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        if !supported.iter().any(|v| v == MODERN_VERSION) {
+            return Ok(false);
+        }
+        self.server_info = result
+            .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
+            .or_else(|| result.get("serverInfo"))
+            .cloned();
+        self.session_id = None;
+        self.negotiated = Negotiated::Modern(MODERN_VERSION.to_owned());
+        Ok(true)
+    }
+
+    /// The 2025 handshake: `initialize`, then `notifications/initialized`.
+    async fn initialize(&mut self) -> Result<(), McpError> {
         let params = json!({
             "protocolVersion": LEGACY_VERSIONS[0],
             "capabilities": {},
             "clientInfo": Self::client_info(),
         });
-        match self.request_raw("initialize", params, None).await {
-            Ok((result, session)) => {
-                let version = result
-                    .get("protocolVersion")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or(LEGACY_VERSIONS[0])
-                    .to_owned();
-                self.server_info = result.get("serverInfo").cloned();
-                self.session_id = session;
-                if version.as_str() >= MODERN_VERSION {
-                    self.negotiated = Negotiated::Modern(version);
-                    return Ok(());
-                }
-                if !LEGACY_VERSIONS.contains(&version.as_str()) && version.as_str() < "2024-11-05" {
-                    return Err(McpError::Protocol {
-                        url: self.url.clone(),
-                        detail: format!(
-                            "it chose protocol version {version}, which Lanyard does not speak"
-                        ),
-                    });
-                }
-                self.negotiated = Negotiated::Legacy(version);
-                self.notify("notifications/initialized").await
-            }
-            Err(
-                e @ (McpError::Unauthorized { .. }
-                | McpError::InsufficientScope { .. }
-                | McpError::Network { .. }),
-            ) => Err(e),
-            Err(init_err) => {
-                // Perhaps a 2026-07-28-only server: try the modern lifecycle.
-                self.negotiated = Negotiated::Modern(MODERN_VERSION.to_owned());
-                match self.request_raw("server/discover", json!({}), None).await {
-                    Ok((result, _)) => {
-                        let supported: Vec<String> = result
-                            .get("supportedVersions")
-                            .and_then(|v| serde_json::from_value(v.clone()).ok())
-                            .unwrap_or_default();
-                        if !supported.is_empty() && !supported.iter().any(|v| v == MODERN_VERSION) {
-                            self.negotiated = Negotiated::None;
-                            return Err(init_err);
-                        }
-                        Ok(())
-                    }
-                    Err(
-                        e @ (McpError::Unauthorized { .. } | McpError::InsufficientScope { .. }),
-                    ) => Err(e),
-                    Err(_) => {
-                        self.negotiated = Negotiated::None;
-                        Err(init_err)
-                    }
-                }
-            }
+        let (result, session) = self.request_raw("initialize", params, None).await?;
+        let version = result
+            .get("protocolVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or(LEGACY_VERSIONS[0])
+            .to_owned();
+        self.server_info = result.get("serverInfo").cloned();
+        self.session_id = session;
+        if version.as_str() >= MODERN_VERSION {
+            self.negotiated = Negotiated::Modern(version);
+            return Ok(());
         }
+        if !LEGACY_VERSIONS.contains(&version.as_str()) && version.as_str() < "2024-11-05" {
+            return Err(McpError::Protocol {
+                url: self.url.clone(),
+                detail: format!(
+                    "it chose protocol version {version}, which Lanyard does not speak"
+                ),
+            });
+        }
+        self.negotiated = Negotiated::Legacy(version);
+        self.notify("notifications/initialized").await
     }
 
     /// `tools/list`, following `nextCursor`.
@@ -538,14 +548,15 @@ mod tests {
     }
 
     /// A 2026-07-28-only server: refuses `initialize`, answers `server/discover`, and checks
-    /// that later requests carry `Mcp-Method`, `MCP-Protocol-Version` and the `_meta` context.
+    /// that every request carries `Mcp-Method`, `MCP-Protocol-Version` and the `_meta` context;
+    /// the client never sends `initialize`.
     #[tokio::test]
     async fn speaks_2026_07_28_to_a_server_without_initialize() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
         let server = tokio::spawn(async move {
             let mut seen = Vec::new();
-            for _ in 0..3 {
+            for _ in 0..2 {
                 let (mut sock, _) = listener.accept().await.unwrap();
                 let (headers, body) = read_request(&mut sock).await;
                 let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -562,7 +573,12 @@ mod tests {
                         json!({"jsonrpc":"2.0","id":id,"error":{"code":-32601,"message":"Method not found"}})
                     }
                     "server/discover" => {
-                        json!({"jsonrpc":"2.0","id":id,"result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{}}}})
+                        assert_eq!(
+                            body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+                            "2026-07-28"
+                        );
+                        json!({"jsonrpc":"2.0","id":id,"result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{}},
+                            "_meta":{"io.modelcontextprotocol/serverInfo":{"name":"modern","version":"1"}}}})
                     }
                     _ => {
                         let meta = &body["params"]["_meta"];
@@ -593,12 +609,89 @@ mod tests {
         let tools = c.list_tools().await.unwrap();
         assert_eq!(tools[0].name, "echo");
         assert_eq!(c.negotiated(), &Negotiated::Modern("2026-07-28".into()));
+        assert_eq!(c.server_info().unwrap()["name"], "modern");
         let seen = server.await.unwrap();
-        assert_eq!(seen[0].0, "initialize");
-        assert_eq!(seen[1].0, "server/discover");
-        assert_eq!(seen[2].1.as_deref(), Some("tools/list"));
-        assert_eq!(seen[2].2.as_deref(), Some("2026-07-28"));
-        assert_eq!(seen[2].3.as_deref(), Some("Bearer t"));
+        assert_eq!(seen[0].0, "server/discover");
+        assert_eq!(seen[0].1.as_deref(), Some("server/discover"));
+        assert_eq!(seen[0].2.as_deref(), Some("2026-07-28"));
+        assert_eq!(seen[1].1.as_deref(), Some("tools/list"));
+        assert_eq!(seen[1].2.as_deref(), Some("2026-07-28"));
+        assert_eq!(seen[1].3.as_deref(), Some("Bearer t"));
+        assert!(seen.iter().all(|s| s.0 != "initialize"));
+    }
+
+    /// A 2025 server refuses the `server/discover` probe (HTTP 400 for the unknown version
+    /// header, as the v1 TypeScript SDK does): the client falls back to `initialize` and speaks
+    /// 2025-11-25 with the session id, without the modern `_meta` envelope.
+    #[tokio::test]
+    async fn falls_back_to_initialize_when_a_2025_server_refuses_discover() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..4 {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let (headers, body) = read_request(&mut sock).await;
+                let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                let method = body["method"].as_str().unwrap_or("").to_owned();
+                let id = body["id"].clone();
+                seen.push((
+                    method.clone(),
+                    h("mcp-protocol-version"),
+                    h("mcp-session-id"),
+                    body["params"].get("_meta").is_some(),
+                ));
+                match method.as_str() {
+                    "server/discover" => {
+                        let e = json!({"jsonrpc":"2.0","id":null,"error":{"code":-32000,
+                            "message":"Bad Request: Unsupported protocol version: 2026-07-28"}});
+                        reply(&mut sock, 400, "application/json", &e.to_string()).await;
+                    }
+                    "initialize" => {
+                        let r = json!({"jsonrpc":"2.0","id":id,"result":{"protocolVersion":"2025-11-25",
+                            "capabilities":{"tools":{}},"serverInfo":{"name":"legacy","version":"1"}}});
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: s1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{r}",
+                            r.to_string().len()
+                        );
+                        sock.write_all(head.as_bytes()).await.unwrap();
+                    }
+                    "notifications/initialized" => {
+                        reply(&mut sock, 202, "application/json", "").await
+                    }
+                    _ => {
+                        let r =
+                            json!({"jsonrpc":"2.0","id":id,"result":{"tools":[{"name":"echo"}]}});
+                        reply(&mut sock, 200, "application/json", &r.to_string()).await;
+                    }
+                }
+            }
+            seen
+        });
+        let mut c = McpClient::new(
+            reqwest::Client::new(),
+            url,
+            "Authorization",
+            "Bearer t".into(),
+        );
+        let tools = c.list_tools().await.unwrap();
+        assert_eq!(tools[0].name, "echo");
+        assert_eq!(c.negotiated(), &Negotiated::Legacy("2025-11-25".into()));
+        assert_eq!(c.server_info().unwrap()["name"], "legacy");
+        let seen = server.await.unwrap();
+        let methods: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(
+            methods,
+            [
+                "server/discover",
+                "initialize",
+                "notifications/initialized",
+                "tools/list"
+            ]
+        );
+        assert_eq!(seen[3].1.as_deref(), Some("2025-11-25"));
+        assert_eq!(seen[3].2.as_deref(), Some("s1"));
+        assert!(!seen[3].3, "no _meta envelope after a 2025 handshake");
     }
 
     /// 403 insufficient_scope and 401 are reported as such (step-up / refresh decisions).
