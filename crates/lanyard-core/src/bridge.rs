@@ -10,6 +10,14 @@
 //!   stream for server-initiated messages (405 means the server has none), DELETE on exit, and a
 //!   quiet re-initialize when the server forgets the session (404).
 //! - 2026-07-28: stateless POSTs with `MCP-Protocol-Version`, `Mcp-Method` (and `Mcp-Name`).
+//!   A client that speaks 2026-07-28 itself (`server/discover`, `_meta` envelope) is forwarded
+//!   as it is. A 2025 client's `initialize` is first turned into a `server/discover` probe:
+//!   when the server speaks 2026-07-28 (a modern-only server refuses `initialize`), the bridge
+//!   answers `initialize` itself from the discover result and wraps each later request in the
+//!   `_meta` envelope (protocol version, the client's `clientInfo`, no client capabilities:
+//!   the bridge cannot relay server-to-client requests in that revision); `ping` is answered
+//!   locally and `notifications/initialized` dropped, as the revision has neither. Otherwise
+//!   the `initialize` is forwarded and the 2025 session runs as above.
 //! - 401: one forced refresh of the token and one retry; then a JSON-RPC error telling the user
 //!   to sign in again.
 
@@ -24,6 +32,13 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::error::UserFacing;
+
+/// The revision without `initialize`.
+const MODERN_VERSION: &str = "2026-07-28";
+/// The `_meta` key naming a request's protocol version (2026-07-28).
+const MODERN_META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// The 2025 revisions a bridged client may ask for; the first when it asks for another.
+const LEGACY_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// A header name and value, when it is ready.
 pub type HeaderFuture<'a> =
@@ -58,6 +73,9 @@ struct Session {
     version: Option<String>,
     /// The client's `initialize` request, replayed when the server forgets the session.
     init: Option<Value>,
+    /// A 2025 client talking to a 2026-07-28 server: the `_meta` envelope the bridge adds to
+    /// each of the client's messages.
+    envelope: Option<Value>,
     get_stream_started: bool,
 }
 
@@ -139,9 +157,12 @@ where
                 };
                 if method_of(&msg) == Some("initialize") {
                     bridge.session.borrow_mut().init = Some(msg.clone());
-                    bridge.forward(msg).await;
+                    bridge.initialize(msg).await;
                     continue;
                 }
+                let Some(msg) = bridge.translate(msg) else {
+                    continue;
+                };
                 let is_initialized = method_of(&msg) == Some("notifications/initialized");
                 let b = bridge.clone();
                 tasks.push(tokio::task::spawn_local(async move {
@@ -296,6 +317,126 @@ impl Bridge {
             }
         }
         Sent::Failed("unreachable".into())
+    }
+
+    /// The client's `initialize`: probe with `server/discover` first; a 2026-07-28 server gets
+    /// the modern lifecycle (answered here), any other the `initialize` itself.
+    async fn initialize(&self, init: Value) {
+        let params = init.get("params").cloned().unwrap_or(Value::Null);
+        let client_info = params
+            .get("clientInfo")
+            .filter(|v| v.is_object())
+            .cloned()
+            .unwrap_or_else(
+                || json!({"name": "lanyard-bridge", "version": env!("CARGO_PKG_VERSION")}),
+            );
+        let envelope = json!({
+            MODERN_META_VERSION: MODERN_VERSION,
+            "io.modelcontextprotocol/clientInfo": client_info,
+            "io.modelcontextprotocol/clientCapabilities": {},
+        });
+        let probe = json!({"jsonrpc": "2.0", "id": "lanyard-discover", "method": "server/discover",
+            "params": {"_meta": envelope}});
+        let discovered = match self.send(reqwest::Method::POST, Some(&probe)).await {
+            Sent::Ok(resp) if resp.status().is_success() => {
+                self.answer_to(resp, &probe["id"]).await
+            }
+            Sent::Unauthorized(why) => {
+                self.error_reply(
+                    &init,
+                    -32001,
+                    format!("Lanyard could not authorize to the MCP server: {why}"),
+                );
+                return;
+            }
+            _ => None,
+        };
+        let Some(result) = discovered
+            .and_then(|m| m.get("result").cloned())
+            .filter(|r| {
+                r.get("supportedVersions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|v| v.iter().any(|v| v == MODERN_VERSION))
+            })
+        else {
+            self.forward(init).await;
+            return;
+        };
+        {
+            let mut s = self.session.borrow_mut();
+            s.version = Some(MODERN_VERSION.to_owned());
+            s.envelope = Some(envelope);
+        }
+        let asked = params.get("protocolVersion").and_then(Value::as_str);
+        let version = asked
+            .filter(|v| LEGACY_VERSIONS.contains(v))
+            .unwrap_or(LEGACY_VERSIONS[0]);
+        let server_info = result
+            .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
+            .filter(|v| v.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({"name": self.url.as_str(), "version": "unknown"}));
+        let mut answer = json!({
+            "protocolVersion": version,
+            "capabilities": result.get("capabilities").cloned().unwrap_or_else(|| json!({})),
+            "serverInfo": server_info,
+        });
+        if let Some(i) = result.get("instructions").filter(|i| i.is_string()) {
+            answer["instructions"] = i.clone();
+        }
+        if let Some(id) = request_id(&init) {
+            self.emit(json!({"jsonrpc": "2.0", "id": id, "result": answer}));
+        }
+    }
+
+    /// A 2025 client's message for a 2026-07-28 server: `None` when the bridge answered or
+    /// dropped it, else the message with the `_meta` envelope. Unchanged in any other session.
+    fn translate(&self, mut msg: Value) -> Option<Value> {
+        let Some(envelope) = self.session.borrow().envelope.clone() else {
+            return Some(msg);
+        };
+        match method_of(&msg) {
+            Some("notifications/initialized") => return None,
+            Some("ping") => {
+                if let Some(id) = request_id(&msg) {
+                    self.emit(json!({"jsonrpc": "2.0", "id": id, "result": {}}));
+                }
+                return None;
+            }
+            Some(_) => {}
+            None => return Some(msg),
+        }
+        let Some(obj) = msg.as_object_mut() else {
+            return Some(msg);
+        };
+        let params = obj.entry("params").or_insert_with(|| json!({}));
+        if let Some(p) = params.as_object_mut() {
+            let meta = p.entry("_meta").or_insert_with(|| json!({}));
+            if let (Some(m), Some(e)) = (meta.as_object_mut(), envelope.as_object()) {
+                for (k, v) in e {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Some(msg)
+    }
+
+    /// The JSON-RPC response with `id` in an answer (JSON, batch or event stream).
+    async fn answer_to(&self, resp: reqwest::Response, id: &Value) -> Option<Value> {
+        let mut found = None;
+        if content_type(&resp).starts_with("text/event-stream") {
+            self.read_events(resp, |m| {
+                if found.is_none() && m.get("id") == Some(id) && m.get("method").is_none() {
+                    found = Some(m);
+                }
+            })
+            .await;
+            return found;
+        }
+        match resp.json::<Value>().await.ok()? {
+            Value::Array(items) => items.into_iter().find(|m| m.get("id") == Some(id)),
+            m => Some(m).filter(|m| m.get("id") == Some(id)),
+        }
     }
 
     /// Forwards one client message and relays whatever comes back.

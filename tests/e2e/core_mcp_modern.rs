@@ -1,0 +1,197 @@
+//! The 2026-07-28 revision against a real server: the official TypeScript SDK v2
+//! (`@modelcontextprotocol/server`, the world's `"sdk": "v2"` server), which serves only the
+//! modern lifecycle — `server/discover`, the per-request `_meta` envelope, the
+//! `MCP-Protocol-Version` / `Mcp-Method` / `Mcp-Name` headers — and refuses `initialize`.
+//! Sign-in, `tools`, `call` and the stdio bridge all work against it without ever sending
+//! `initialize` to it.
+
+use lanyard_e2e::{Sandbox, Value, World, json, lanyard_bin, tests_dir};
+
+use crate::core_common::{add_ok, token_ok};
+
+const MODERN: &str = "2026-07-28";
+
+fn modern_world() -> World {
+    World::start(json!({"mcpServers": [{"name": "modern", "sdk": "v2"}]})).expect("world starts")
+}
+
+/// The requests the modern server handled with a valid token (the MCP server itself saw them;
+/// 401s stop at the world's bearer check).
+fn authorized_requests(world: &World) -> Vec<Value> {
+    let log = world.log().expect("log");
+    log["mcpServers"]["modern"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["prm"] != json!(true) && e["status"] == json!(200))
+        .collect()
+}
+
+fn has_rpc(entry: &Value, method: &str) -> bool {
+    entry["rpc"]
+        .as_array()
+        .is_some_and(|a| a.contains(&json!(method)))
+}
+
+/// Every request the server handled spoke 2026-07-28 (header and `_meta` envelope), none was
+/// `initialize`, the lifecycle began with `server/discover`, and the SDK answered each one
+/// with success (a request it refused would show here as 4xx).
+#[track_caller]
+fn assert_only_the_modern_lifecycle(world: &World) -> Vec<Value> {
+    let seen = authorized_requests(world);
+    let all = serde_json::to_string_pretty(&seen).unwrap_or_default();
+    assert!(
+        !seen.is_empty(),
+        "no authorized MCP request reached the server"
+    );
+    assert!(
+        !seen.iter().any(|e| has_rpc(e, "initialize")),
+        "initialize reached the 2026-07-28 server: {all}"
+    );
+    let discover = seen
+        .iter()
+        .find(|e| has_rpc(e, "server/discover"))
+        .unwrap_or_else(|| panic!("no server/discover: {all}"));
+    assert_eq!(discover["mcp_method"], json!("server/discover"), "{all}");
+    for e in &seen {
+        assert_eq!(e["protocol_version"], json!(MODERN), "{all}");
+        if e["rpc"].as_array().is_some_and(|a| !a.is_empty()) {
+            assert_eq!(e["meta_versions"], json!([MODERN]), "{all}");
+            assert_eq!(e["mcp_method"], e["rpc"][0], "{all}");
+        }
+        assert!(
+            e["answer"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s)),
+            "the SDK refused a request: {all}"
+        );
+    }
+    seen
+}
+
+#[test]
+fn add_signs_in_to_a_2026_07_28_server_and_tools_and_call_speak_it_without_initialize() {
+    let world = modern_world();
+    assert_eq!(world.info["mcpServers"]["modern"]["sdk"], json!("v2"));
+    let sandbox = Sandbox::new().expect("sandbox");
+
+    add_ok(&sandbox, &world, "modern", "modern");
+    let counts = world.counts().expect("counts");
+    assert!(
+        counts.mcp_authorized("modern") >= 1,
+        "the first tool call of `add` reached the server"
+    );
+
+    let tools = sandbox.lanyard(&["tools", "modern", "--json"]);
+    tools.assert_ok();
+    assert!(
+        tools.stdout.contains("\"echo\""),
+        "tools lists echo:\n{}",
+        tools.describe()
+    );
+
+    let call = sandbox.lanyard(&[
+        "call",
+        "modern",
+        "echo",
+        "--args",
+        r#"{"text":"hello 2026"}"#,
+    ]);
+    call.assert_ok();
+    assert_eq!(call.stdout.trim(), "hello 2026", "{}", call.describe());
+
+    let seen = assert_only_the_modern_lifecycle(&world);
+    let tool_call = seen
+        .iter()
+        .find(|e| has_rpc(e, "tools/call"))
+        .expect("a tools/call");
+    assert_eq!(tool_call["mcp_name"], json!("echo"), "{tool_call}");
+    assert!(seen.iter().any(|e| has_rpc(e, "tools/list")));
+}
+
+/// The world's v2 server is strict: the 2025 handshake with a valid token is refused with the
+/// SDK's unsupported-protocol-version error, so a client that does not do the 2026 lifecycle
+/// fails against it (the other tests passing is not an accident of leniency).
+#[test]
+fn the_v2_world_server_refuses_the_2025_initialize_handshake() {
+    let world = modern_world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    add_ok(&sandbox, &world, "modern", "modern");
+    let token = token_ok(&sandbox, "modern");
+
+    let r = world
+        .mcp_post(
+            "modern",
+            &token,
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                    "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                               "clientInfo": {"name": "e2e", "version": "0"}}}),
+        )
+        .expect("MCP server answers");
+    assert_eq!(r.status, 400, "{}", r.body);
+    let body = r.json();
+    assert_eq!(body["error"]["code"], json!(-32022), "{body}");
+    assert_eq!(
+        body["error"]["data"]["supported"],
+        json!([MODERN]),
+        "{body}"
+    );
+}
+
+/// A stdio client on the 2025 SDK (what assistants run today) talks to `lanyard bridge`, which
+/// speaks 2026-07-28 to the server on its behalf: it answers the client's `initialize` itself
+/// from `server/discover` and wraps every request in the modern envelope.
+#[test]
+fn a_2025_stdio_client_uses_a_2026_07_28_server_through_the_bridge() {
+    let world = modern_world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    add_ok(&sandbox, &world, "modern", "modern");
+    world.reset_counts().expect("reset");
+
+    let mut cmd = sandbox.command("node");
+    cmd.arg(tests_dir().join("ide-clis/bridge-client.mjs"))
+        .arg(lanyard_bin())
+        .arg("modern");
+    let run = sandbox.run(cmd);
+    run.assert_ok();
+    let steps: Vec<Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no step {name}:\n{}", run.describe()))
+    };
+    assert_eq!(
+        step("connected")["server"]["name"],
+        json!("lanyard-test-world-modern"),
+        "the client sees the server's own name:\n{}",
+        run.describe()
+    );
+    assert!(
+        step("tools")["names"]
+            .as_array()
+            .is_some_and(|n| n.contains(&json!("echo"))),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        step("call")["result"]["content"][0]["text"],
+        json!("through the bridge"),
+        "{}",
+        run.describe()
+    );
+    step("closed");
+
+    let seen = assert_only_the_modern_lifecycle(&world);
+    let tool_call = seen
+        .iter()
+        .find(|e| has_rpc(e, "tools/call"))
+        .expect("a tools/call through the bridge");
+    assert_eq!(tool_call["mcp_name"], json!("echo"), "{tool_call}");
+}
