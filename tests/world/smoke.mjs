@@ -26,6 +26,17 @@ function startWorld(config) {
   });
 }
 
+// A restarted issuer closed the keep-alive sockets fetch pooled to it; a request that raced the
+// close onto such a socket fails with "other side closed" and is sent once more on a new one.
+async function fetchAfterRestart(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    if (e?.cause?.code !== 'UND_ERR_SOCKET') throw e;
+    return fetch(url, init);
+  }
+}
+
 async function json(res) {
   const t = await res.text();
   try {
@@ -162,7 +173,7 @@ async function main() {
 
     // Restart keeps the registration
     await fetch(`${world.admin}/issuers/idp/restart`, { method: 'POST' });
-    const read = await fetch(reg.registration_client_uri, { headers: { authorization: `Bearer ${reg.registration_access_token}` } });
+    const read = await fetchAfterRestart(reg.registration_client_uri, { headers: { authorization: `Bearer ${reg.registration_access_token}` } });
     assert.equal(read.status, 200);
 
     // RFC 7592 delete

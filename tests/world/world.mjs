@@ -18,6 +18,7 @@ import Provider, { errors as oidcErrors } from 'oidc-provider';
 import * as jose from 'jose';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { SUPPORTED_PROTOCOL_VERSIONS as V1_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 // SDK v2: the 2026-07-28 revision (`server/discover`, per-request `_meta`, no `initialize`).
 import { McpServer as McpServerV2, createMcpHandler } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -803,7 +804,8 @@ class McpResource {
       scopes: this.cfg.scopes,
       faults: this.cfg.faults,
       sdk: this.cfg.sdk,
-      protocol_versions: this.cfg.sdk === 'v2' ? ['2026-07-28'] : ['2025-11-25', '2025-06-18', '2025-03-26'],
+      // What the server serves: v2 is modern-only (`legacy: 'reject'`).
+      protocol_versions: this.cfg.sdk === 'v2' ? ['2026-07-28'] : [...V1_VERSIONS],
     };
   }
 }
