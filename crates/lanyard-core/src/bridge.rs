@@ -723,6 +723,8 @@ mod tests {
         /// Answer 404 to the next request carrying session s1 (the server forgot it).
         forget_session: bool,
         sessions: u32,
+        /// Behave as a 2026-07-28-only server (see `respond_modern`).
+        modern: bool,
     }
 
     /// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
@@ -818,6 +820,9 @@ mod tests {
                 String::new(),
             );
         }
+        if st.modern {
+            return respond_modern(seen);
+        }
         if seen.method == "GET" {
             return ("405 Method Not Allowed", "", vec![], String::new());
         }
@@ -868,6 +873,51 @@ mod tests {
                 let body = json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}});
                 ("200 OK", "application/json", vec![], body.to_string())
             }
+        }
+    }
+
+    /// A 2026-07-28-only server, strict like the TypeScript SDK v2: every request needs the
+    /// `_meta` envelope and a matching `MCP-Protocol-Version` header (else 400, -32022);
+    /// `server/discover` lists 2026-07-28; `ping` is unknown (404, -32601).
+    fn respond_modern(seen: &Seen) -> (&'static str, &'static str, Vec<(String, String)>, String) {
+        let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
+        let method = seen.body["method"].as_str().unwrap_or("");
+        let meta = &seen.body["params"]["_meta"];
+        let claimed = meta["io.modelcontextprotocol/protocolVersion"].as_str();
+        let complete = claimed == Some("2026-07-28")
+            && seen.header("mcp-protocol-version") == claimed
+            && meta["io.modelcontextprotocol/clientInfo"].is_object()
+            && meta["io.modelcontextprotocol/clientCapabilities"].is_object();
+        let json_reply =
+            |status, body: Value| (status, "application/json", vec![], body.to_string());
+        if seen.method != "POST" {
+            return ("405 Method Not Allowed", "", vec![], String::new());
+        }
+        if !complete {
+            return json_reply(
+                "400 Bad Request",
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32022,
+                    "message": "Unsupported protocol version", "data": {"supported": ["2026-07-28"]}}}),
+            );
+        }
+        if id.is_null() {
+            return ("202 Accepted", "", vec![], String::new());
+        }
+        match method {
+            "server/discover" => json_reply(
+                "200 OK",
+                json!({"jsonrpc": "2.0", "id": id, "result": {"supportedVersions": ["2026-07-28"],
+                    "capabilities": {"tools": {}}, "instructions": "be kind",
+                    "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "modern-fake", "version": "2"}}}}),
+            ),
+            "tools/list" => json_reply(
+                "200 OK",
+                json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [{"name": "echo"}], "resultType": "complete"}}),
+            ),
+            _ => json_reply(
+                "404 Not Found",
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "Method not found"}}),
+            ),
         }
     }
 
@@ -949,6 +999,63 @@ mod tests {
         // The GET stream was tried (405) and the session ended with DELETE.
         assert!(seen.iter().any(|s| s.method == "GET"));
         assert!(seen.iter().any(|s| s.method == "DELETE"));
+    }
+
+    /// A 2025 client (it sends `initialize`) behind the bridge, a 2026-07-28-only server in
+    /// front: the bridge probes `server/discover`, answers `initialize` and `ping` itself, drops
+    /// `notifications/initialized`, and sends each request with the `_meta` envelope (merged
+    /// with the client's own `_meta`) and the modern headers; no GET stream, no DELETE.
+    #[tokio::test]
+    async fn a_2025_client_speaks_to_a_2026_07_28_server_through_the_bridge() {
+        let state = Arc::new(Mutex::new(FakeState {
+            modern: true,
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let input = format!(
+            "{INIT}\n{}\n{}\n{}\n",
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"_meta":{"progressToken":1}}}"#,
+        );
+        let out = run_bridge(url, &input).await;
+        let answer = |id: i64| {
+            out.iter()
+                .find(|m| m["id"] == json!(id))
+                .unwrap_or_else(|| panic!("no answer {id}: {out:?}"))
+        };
+        let init = &answer(0)["result"];
+        assert_eq!(init["protocolVersion"], json!("2025-06-18"), "{out:?}");
+        assert_eq!(init["serverInfo"]["name"], json!("modern-fake"));
+        assert_eq!(init["capabilities"], json!({"tools": {}}));
+        assert_eq!(init["instructions"], json!("be kind"));
+        assert_eq!(answer(5)["result"], json!({}));
+        assert_eq!(answer(6)["result"]["tools"][0]["name"], json!("echo"));
+        assert_eq!(out.len(), 3, "{out:?}");
+
+        let seen = state.lock().unwrap().seen.clone();
+        let sent: Vec<&str> = seen
+            .iter()
+            .filter(|s| s.header("authorization") == Some("Bearer new"))
+            .map(|s| s.body["method"].as_str().unwrap_or(s.method.as_str()))
+            .collect();
+        assert_eq!(sent, ["server/discover", "tools/list"], "{seen:?}");
+        let list = seen
+            .iter()
+            .find(|s| s.body["method"] == json!("tools/list"))
+            .unwrap();
+        assert_eq!(list.header("mcp-protocol-version"), Some("2026-07-28"));
+        assert_eq!(list.header("mcp-method"), Some("tools/list"));
+        let meta = &list.body["params"]["_meta"];
+        assert_eq!(meta["progressToken"], json!(1));
+        assert_eq!(
+            meta["io.modelcontextprotocol/clientInfo"]["name"],
+            json!("t")
+        );
+        assert_eq!(
+            meta["io.modelcontextprotocol/clientCapabilities"],
+            json!({})
+        );
     }
 
     #[tokio::test]
