@@ -195,3 +195,70 @@ fn a_2025_stdio_client_uses_a_2026_07_28_server_through_the_bridge() {
         .expect("a tools/call through the bridge");
     assert_eq!(tool_call["mcp_name"], json!("echo"), "{tool_call}");
 }
+
+/// A stdio client on SDK v2 pinned to 2026-07-28 (`server/discover`, its own `_meta` envelope)
+/// is forwarded by `lanyard bridge` as it is: the server sees the client's own envelope
+/// (its `clientInfo`), with the modern headers the bridge derives from it.
+#[test]
+fn a_2026_07_28_stdio_client_is_forwarded_by_the_bridge_as_it_is() {
+    let world = modern_world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    add_ok(&sandbox, &world, "modern", "modern");
+    world.reset_counts().expect("reset");
+
+    let mut cmd = sandbox.command("node");
+    cmd.arg(tests_dir().join("world/stdio-client-v2.mjs"))
+        .arg(lanyard_bin())
+        .arg("bridge")
+        .arg("modern");
+    let run = sandbox.run(cmd);
+    run.assert_ok();
+    let steps: Vec<Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no step {name}:\n{}", run.describe()))
+    };
+    let connected = step("connected");
+    assert_eq!(connected["protocolVersion"], json!(MODERN), "{connected}");
+    assert_eq!(
+        connected["server"]["name"],
+        json!("lanyard-test-world-modern")
+    );
+    assert!(
+        step("tools")["names"]
+            .as_array()
+            .is_some_and(|n| n.contains(&json!("echo"))),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        step("call")["result"]["content"][0]["text"],
+        json!("modern through the bridge"),
+        "{}",
+        run.describe()
+    );
+    step("closed");
+
+    let seen = assert_only_the_modern_lifecycle(&world);
+    for e in seen
+        .iter()
+        .filter(|e| e["rpc"].as_array().is_some_and(|a| !a.is_empty()))
+    {
+        assert_eq!(
+            e["meta_clients"],
+            json!(["lanyard-e2e-stdio-client-v2"]),
+            "the client's own envelope reached the server: {e}"
+        );
+    }
+    assert!(
+        seen.iter()
+            .any(|e| has_rpc(e, "tools/call") && e["mcp_name"] == json!("echo"))
+    );
+}

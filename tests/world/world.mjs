@@ -735,6 +735,9 @@ class McpResource {
     entry.meta_versions = messages
       .map((b) => b?.params?._meta?.['io.modelcontextprotocol/protocolVersion'])
       .filter(Boolean);
+    entry.meta_clients = messages
+      .map((b) => b?.params?._meta?.['io.modelcontextprotocol/clientInfo']?.name)
+      .filter(Boolean);
     if (!auth.ok) {
       entry.why = auth.why;
       this.log.add(entry);
