@@ -1,5 +1,6 @@
-//! Step 5: talking MCP over Streamable HTTP with the bearer token — initialize (or, for
-//! 2026-07-28 servers, `server/discover` with per-request `_meta`), `tools/list`, `tools/call`.
+//! Step 5: talking MCP over Streamable HTTP with the bearer token — a `server/discover` probe
+//! (2026-07-28: per-request `_meta`, no session), else `initialize` (2025 revisions), then
+//! `tools/list`, `tools/call`.
 //!
 //! Why not `rmcp`: rmcp 3.x's streamable HTTP client is built on reqwest 0.13 (a second HTTP
 //! stack beside the workspace's 0.12 and the guarded client), runs a background service task
