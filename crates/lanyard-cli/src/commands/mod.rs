@@ -27,7 +27,7 @@ commands! {
     Add => add,
     /// List the managed servers with issuer, client id source, token expiry and status.
     List => list,
-    /// List a server's tools (initialize + tools/list with a valid token).
+    /// List a server's tools (the MCP handshake + tools/list with a valid token).
     Tools => tools,
     /// Call one tool of a saved server, or of a URL (whole flow; --ephemeral saves nothing).
     Call => call,

@@ -4,7 +4,7 @@ use lanyard_core::flow::Lanyard;
 
 use crate::output;
 
-/// List a server's tools (initialize + tools/list with a valid token).
+/// List a server's tools (the MCP handshake + tools/list with a valid token).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The server's name (see `lanyard list`).
