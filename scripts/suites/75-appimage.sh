@@ -33,8 +33,9 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
   wait 2>/dev/null
-  # FUSE mounts of the image left by a killed process, and xdg-desktop-portal's document store.
-  for m in $(grep -o " $tmp/[^ ]*\| /tmp/.mount_Lanya[^ ]*" /proc/mounts 2>/dev/null); do fusermount -uz "$m" 2>/dev/null; done
+  # Mounts under our folder (never an image mounted by anyone else's running Lanyard), and
+  # xdg-desktop-portal's document store.
+  for m in $(grep -o " $tmp/[^ ]*" /proc/mounts 2>/dev/null); do fusermount -uz "$m" 2>/dev/null; done
   if [ -n "${LANYARD_KEYRING_HOME:-}" ] && [ -d "$LANYARD_KEYRING_HOME/run/doc" ]; then
     fusermount -uz "$LANYARD_KEYRING_HOME/run/doc" 2>/dev/null || true
   fi

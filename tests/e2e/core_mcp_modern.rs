@@ -155,18 +155,7 @@ fn a_2025_stdio_client_uses_a_2026_07_28_server_through_the_bridge() {
         .arg("modern");
     let run = sandbox.run(cmd);
     run.assert_ok();
-    let steps: Vec<Value> = run
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let step = |name: &str| {
-        steps
-            .iter()
-            .find(|s| s["step"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no step {name}:\n{}", run.describe()))
-    };
+    let step = |name: &str| run.step(name);
     assert_eq!(
         step("connected")["server"]["name"],
         json!("lanyard-test-world-modern"),
@@ -213,18 +202,7 @@ fn a_2026_07_28_stdio_client_is_forwarded_by_the_bridge_as_it_is() {
         .arg("modern");
     let run = sandbox.run(cmd);
     run.assert_ok();
-    let steps: Vec<Value> = run
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let step = |name: &str| {
-        steps
-            .iter()
-            .find(|s| s["step"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no step {name}:\n{}", run.describe()))
-    };
+    let step = |name: &str| run.step(name);
     let connected = step("connected");
     assert_eq!(connected["protocolVersion"], json!(MODERN), "{connected}");
     assert_eq!(

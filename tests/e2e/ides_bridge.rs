@@ -22,25 +22,22 @@ fn an_sdk_stdio_client_lists_and_calls_tools_through_the_bridge() {
     cmd.arg(client_script()).arg(lanyard_bin()).arg("gw");
     let run = sandbox.run(cmd);
     run.assert_ok();
-    let steps: Vec<Value> = run
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let tools = steps.iter().find(|s| s["step"] == "tools").expect("tools");
+    let tools = run.step("tools");
     assert!(
-        tools["names"].as_array().unwrap().contains(&json!("echo")),
+        tools["names"]
+            .as_array()
+            .is_some_and(|n| n.contains(&json!("echo"))),
         "{}",
         run.describe()
     );
-    let call = steps.iter().find(|s| s["step"] == "call").expect("call");
+    let call = run.step("call");
     assert_eq!(
         call["result"]["content"][0]["text"],
         json!("through the bridge"),
         "{}",
         run.describe()
     );
-    assert!(steps.iter().any(|s| s["step"] == "closed"));
+    run.step("closed");
 }
 
 #[test]

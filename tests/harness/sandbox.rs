@@ -42,6 +42,17 @@ impl Run {
             .with_context(|| format!("stdout is not JSON:\n{}", self.describe()))
     }
 
+    /// The line `{"step": NAME, …}` of a test client that prints one JSON object per step
+    /// (tests/ide-clis/bridge-client.mjs, tests/world/stdio-client-v2.mjs).
+    #[track_caller]
+    pub fn step(&self, name: &str) -> Value {
+        self.stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|s| s["step"] == name)
+            .unwrap_or_else(|| panic!("no step {name}:\n{}", self.describe()))
+    }
+
     /// A readable account of the run for assertion messages.
     pub fn describe(&self) -> String {
         format!(
