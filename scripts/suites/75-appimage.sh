@@ -115,11 +115,18 @@ check "lanyard connect demo --ide claude" '"$lanyard" connect demo --ide claude 
 check "Claude Code's config names the CLI outside the image" \
   'grep -qF "$copy" "$CLAUDE_CONFIG_DIR/.claude.json" && ! grep -q "/tmp/.mount_\|squashfs-root" "$CLAUDE_CONFIG_DIR/.claude.json"'
 check "the helper it names prints a token" '[ -n "$("$copy" token demo)" ]'
+# "Start at login" was turned on while the image lived elsewhere (the file was moved since).
+mkdir -p "$XDG_CONFIG_HOME/autostart"
+printf '[Desktop Entry]\nType=Application\nVersion=1.0\nName=Lanyard\nComment=Lanyardstartup script\nExec=%s --autostart\nStartupNotify=false\nTerminal=false\n' \
+  "$tmp/Downloads/Lanyard.AppImage" >"$XDG_CONFIG_HOME/autostart/Lanyard.desktop"
 run_py tests/tray/sni_host.py --shots "$shots" --expect-server demo -- "$image"
+check "a moved image's login item is pointed at where the image is now" \
+  'grep -qxF "Exec=$image --autostart" "$XDG_CONFIG_HOME/autostart/Lanyard.desktop"'
 
 # --- uninstall removes what the image added
 check "lanyard uninstall --yes" '"$lanyard" uninstall --yes >"$tmp/uninstall.out" 2>&1 || { cat "$tmp/uninstall.out"; false; }'
 check "the CLI copy, the PATH link and the link handler are gone" \
   '[ ! -e "$copy" ] && [ ! -L "$HOME/.local/bin/lanyard" ] && [ ! -e "$handler" ]'
+check "the login item is gone" '[ ! -e "$XDG_CONFIG_HOME/autostart/Lanyard.desktop" ]'
 check "no lanyard:// association is left" '! grep -qs "lanyard-tray-handler.desktop" "$XDG_CONFIG_HOME/mimeapps.list"'
 finish

@@ -63,6 +63,20 @@ pub fn adopt() -> Adopted {
     Adopted::Cli { cli, link }
 }
 
+/// The autostart entry ("Start at login", written by tauri-plugin-autostart as
+/// `$XDG_CONFIG_HOME/autostart/Lanyard.desktop`) starts `image`.
+pub fn login_item_names(image: &Path) -> bool {
+    let Some(base) = directories::BaseDirs::new() else {
+        return true;
+    };
+    let entry = base.config_dir().join("autostart").join("Lanyard.desktop");
+    std::fs::read_to_string(entry).is_ok_and(|text| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("Exec="))
+            .any(|exec| exec.starts_with(&format!("{} ", image.display())))
+    })
+}
+
 /// Copies `src` to `dest` when their bytes differ: into a temporary file beside `dest`, then
 /// renamed over it, so an assistant running the old copy at that moment keeps a whole file.
 fn install_copy(src: &Path, dest: &Path) -> std::io::Result<()> {

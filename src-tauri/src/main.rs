@@ -110,6 +110,18 @@ fn log_adopted(app: &AppHandle, adopted: &appimage::Adopted) {
     if let Err(e) = app.deep_link().register_all() {
         state.log("error", format!("could not register lanyard:// links: {e}"));
     }
+    // An image moved since "Start at login" was turned on (Downloads → ~/Applications): the
+    // login item would start a file that is gone. Point it at the image as it is now.
+    if let Some((image, _)) = appimage::running_image() {
+        use tauri_plugin_autostart::ManagerExt as _;
+        let login = app.autolaunch();
+        if login.is_enabled().unwrap_or(false)
+            && !appimage::login_item_names(&image)
+            && let Err(e) = login.enable()
+        {
+            state.log("error", format!("could not update the login item: {e}"));
+        }
+    }
 }
 
 fn main() {
