@@ -8,7 +8,9 @@ use super::{Cleanup, Purpose};
 use crate::error::UserFacing;
 use crate::http::{self, Http, Method, Request};
 use crate::servers::{ServerStatus, StateError};
-use crate::tokens::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError};
+use crate::tokens::endpoint::{
+    self, ClientCredentials, ClientStanding, TokenAuthMethod, TokenError,
+};
 use crate::tokens::fresh::{FreshError, take_lock};
 use crate::tokens::{self as tok, store};
 
@@ -281,22 +283,12 @@ impl Cleanup {
             ),
             secret,
         };
-        let probe = format!("lanyard-cleanup-probe-{}", crate::paths::random_hex(8));
-        match endpoint::refresh(
-            self.http(),
-            &token_endpoint,
-            &creds,
-            &probe,
-            &Default::default(),
-            None,
-        )
-        .await
-        {
-            Err(TokenError::InvalidClient { .. }) => Outcome::gone(format!(
+        match endpoint::client_standing(self.http(), &token_endpoint, &creds).await {
+            ClientStanding::Unknown => Outcome::gone(format!(
                 "{refused} and its token endpoint no longer knows client {}: it was already deleted",
                 reg.client_id
             )),
-            Err(TokenError::Network { detail, .. }) => Outcome::failed(
+            ClientStanding::Unreachable(detail) => Outcome::failed(
                 format!(
                     "{refused}, and its token endpoint could not be reached to check whether client {} still exists: {detail}",
                     reg.client_id

@@ -186,6 +186,47 @@ pub async fn refresh(
     ))
 }
 
+/// What a token endpoint says of a client id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientStanding {
+    /// It knows the client (it refused only the made-up grant: `invalid_grant`).
+    Known,
+    /// It does not know the client any more, or has disabled it (`invalid_client`).
+    Unknown,
+    /// It could not be reached.
+    Unreachable(String),
+    /// Its answer tells neither.
+    Unclear,
+}
+
+/// Asks the token endpoint whether it still knows `client`, without any grant of the user's:
+/// a refresh with a made-up token is refused with `invalid_client` (RFC 6749 §5.2) when the
+/// client is unknown and with `invalid_grant` when only the token is. For IdPs that give no RFC
+/// 7592 management endpoint, and for a 7592 answer that cannot tell a deleted client from a
+/// stale registration token.
+pub async fn client_standing(
+    http: &reqwest::Client,
+    token_endpoint: &Url,
+    client: &ClientCredentials,
+) -> ClientStanding {
+    let made_up = format!("lanyard-probe-{}", crate::paths::random_hex(8));
+    match refresh(
+        http,
+        token_endpoint,
+        client,
+        &made_up,
+        &TokenParams::default(),
+        None,
+    )
+    .await
+    {
+        Err(TokenError::InvalidClient { .. }) => ClientStanding::Unknown,
+        Err(TokenError::InvalidGrant { .. }) => ClientStanding::Known,
+        Err(TokenError::Network { detail, .. }) => ClientStanding::Unreachable(detail),
+        _ => ClientStanding::Unclear,
+    }
+}
+
 fn add_params(form: &mut Vec<(&'static str, String)>, params: &TokenParams) {
     if let Some(r) = &params.resource {
         form.push(("resource", r.clone()));

@@ -7,7 +7,9 @@ pub mod fresh;
 pub mod set;
 pub mod store;
 
-pub use endpoint::{ClientCredentials, TokenAuthMethod, TokenError, TokenParams};
+pub use endpoint::{
+    ClientCredentials, ClientStanding, TokenAuthMethod, TokenError, TokenParams, client_standing,
+};
 pub use fresh::{FreshError, client_credentials, stored_tokens, token_params, valid_token};
 pub use set::TokenSet;
 pub use store::{KeyringStore, LazyKeyringStore, MemoryStore, SecretError, SecretStore};
