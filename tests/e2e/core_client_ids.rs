@@ -107,3 +107,50 @@ fn second_server_behind_the_same_issuer_reuses_the_registration() {
         assert_server_accepts(&world, name, &token);
     }
 }
+
+/// An IdP without RFC 7592 (no management endpoint to ask) whose admin deleted Lanyard's client:
+/// before reusing the registration for the next server, Lanyard asks the token endpoint, learns
+/// the client is gone, registers anew and signs in. Without that check the browser would be sent
+/// to an authorization request for an unknown client: an error page, and no redirect back.
+#[test]
+fn a_client_deleted_at_an_idp_without_rfc7592_is_replaced_before_the_next_sign_in() {
+    let world = World::start(json!({
+        "issuers": [{ "name": "idp", "registrationManagement": "none" }],
+        "mcpServers": [{ "name": "alpha" }, { "name": "beta" }]
+    }))
+    .expect("world");
+    let sandbox = Sandbox::new().expect("sandbox");
+    let client_ids = |sb: &Sandbox| -> Vec<String> {
+        crate::cleanup_common::state(sb)["registrations"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["client_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    sandbox
+        .lanyard(&["add", &world.mcp_url("alpha"), "--name", "alpha"])
+        .assert_ok();
+    let old = client_ids(&sandbox);
+    assert_eq!(old.len(), 1);
+    assert!(
+        crate::cleanup_common::state(&sandbox)["registrations"][0]["registration_client_uri"]
+            .is_null(),
+        "the IdP gave no RFC 7592 endpoint"
+    );
+    assert!(world.delete_client("idp", &old[0]).expect("admin delete"));
+    world.reset_counts().expect("reset");
+
+    let run = sandbox.lanyard(&["add", &world.mcp_url("beta"), "--name", "beta"]);
+    run.assert_ok();
+    let new = client_ids(&sandbox);
+    assert_eq!(new.len(), 1, "one registration per issuer: {new:?}");
+    assert_ne!(new[0], old[0], "a new client replaced the deleted one");
+    let counts = world.counts().expect("counts");
+    assert_eq!(counts.registrations("idp"), 1);
+    assert_eq!(counts.authorizations("idp"), 1, "one sign-in, with the new client");
+    let token = token_ok(&sandbox, "beta");
+    assert_server_accepts(&world, "beta", &token);
+}

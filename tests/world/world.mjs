@@ -338,7 +338,7 @@ class Issuer {
           initialAccessToken: false,
         },
         registrationManagement: {
-          enabled: cfg.dcr !== 'absent' && cfg.registrationManagement,
+          enabled: cfg.dcr !== 'absent' && cfg.registrationManagement === true,
           rotateRegistrationAccessToken: cfg.rotateRegistrationToken,
         },
         revocation: { enabled: cfg.revocation },
@@ -404,6 +404,12 @@ class Issuer {
       }
       if (route === 'registration' && ctx.body && typeof ctx.body === 'object') {
         entry.client_id = ctx.body.client_id;
+        // RFC 7591 only (no RFC 7592 at all): the registration answer names no management
+        // endpoint and no registration access token.
+        if (cfg.registrationManagement === 'none' && ctx.method === 'POST') {
+          const { registration_client_uri: _u, registration_access_token: _t, ...rest } = ctx.body;
+          ctx.body = rest;
+        }
       }
       if (route === 'revocation') {
         entry.token_type_hint = params.token_type_hint;

@@ -17,7 +17,7 @@ use crate::registration::{self, ClientOptions, ClientPlan, DcrRequest};
 use crate::servers::{ClientSource, Quirks, Registration, State, StateFile};
 use crate::tokens::endpoint::{self, TokenParams};
 use crate::tokens::store::{self, SecretStore};
-use crate::tokens::{ClientCredentials, TokenAuthMethod, TokenSet};
+use crate::tokens::{ClientCredentials, ClientStanding, TokenAuthMethod, TokenSet};
 
 /// Most re-authorizations for more scopes in one operation (never a loop).
 pub const MAX_STEP_UPS: usize = 2;
@@ -89,7 +89,17 @@ pub(crate) async fn obtain_client(
                 None => None,
             };
             let existing = match existing.filter(|r| !r.dead) {
-                Some(reg) if still_registered(http, &reg, secrets).await == Some(false) => {
+                Some(reg)
+                    if still_registered(
+                        http,
+                        &reg,
+                        secrets,
+                        &as_meta.token_endpoint,
+                        supported,
+                    )
+                    .await
+                        == Some(false) =>
+                {
                     // An admin deleted it (pruning scripts do): register anew, never replay it.
                     tracing::info!("registration {} is gone at {}", reg.client_id, reg.issuer);
                     None
@@ -149,27 +159,43 @@ pub(crate) async fn obtain_client(
     }
 }
 
-/// Whether the AS still knows a registration (RFC 7592 read): `Some(false)` when it answers
-/// 401/403/404 for it, `None` when it cannot be told (no management endpoint, network).
+/// Whether the AS still knows a registration: the RFC 7592 read when the IdP gave a management
+/// endpoint (`Some(false)` on 401/403/404), else the token endpoint's word on the client id
+/// (without it, a deleted client would only show as an error page in the browser, at an
+/// authorization request that never comes back). `None` when it cannot be told (network).
 async fn still_registered(
     http: &reqwest::Client,
     reg: &Registration,
     secrets: &dyn SecretStore,
+    token_endpoint: &Url,
+    supported: &[String],
 ) -> Option<bool> {
-    let uri = reg.registration_client_uri.as_ref()?;
-    if !reg.has_registration_access_token {
-        return None;
+    let token = match (
+        &reg.registration_client_uri,
+        reg.has_registration_access_token,
+    ) {
+        (Some(uri), true) => secrets
+            .get(&store::registration_token_key(reg.issuer.as_str()))
+            .ok()
+            .flatten()
+            .map(|t| (uri, t)),
+        _ => None,
+    };
+    if let Some((uri, token)) = token {
+        return match registration::read_registration(http, uri, &token, &reg.client_id).await {
+            Ok(_) => Some(true),
+            Err(crate::registration::RegistrationError::Management {
+                status: Some(401 | 403 | 404),
+                ..
+            }) => Some(false),
+            Err(_) => None,
+        };
     }
-    let token = secrets
-        .get(&store::registration_token_key(reg.issuer.as_str()))
-        .ok()??;
-    match registration::read_registration(http, uri, &token, &reg.client_id).await {
-        Ok(_) => Some(true),
-        Err(crate::registration::RegistrationError::Management {
-            status: Some(401 | 403 | 404),
-            ..
-        }) => Some(false),
-        Err(_) => None,
+    let creds = crate::tokens::fresh::registration_credentials(reg, supported, secrets).ok()?;
+    match crate::tokens::client_standing(http, token_endpoint, &creds).await {
+        ClientStanding::Known => Some(true),
+        ClientStanding::Unknown => Some(false),
+        ClientStanding::Unreachable(_) | ClientStanding::Unclear => None,
     }
 }
 
