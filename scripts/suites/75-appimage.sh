@@ -29,6 +29,9 @@ check "an .AppImage is produced" '[ -n "$image" ] && [ -x "$image" ]'
 echo "image: $image ($(du -h "$image" | cut -f1))"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-appimage.XXXXXX")"
+# The AppImage runtime mounts the image under $TMPDIR: under ours, so that the clean-up finds
+# what a killed run left mounted, and never touches anyone else's.
+export TMPDIR="$tmp"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
@@ -113,7 +116,9 @@ lanyard="$HOME/.local/bin/lanyard"
 check "lanyard add (the CLI on PATH) signs in" '"$lanyard" add "$url" --name demo >"$tmp/add.out" 2>&1 || { cat "$tmp/add.out"; false; }'
 check "lanyard connect demo --ide claude" '"$lanyard" connect demo --ide claude >/dev/null'
 check "Claude Code's config names the CLI outside the image" \
-  'grep -qF "$copy" "$CLAUDE_CONFIG_DIR/.claude.json" && ! grep -q "/tmp/.mount_\|squashfs-root" "$CLAUDE_CONFIG_DIR/.claude.json"'
+  'grep -qF "$copy" "$CLAUDE_CONFIG_DIR/.claude.json" && ! grep -q "\.mount_\|squashfs-root" "$CLAUDE_CONFIG_DIR/.claude.json"'
+check "the CLI run inside the image (--cli) also names the copy: lanyard connect demo --ide codex" \
+  '"$image" --cli connect demo --ide codex >/dev/null && grep -qF "$copy" "$CODEX_HOME/config.toml" && ! grep -q "\.mount_" "$CODEX_HOME/config.toml"'
 check "the helper it names prints a token" '[ -n "$("$copy" token demo)" ]'
 # "Start at login" was turned on while the image lived elsewhere (the file was moved since).
 mkdir -p "$XDG_CONFIG_HOME/autostart"

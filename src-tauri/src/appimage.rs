@@ -9,19 +9,9 @@
 //! mount; [`clean_child_env`] keeps them out of programs that are not ours (the browser).
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The tray's identifier: its data folder is named by it (`lanyard uninstall` removes it).
-const IDENTIFIER: &str = "dev.lanyard.tray";
-
-/// The AppImage this tray runs from, if any: `$APPIMAGE` (the image file) with `$APPDIR` (its
-/// mount point), both set by the AppImage runtime.
-pub fn running_image() -> Option<(PathBuf, PathBuf)> {
-    let image = std::env::var_os("APPIMAGE").filter(|v| !v.is_empty())?;
-    let dir = std::env::var_os("APPDIR").filter(|v| !v.is_empty())?;
-    Some((image.into(), dir.into()))
-}
+pub use lanyard_core::appimage::running_image;
 
 /// What [`adopt`] did, for the activity log.
 #[derive(Debug, PartialEq)]
@@ -38,22 +28,19 @@ pub enum Adopted {
 /// At start, from an AppImage: install the CLI copy and the PATH link, and set `LANYARD_BIN`
 /// (unless the user set it). Call at the top of `main`, while the process has one thread.
 pub fn adopt() -> Adopted {
-    let Some((_, appdir)) = running_image() else {
+    let Some(image) = running_image() else {
         return Adopted::NotAnImage;
     };
-    let Some(base) = directories::BaseDirs::new() else {
-        return Adopted::Failed("no home directory".into());
+    let cli = match lanyard_core::appimage::install_cli(&image) {
+        Ok(cli) => cli,
+        Err(e) => {
+            return Adopted::Failed(format!(
+                "could not copy the lanyard CLI out of the image: {e}"
+            ));
+        }
     };
-    let cli = base.data_dir().join(IDENTIFIER).join("bin").join("lanyard");
-    if let Err(e) = install_copy(&appdir.join("usr/bin/lanyard"), &cli) {
-        return Adopted::Failed(format!(
-            "could not copy the lanyard CLI to {}: {e}",
-            cli.display()
-        ));
-    }
-    let link = base
-        .executable_dir()
-        .map(|d| d.join("lanyard"))
+    let link = directories::BaseDirs::new()
+        .and_then(|b| b.executable_dir().map(|d| d.join("lanyard")))
         .filter(|link| ensure_link(link, &cli).unwrap_or(false));
     if std::env::var_os("LANYARD_BIN").is_none_or(|v| v.is_empty()) {
         // SAFETY: called at the top of main while the process has a single thread; nothing
@@ -63,52 +50,18 @@ pub fn adopt() -> Adopted {
     Adopted::Cli { cli, link }
 }
 
-/// The autostart entry ("Start at login", written by tauri-plugin-autostart as
-/// `$XDG_CONFIG_HOME/autostart/Lanyard.desktop`) starts `image`.
+/// The autostart entry ("Start at login", written by tauri-plugin-autostart through auto-launch
+/// as `~/.config/autostart/Lanyard.desktop`, whatever `XDG_CONFIG_HOME` says) starts `image`.
 pub fn login_item_names(image: &Path) -> bool {
     let Some(base) = directories::BaseDirs::new() else {
         return true;
     };
-    let entry = base.config_dir().join("autostart").join("Lanyard.desktop");
+    let entry = base.home_dir().join(".config/autostart/Lanyard.desktop");
     std::fs::read_to_string(entry).is_ok_and(|text| {
         text.lines()
             .filter_map(|l| l.strip_prefix("Exec="))
             .any(|exec| exec.starts_with(&format!("{} ", image.display())))
     })
-}
-
-/// Copies `src` to `dest` when their bytes differ: into a temporary file beside `dest`, then
-/// renamed over it, so an assistant running the old copy at that moment keeps a whole file.
-fn install_copy(src: &Path, dest: &Path) -> std::io::Result<()> {
-    let new = std::fs::read(src)?;
-    if std::fs::read(dest).is_ok_and(|old| old == new) {
-        return Ok(());
-    }
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".lanyard.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&new)?;
-        f.sync_all()?;
-        set_executable(&tmp)?;
-        std::fs::rename(&tmp, dest)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
-
-#[cfg(unix)]
-fn set_executable(p: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
-}
-
-#[cfg(not(unix))]
-fn set_executable(_: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// Makes `link` a symlink to `target` when the name is free or already ours; never replaces
@@ -152,9 +105,10 @@ const HOOK_VARS: [&str; 10] = [
 /// Keeps the image's environment out of a program that is not part of it (the system browser):
 /// a browser given the image's GTK modules and schemas may not start at all.
 pub fn clean_child_env(c: &mut std::process::Command) {
-    let Some((_, appdir)) = running_image() else {
+    let Some(image) = running_image() else {
         return;
     };
+    let appdir = image.mount;
     for var in RUNTIME_VARS.iter().chain(HOOK_VARS.iter()) {
         c.env_remove(var);
     }
@@ -166,23 +120,25 @@ pub fn clean_child_env(c: &mut std::process::Command) {
     }
 }
 
-/// The entries of a `:`-separated path list that are not inside `appdir` (the hook prepends
-/// `$APPDIR/usr/share:/usr/share:`; `/usr/share` is GLib's default, so it goes too when it is all
-/// that is left). None: nothing is left.
+/// What is left of `XDG_DATA_DIRS` without the image's: the hook prepends
+/// `$APPDIR/usr/share:/usr/share:` to the user's value, so that prefix goes as a whole, then any
+/// other entry inside the mount; the user's own order is kept. None: nothing is left.
 fn outside(list: &OsStr, appdir: &Path) -> Option<std::ffi::OsString> {
-    let kept: Vec<PathBuf> = std::env::split_paths(list)
+    let mut entries: Vec<PathBuf> = std::env::split_paths(list).collect();
+    if entries.len() >= 2
+        && entries[0] == appdir.join("usr/share")
+        && entries[1] == Path::new("/usr/share")
+    {
+        entries.drain(..2);
+    }
+    let kept: Vec<PathBuf> = entries
+        .into_iter()
         .filter(|p| !p.as_os_str().is_empty() && !p.starts_with(appdir))
         .collect();
-    let mut dedup: Vec<PathBuf> = Vec::new();
-    for p in kept {
-        if !dedup.contains(&p) {
-            dedup.push(p);
-        }
-    }
-    if dedup.is_empty() || dedup == [PathBuf::from("/usr/share")] {
+    if kept.is_empty() {
         return None;
     }
-    std::env::join_paths(dedup).ok()
+    std::env::join_paths(kept).ok()
 }
 
 #[cfg(test)]
@@ -192,13 +148,16 @@ mod tests {
     #[test]
     fn the_browser_gets_the_users_data_dirs_without_the_images() {
         let appdir = Path::new("/tmp/.mount_LanyaXyz");
+        // GNOME's order, behind the hook's prefix: kept as it was.
         let got = outside(
-            OsStr::new("/tmp/.mount_LanyaXyz/usr/share:/usr/share:/home/u/.local/share:/usr/share"),
+            OsStr::new(
+                "/tmp/.mount_LanyaXyz/usr/share:/usr/share:/usr/share/gnome:/usr/local/share/:/usr/share/",
+            ),
             appdir,
         );
         assert_eq!(
             got.as_deref(),
-            Some(OsStr::new("/usr/share:/home/u/.local/share"))
+            Some(OsStr::new("/usr/share/gnome:/usr/local/share/:/usr/share/"))
         );
         // The user had none: the hook's additions go and the variable is unset.
         assert_eq!(
@@ -208,32 +167,6 @@ mod tests {
             ),
             None
         );
-    }
-
-    #[test]
-    fn the_cli_copy_is_replaced_whole_and_only_when_it_changed() {
-        let dir = std::env::temp_dir().join(format!("lanyard-appimage-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("src");
-        let dest = dir.join("data/bin/lanyard");
-        std::fs::write(&src, b"v1").unwrap();
-        install_copy(&src, &dest).unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), b"v1");
-        let before = std::fs::metadata(&dest).unwrap().modified().unwrap();
-        install_copy(&src, &dest).unwrap();
-        assert_eq!(
-            std::fs::metadata(&dest).unwrap().modified().unwrap(),
-            before
-        );
-        std::fs::write(&src, b"v2").unwrap();
-        install_copy(&src, &dest).unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), b"v2");
-        assert_eq!(
-            std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
-            1
-        );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[cfg(unix)]

@@ -267,12 +267,9 @@ pub struct UninstallResult {
 pub async fn uninstall_lanyard(app: AppHandle) -> Result<UninstallResult, UiError> {
     let report = clean_up(&app, "uninstall").await?;
     let package = package::owner().await;
-    let manual = match (&package, std::env::var_os("APPIMAGE")) {
+    let manual = match (&package, crate::appimage::running_image()) {
         (Some(_), _) => None,
-        (None, Some(img)) => Some(format!(
-            "Delete the AppImage file: {}",
-            std::path::PathBuf::from(img).display()
-        )),
+        (None, Some(img)) => Some(format!("Delete the AppImage file: {}", img.file.display())),
         (None, None) => std::env::current_exe()
             .ok()
             .map(|p| format!("Delete the program files ({}).", p.display())),

@@ -88,12 +88,12 @@ fn handle(app: &AppHandle, req: Request) {
     }
 }
 
-/// Notes what running from an AppImage set up, and registers the image as the handler of
-/// `lanyard://` links (a package's desktop entry does that for the .deb).
+/// Notes what running from an AppImage set up.
 fn log_adopted(app: &AppHandle, adopted: &appimage::Adopted) {
     let state = app.state::<AppState>();
     match adopted {
-        appimage::Adopted::NotAnImage => return,
+        appimage::Adopted::NotAnImage => {}
+        appimage::Adopted::Failed(e) => state.log("error", format!("AppImage set-up: {e}")),
         appimage::Adopted::Cli { cli, link } => {
             let on_path = match link {
                 Some(l) => format!(", on PATH as {}", l.display()),
@@ -103,20 +103,25 @@ fn log_adopted(app: &AppHandle, adopted: &appimage::Adopted) {
                 "appimage",
                 format!("command-line tool at {}{on_path}", cli.display()),
             );
+            register_image(app);
         }
-        appimage::Adopted::Failed(e) => state.log("error", format!("AppImage set-up: {e}")),
     }
+}
+
+/// Registers the image for `lanyard://` links (a package's desktop entry does that for the
+/// .deb) and, when the image was moved since "Start at login" was turned on (Downloads →
+/// ~/Applications), points the login item at where it is now.
+fn register_image(app: &AppHandle) {
+    let state = app.state::<AppState>();
     #[cfg(target_os = "linux")]
     if let Err(e) = app.deep_link().register_all() {
         state.log("error", format!("could not register lanyard:// links: {e}"));
     }
-    // An image moved since "Start at login" was turned on (Downloads → ~/Applications): the
-    // login item would start a file that is gone. Point it at the image as it is now.
-    if let Some((image, _)) = appimage::running_image() {
+    if let Some(image) = appimage::running_image() {
         use tauri_plugin_autostart::ManagerExt as _;
         let login = app.autolaunch();
         if login.is_enabled().unwrap_or(false)
-            && !appimage::login_item_names(&image)
+            && !appimage::login_item_names(&image.file)
             && let Err(e) = login.enable()
         {
             state.log("error", format!("could not update the login item: {e}"));

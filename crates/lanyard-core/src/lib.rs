@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod paths;
 
+pub mod appimage;
 pub mod authorization;
 pub mod bridge;
 pub mod cleanup;

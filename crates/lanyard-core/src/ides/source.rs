@@ -10,12 +10,22 @@ use super::records::Connection;
 use super::{EntryParams, IdeError, Mode, ModeParams};
 use crate::flow::Lanyard;
 
-/// The `lanyard` binary assistants should run: `LANYARD_BIN` when set, else this executable when
-/// it is the CLI, else the CLI installed beside it. The tray app runs this code in its own process
+/// The `lanyard` binary assistants should run: `LANYARD_BIN` when set, else (run from an
+/// AppImage) the CLI copied out of the image, else this executable when it is the CLI, else the
+/// CLI installed beside it. The tray app runs this code in its own process
 /// (its config watcher): there, "this executable" is `lanyard-tray`, which must never end up in an
 /// assistant's config as the token helper.
 pub fn lanyard_exe() -> Result<PathBuf, IdeError> {
     let env = std::env::var_os("LANYARD_BIN").filter(|v| !v.is_empty());
+    // Run from an AppImage: this executable vanishes with the mount, the copy outside stays.
+    if env.is_none()
+        && let Some(image) = crate::appimage::running_image()
+    {
+        return crate::appimage::install_cli(&image).map_err(|e| IdeError::Io {
+            path: crate::appimage::cli_copy_path().unwrap_or_else(|| PathBuf::from("lanyard")),
+            message: format!("could not copy the lanyard command out of the AppImage: {e}"),
+        });
+    }
     let current = std::env::current_exe().map_err(|e| IdeError::Io {
         path: PathBuf::from("lanyard"),
         message: e.to_string(),
