@@ -319,8 +319,8 @@ impl Bridge {
         Sent::Failed("unreachable".into())
     }
 
-    /// The client's `initialize`: probe with `server/discover` first; a 2026-07-28 server gets
-    /// the modern lifecycle (answered here), any other the `initialize` itself.
+    /// The client's `initialize`: probe with `server/discover` first; a server that speaks only
+    /// 2026-07-28 gets the modern lifecycle (answered here), any other the `initialize` itself.
     async fn initialize(&self, init: Value) {
         let params = init.get("params").cloned().unwrap_or(Value::Null);
         let client_info = params
@@ -351,12 +351,20 @@ impl Bridge {
             }
             _ => None,
         };
+        // Only a server that speaks 2026-07-28 alone: one that also speaks a 2025 revision
+        // gives the 2025 client a real session (its capabilities, the GET stream, server
+        // notifications), which the translation cannot.
         let Some(result) = discovered
             .and_then(|m| m.get("result").cloned())
             .filter(|r| {
                 r.get("supportedVersions")
                     .and_then(Value::as_array)
-                    .is_some_and(|v| v.iter().any(|v| v == MODERN_VERSION))
+                    .is_some_and(|v| {
+                        v.iter().any(|v| v == MODERN_VERSION)
+                            && !v
+                                .iter()
+                                .any(|v| v.as_str().is_some_and(|v| LEGACY_VERSIONS.contains(&v)))
+                    })
             })
         else {
             self.forward(init).await;
@@ -725,6 +733,8 @@ mod tests {
         sessions: u32,
         /// Behave as a 2026-07-28-only server (see `respond_modern`).
         modern: bool,
+        /// A 2025 server that also answers `server/discover`, listing both revisions.
+        dual: bool,
     }
 
     /// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
@@ -843,6 +853,11 @@ mod tests {
         }
         let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
         match method {
+            "server/discover" if st.dual => {
+                let body = json!({"jsonrpc": "2.0", "id": id, "result": {
+                    "supportedVersions": ["2026-07-28", "2025-06-18"], "capabilities": {}}});
+                ("200 OK", "application/json", vec![], body.to_string())
+            }
             "initialize" => {
                 st.sessions += 1;
                 let body = json!({"jsonrpc": "2.0", "id": id, "result": {
@@ -1055,6 +1070,32 @@ mod tests {
         assert_eq!(
             meta["io.modelcontextprotocol/clientCapabilities"],
             json!({})
+        );
+    }
+
+    /// A server that speaks 2026-07-28 and a 2025 revision: a 2025 client gets a real 2025
+    /// session (the server's own `initialize`), not the translation.
+    #[tokio::test]
+    async fn a_2025_client_gets_a_real_session_from_a_server_that_speaks_both() {
+        let state = Arc::new(Mutex::new(FakeState {
+            dual: true,
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let out = run_bridge(url, &format!("{INIT}\n")).await;
+        let init = out
+            .iter()
+            .find(|m| m["id"] == json!(0))
+            .unwrap_or_else(|| panic!("no answer: {out:?}"));
+        assert_eq!(
+            init["result"]["serverInfo"]["name"],
+            json!("fake"),
+            "{out:?}"
+        );
+        let seen = state.lock().unwrap().seen.clone();
+        assert!(
+            seen.iter().any(|s| s.body["method"] == json!("initialize")),
+            "the server's own initialize answered: {seen:?}"
         );
     }
 
