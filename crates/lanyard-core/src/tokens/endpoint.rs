@@ -94,10 +94,12 @@ pub enum TokenError {
         endpoint: Url,
         description: Option<String>,
     },
-    /// The client id is unknown or its authentication failed.
-    #[error("the authorization server {endpoint} no longer accepts this client (invalid_client{})", desc_suffix(.description))]
+    /// The client id is unknown or its authentication failed (`invalid_client`), the client
+    /// may not use this grant (`unauthorized_client`), or a bare 401 (`code` None).
+    #[error("the authorization server {endpoint} no longer accepts this client ({}{})", .code.as_deref().unwrap_or("HTTP 401"), desc_suffix(.description))]
     InvalidClient {
         endpoint: Url,
+        code: Option<String>,
         description: Option<String>,
     },
     #[error("the authorization server {endpoint} answered HTTP {status} ({error}{})", desc_suffix(.description))]
@@ -220,7 +222,11 @@ pub async fn client_standing(
     )
     .await
     {
-        Err(TokenError::InvalidClient { .. }) => ClientStanding::Unknown,
+        // Only the explicit answer: `unauthorized_client` (a client without the refresh grant)
+        // and a bare 401 (a proxy's login page) say nothing about whether the client exists.
+        Err(TokenError::InvalidClient { code: Some(c), .. }) if c == "invalid_client" => {
+            ClientStanding::Unknown
+        }
         Err(TokenError::InvalidGrant { .. }) => ClientStanding::Known,
         Err(TokenError::Network { detail, .. }) => ClientStanding::Unreachable(detail),
         _ => ClientStanding::Unclear,
@@ -309,6 +315,7 @@ fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
         Some((e, description)) if e == "invalid_client" || e == "unauthorized_client" => {
             TokenError::InvalidClient {
                 endpoint: endpoint.clone(),
+                code: Some(e),
                 description,
             }
         }
@@ -320,6 +327,7 @@ fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
         },
         None if status == 401 => TokenError::InvalidClient {
             endpoint: endpoint.clone(),
+            code: None,
             description: None,
         },
         None => TokenError::Rejected {
