@@ -324,9 +324,10 @@ const KEYCHAIN_RETRY: [std::time::Duration; 4] = [
 ];
 
 /// Stores a token set the IdP has just rotated. The old refresh token is dead from now on, so
-/// failing here means signing in again: a keychain that is briefly unavailable (the Secret
-/// Service restarting, a D-Bus hiccup) is given a few more tries, under the refresh lock, before
-/// the error is returned.
+/// failing here means signing in again: a keychain service that failed (the Secret Service
+/// restarting, a D-Bus hiccup) is given a few more tries, under the refresh lock, before the
+/// error is returned. A refusal that would only repeat (a locked keychain, an item too long) is
+/// returned at once.
 async fn persist_rotated(
     secrets: &dyn SecretStore,
     key: &str,
@@ -337,7 +338,7 @@ async fn persist_rotated(
     loop {
         match secrets.set(key, value) {
             Ok(()) => return Ok(()),
-            Err(e) => match waits.next() {
+            Err(e) => match waits.next().filter(|_| e.is_transient()) {
                 Some(w) => {
                     tracing::warn!("storing the rotated tokens failed ({e}); retrying");
                     tokio::time::sleep(*w).await;
@@ -483,9 +484,11 @@ mod tests {
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok()
             {
-                return Err(SecretError::Unavailable(
-                    "Secret Service not reachable".into(),
-                ));
+                return Err(SecretError::Interrupted {
+                    action: "write",
+                    key: key.into(),
+                    detail: "org.freedesktop.DBus.Error.NoReply".into(),
+                });
             }
             self.inner.set(key, value)
         }
@@ -517,6 +520,28 @@ mod tests {
             6,
             "1 try + 3 retries"
         );
+
+        // A locked keychain is not asked again and again (each try may prompt the user).
+        struct Locked(std::sync::atomic::AtomicUsize);
+        impl SecretStore for Locked {
+            fn get(&self, _: &str) -> Result<Option<String>, SecretError> {
+                Ok(None)
+            }
+            fn set(&self, _: &str, _: &str) -> Result<(), SecretError> {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Err(SecretError::Unavailable("locked".into()))
+            }
+            fn delete(&self, _: &str) -> Result<(), SecretError> {
+                Ok(())
+            }
+        }
+        let locked = Locked(0.into());
+        assert!(
+            persist_rotated(&locked, "tokens:s", "new", &waits)
+                .await
+                .is_err()
+        );
+        assert_eq!(locked.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

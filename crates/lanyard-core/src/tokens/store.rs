@@ -19,6 +19,21 @@ pub enum SecretError {
         key: String,
         detail: String,
     },
+    /// The keychain service itself failed (on Linux: a D-Bus error, the Secret Service
+    /// restarting): the same call may work a moment later.
+    #[error("the OS keychain did not {action} the item \"{key}\": {detail}")]
+    Interrupted {
+        action: &'static str,
+        key: String,
+        detail: String,
+    },
+}
+
+impl SecretError {
+    /// Worth trying again shortly (see [`SecretError::Interrupted`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SecretError::Interrupted { .. })
+    }
 }
 
 impl UserFacing for SecretError {
@@ -91,13 +106,22 @@ impl SecretStore for KeyringStore {
         }
     }
     fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
-        self.entry(key)?
-            .set_password(value)
-            .map_err(|e| SecretError::Failed {
-                action: "write",
-                key: key.to_owned(),
-                detail: e.to_string(),
-            })
+        self.entry(key)?.set_password(value).map_err(|e| {
+            let (action, key, detail) = ("write", key.to_owned(), e.to_string());
+            match e {
+                keyring::Error::PlatformFailure(_) => SecretError::Interrupted {
+                    action,
+                    key,
+                    detail,
+                },
+                keyring::Error::NoStorageAccess(_) => SecretError::Unavailable(detail),
+                _ => SecretError::Failed {
+                    action,
+                    key,
+                    detail,
+                },
+            }
+        })
     }
     fn delete(&self, key: &str) -> Result<(), SecretError> {
         match self.entry(key)?.delete_credential() {
