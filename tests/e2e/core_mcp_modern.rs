@@ -34,6 +34,34 @@ fn has_rpc(entry: &Value, method: &str) -> bool {
         .is_some_and(|a| a.contains(&json!(method)))
 }
 
+/// A stdio test client's session through `lanyard bridge` against the modern server: it
+/// connected and saw the server's own name, listed `echo`, called it (the echo is `said`), and
+/// closed.
+#[track_caller]
+fn assert_bridged_session(run: &lanyard_e2e::Run, said: &str) {
+    run.assert_ok();
+    assert_eq!(
+        run.step("connected")["server"]["name"],
+        json!("lanyard-test-world-modern"),
+        "the client sees the server's own name:\n{}",
+        run.describe()
+    );
+    assert!(
+        run.step("tools")["names"]
+            .as_array()
+            .is_some_and(|n| n.contains(&json!("echo"))),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        run.step("call")["result"]["content"][0]["text"],
+        json!(said),
+        "{}",
+        run.describe()
+    );
+    run.step("closed");
+}
+
 /// Every request the server handled spoke 2026-07-28 (header and `_meta` envelope), none was
 /// `initialize`, the lifecycle began with `server/discover`, and the SDK answered each one
 /// with success (a request it refused would show here as 4xx).
@@ -154,28 +182,7 @@ fn a_2025_stdio_client_uses_a_2026_07_28_server_through_the_bridge() {
         .arg(lanyard_bin())
         .arg("modern");
     let run = sandbox.run(cmd);
-    run.assert_ok();
-    let step = |name: &str| run.step(name);
-    assert_eq!(
-        step("connected")["server"]["name"],
-        json!("lanyard-test-world-modern"),
-        "the client sees the server's own name:\n{}",
-        run.describe()
-    );
-    assert!(
-        step("tools")["names"]
-            .as_array()
-            .is_some_and(|n| n.contains(&json!("echo"))),
-        "{}",
-        run.describe()
-    );
-    assert_eq!(
-        step("call")["result"]["content"][0]["text"],
-        json!("through the bridge"),
-        "{}",
-        run.describe()
-    );
-    step("closed");
+    assert_bridged_session(&run, "through the bridge");
 
     let seen = assert_only_the_modern_lifecycle(&world);
     let tool_call = seen
@@ -201,28 +208,9 @@ fn a_2026_07_28_stdio_client_is_forwarded_by_the_bridge_as_it_is() {
         .arg("bridge")
         .arg("modern");
     let run = sandbox.run(cmd);
-    run.assert_ok();
-    let step = |name: &str| run.step(name);
-    let connected = step("connected");
+    assert_bridged_session(&run, "modern through the bridge");
+    let connected = run.step("connected");
     assert_eq!(connected["protocolVersion"], json!(MODERN), "{connected}");
-    assert_eq!(
-        connected["server"]["name"],
-        json!("lanyard-test-world-modern")
-    );
-    assert!(
-        step("tools")["names"]
-            .as_array()
-            .is_some_and(|n| n.contains(&json!("echo"))),
-        "{}",
-        run.describe()
-    );
-    assert_eq!(
-        step("call")["result"]["content"][0]["text"],
-        json!("modern through the bridge"),
-        "{}",
-        run.describe()
-    );
-    step("closed");
 
     let seen = assert_only_the_modern_lifecycle(&world);
     for e in seen

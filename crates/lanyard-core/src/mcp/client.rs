@@ -539,6 +539,25 @@ mod tests {
         }
     }
 
+    /// The next request to a fake server: its socket, a header lookup, the body, its JSON-RPC
+    /// method and id.
+    async fn next_request(
+        listener: &tokio::net::TcpListener,
+    ) -> (
+        tokio::net::TcpStream,
+        impl Fn(&str) -> Option<String>,
+        Value,
+        String,
+        Value,
+    ) {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let (headers, body) = read_request(&mut sock).await;
+        let h = move |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let method = body["method"].as_str().unwrap_or("").to_owned();
+        let id = body["id"].clone();
+        (sock, h, body, method, id)
+    }
+
     async fn reply(sock: &mut tokio::net::TcpStream, status: u16, ctype: &str, body: &str) {
         let r = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -557,11 +576,7 @@ mod tests {
         let server = tokio::spawn(async move {
             let mut seen = Vec::new();
             for _ in 0..2 {
-                let (mut sock, _) = listener.accept().await.unwrap();
-                let (headers, body) = read_request(&mut sock).await;
-                let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-                let method = body["method"].as_str().unwrap_or("").to_owned();
-                let id = body["id"].clone();
+                let (mut sock, h, body, method, id) = next_request(&listener).await;
                 seen.push((
                     method.clone(),
                     h("mcp-method"),
@@ -630,11 +645,7 @@ mod tests {
         let server = tokio::spawn(async move {
             let mut seen = Vec::new();
             for _ in 0..4 {
-                let (mut sock, _) = listener.accept().await.unwrap();
-                let (headers, body) = read_request(&mut sock).await;
-                let h = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-                let method = body["method"].as_str().unwrap_or("").to_owned();
-                let id = body["id"].clone();
+                let (mut sock, h, body, method, id) = next_request(&listener).await;
                 seen.push((
                     method.clone(),
                     h("mcp-protocol-version"),
