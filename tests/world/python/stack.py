@@ -612,7 +612,9 @@ async def amain(stack_name: str, cfg: dict[str, Any]) -> int:
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     # Whatever happens now, the process is gone within a few seconds: no orphans.
-    threading.Timer(5.0, lambda: os._exit(0)).start()
+    watchdog = threading.Timer(5.0, lambda: os._exit(0))
+    watchdog.daemon = True
+    watchdog.start()
     for s in servers:
         s.should_exit = True
     await asyncio.wait(tasks, timeout=4)
@@ -630,6 +632,7 @@ def main() -> int:
         with open(raw[1:]) as f:
             raw = f.read()
     cfg = json.loads(raw or "{}")
+    os.environ.setdefault("FASTMCP_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO if args.verbose else logging.WARNING,
