@@ -95,7 +95,7 @@ async function mcpCall(url, token, method, params = {}) {
 }
 const initParams = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'smoke', version: '0' } };
 
-async function authorizeFlow({ meta, clientId, resource, scope, redirect, extra = {} }) {
+async function authorizeFlow({ meta, clientId, resource, scope, redirect, extra = {}, env = {} }) {
   const verifier = b64u(crypto.randomBytes(32));
   const challenge = b64u(crypto.createHash('sha256').update(verifier).digest());
   const state = b64u(crypto.randomBytes(12));
@@ -104,7 +104,7 @@ async function authorizeFlow({ meta, clientId, resource, scope, redirect, extra 
     response_type: 'code', client_id: clientId, redirect_uri: redirect.redirectUri, state,
     code_challenge: challenge, code_challenge_method: 'S256', resource, scope, ...extra,
   })) if (v !== undefined) u.searchParams.set(k, v);
-  const browser = await runBrowser(u.href);
+  const browser = await runBrowser(u.href, env);
   const cb = await Promise.race([redirect.got, new Promise((r) => setTimeout(() => r(null), 5000))]);
   return { verifier, state, cb, browser };
 }
@@ -290,6 +290,11 @@ async function main() {
   check('state: code replay logged with its error', st.token_requests.some((r) => r.status === 400 && r.error === 'invalid_grant'), st.token_requests);
   check('code replay revokes what the code issued (refresh token gone)', tok2.json?.refresh_token && !st.refresh_tokens.some((t) => t.sha256 === sha256hex(tok2.json.refresh_token)));
 
+  const redirectD = await callbackServer();
+  const regD = await post(meta.registration_endpoint, JSON.stringify({ redirect_uris: [redirectD.redirectUri], token_endpoint_auth_method: 'none' }), { 'content-type': 'application/json' });
+  const deny = await authorizeFlow({ meta, clientId: regD.json.client_id, resource: info.url, redirect: redirectD, env: { WORLD_BROWSER_MODE: 'deny', WORLD_BROWSER_LOGIN: 'bob' } });
+  check('browser deny at consent → access_denied at the callback', deny.cb?.error === 'access_denied' && deny.cb.state === deny.state, deny.cb ?? deny.browser.log.slice(-300));
+  redirectD.srv.close();
   redirect.srv.close();
   redirect2.srv.close();
 

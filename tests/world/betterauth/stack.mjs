@@ -311,10 +311,13 @@ route = async (req, res) => {
 <input type="hidden" name="oauth_query" value="${esc(u.search.slice(1))}">
 <input type="hidden" name="prompt" value="consent">
 <button type="submit">Allow</button></form>
-<p><a href="/consent/abort?${esc(u.search.slice(1))}">Cancel</a></p>`));
+<p><a href="/consent/${Buffer.from(u.search.slice(1)).toString('base64url')}/abort">Cancel</a></p>`));
   }
-  if (path === '/consent/abort') {
-    return consentPost(req, res, new URLSearchParams({ oauth_query: u.search.slice(1) }), false);
+  // The cancel link carries the signed query in its path (the scripted browser looks for a link
+  // ending in /abort).
+  const abort = /^\/consent\/([A-Za-z0-9_-]+)\/abort$/.exec(path);
+  if (abort) {
+    return consentPost(req, res, new URLSearchParams({ oauth_query: Buffer.from(abort[1], 'base64url').toString('utf8') }), false);
   }
 
   // Everything else is better-auth's: its API under /api/auth, the discovery documents it serves
