@@ -2,7 +2,8 @@
 //!
 //! A thin shell over `lanyard_core`: parse arguments, run one command, print its result on
 //! stdout, progress on stderr, and on failure one paragraph (what failed, what to do next) on
-//! stderr with exit code 1.
+//! stderr with exit code 1. (`lanyard uninstall` and `lanyard clients prune` also exit 3: done on
+//! this machine, with leftovers at identity providers listed.)
 //!
 //! Commands live in `commands/<name>.rs` (`Args` + `async fn run(Args)`) and are registered
 //! with one line in `commands/mod.rs`.
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(cli.command.run()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(output::exit_code()),
         Err(e) => {
             eprintln!("error: {}", e.paragraph());
             ExitCode::from(1)

@@ -1,6 +1,21 @@
 //! Shared printing helpers: progress lines on stderr, JSON on stdout.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use lanyard_core::flow::Progress;
+
+static EXIT_CODE: AtomicU8 = AtomicU8::new(0);
+
+/// A command that succeeded with something worth its own exit code (`lanyard uninstall`: 3 =
+/// done on this machine, leftovers at identity providers listed) sets it here.
+pub fn set_exit_code(code: u8) {
+    EXIT_CODE.store(code, Ordering::Relaxed);
+}
+
+/// The exit code of a command that returned `Ok` (0 unless it set another).
+pub fn exit_code() -> u8 {
+    EXIT_CODE.load(Ordering::Relaxed)
+}
 
 /// Progress of the sign-in flow as short lines on stderr (stdout stays for results).
 pub fn progress(p: Progress) {

@@ -51,10 +51,11 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
                 }
                 return Ok(());
             }
-            execute(&cleanup, &plan, args.json)
-                .await
-                .map(|_| ())
-                .map_err(Into::into)
+            crate::commands::uninstall::finish(
+                execute(&cleanup, &plan, args.json).await,
+                args.json,
+                "Lanyard deleted every unused registration.",
+            )
         }
     }
 }

@@ -12,7 +12,12 @@ pub struct Args {
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?;
     let out = lanyard.logout(&args.name).await?;
-    if out.revoked {
+    if let Some(still) = &out.still_valid {
+        println!(
+            "Signed out of \"{}\" on this machine (its tokens were deleted here), but {still}.",
+            args.name
+        );
+    } else if out.revoked {
         println!(
             "Signed out of \"{}\"; its tokens were revoked at the identity provider.",
             args.name

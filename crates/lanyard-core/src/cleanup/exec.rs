@@ -19,6 +19,9 @@ pub enum Outcome {
     Failed { why: String, next_step: String },
     /// Lanyard cannot do it; an identity provider admin must (reported with the client id).
     LeftForAdmin { why: String },
+    /// Done on this machine, but something stays usable at the identity provider: a token it
+    /// refused to revoke (or that could not be revoked with `--force`), with until when.
+    LeftRemote { why: String },
     /// Not done on purpose: an earlier item failed and this one is still needed, or it is not
     /// Lanyard's to remove.
     Kept { why: String },
@@ -40,7 +43,17 @@ impl Outcome {
     pub fn is_left(&self) -> bool {
         matches!(
             self,
-            Outcome::Failed { .. } | Outcome::LeftForAdmin { .. } | Outcome::Kept { .. }
+            Outcome::Failed { .. }
+                | Outcome::LeftForAdmin { .. }
+                | Outcome::LeftRemote { .. }
+                | Outcome::Kept { .. }
+        )
+    }
+    /// Done here, but something stays at an identity provider.
+    pub fn is_remote_leftover(&self) -> bool {
+        matches!(
+            self,
+            Outcome::LeftForAdmin { .. } | Outcome::LeftRemote { .. }
         )
     }
     /// A short label: "done", "already gone", "failed", "left for the admin", "kept".
@@ -50,6 +63,7 @@ impl Outcome {
             Outcome::AlreadyGone { .. } => "already gone",
             Outcome::Failed { .. } => "failed",
             Outcome::LeftForAdmin { .. } => "left for the admin",
+            Outcome::LeftRemote { .. } => "left at the identity provider",
             Outcome::Kept { .. } => "kept",
         }
     }
@@ -59,7 +73,9 @@ impl Outcome {
             Outcome::Done { detail } => detail.clone(),
             Outcome::AlreadyGone { detail } => Some(detail.clone()).filter(|d| !d.is_empty()),
             Outcome::Failed { why, next_step } => Some(format!("{why}. {next_step}")),
-            Outcome::LeftForAdmin { why } | Outcome::Kept { why } => Some(why.clone()),
+            Outcome::LeftForAdmin { why } | Outcome::LeftRemote { why } | Outcome::Kept { why } => {
+                Some(why.clone())
+            }
         }
     }
 }
@@ -90,10 +106,16 @@ pub struct Step {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub steps: Vec<Step>,
-    /// Items not finished (failed, kept, or left for an admin).
+    /// Items not finished (failed, kept, left for an admin or at the identity provider).
     pub left: usize,
     /// Nothing is left: every item is done or was already gone.
     pub complete: bool,
+    /// Everything on this machine is done (nothing failed or was kept); what is left, if
+    /// anything, stays at identity providers and is listed in `remote_leftovers`.
+    pub local_complete: bool,
+    /// What stays at identity providers: tokens not revoked (until when), clients not deleted
+    /// (client id and issuer).
+    pub remote_leftovers: Vec<String>,
 }
 
 impl Report {
@@ -105,7 +127,8 @@ impl Report {
             .collect()
     }
 
-    /// `Ok` when nothing is left; otherwise the error the shells print (exit 1).
+    /// `Ok` when nothing is left; [`CleanupError::RemoteLeftovers`] when only things at
+    /// identity providers are (exit 3); otherwise [`CleanupError::Incomplete`] (exit 1).
     pub fn into_result(self) -> Result<Report, CleanupError> {
         let failed: Vec<&Step> = self
             .steps
@@ -131,16 +154,10 @@ impl Report {
                 summary,
             });
         }
-        let admin: Vec<String> = self
-            .steps
-            .iter()
-            .filter_map(|s| match &s.outcome {
-                Some(Outcome::LeftForAdmin { why }) => Some(why.clone()),
-                _ => None,
-            })
-            .collect();
-        if !admin.is_empty() {
-            return Err(CleanupError::AdminNeeded { clients: admin });
+        if !self.remote_leftovers.is_empty() {
+            return Err(CleanupError::RemoteLeftovers {
+                items: self.remote_leftovers,
+            });
         }
         Ok(self)
     }
@@ -172,10 +189,27 @@ impl Cleanup {
             .iter()
             .filter(|s| s.outcome.as_ref().is_some_and(Outcome::is_left))
             .count();
+        let local_complete = !steps.iter().any(|s| {
+            matches!(
+                s.outcome,
+                Some(Outcome::Failed { .. }) | Some(Outcome::Kept { .. })
+            )
+        });
+        let remote_leftovers = steps
+            .iter()
+            .filter_map(|s| match &s.outcome {
+                Some(o @ (Outcome::LeftForAdmin { .. } | Outcome::LeftRemote { .. })) => Some(
+                    format!("{}: {}", s.description, o.detail().unwrap_or_default()),
+                ),
+                _ => None,
+            })
+            .collect();
         Report {
             steps,
             left,
             complete: left == 0,
+            local_complete,
+            remote_leftovers,
         }
     }
 
@@ -217,7 +251,14 @@ impl Cleanup {
                         ),
                     };
                 }
-                self.delete_client(issuer, purpose).await
+                let out = self.delete_client(issuer, purpose).await;
+                match out {
+                    // `--force`: the client stays at the IdP; forget it here and list it.
+                    Outcome::Failed { why, .. } if self.force && purpose == Purpose::Uninstall => {
+                        self.give_up_registration(issuer, &why)
+                    }
+                    other => other,
+                }
             }
             Item::RemoveIdeEntry { server, ide, .. } => self.remove_ide_entry(server, *ide),
             Item::DeleteKeychainItems { service, .. } => self.delete_keychain_items(service),

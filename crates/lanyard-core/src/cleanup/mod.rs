@@ -28,8 +28,11 @@ mod keychain;
 mod local;
 mod plan;
 mod remote;
+pub mod revoke;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_revoke;
 
 pub use exec::{Outcome, Report, Step, StepPhase};
 pub use plan::{ClientView, Item, Plan};
@@ -56,12 +59,15 @@ pub enum CleanupError {
         total: usize,
         summary: String,
     },
+    /// Everything on this machine is done; these things stay at identity providers (tokens
+    /// that could not be revoked, clients only an admin can delete). Not a failure: the CLI
+    /// prints them as notes and exits with [`EXIT_REMOTE_LEFTOVERS`].
     #[error(
-        "Lanyard removed what it could, but {} registered OAuth client(s) must be deleted by an admin: {}",
-        .clients.len(),
-        .clients.join("; ")
+        "Lanyard removed everything on this machine; {} thing(s) stay at the identity provider: {}",
+        .items.len(),
+        .items.join("; ")
     )]
-    AdminNeeded { clients: Vec<String> },
+    RemoteLeftovers { items: Vec<String> },
     #[error("Lanyard could not read what it has to clean up: {0}")]
     Unreadable(String),
 }
@@ -76,11 +82,16 @@ impl UserFacing for CleanupError {
                 "Run `lanyard uninstall --dry-run` to see what would be removed.".into()
             }
             CleanupError::Incomplete { .. } => "Fix what the failed steps above say (usually: the identity provider must be reachable), then run the same command again: it continues where it stopped.".into(),
-            CleanupError::AdminNeeded { .. } => "Send the client ids above to your identity provider's admin, who can delete them; Lanyard has forgotten them on this machine, so running it again finds nothing left.".into(),
+            CleanupError::RemoteLeftovers { .. } => "Send the client ids above to your identity provider's admin, who can delete them; tokens that could not be revoked stay usable until they expire. Lanyard has forgotten all of it on this machine, so running it again finds nothing left.".into(),
             CleanupError::Unreadable(_) => "Check the permissions of Lanyard's state directory, or move it aside and remove the leftovers by hand (see docs/uninstall.md).".into(),
         }
     }
 }
+
+/// Exit code of `lanyard uninstall` / `lanyard clients prune`: everything is done on this
+/// machine, and what stays at identity providers is listed (tokens not revoked, clients not
+/// deleted). 0 = everything done; 1 = something on this machine is left (run again).
+pub const EXIT_REMOTE_LEFTOVERS: u8 = 3;
 
 /// Whether a run is an uninstall (forget everything) or a prune (delete unused registrations,
 /// keep the rest).
@@ -101,6 +112,10 @@ pub struct Cleanup {
     /// Autostart entries, app data and the AppImage's desktop integration to remove (found at
     /// plan time).
     pub(crate) user_dirs: local::UserDirs,
+    /// `--force`: give up on remote items that failed (IdP unreachable, 5xx) — forget their
+    /// tokens and registrations here and list them as left at the identity provider, so the
+    /// local cleanup can finish.
+    pub(crate) force: bool,
     http: std::sync::OnceLock<reqwest::Client>,
 }
 
@@ -124,6 +139,7 @@ impl Cleanup {
             ide_env,
             sweep_os_keychain: false,
             user_dirs: local::UserDirs::default(),
+            force: false,
             http: std::sync::OnceLock::new(),
         }
     }
@@ -136,6 +152,13 @@ impl Cleanup {
     ) -> Self {
         self.user_dirs.autostart_dir = autostart_dir;
         self.user_dirs.app_dirs = app_dirs;
+        self
+    }
+
+    /// `--force`: finish the local cleanup even when an identity provider cannot be reached;
+    /// what could not be done there is reported as left at the identity provider.
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
         self
     }
 

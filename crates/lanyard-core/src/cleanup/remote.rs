@@ -8,30 +8,9 @@ use super::{Cleanup, Purpose};
 use crate::error::UserFacing;
 use crate::http::{self, Http, Method, Request};
 use crate::servers::{ServerStatus, StateError};
-use crate::tokens::endpoint::{
-    self, ClientCredentials, ClientStanding, TokenAuthMethod, TokenError,
-};
-use crate::tokens::fresh::{FreshError, take_lock};
+use crate::tokens::endpoint::{self, ClientCredentials, ClientStanding, TokenAuthMethod};
+use crate::tokens::fresh::take_lock;
 use crate::tokens::{self as tok, store};
-
-/// How a revocation answer counts.
-fn revoke_failure(e: &TokenError, what: &str) -> Result<Option<String>, Outcome> {
-    match e {
-        // The client is gone at the AS: none of its tokens can be used any more.
-        TokenError::InvalidClient { .. } => Ok(Some(format!(
-            "the identity provider no longer knows the client, so the {what} is dead"
-        ))),
-        TokenError::InvalidGrant { .. } => Ok(Some(format!("the {what} was already invalid"))),
-        TokenError::Rejected { status, error, .. }
-            if *status < 500 && error == "unsupported_token_type" =>
-        {
-            Ok(Some(format!(
-                "the identity provider cannot revoke this {what} (unsupported_token_type); it expires on its own"
-            )))
-        }
-        other => Err(Outcome::failed(other.to_string(), other.next_step())),
-    }
-}
 
 impl Cleanup {
     /// Revoke one server's tokens (refresh token first: it takes the grant with it), then
@@ -55,51 +34,21 @@ impl Cleanup {
             Ok(None) => return Outcome::gone("no tokens are stored"),
             Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
         };
-        let mut notes: Vec<String> = Vec::new();
-        let mut gone = false;
-        match &server.auth_server.revocation_endpoint {
-            None => notes.push(format!(
-                "{} has no revocation endpoint (RFC 7009): the tokens were deleted here and expire on their own",
-                server.auth_server.issuer
-            )),
-            Some(ep) => match tok::client_credentials(&st, &server, &*self.secrets) {
-                Err(FreshError::RegistrationDead { client_id, .. }) => {
-                    gone = true;
-                    notes.push(format!(
-                        "the identity provider no longer knows client {client_id}, so its tokens are dead"
-                    ));
-                }
-                Err(FreshError::NeedsSignIn { reason, .. }) => notes.push(format!(
-                    "the tokens could not be revoked ({reason}); they were deleted here and expire on their own"
-                )),
-                Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
-                Ok(creds) => {
-                    let http = self.http();
-                    if let Some(rt) = &tokens.refresh_token {
-                        match endpoint::revoke(http, ep, &creds, rt, "refresh_token").await {
-                            Ok(()) => {}
-                            Err(e) => match revoke_failure(&e, "refresh token") {
-                                Ok(note) => {
-                                    gone = true;
-                                    notes.extend(note);
-                                }
-                                Err(out) => return out,
-                            },
-                        }
-                    }
-                    if tokens.fresh_at(tok::set::now(), 0) {
-                        match endpoint::revoke(http, ep, &creds, &tokens.access_token, "access_token")
-                            .await
-                        {
-                            Ok(()) => {}
-                            Err(e) => match revoke_failure(&e, "access token") {
-                                Ok(note) => notes.extend(note),
-                                Err(out) => return out,
-                            },
-                        }
-                    }
-                }
-            },
+        let r =
+            super::revoke::revoke_server_tokens(self.http(), &st, &server, &tokens, &*self.secrets)
+                .await;
+        let mut notes = r.notes.clone();
+        // A revocation that could not be tried (IdP unreachable): the tokens stay in the
+        // keychain for the next run — unless `--force` gives up on them.
+        if let Some((why, next)) = &r.retry
+            && !self.force
+        {
+            return Outcome::failed(
+                why.clone(),
+                format!(
+                    "{next} Or run `lanyard uninstall --force` to finish on this machine and list what stays at the identity provider."
+                ),
+            );
         }
         if let Err(e) = self.secrets.delete(&store::tokens_key(name)) {
             return Outcome::failed(e.to_string(), e.next_step());
@@ -115,8 +64,27 @@ impl Cleanup {
         if let Err(e) = marked {
             return Outcome::failed(e.to_string(), e.next_step());
         }
+        if let Some((why, _)) = r.retry {
+            notes.insert(
+                0,
+                format!(
+                    "not revoked ({why}); --force: the tokens were deleted here and stay usable at {} until they expire ({}), the refresh token until its own expiry or the end of the grant, which Lanyard cannot know",
+                    server.auth_server.issuer,
+                    super::revoke::clock_utc(tokens.expires_at)
+                ),
+            );
+            return Outcome::LeftRemote {
+                why: notes.join("; "),
+            };
+        }
+        if let Some(still) = r.still_valid {
+            notes.insert(0, still);
+            return Outcome::LeftRemote {
+                why: notes.join("; "),
+            };
+        }
         let detail = (!notes.is_empty()).then(|| notes.join("; "));
-        if gone && tokens.refresh_token.is_some() {
+        if r.already_dead && !r.revoked {
             Outcome::AlreadyGone {
                 detail: detail.unwrap_or_default(),
             }
@@ -361,6 +329,29 @@ impl Cleanup {
             return Some((ep, methods));
         }
         None
+    }
+
+    /// `--force` after a failed RFC 7592 DELETE: the client stays at the IdP; forget it here
+    /// (state entry, keychain items) and report it with its client id and issuer.
+    pub(crate) fn give_up_registration(&self, issuer: &str, why: &str) -> Outcome {
+        let Ok(issuer_url) = Url::parse(issuer) else {
+            return Outcome::failed(
+                format!("{why} (and the issuer {issuer} is not a URL)"),
+                "Delete Lanyard's state directory by hand.",
+            );
+        };
+        let client_id = self
+            .state_file()
+            .load()
+            .ok()
+            .and_then(|st| st.registration(&issuer_url).map(|r| r.client_id.clone()))
+            .unwrap_or_else(|| "(unknown)".into());
+        let out = Outcome::LeftForAdmin {
+            why: format!(
+                "client {client_id} at {issuer} was not deleted ({why}); --force: Lanyard forgot it on this machine, so only an admin of the identity provider can delete it now"
+            ),
+        };
+        self.forget_registration(&issuer_url, Purpose::Uninstall, out)
     }
 
     /// Forget a registration after its item finished: the state entry and its keychain items.

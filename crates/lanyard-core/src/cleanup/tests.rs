@@ -278,7 +278,7 @@ async fn without_an_install_id_the_keychain_is_never_asked_and_nothing_is_create
     assert!(!paths.install_id_file().exists(), "{report:?}");
     assert!(matches!(
         report.into_result(),
-        Err(CleanupError::AdminNeeded { .. })
+        Err(CleanupError::RemoteLeftovers { .. })
     ));
     assert!(!paths.dir().exists());
 }

@@ -117,6 +117,9 @@ pub struct LogoutOutcome {
     pub revoked: bool,
     /// Why not, when not.
     pub note: Option<String>,
+    /// The identity provider refused to revoke (or could not be asked): what stays usable
+    /// there, until when. The tokens are forgotten here all the same.
+    pub still_valid: Option<String>,
 }
 
 /// The engine. Cheap to build; the HTTP client is made on first network use (so `token` with a
@@ -631,61 +634,45 @@ impl Lanyard {
     /// Revoke a server's stored tokens at its AS (refresh token first: it takes the grant's
     /// access tokens with it on most IdPs; then the access token).
     pub async fn revoke_tokens(&self, st: &State, server: &Server) -> LogoutOutcome {
-        let Some(endpoint) = server.auth_server.revocation_endpoint.clone() else {
-            return LogoutOutcome {
-                revoked: false,
-                note: Some("the identity provider has no revocation endpoint; the tokens were only forgotten".into()),
-            };
-        };
         let tokens = match tok::stored_tokens(&*self.secrets, &server.name) {
             Ok(Some(t)) => t,
             Ok(None) => {
                 return LogoutOutcome {
                     revoked: false,
                     note: Some("no tokens were stored".into()),
+                    still_valid: None,
                 };
             }
             Err(e) => {
                 return LogoutOutcome {
                     revoked: false,
                     note: Some(e.to_string()),
+                    still_valid: None,
                 };
             }
         };
-        let creds = match tok::client_credentials(st, server, &*self.secrets) {
-            Ok(c) => c,
-            Err(e) => {
-                return LogoutOutcome {
-                    revoked: false,
-                    note: Some(e.to_string()),
-                };
-            }
-        };
-        // Revoking the refresh token ends the grant (and its access tokens on most IdPs); the
-        // access token is revoked on its own only when there is no refresh token. Many IdPs
-        // cannot revoke JWT access tokens (`unsupported_token_type`): they simply expire.
-        let (token, hint) = match &tokens.refresh_token {
-            Some(rt) => (rt.as_str(), "refresh_token"),
-            None => (tokens.access_token.as_str(), "access_token"),
-        };
-        let note = match tok::endpoint::revoke(self.http(), &endpoint, &creds, token, hint).await {
-            Ok(()) => None,
-            Err(tok::TokenError::Rejected { error, .. }) if error == "unsupported_token_type" => {
-                return LogoutOutcome {
-                    revoked: false,
-                    note: Some(format!(
-                        "the identity provider cannot revoke this kind of token; it expires {}",
-                        chrono::DateTime::from_timestamp(tokens.expires_at, 0)
-                            .map(|t| format!("at {}", t.format("%H:%M UTC")))
-                            .unwrap_or_else(|| "soon".into())
-                    )),
-                };
-            }
-            Err(e) => Some(e.to_string()),
+        // The same revocation as `lanyard uninstall`: client authentication chosen for the
+        // revocation endpoint, a refusal reported as one (never as a dead client).
+        let r = crate::cleanup::revoke::revoke_server_tokens(
+            self.http(),
+            st,
+            server,
+            &tokens,
+            &*self.secrets,
+        )
+        .await;
+        let still_valid = match (r.still_valid, r.retry) {
+            (Some(s), _) => Some(s),
+            (None, Some((why, _))) => Some(format!(
+                "the tokens could not be revoked ({why}); the access token stays valid until {}, the refresh token until its own expiry or the end of the grant, which Lanyard cannot know",
+                crate::cleanup::revoke::clock_utc(tokens.expires_at)
+            )),
+            (None, None) => None,
         };
         LogoutOutcome {
-            revoked: note.is_none(),
-            note,
+            revoked: r.revoked && still_valid.is_none(),
+            note: (!r.notes.is_empty()).then(|| r.notes.join("; ")),
+            still_valid,
         }
     }
 
