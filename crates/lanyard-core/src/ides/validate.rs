@@ -2,7 +2,12 @@
 //! `codex mcp get NAME --json` exit 0 only when the entry exists and is valid (one invalid
 //! `[mcp_servers.*]` entry stops every Codex command, so a rejected write is rolled back).
 //!
-//! They run with the same HOME / CLAUDE_CONFIG_DIR / CODEX_HOME the writer used ([`IdeEnv`]).
+//! They never see the user's live files: any run of Claude Code migrates the file it reads
+//! (2.1.197 dropped every project's `history` from a 1.85 MB `.claude.json`, leaving 219 KB). Each
+//! judge runs in a private temporary directory ([`Scratch`]) holding a copy of the file Lanyard
+//! wrote — `CLAUDE_CONFIG_DIR` / `CODEX_HOME` / HOME point there, a project's `.mcp.json` or
+//! `.codex/config.toml` is copied into a scratch project — and the directory is removed
+//! afterwards, whatever the CLI did to the copy.
 //! `LANYARD_SKIP_IDE_JUDGE=1` turns the check off.
 
 use std::io::Read;
@@ -48,13 +53,112 @@ pub fn judge(env: &IdeEnv, loc: &Location, name: &str) -> Option<Verdict> {
         Ide::Codex => vec!["mcp", "get", name, "--json"],
         Ide::Cursor => return None,
     };
-    // Project and local scopes are read relative to the working directory.
-    let cwd = match &loc.scope {
-        Scope::Project(p) | Scope::Local(p) => p.clone(),
-        Scope::User => env.home.clone(),
+    let scratch = match Scratch::new(env, loc) {
+        Ok(s) => s,
+        Err(e) => {
+            // Never judge on the live file; skipping the check keeps what was written.
+            tracing::warn!(
+                "could not prepare a scratch copy to validate {}: {e}",
+                loc.file.display()
+            );
+            return None;
+        }
     };
     let judge = format!("{} {}", loc.ide.id(), args.join(" "));
-    Some(run(&cli, &args, &cwd, env, &judge))
+    Some(run(&cli, &args, &scratch.cwd, &scratch.env, &judge))
+    // `scratch` is dropped here: the temporary directory and every copy in it are removed.
+}
+
+/// A private temporary directory (mode 0700) with copies of the config files a judge reads,
+/// and the environment and working directory that make the CLI read the copies.
+pub(crate) struct Scratch {
+    dir: tempfile::TempDir,
+    pub env: IdeEnv,
+    pub cwd: std::path::PathBuf,
+}
+
+impl Scratch {
+    pub(crate) fn new(real: &IdeEnv, loc: &Location) -> std::io::Result<Scratch> {
+        let dir = tempfile::Builder::new()
+            .prefix("lanyard-judge-")
+            .tempdir()?;
+        let root = dir.path();
+        let home = root.join("home");
+        let claude = root.join("claude");
+        let codex = root.join("codex");
+        for d in [&home, &claude, &codex] {
+            std::fs::create_dir(d)?;
+        }
+        let env = IdeEnv {
+            home: home.clone(),
+            claude_config_dir: Some(claude.clone()),
+            codex_home: Some(codex.clone()),
+            path: real.path.clone(),
+        };
+        let copy = |from: &Path, to: &Path| -> std::io::Result<()> {
+            match std::fs::copy(from, to) {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
+        };
+        let project = root.join("project");
+        let cwd = match (loc.ide, &loc.scope) {
+            // `~/.claude.json` (user scope; local scope under `projects[<abs root>]`, so the
+            // real project stays the working directory: it is only read).
+            (Ide::Claude, Scope::User) => {
+                copy(&real.claude_json(), &env.claude_json())?;
+                home.clone()
+            }
+            (Ide::Claude, Scope::Local(p)) => {
+                copy(&real.claude_json(), &env.claude_json())?;
+                p.clone()
+            }
+            // `<project>/.mcp.json`: a scratch project with a copy of it.
+            (Ide::Claude, Scope::Project(_)) => {
+                std::fs::create_dir(&project)?;
+                copy(&loc.file, &project.join(".mcp.json"))?;
+                project
+            }
+            (Ide::Codex, Scope::User | Scope::Local(_)) => {
+                copy(
+                    &real.codex_home().join("config.toml"),
+                    &codex.join("config.toml"),
+                )?;
+                home.clone()
+            }
+            // `<project>/.codex/config.toml`, read only for a trusted project: a scratch project
+            // with a copy of it, trusted in the scratch `config.toml`.
+            (Ide::Codex, Scope::Project(_)) => {
+                std::fs::create_dir_all(project.join(".codex"))?;
+                copy(&loc.file, &project.join(".codex").join("config.toml"))?;
+                let text = std::fs::read_to_string(real.codex_home().join("config.toml"))
+                    .unwrap_or_default();
+                let mut doc = text.parse::<toml_edit::DocumentMut>().unwrap_or_default();
+                let key = std::fs::canonicalize(&project)?
+                    .to_string_lossy()
+                    .into_owned();
+                let projects = doc
+                    .entry("projects")
+                    .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+                if let Some(t) = projects.as_table_like_mut() {
+                    let mut entry = toml_edit::Table::new();
+                    entry["trust_level"] = toml_edit::value("trusted");
+                    t.insert(&key, toml_edit::Item::Table(entry));
+                }
+                std::fs::write(codex.join("config.toml"), doc.to_string())?;
+                project
+            }
+            (Ide::Cursor, _) => home.clone(),
+        };
+        Ok(Scratch { dir, env, cwd })
+    }
+
+    /// The temporary directory (removed when the scratch is dropped).
+    #[allow(dead_code)] // used by the tests
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// Whether `$CODEX_HOME/config.toml` marks the project (or its git root) trusted.
