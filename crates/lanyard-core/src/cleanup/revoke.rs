@@ -189,9 +189,20 @@ pub async fn revoke_server_tokens(
         }
     };
     let creds = revocation_credentials(server, st, token_creds.clone());
+    let listed = server
+        .auth_server
+        .revocation_endpoint_auth_methods_supported
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .unwrap_or(&server.auth_server.token_endpoint_auth_methods_supported);
+    let revoke = |token: &str, hint: &'static str| {
+        let (http, ep, creds) = (http, &ep, &creds);
+        let token = token.to_owned();
+        async move { endpoint::revoke_with_fallback(http, ep, creds, listed, &token, hint).await }
+    };
 
     if let Some(rt) = &tokens.refresh_token {
-        match read_answer(endpoint::revoke(http, &ep, &creds, rt, "refresh_token").await) {
+        match read_answer(revoke(rt, "refresh_token").await) {
             Answer::Revoked => out.revoked = true,
             Answer::AlreadyInvalid => {
                 out.already_dead = true;
@@ -226,8 +237,7 @@ pub async fn revoke_server_tokens(
         }
     }
     if tokens.fresh_at(now, 0) {
-        let answer =
-            endpoint::revoke(http, &ep, &creds, &tokens.access_token, "access_token").await;
+        let answer = revoke(&tokens.access_token, "access_token").await;
         match read_answer(answer) {
             Answer::Revoked => out.revoked = true,
             Answer::AlreadyInvalid => {}

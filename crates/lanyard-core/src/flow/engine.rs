@@ -242,6 +242,7 @@ impl Lanyard {
             scopes,
             discovery: disc,
             port,
+            url,
         } = done;
         let tools = results.tools.unwrap_or_default();
 
@@ -271,6 +272,13 @@ impl Lanyard {
         let saved = state_file.update(|st| {
             if st.server(&name).is_some() {
                 return Err(Error::from(StateError::NameTaken(name.clone())));
+            }
+            if let Some(existing) = st.servers.iter().find(|s| s.url == url) {
+                return Err(FlowError::AlreadyAdded {
+                    url: url.to_string(),
+                    name: existing.name.clone(),
+                }
+                .into());
             }
             st.put_server(server.clone());
             Self::remember_port(st, &opts.quirks, port);
@@ -345,6 +353,7 @@ impl Lanyard {
             let scopes = crate::authorization::choose_scopes(&disc, opts.scopes.as_deref());
             let auth = AuthContext {
                 http: self.http(),
+                state_file: self.state.as_ref(),
                 as_meta: &disc.auth_server,
                 creds: &client.creds,
                 listener: &listener,
@@ -353,10 +362,14 @@ impl Lanyard {
                 no_browser: opts.no_browser,
                 progress,
             };
-            let tokens = auth.authorize(&scopes).await?;
+            let mut scopes = scopes;
+            // A sign-in that ends before tokens keeps its new registration: the next try reuses it.
+            let mut tokens = auth.authorize(&scopes).await?;
             let _ = name;
-            let outcome = signin::ops_with_step_up(&auth, url, tokens, scopes, ops).await;
-            let (results, tokens, scopes) = match outcome {
+            let endpoint = settled_url(url, &disc.resource.resource);
+            let outcome =
+                signin::ops_with_step_up(&auth, &endpoint, &mut tokens, &mut scopes, ops).await;
+            let (results, settled_url) = match outcome {
                 Ok(r) => r,
                 // A token just obtained is refused: the server may have moved to another
                 // authorization server (SEP-2352). Discover once more; a new issuer means a new
@@ -368,6 +381,7 @@ impl Lanyard {
                             Some(FlowError::FreshTokenRefused { .. })
                         ) =>
                 {
+                    self.undo_sign_in(&disc.auth_server, &client, &tokens).await;
                     let again = self.discover(url).await?;
                     if again.auth_server.issuer_str() == disc.auth_server.issuer_str() {
                         return Err(e);
@@ -376,7 +390,10 @@ impl Lanyard {
                     disc = again;
                     continue;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.undo_sign_in(&disc.auth_server, &client, &tokens).await;
+                    return Err(e);
+                }
             };
             return Ok(Interactive {
                 results,
@@ -385,7 +402,59 @@ impl Lanyard {
                 scopes,
                 discovery: disc,
                 port: listener.port(),
+                url: settled_url,
             });
+        }
+    }
+
+    /// A sign-in that cannot be used (its first MCP operation failed): revoke the tokens it
+    /// obtained (RFC 7009, best effort) and delete the client it registered for it (RFC 7592,
+    /// when the IdP allows), so a failed `add` leaves nothing live behind. A client reused
+    /// from an earlier sign-in stays: other servers may use it.
+    async fn undo_sign_in(
+        &self,
+        as_meta: &crate::discovery::AuthServerMetadata,
+        client: &signin::ObtainedClient,
+        tokens: &TokenSet,
+    ) {
+        if let Some(endpoint) = &as_meta.revocation_endpoint {
+            let t = tokens;
+            let mut pending = Vec::new();
+            if let Some(rt) = &t.refresh_token {
+                pending.push((rt.as_str(), "refresh_token"));
+            }
+            pending.push((t.access_token.as_str(), "access_token"));
+            let listed = as_meta
+                .revocation_endpoint_auth_methods_supported
+                .as_deref()
+                .unwrap_or(&as_meta.token_endpoint_auth_methods_supported);
+            for (token, hint) in pending {
+                let revoked = tok::endpoint::revoke_with_fallback(
+                    self.http(),
+                    endpoint,
+                    &client.creds,
+                    listed,
+                    token,
+                    hint,
+                )
+                .await;
+                if let Err(e) = revoked {
+                    tracing::warn!("could not revoke the unused {hint}: {e}");
+                }
+            }
+        }
+        if client.registered_now && self.state.is_some() {
+            match self.delete_registration(&as_meta.issuer).await {
+                Ok(()) => tracing::info!(
+                    "deleted client {} again at {}",
+                    client.creds.client_id,
+                    as_meta.issuer
+                ),
+                Err(e) => tracing::warn!(
+                    "kept client {} (reused by the next sign-in, removed by uninstall): {e}",
+                    client.creds.client_id
+                ),
+            }
         }
     }
 
@@ -811,6 +880,24 @@ struct Interactive {
     scopes: Vec<String>,
     discovery: Discovery,
     port: u16,
+    /// The MCP endpoint as it answered (after a same-origin redirect, e.g. `…/mcp/` → `…/mcp`).
+    url: Url,
+}
+
+/// The MCP endpoint to call: the URL the user gave, or the server's own name for it (its
+/// Protected Resource Metadata `resource`) when the two differ only by a trailing slash. People
+/// paste `…/mcp/`; many servers (the TypeScript SDK's, better-auth's) answer it 404 after the
+/// sign-in, while the metadata names `…/mcp`, the URL they do serve.
+fn settled_url(url: &Url, resource: &Url) -> Url {
+    let same_but_slash = url.origin() == resource.origin()
+        && url.query() == resource.query()
+        && url.path() != resource.path()
+        && url.path().trim_end_matches('/') == resource.path().trim_end_matches('/');
+    if same_but_slash {
+        resource.clone()
+    } else {
+        url.clone()
+    }
 }
 
 fn client_id_of(st: &State, s: &Server) -> Option<String> {
@@ -839,4 +926,31 @@ fn unique_name(st: &State, base: &str) -> String {
         .map(|i| format!("{base}-{i}"))
         .find(|n| st.server(n).is_none())
         .unwrap_or_else(|| base.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_pasted_trailing_slash_settles_on_the_servers_own_name() {
+        let resource = u("http://127.0.0.1:9/demo/mcp");
+        assert_eq!(
+            settled_url(&u("http://127.0.0.1:9/demo/mcp/"), &resource),
+            resource
+        );
+        assert_eq!(settled_url(&resource, &resource), resource);
+        // Anything more than the slash keeps the URL the user gave.
+        let other = u("http://127.0.0.1:9/other/mcp/");
+        assert_eq!(settled_url(&other, &resource), other);
+        let host = u("http://localhost:9/demo/mcp/");
+        assert_eq!(settled_url(&host, &resource), host);
+        // A resource with the slash and a URL without: the server's name wins too.
+        let slashed = u("http://127.0.0.1:9/mcp/");
+        assert_eq!(settled_url(&u("http://127.0.0.1:9/mcp"), &slashed), slashed);
+    }
 }

@@ -42,6 +42,17 @@ pub enum FlowError {
     Ephemeral,
     #[error("the server {url} refused a token Lanyard just obtained (HTTP 401)")]
     FreshTokenRefused { url: String },
+    /// The code exchange refused the client's authentication, with every method the
+    /// authorization server lists that Lanyard could try.
+    #[error(
+        "the authorization server {issuer} refused Lanyard's client {client_id} at the code exchange (tried {tried}): {detail}"
+    )]
+    ExchangeRefused {
+        issuer: String,
+        client_id: String,
+        tried: String,
+        detail: String,
+    },
 }
 
 impl UserFacing for FlowError {
@@ -57,6 +68,7 @@ impl UserFacing for FlowError {
             FlowError::BadArgs(_) => "Pass the tool arguments as a JSON object, e.g. --args '{\"text\":\"hi\"}'.".into(),
             FlowError::StepUpLimit(..) => "Ask your admin which scopes this server needs and whether your account may have them; then `lanyard add URL --scope \"...\"`.".into(),
             FlowError::Ephemeral => "Drop --ephemeral, or give a URL instead of a name.".into(),
+            FlowError::ExchangeRefused { .. } => "Nothing was saved. Run `lanyard probe URL --try-register` and show its output to the identity provider's admin; with a client id from them, run `lanyard add URL --client-id ID [--client-secret S]`.".into(),
             FlowError::FreshTokenRefused { .. } => "The server does not accept tokens from its own authorization server: an audience or issuer mismatch, an IdP that needs --no-resource or --audience, or a gateway that reads the token from another header than the one used (--token-header). Show `lanyard probe URL` to the server's admin.".into(),
         }
     }

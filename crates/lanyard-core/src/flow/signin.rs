@@ -28,6 +28,8 @@ pub(crate) type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 pub(crate) struct ObtainedClient {
     pub creds: ClientCredentials,
     pub source: ClientSource,
+    /// Registered by this very sign-in (so a failed `add` deletes it again).
+    pub registered_now: bool,
 }
 
 /// Get the client id in the spec's priority. A new dynamic registration is written at once:
@@ -54,6 +56,7 @@ pub(crate) async fn obtain_client(
                 reused: true,
             });
             Ok(ObtainedClient {
+                registered_now: false,
                 source: ClientSource::PreRegistered {
                     client_id: client_id.clone(),
                     has_secret: client_secret.is_some(),
@@ -78,6 +81,7 @@ pub(crate) async fn obtain_client(
                     method: TokenAuthMethod::None,
                 },
                 source: ClientSource::MetadataDocument { client_id },
+                registered_now: false,
             })
         }
         ClientPlan::Dynamic {
@@ -118,6 +122,7 @@ pub(crate) async fn obtain_client(
                 return Ok(ObtainedClient {
                     creds,
                     source: ClientSource::Dynamic,
+                    registered_now: false,
                 });
             }
             progress(Progress::Registering {
@@ -154,6 +159,7 @@ pub(crate) async fn obtain_client(
                     method,
                 },
                 source: ClientSource::Dynamic,
+                registered_now: true,
             })
         }
     }
@@ -259,6 +265,8 @@ async fn ensure_redirect(
 /// Everything needed for one browser round trip.
 pub(crate) struct AuthContext<'a> {
     pub http: &'a reqwest::Client,
+    /// Where a dynamic registration's working authentication method is remembered.
+    pub state_file: Option<&'a StateFile>,
     pub as_meta: &'a AuthServerMetadata,
     pub creds: &'a ClientCredentials,
     pub listener: &'a Listener,
@@ -332,18 +340,83 @@ impl AuthContext<'_> {
             scope: None,
         };
         let requested = (!scopes.is_empty()).then(|| scopes.join(" "));
-        let tokens = endpoint::exchange_code(
-            self.http,
-            &self.as_meta.token_endpoint,
-            self.creds,
-            &callback.code,
-            pkce.verifier(),
-            &redirect_uri,
-            &params,
-            requested.as_deref(),
-        )
-        .await?;
-        Ok(tokens)
+        let exchange = |creds: ClientCredentials| {
+            let (params, requested) = (params.clone(), requested.clone());
+            let (code, verifier, redirect_uri) = (&callback.code, pkce.verifier(), &redirect_uri);
+            async move {
+                endpoint::exchange_code(
+                    self.http,
+                    &self.as_meta.token_endpoint,
+                    &creds,
+                    code,
+                    verifier,
+                    redirect_uri,
+                    &params,
+                    requested.as_deref(),
+                )
+                .await
+            }
+        };
+        let first = match exchange(self.creds.clone()).await {
+            Ok(tokens) => return Ok(tokens),
+            Err(e) if e.refused_client_auth() => e,
+            Err(e) => return Err(e.into()),
+        };
+        // Servers differ in which of the listed methods they really take (the Python MCP SDK
+        // wants `client_id` in the form, some proxies only Basic): try the other one once,
+        // and remember it in the registration when it works.
+        let supported = &self.as_meta.token_endpoint_auth_methods_supported;
+        let refused = |tried: String| FlowError::ExchangeRefused {
+            issuer: self.as_meta.issuer_str().to_owned(),
+            client_id: self.creds.client_id.clone(),
+            tried,
+            detail: first.to_string(),
+        };
+        let Some(other) = self.creds.method.alternative(supported) else {
+            return Err(refused(self.creds.method.as_str().to_owned()).into());
+        };
+        let creds = ClientCredentials {
+            method: other,
+            ..self.creds.clone()
+        };
+        match exchange(creds).await {
+            Ok(tokens) => {
+                tracing::info!(
+                    "{} refused {} but took {}; remembered",
+                    self.as_meta.issuer_str(),
+                    self.creds.method.as_str(),
+                    other.as_str()
+                );
+                self.remember_method(other);
+                Ok(tokens)
+            }
+            Err(_) => Err(refused(format!(
+                "{} and {}",
+                self.creds.method.as_str(),
+                other.as_str()
+            ))
+            .into()),
+        }
+    }
+
+    /// Record in this machine's registration at the issuer the method the token endpoint took.
+    fn remember_method(&self, method: TokenAuthMethod) {
+        let Some(f) = self.state_file else {
+            return;
+        };
+        let issuer = &self.as_meta.issuer;
+        let client_id = &self.creds.client_id;
+        let saved = f.update(|st: &mut State| {
+            if let Some(reg) = st.registration_mut(issuer)
+                && &reg.client_id == client_id
+            {
+                reg.token_endpoint_auth_method = method.as_str().to_owned();
+            }
+            Ok::<_, Error>(())
+        });
+        if let Err(e) = saved {
+            tracing::warn!("could not remember the token endpoint's auth method: {e}");
+        }
     }
 }
 
@@ -375,15 +448,18 @@ pub(crate) async fn run_ops(client: &mut McpClient, ops: &[McpOp]) -> Result<Mcp
 }
 
 /// Run `ops` with freshly obtained tokens; on 403 `insufficient_scope` re-authorize with the
-/// union of scopes (at most [`MAX_STEP_UPS`] times). Returns the final tokens and scopes.
+/// union of scopes (at most [`MAX_STEP_UPS`] times). `tokens` and `scopes` end as the last ones
+/// obtained, whatever the outcome (a failure must still revoke them). Returns the results and
+/// the endpoint as it answered (settled after a same-origin redirect).
 pub(crate) async fn ops_with_step_up(
     auth: &AuthContext<'_>,
     url: &Url,
-    mut tokens: TokenSet,
-    mut scopes: Vec<String>,
+    tokens: &mut TokenSet,
+    scopes: &mut Vec<String>,
     ops: &[McpOp],
-) -> Result<(McpResults, TokenSet, Vec<String>), Error> {
+) -> Result<(McpResults, Url), Error> {
     let mut step_ups = 0;
+    let mut url = url.clone();
     loop {
         (auth.progress)(Progress::CallingServer);
         let mut client = McpClient::new(
@@ -392,19 +468,21 @@ pub(crate) async fn ops_with_step_up(
             auth.quirks.header_name(),
             tokens.header_value(),
         );
-        match run_ops(&mut client, ops).await {
-            Ok(r) => return Ok((r, tokens, scopes)),
+        let outcome = run_ops(&mut client, ops).await;
+        url = client.url().clone();
+        match outcome {
+            Ok(r) => return Ok((r, url)),
             Err(McpError::InsufficientScope { scope, .. }) => {
-                let union = step_up_scopes(&scopes, scope.as_deref());
-                if step_ups >= MAX_STEP_UPS || (union == scopes && step_ups > 0) {
+                let union = step_up_scopes(scopes, scope.as_deref());
+                if step_ups >= MAX_STEP_UPS || (union == *scopes && step_ups > 0) {
                     return Err(FlowError::StepUpLimit(step_ups, scope.unwrap_or_default()).into());
                 }
                 step_ups += 1;
-                scopes = union;
+                *scopes = union;
                 (auth.progress)(Progress::StepUp {
                     scopes: scopes.clone(),
                 });
-                tokens = auth.authorize(&scopes).await?;
+                *tokens = auth.authorize(scopes).await?;
             }
             Err(McpError::Unauthorized { .. }) => {
                 return Err(FlowError::FreshTokenRefused {

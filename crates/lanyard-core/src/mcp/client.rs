@@ -42,6 +42,8 @@ pub enum McpError {
     },
     #[error("the MCP server {url} has no tool named \"{tool}\"")]
     NoSuchTool { url: Url, tool: String },
+    #[error("the MCP server {url} redirects to {location}, which is not on the same origin")]
+    CrossOriginRedirect { url: Url, location: String },
 }
 
 impl UserFacing for McpError {
@@ -55,6 +57,7 @@ impl UserFacing for McpError {
             McpError::Protocol { .. } => "This server does not speak MCP Streamable HTTP correctly; tell its admin.".into(),
             McpError::Rpc { .. } => "Check the tool name and arguments (`lanyard tools NAME` lists them).".into(),
             McpError::NoSuchTool { .. } => "Run `lanyard tools NAME` to see the server's tools.".into(),
+            McpError::CrossOriginRedirect { location, .. } => format!("Lanyard sends tokens only to the origin you added. If you trust {location}, add that URL instead (`lanyard add {location}`)."),
         }
     }
 }
@@ -121,6 +124,11 @@ impl McpClient {
         McpClient::new(http, url, "", String::new())
     }
 
+    /// The endpoint as it answers now: the URL given, or where the server's same-origin
+    /// 307/308 settled it (`…/mcp/` → `…/mcp`).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated
     }
@@ -295,14 +303,55 @@ impl McpClient {
         req
     }
 
+    /// POST one message. A same-origin 307/308 (Starlette's slash redirect: what people paste
+    /// ends in `/mcp/`) is followed with the same method, body and credential, and the endpoint
+    /// is settled there for the rest of the connection; another origin is refused, the token
+    /// never sent there.
+    async fn post(
+        &mut self,
+        method: &str,
+        name: Option<&str>,
+        body: &Value,
+    ) -> Result<reqwest::Response, McpError> {
+        const MAX_HOPS: usize = 3;
+        for _ in 0..MAX_HOPS {
+            let resp = self
+                .base(method, name)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| self.net_err(&e))?;
+            if !matches!(resp.status().as_u16(), 307 | 308) {
+                return Ok(resp);
+            }
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let target = self.url.join(&location).ok().filter(|t| {
+                t.origin() == self.url.origin() && matches!(t.scheme(), "http" | "https")
+            });
+            match target {
+                Some(t) if t != self.url => {
+                    tracing::info!("{} moved to {t}", self.url);
+                    self.url = t;
+                }
+                _ => {
+                    return Err(McpError::CrossOriginRedirect {
+                        url: self.url.clone(),
+                        location,
+                    });
+                }
+            }
+        }
+        Err(self.proto(format!("more than {MAX_HOPS} redirects")))
+    }
+
     async fn notify(&mut self, method: &str) -> Result<(), McpError> {
         let body = json!({"jsonrpc": "2.0", "method": method});
-        let resp = self
-            .base(method, None)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.net_err(&e))?;
+        let resp = self.post(method, None, &body).await?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
@@ -336,12 +385,7 @@ impl McpClient {
         let id = self.next_id;
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let resp = self
-            .base(method, name)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.net_err(&e))?;
+        let resp = self.post(method, name, &body).await?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(self.status_err(resp).await);

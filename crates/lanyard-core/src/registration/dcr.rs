@@ -32,14 +32,18 @@ impl DcrRequest {
             "none"
         } else if auth_methods_supported
             .iter()
+            .any(|m| m == "client_secret_post")
+        {
+            // Before Basic when both are listed: every server of the interop matrix takes it,
+            // and the Python MCP SDK (FastMCP too) accepts a revocation from a client only in
+            // the form (its revocation request must carry `client_secret`), so a Basic client
+            // could never revoke there. It is also what the TypeScript SDK registers.
+            "client_secret_post"
+        } else if auth_methods_supported
+            .iter()
             .any(|m| m == "client_secret_basic")
         {
             "client_secret_basic"
-        } else if auth_methods_supported
-            .iter()
-            .any(|m| m == "client_secret_post")
-        {
-            "client_secret_post"
         } else {
             "none"
         };
@@ -364,6 +368,13 @@ mod tests {
         );
         let r = DcrRequest::for_this_machine(vec![], &["client_secret_post".into()]);
         assert_eq!(r.token_endpoint_auth_method, "client_secret_post");
+        // FastMCP and the Python SDK list both; only `client_secret_post` lets them revoke.
+        let both = ["client_secret_post".into(), "client_secret_basic".into()];
+        let r = DcrRequest::for_this_machine(vec![], &both);
+        assert_eq!(r.token_endpoint_auth_method, "client_secret_post");
+        let basic = ["client_secret_basic".into()];
+        let r = DcrRequest::for_this_machine(vec![], &basic);
+        assert_eq!(r.token_endpoint_auth_method, "client_secret_basic");
     }
 
     #[test]

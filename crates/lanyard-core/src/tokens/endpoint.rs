@@ -56,6 +56,41 @@ impl TokenAuthMethod {
     }
 }
 
+impl TokenAuthMethod {
+    /// The other secret-based method, when the AS lists it: what to try once after the
+    /// token endpoint refused this one.
+    pub fn alternative(self, supported: &[String]) -> Option<TokenAuthMethod> {
+        let other = match self {
+            TokenAuthMethod::ClientSecretBasic => TokenAuthMethod::ClientSecretPost,
+            TokenAuthMethod::ClientSecretPost => TokenAuthMethod::ClientSecretBasic,
+            TokenAuthMethod::None => return None,
+        };
+        supported
+            .iter()
+            .any(|m| m == other.as_str())
+            .then_some(other)
+    }
+}
+
+impl TokenError {
+    /// Whether the token endpoint refused how the client authenticated (as opposed to the
+    /// grant): `invalid_client`, `unauthorized_client`, `invalid_request` (e.g. "Missing
+    /// client_id") or a bare 400/401. Worth one more try with the other listed method.
+    pub fn refused_client_auth(&self) -> bool {
+        match self {
+            TokenError::InvalidClient { .. } => true,
+            TokenError::Rejected { status, error, .. } => {
+                matches!(status, 400 | 401)
+                    && matches!(
+                        error.as_str(),
+                        "unauthorized_client" | "invalid_request" | "no OAuth error"
+                    )
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The client as the token endpoint sees it.
 #[derive(Debug, Clone)]
 pub struct ClientCredentials {
@@ -69,10 +104,16 @@ impl ClientCredentials {
     /// `client_id` (+ `client_secret`) in the form itself.
     fn apply<'a>(&'a self, form: &mut Vec<(&'static str, String)>) -> Option<BasicAuth<'a>> {
         match (self.method, &self.secret) {
-            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => Some(BasicAuth {
-                user: &self.client_id,
-                password: secret,
-            }),
+            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
+                // RFC 6749 §2.3.1 lets the form name the client too, and the Python MCP SDK
+                // (and FastMCP on it) refuses a Basic request whose form has no `client_id`;
+                // every other AS in the interop matrix accepts the pair when the ids match.
+                form.push(("client_id", self.client_id.clone()));
+                Some(BasicAuth {
+                    user: &self.client_id,
+                    password: secret,
+                })
+            }
             (TokenAuthMethod::ClientSecretPost, Some(secret)) => {
                 form.push(("client_id", self.client_id.clone()));
                 form.push(("client_secret", secret.clone()));
@@ -94,12 +135,12 @@ pub enum TokenError {
         endpoint: Url,
         description: Option<String>,
     },
-    /// The client id is unknown or its authentication failed (`invalid_client`), the client
-    /// may not use this grant (`unauthorized_client`), or a bare 401 (`code` None).
-    #[error("the authorization server {endpoint} no longer accepts this client ({}{})", .code.as_deref().unwrap_or("HTTP 401"), desc_suffix(.description))]
+    /// The AS said `invalid_client` in a JSON error: the client id is unknown, or its
+    /// authentication failed. Only this answer may count as "the client is gone"; a bare 401
+    /// (a proxy's login page) or `unauthorized_client` is [`TokenError::Rejected`].
+    #[error("the authorization server {endpoint} does not accept this client (invalid_client{})", desc_suffix(.description))]
     InvalidClient {
         endpoint: Url,
-        code: Option<String>,
         description: Option<String>,
     },
     #[error("the authorization server {endpoint} answered HTTP {status} ({error}{})", desc_suffix(.description))]
@@ -224,9 +265,7 @@ pub async fn client_standing(
     {
         // Only the explicit answer: `unauthorized_client` (a client without the refresh grant)
         // and a bare 401 (a proxy's login page) say nothing about whether the client exists.
-        Err(TokenError::InvalidClient { code: Some(c), .. }) if c == "invalid_client" => {
-            ClientStanding::Unknown
-        }
+        Err(TokenError::InvalidClient { .. }) => ClientStanding::Unknown,
         Err(TokenError::InvalidGrant { .. }) => ClientStanding::Known,
         Err(TokenError::Network { detail, .. }) => ClientStanding::Unreachable(detail),
         _ => ClientStanding::Unclear,
@@ -312,23 +351,15 @@ fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
             endpoint: endpoint.clone(),
             description,
         },
-        Some((e, description)) if e == "invalid_client" || e == "unauthorized_client" => {
-            TokenError::InvalidClient {
-                endpoint: endpoint.clone(),
-                code: Some(e),
-                description,
-            }
-        }
+        Some((e, description)) if e == "invalid_client" => TokenError::InvalidClient {
+            endpoint: endpoint.clone(),
+            description,
+        },
         Some((error, description)) => TokenError::Rejected {
             endpoint: endpoint.clone(),
             status,
             error,
             description,
-        },
-        None if status == 401 => TokenError::InvalidClient {
-            endpoint: endpoint.clone(),
-            code: None,
-            description: None,
         },
         None => TokenError::Rejected {
             endpoint: endpoint.clone(),
@@ -336,6 +367,36 @@ fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
             error: "no OAuth error".into(),
             description: Some(http::excerpt(body)),
         },
+    }
+}
+
+/// [`revoke`], and when the endpoint refuses how the client authenticated, once more with the
+/// other secret-based method it lists (`listed`): the Python MCP SDK's revocation endpoint takes
+/// Basic only with `client_secret` in the form too, i.e. it really wants `client_secret_post`.
+pub async fn revoke_with_fallback(
+    http: &reqwest::Client,
+    revocation_endpoint: &Url,
+    client: &ClientCredentials,
+    listed: &[String],
+    token: &str,
+    hint: &str,
+) -> Result<(), TokenError> {
+    let first = match revoke(http, revocation_endpoint, client, token, hint).await {
+        Err(e) if e.refused_client_auth() => e,
+        other => return other,
+    };
+    let Some(method) = client.method.alternative(listed) else {
+        return Err(first);
+    };
+    let other = ClientCredentials {
+        method,
+        ..client.clone()
+    };
+    match revoke(http, revocation_endpoint, &other, token, hint).await {
+        Ok(()) => Ok(()),
+        // The first refusal says what the IdP wants; the second only repeats it differently.
+        Err(e) if e.refused_client_auth() => Err(first),
+        Err(e) => Err(e),
     }
 }
 
@@ -397,6 +458,60 @@ mod tests {
     }
 
     #[test]
+    fn the_alternative_method_is_the_other_listed_secret_method() {
+        use TokenAuthMethod::{ClientSecretBasic, ClientSecretPost};
+        let both = v(&["client_secret_post", "client_secret_basic"]);
+        assert_eq!(ClientSecretBasic.alternative(&both), Some(ClientSecretPost));
+        assert_eq!(ClientSecretPost.alternative(&both), Some(ClientSecretBasic));
+        assert_eq!(
+            ClientSecretBasic.alternative(&v(&["client_secret_basic"])),
+            None
+        );
+        assert_eq!(TokenAuthMethod::None.alternative(&both), None);
+    }
+
+    #[test]
+    fn client_auth_refusals_are_told_from_grant_refusals() {
+        let u = Url::parse("http://127.0.0.1/token").unwrap();
+        for (status, body) in [
+            (
+                401,
+                &br#"{"error":"invalid_client","error_description":"Missing client_id"}"#[..],
+            ),
+            (401, &br#"{"error":"unauthorized_client"}"#[..]),
+            (400, &br#"{"error":"invalid_request"}"#[..]),
+            (401, &b""[..]),
+        ] {
+            assert!(classify(&u, status, body).refused_client_auth(), "{status}");
+        }
+        assert!(!classify(&u, 400, br#"{"error":"invalid_grant"}"#).refused_client_auth());
+        assert!(!classify(&u, 503, b"down").refused_client_auth());
+    }
+
+    #[test]
+    fn basic_auth_also_names_the_client_in_the_form() {
+        let creds = ClientCredentials {
+            client_id: "c1".into(),
+            secret: Some("s3cret".into()),
+            method: TokenAuthMethod::ClientSecretBasic,
+        };
+        let mut form = vec![("grant_type", "refresh_token".to_owned())];
+        let basic = creds.apply(&mut form).expect("Basic credentials");
+        assert_eq!((basic.user, basic.password), ("c1", "s3cret"));
+        assert!(form.contains(&("client_id", "c1".to_owned())));
+        assert!(!form.iter().any(|(k, _)| *k == "client_secret"));
+
+        let post = ClientCredentials {
+            method: TokenAuthMethod::ClientSecretPost,
+            ..creds
+        };
+        let mut form = Vec::new();
+        assert!(post.apply(&mut form).is_none());
+        assert!(form.contains(&("client_id", "c1".to_owned())));
+        assert!(form.contains(&("client_secret", "s3cret".to_owned())));
+    }
+
+    #[test]
     fn error_classification() {
         let u = Url::parse("http://127.0.0.1/token").unwrap();
         assert!(matches!(
@@ -407,9 +522,19 @@ mod tests {
             classify(&u, 401, br#"{"error":"invalid_client"}"#),
             TokenError::InvalidClient { .. }
         ));
+        // Only an explicit JSON `invalid_client` says the client is gone: a proxy's bare 401
+        // and `unauthorized_client` (a grant this client may not use) are refusals.
         assert!(matches!(
             classify(&u, 401, b"nope"),
-            TokenError::InvalidClient { .. }
+            TokenError::Rejected { status: 401, .. }
+        ));
+        assert!(matches!(
+            classify(&u, 401, b"<html><body>Sign in</body></html>"),
+            TokenError::Rejected { status: 401, .. }
+        ));
+        assert!(matches!(
+            classify(&u, 400, br#"{"error":"unauthorized_client"}"#),
+            TokenError::Rejected { status: 400, .. }
         ));
         assert!(matches!(
             classify(&u, 500, b"<html>"),
