@@ -100,7 +100,7 @@ function normalizeConfig(c) {
       scopes: m.scopes ?? ['mcp:tools'],
       challengeScope: m.challengeScope ?? true,
       challengeMetadata: m.challengeMetadata ?? true,
-      faults: m.faults ?? [], // prm-resource-mismatch
+      faults: m.faults ?? [], // prm-resource-mismatch | broken-after-auth
       sdk: sdkOf(name, m.sdk),
     };
   });
@@ -760,6 +760,11 @@ class McpResource {
     });
     if (req.method !== 'POST') {
       sendJson(res, 405, { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }, { allow: 'POST' });
+      return;
+    }
+    if (this.cfg.faults.includes('broken-after-auth')) {
+      // A server that signs in fine and then fails every call (a backend down behind the gateway).
+      sendJson(res, 500, { jsonrpc: '2.0', error: { code: -32603, message: 'backend unavailable' }, id: null });
       return;
     }
     if (this.cfg.sdk === 'v2') {
