@@ -26,7 +26,28 @@ struct Cli {
     command: commands::Command,
 }
 
+/// `lanyard list --json | head -1`: the reader has what it wanted and closed the pipe. Rust
+/// ignores SIGPIPE, so the next `println!` panics; end quietly instead, like a Unix filter.
+/// (SIGPIPE itself stays ignored: a bridge or helper whose assistant went away must not die
+/// by a signal in the middle of storing a rotated token.)
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     // Usage errors exit 1 like every other failure (0 ok, 1 failure); help and version 0.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

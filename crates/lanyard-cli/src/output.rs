@@ -68,27 +68,75 @@ pub fn clock(t: i64) -> String {
     }
 }
 
-/// "in 4 min", "expired 2 h ago" for a unix time.
-pub fn relative(expires_at: i64) -> String {
-    let now = std::time::SystemTime::now()
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+fn span(s: i64) -> String {
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 7200 {
+        format!("{} min", s / 60)
+    } else if s < 3 * 86_400 {
+        format!("{} h", s / 3600)
+    } else {
+        format!("{} days", s / 86_400)
+    }
+}
+
+/// "in 4 min", "2 h ago" for a unix time to come (an expiry).
+pub fn relative(expires_at: i64) -> String {
     // Saturating: the expiry comes from a stored file and may be any number.
-    let d = expires_at.saturating_sub(now);
-    let span = |s: i64| {
-        if s < 120 {
-            format!("{s} s")
-        } else if s < 7200 {
-            format!("{} min", s / 60)
-        } else {
-            format!("{} h", s / 3600)
-        }
-    };
-    if d >= 0 {
+    relative_at(expires_at, unix_now())
+}
+
+fn relative_at(t: i64, now: i64) -> String {
+    let d = t.saturating_sub(now);
+    if d > 0 {
         format!("in {}", span(d))
+    } else if d == 0 {
+        "now".into()
     } else {
         format!("{} ago", span(d.saturating_neg()))
+    }
+}
+
+/// "3 min ago", "just now" for a unix time that has passed (a creation, a last use).
+pub fn ago(t: i64) -> String {
+    ago_at(t, unix_now())
+}
+
+fn ago_at(t: i64, now: i64) -> String {
+    let d = now.saturating_sub(t);
+    if d < 5 {
+        // Clocks of two processes, or a time saved a moment ago: never "in 0 s".
+        "just now".into()
+    } else {
+        format!("{} ago", span(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_times_read_as_ago_never_as_in_0_s() {
+        assert_eq!(ago_at(1_000, 1_000), "just now");
+        assert_eq!(ago_at(1_001, 1_000), "just now");
+        assert_eq!(ago_at(1_000, 1_180), "3 min ago");
+        assert_eq!(ago_at(0, 5 * 86_400), "5 days ago");
+    }
+
+    #[test]
+    fn expiries_read_as_in_or_ago() {
+        assert_eq!(relative_at(1_240, 1_000), "in 4 min");
+        assert_eq!(relative_at(1_000, 1_000), "now");
+        assert_eq!(relative_at(1_000, 8_200), "2 h ago");
+        assert_eq!(relative_at(i64::MIN, 1), format!("{} ago", span(i64::MAX)));
     }
 }
 

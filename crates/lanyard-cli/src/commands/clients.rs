@@ -73,12 +73,12 @@ fn list(cleanup: &Cleanup, json: bool) -> lanyard_core::Result<()> {
     for c in clients {
         println!("{}\t{}", c.client_id, c.issuer);
         let used = match c.last_used_at {
-            Some(t) => output::relative(t),
+            Some(t) => output::ago(t),
             None => "never".into(),
         };
         println!(
             "  created {}  last used {}  servers: {}{}{}",
-            output::relative(c.created_at),
+            output::ago(c.created_at),
             used,
             if c.servers.is_empty() {
                 "none (`lanyard clients prune` deletes it)".to_string()

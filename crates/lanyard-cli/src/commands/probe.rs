@@ -201,7 +201,11 @@ fn print_learnt(
             "no metadata at all: MCP 2025-03-26 back-compat, default endpoints at the server's origin",
         ),
     }
-    line("Resource", &d.resource.resource);
+    // Exactly as the authorization and token requests will carry it (RFC 8707 `resource`).
+    line(
+        "Resource",
+        lanyard_core::authorization::resource_param(&d.resource.resource),
+    );
     if let Some(n) = &d.resource.resource_name {
         line("Resource name", n);
     }

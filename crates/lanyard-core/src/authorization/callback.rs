@@ -53,7 +53,7 @@ impl UserFacing for AuthError {
     fn next_step(&self) -> String {
         match self {
             AuthError::Bind { .. } => "Close the program using that port, or set another fixed callback port for this server, then try again.".into(),
-            AuthError::Timeout { .. } => "Run the command again and finish the sign-in in the browser within the time limit (use `--no-browser` to open the URL yourself).".into(),
+            AuthError::Timeout { port, .. } => format!("Run the command again and finish the sign-in in the browser within the time limit (use `--no-browser` to open the URL yourself). If the browser showed an error about the redirect URI, the identity provider wants the exact callback port its admin registered: pass it with `--callback-port PORT` (this try used {port}; `lanyard set NAME --callback-port PORT` for a saved server)."),
             AuthError::ForeignState { .. } => "Close old sign-in tabs and run the command again; if it happens again, something on this machine or the identity provider is sending forged sign-in responses: tell your admin.".into(),
             AuthError::Denied { error, .. } if error == "access_denied" => "You (or a policy) declined the consent. Run the command again and approve access, or ask your admin why access is denied.".into(),
             AuthError::Denied { .. } => "Run the command again; if it keeps failing, show this message to your identity provider admin.".into(),

@@ -196,9 +196,9 @@ impl UserFacing for DiscoveryFailure {
             DiscoveryFailure::InvalidDocument { .. } => {
                 "The server's admin must fix that field of the metadata document; run `lanyard probe URL` and show them the output.".into()
             }
-            DiscoveryFailure::ResourceMismatch { .. } => {
-                "Check that you typed the server URL exactly as published; if you did, the gateway's admin must set the metadata's `resource` to this URL. Lanyard will not send your sign-in to a server the metadata does not vouch for.".into()
-            }
+            DiscoveryFailure::ResourceMismatch { resource, .. } => format!(
+                "The server names itself {resource}: if that is the server you meant (e.g. `localhost` for `127.0.0.1`), add it by that URL (`lanyard add {resource}`). Otherwise the gateway's admin must set the metadata's `resource` to the URL you typed. Lanyard will not send your sign-in to a server the metadata does not vouch for."
+            ),
             DiscoveryFailure::InsecureEndpoint { .. } => {
                 "The admin must publish https:// endpoints; Lanyard never sends credentials over plain http to another machine.".into()
             }
