@@ -3,13 +3,17 @@
 //! - [`World`]: the Node test world (oidc-provider issuers, MCP servers, admin API).
 //! - [`Sandbox`]: a throwaway user (HOME, XDG dirs, IDE config dirs, private Secret Service,
 //!   scripted browser) that runs the `lanyard` binary.
+//! - [`Stack`]: an independent MCP auth stack of the interop matrix (FastMCP, the Python SDK,
+//!   better-auth) with its admin API.
 //! - [`http`]: a tiny loopback HTTP client for the tests' own requests.
 
 pub mod http;
 pub mod keyring;
 pub mod sandbox;
+pub mod stack;
 pub mod world;
 
 pub use sandbox::{Run, Sandbox, lanyard_bin};
 pub use serde_json::{Value, json};
+pub use stack::{Stack, StackKind};
 pub use world::{Counts, World, browser_path, tests_dir};
