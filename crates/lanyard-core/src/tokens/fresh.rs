@@ -157,10 +157,59 @@ pub fn stored_tokens(
         .and_then(|s| TokenSet::from_json(&s)))
 }
 
+/// Why a caller asks for a token: the two reasons to refresh a token that has not expired yet
+/// are different things and must not be confused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want<'a> {
+    /// A usable token; refresh first only when it expires within [`REFRESH_MARGIN_SECS`].
+    Usable,
+    /// The server just refused this access token (401) although it looked valid: it is no use,
+    /// whatever its expiry. When the stored token is still this one, it is refreshed; without a
+    /// refresh token, the server needs a new sign-in.
+    Refused(&'a str),
+    /// Refresh this access token ahead of its expiry, if it is still the stored one (the
+    /// refresh engine, the token helper's child). The token itself is still good: without a
+    /// refresh token it is handed out as it is until it expires.
+    Renew(&'a str),
+}
+
+impl Want<'_> {
+    /// Whether `t` has to be replaced before it is handed out (or, for [`Want::Renew`], whether
+    /// a refresh was asked for it).
+    fn wants_refresh(&self, t: &TokenSet, now: i64) -> bool {
+        !t.fresh_at(now, REFRESH_MARGIN_SECS) || self.names(t)
+    }
+
+    /// Whether `t` can be handed out as it is when it cannot be refreshed (no refresh token,
+    /// IdP unreachable, lock held too long): it has not expired and the server did not refuse it.
+    fn usable_as_is(&self, t: &TokenSet, now: i64) -> bool {
+        t.fresh_at(now, 0) && !matches!(self, Want::Refused(r) if *r == t.access_token)
+    }
+
+    fn names(&self, t: &TokenSet) -> bool {
+        match self {
+            Want::Usable => false,
+            Want::Refused(a) | Want::Renew(a) => *a == t.access_token,
+        }
+    }
+}
+
+/// Why a server without a refresh token needs a new sign-in (the identity provider issued none:
+/// RFC 6749 §5.1 makes it optional).
+pub fn no_refresh_token_reason(refused: bool) -> String {
+    if refused {
+        "the server refused the access token and the identity provider issued no refresh token"
+            .into()
+    } else {
+        "the access token expired and the identity provider issued no refresh token".into()
+    }
+}
+
 /// A valid access token for `name`, refreshing it first when it expires within a minute.
 ///
 /// `rejected`: an access token the server just refused with 401 although it looked valid —
-/// when the stored token is still that one, it is refreshed regardless of its expiry.
+/// when the stored token is still that one, it is refreshed regardless of its expiry
+/// ([`Want::Refused`]; see [`token_for`] for the other reasons).
 /// `http` is only called when a refresh is needed.
 pub async fn valid_token(
     state_file: &StateFile,
@@ -169,16 +218,34 @@ pub async fn valid_token(
     name: &str,
     rejected: Option<&str>,
 ) -> Result<TokenSet, FreshError> {
-    let needs_refresh = |t: &TokenSet| {
-        !t.fresh_at(now(), REFRESH_MARGIN_SECS) || Some(t.access_token.as_str()) == rejected
+    let want = match rejected {
+        Some(token) => Want::Refused(token),
+        None => Want::Usable,
     };
+    token_for(state_file, secrets, http, name, want).await
+}
+
+/// A valid access token for `name`, for the reason `want` (see [`Want`]).
+///
+/// A token set without a refresh token is handed out until it expires (whatever `want`, unless
+/// the server refused it); only then, or once refused, does the server need a new sign-in.
+/// `http` is only called when a refresh is needed.
+pub async fn token_for(
+    state_file: &StateFile,
+    secrets: &dyn SecretStore,
+    http: impl FnOnce() -> reqwest::Client,
+    name: &str,
+    want: Want<'_>,
+) -> Result<TokenSet, FreshError> {
     // Fast path: one keychain read, not even the state file (a still-valid access token is
-    // valid whatever happened to the grant since).
+    // valid whatever happened to the grant since). A token that cannot be refreshed is used
+    // as it is until it expires: no lock, nothing to wait for.
     let stored = stored_tokens(secrets, name)?;
-    if let Some(t) = &stored
-        && !needs_refresh(t)
-    {
-        return Ok(t.clone());
+    if let Some(t) = &stored {
+        let t_now = now();
+        if !want.wants_refresh(t, t_now) || (!t.refreshable() && want.usable_as_is(t, t_now)) {
+            return Ok(t.clone());
+        }
     }
     let state = state_file.load()?;
     let server = state
@@ -205,9 +272,7 @@ pub async fn valid_token(
             // has not expired.
             let current = stored_tokens(secrets, name)?;
             return match current {
-                Some(t) if t.fresh_at(now(), 0) && Some(t.access_token.as_str()) != rejected => {
-                    Ok(t)
-                }
+                Some(t) if want.usable_as_is(&t, now()) => Ok(t),
                 _ => Err(FreshError::LockBusy {
                     server: name.to_owned(),
                     secs: lock_wait().as_secs(),
@@ -224,22 +289,18 @@ pub async fn valid_token(
         // Someone refreshed while we waited.
         return Ok(current);
     }
-    if !needs_refresh(&current) {
+    if !want.wants_refresh(&current, now()) {
         return Ok(current);
     }
-    let Some(refresh_token) = current.refresh_token.clone() else {
-        if current.fresh_at(now(), 0) && rejected.is_none() {
+    let Some(refresh_token) = current.refresh_token.clone().filter(|r| !r.is_empty()) else {
+        if want.usable_as_is(&current, now()) {
             return Ok(current);
         }
-        mark_needs_sign_in(
-            state_file,
-            name,
-            "the access token expired and no refresh token was issued",
-        )?;
+        let reason = no_refresh_token_reason(current.fresh_at(now(), 0));
+        mark_needs_sign_in(state_file, name, &reason)?;
         return Err(FreshError::NeedsSignIn {
             server: name.to_owned(),
-            reason: "the access token expired and the identity provider issued no refresh token"
-                .into(),
+            reason,
         });
     };
     // Re-read state under the refresh lock: the registration may have changed.
@@ -304,7 +365,7 @@ pub async fn valid_token(
         }
         Err(e) => {
             // IdP down or 5xx: the old token stays usable until it really expires.
-            if current.fresh_at(now(), 0) && rejected.is_none() {
+            if want.usable_as_is(&current, now()) {
                 return Ok(current);
             }
             Err(FreshError::Refresh {
@@ -586,6 +647,114 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, FreshError::NeedsSignIn { .. }));
+    }
+
+    fn without_refresh_token(expires_in: i64) -> TokenSet {
+        TokenSet {
+            refresh_token: None,
+            ..tokens(expires_in)
+        }
+    }
+
+    fn world_with(t: &TokenSet) -> (tempfile::TempDir, StateFile, MemoryStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(Paths::at(dir.path()));
+        file.update(|st| {
+            st.put_server(server("s"));
+            Ok::<_, StateError>(())
+        })
+        .unwrap();
+        let secrets = MemoryStore::new();
+        secrets.set(&store::tokens_key("s"), &t.to_json()).unwrap();
+        (dir, file, secrets)
+    }
+
+    fn status_of(file: &StateFile) -> ServerStatus {
+        file.load().unwrap().server("s").unwrap().status.clone()
+    }
+
+    #[tokio::test]
+    async fn a_token_without_refresh_token_is_used_until_it_expires() {
+        // 20 s left: within the refresh margin, but there is nothing to refresh it with.
+        let t = without_refresh_token(20);
+        let (dir, file, secrets) = world_with(&t);
+        let got = valid_token(&file, &secrets, || panic!("no network"), "s", None)
+            .await
+            .unwrap();
+        assert_eq!(got, t);
+        // Asked to renew exactly this token (the engine, the token helper's child): the same
+        // token, still good, and the server is not flagged.
+        let got = token_for(
+            &file,
+            &secrets,
+            || panic!("no network"),
+            "s",
+            Want::Renew("at"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, t);
+        assert_eq!(status_of(&file), ServerStatus::Ok);
+        assert!(
+            !dir.path().join("locks").exists(),
+            "nothing to refresh, so no refresh lock"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_without_refresh_token_needs_sign_in() {
+        let (_dir, file, secrets) = world_with(&without_refresh_token(600));
+        let e = valid_token(&file, &secrets, || panic!("no network"), "s", Some("at"))
+            .await
+            .unwrap_err();
+        match &e {
+            FreshError::NeedsSignIn { reason, .. } => {
+                assert!(reason.contains("refused"), "{reason}");
+                assert!(reason.contains("issued no refresh token"), "{reason}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(status_of(&file), ServerStatus::NeedsSignIn { .. }));
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_without_refresh_token_needs_sign_in_saying_why() {
+        let (_dir, file, secrets) = world_with(&without_refresh_token(-1));
+        for want in [Want::Usable, Want::Renew("at")] {
+            let e = token_for(&file, &secrets, || panic!("no network"), "s", want)
+                .await
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("issued no refresh token"),
+                "{want:?}: {e}"
+            );
+            assert!(e.next_step().contains("lanyard login s"));
+        }
+        match status_of(&file) {
+            ServerStatus::NeedsSignIn { reason } => {
+                assert!(reason.contains("issued no refresh token"), "{reason}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn renew_of_a_token_already_replaced_returns_the_newer_one() {
+        let newer = TokenSet {
+            access_token: "newer".into(),
+            ..tokens(600)
+        };
+        let (_dir, file, secrets) = world_with(&newer);
+        let got = token_for(
+            &file,
+            &secrets,
+            || panic!("no network"),
+            "s",
+            Want::Renew("at"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got.access_token, "newer");
     }
 
     #[tokio::test]

@@ -78,6 +78,19 @@ impl TokenSet {
         self.expires_at.saturating_sub(now) > margin
     }
 
+    /// Whether the IdP issued a refresh token. RFC 6749 §5.1 makes it optional (the Python MCP
+    /// SDK's example server and some enterprise IdPs issue none): without one the access token
+    /// is used until it expires, and then only a new sign-in helps.
+    pub fn refreshable(&self) -> bool {
+        self.refresh_token.as_deref().is_some_and(|r| !r.is_empty())
+    }
+
+    /// When a new sign-in will be needed (unix seconds): the expiry of an access token that
+    /// cannot be refreshed; `None` when it can be.
+    pub fn sign_in_needed_at(&self) -> Option<i64> {
+        (!self.refreshable()).then_some(self.expires_at)
+    }
+
     /// The value of the header: always `Bearer <token>` (RFC 6750), whatever case the AS used.
     pub fn header_value(&self) -> String {
         format!("Bearer {}", self.access_token)
@@ -161,5 +174,20 @@ mod tests {
         assert_eq!(t.refresh_token.as_deref(), Some("old"));
         assert_eq!(t.scope.as_deref(), Some("a b"));
         assert_eq!(t.header_value(), "Bearer x");
+    }
+
+    #[test]
+    fn without_a_refresh_token_sign_in_is_needed_at_expiry() {
+        let t = TokenSet::from_response(resp(Some(20.into()), "x"), 1000, None, None);
+        assert!(!t.refreshable());
+        assert_eq!(t.sign_in_needed_at(), Some(1020));
+        let t = TokenSet::from_response(resp(Some(20.into()), "x"), 1000, None, Some("rt"));
+        assert!(t.refreshable());
+        assert_eq!(t.sign_in_needed_at(), None);
+        let odd = TokenSet {
+            refresh_token: Some(String::new()),
+            ..t
+        };
+        assert!(!odd.refreshable(), "an empty refresh token is none");
     }
 }
