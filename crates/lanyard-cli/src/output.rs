@@ -119,6 +119,17 @@ fn ago_at(t: i64, now: i64) -> String {
     }
 }
 
+/// Progress for commands that normally need no sign-in: only what the user must act on.
+pub fn progress_quiet(p: Progress) {
+    match p {
+        Progress::BrowserOpened { .. }
+        | Progress::OpenThisUrl { .. }
+        | Progress::StepUp { .. }
+        | Progress::Registering { .. } => progress(p),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,16 +148,5 @@ mod tests {
         assert_eq!(relative_at(1_000, 1_000), "now");
         assert_eq!(relative_at(1_000, 8_200), "2 h ago");
         assert_eq!(relative_at(i64::MIN, 1), format!("{} ago", span(i64::MAX)));
-    }
-}
-
-/// Progress for commands that normally need no sign-in: only what the user must act on.
-pub fn progress_quiet(p: Progress) {
-    match p {
-        Progress::BrowserOpened { .. }
-        | Progress::OpenThisUrl { .. }
-        | Progress::StepUp { .. }
-        | Progress::Registering { .. } => progress(p),
-        _ => {}
     }
 }
