@@ -43,6 +43,15 @@ pub struct TokenTimes {
     pub obtained_at: Option<DateTime<Utc>>,
     /// `None`: the IdP gave no `expires_in`; nothing to schedule.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Whether a refresh token came with it. Without one (RFC 6749 §5.1 makes it optional) the
+    /// engine schedules no refresh: the token is good until `expires_at`, and then the server
+    /// needs a new sign-in. Absent in a refresh helper's answer from an older Lanyard: `true`.
+    #[serde(default = "refreshable_by_default")]
+    pub refreshable: bool,
+}
+
+fn refreshable_by_default() -> bool {
+    true
 }
 
 /// A managed server as the backend sees it.
@@ -93,6 +102,18 @@ pub trait Backend: Send + Sync + 'static {
         server: &str,
         seen_expiry: Option<DateTime<Utc>>,
     ) -> impl Future<Output = RefreshOutcome> + Send;
+
+    /// The access token of `server` cannot be refreshed (no refresh token) and has reached its
+    /// expiry `seen_expiry`: confirm it under the single flight, without asking the IdP for
+    /// anything, and report `GrantGone` (persisting "needs sign-in"), or `Fresh` when a new
+    /// sign-in stored another token meanwhile. Default: [`Backend::refresh`].
+    fn expired(
+        &self,
+        server: &str,
+        seen_expiry: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = RefreshOutcome> + Send {
+        self.refresh(server, seen_expiry)
+    }
 
     /// The OAuth client of `server`'s issuer was deleted: register a new one (once per issuer;
     /// a second call for another server behind the same issuer finds it already replaced) and
@@ -426,9 +447,22 @@ impl<B: Backend, C: Clock> Engine<B, C> {
         });
     }
 
-    /// Schedule the next refresh of a server whose token is valid.
+    /// Schedule the next refresh of a server whose token is valid — or, for a token that cannot
+    /// be refreshed, the moment it expires (then the server needs a new sign-in; until then it
+    /// is fresh, and its status says until when).
     fn schedule_fresh(&mut self, name: &str, times: TokenTimes, now: DateTime<Utc>) {
         match times.expires_at {
+            Some(expires_at) if !times.refreshable => {
+                let due = expires_at.max(now + TimeDelta::seconds(1));
+                self.queue.schedule(name, due);
+                self.set_status(
+                    name,
+                    Status::Fresh {
+                        until: expires_at,
+                        next_refresh: expires_at,
+                    },
+                );
+            }
             Some(expires_at) => {
                 // Never sooner than a second from now: a token that came back already stale
                 // must not turn the engine into a busy loop.
@@ -461,9 +495,12 @@ impl<B: Backend, C: Clock> Engine<B, C> {
             }
             slot.in_flight = true;
             let seen = slot.times.and_then(|t| t.expires_at);
+            // A token without a refresh token is due at its expiry: nothing to refresh, only
+            // to find out that it is over (or that a new sign-in replaced it).
+            let refreshable = slot.times.is_none_or(|t| t.refreshable);
             self.in_flight += 1;
             // Keep an "unreachable" status visible while retrying; otherwise show "refreshing".
-            if !matches!(slot.status, Status::Unreachable { .. }) {
+            if refreshable && !matches!(slot.status, Status::Unreachable { .. }) {
                 self.set_status(&name, Status::Refreshing { until: seen });
             }
             let backend = self.backend.clone();
@@ -471,7 +508,8 @@ impl<B: Backend, C: Clock> Engine<B, C> {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let outcome = match permits.acquire_owned().await {
-                    Ok(_permit) => backend.refresh(&name, seen).await,
+                    Ok(_permit) if refreshable => backend.refresh(&name, seen).await,
+                    Ok(_permit) => backend.expired(&name, seen).await,
                     Err(_) => RefreshOutcome::Failed {
                         reason: "engine stopping".to_owned(),
                     },
@@ -489,11 +527,14 @@ impl<B: Backend, C: Clock> Engine<B, C> {
         slot.in_flight = false;
         match outcome {
             RefreshOutcome::Fresh { times, at_idp } => {
+                let changed = slot.times != Some(times);
                 slot.times = Some(times);
                 slot.failures = 0;
                 slot.unreachable_since = None;
                 slot.reregistered = false;
-                if let Some(until) = times.expires_at {
+                if let Some(until) = times.expires_at
+                    && (changed || at_idp)
+                {
                     self.emit(Event::Refreshed {
                         server: name.to_owned(),
                         until,

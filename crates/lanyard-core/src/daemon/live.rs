@@ -12,6 +12,7 @@ use super::engine::{Backend, RefreshOutcome, ServerEntry, ServerState, TokenTime
 use super::policy::refresh_due;
 use crate::registration::{self, DcrRequest};
 use crate::servers::{ClientSource, ServerStatus, StateError, StateFile};
+use crate::tokens::fresh::{Want, token_for};
 use crate::tokens::{FreshError, SecretStore, TokenError, TokenSet, stored_tokens};
 
 /// How a refresh is carried out.
@@ -133,6 +134,7 @@ pub fn times_of(t: &TokenSet) -> TokenTimes {
     TokenTimes {
         obtained_at: DateTime::from_timestamp(t.obtained_at, 0),
         expires_at: DateTime::from_timestamp(t.expires_at, 0),
+        refreshable: t.refreshable(),
     }
 }
 
@@ -211,6 +213,16 @@ impl Backend for LiveBackend {
         outcome
     }
 
+    /// In this process even with [`RefreshRunner::Helper`]: without a refresh token nothing can
+    /// be rotated, so there is nothing a killed engine could lose, and no helper to start.
+    async fn expired(&self, server: &str, seen_expiry: Option<DateTime<Utc>>) -> RefreshOutcome {
+        let outcome = self.refresh_in_process(server, seen_expiry).await;
+        if let RefreshOutcome::Fresh { times, .. } = &outcome {
+            self.remember(server, *times);
+        }
+        outcome
+    }
+
     async fn reregister(&self, server: &str) -> Result<String, String> {
         let _one_at_a_time = self.reregistering.lock().await;
         let this = self.clone();
@@ -271,15 +283,16 @@ impl LiveBackend {
                 at_idp: false,
             };
         }
-        // Ask for a refresh of exactly the token seen: under the lock, `valid_token` refreshes
-        // only if the keychain still holds it, else returns the newer one.
+        // Ask for a refresh of exactly the token seen: under the lock, `token_for` refreshes
+        // only if the keychain still holds it, else returns the newer one. Not a refusal: a
+        // token without a refresh token comes back as it is while it is valid.
         let http = self.http.clone();
-        let result = crate::tokens::valid_token(
+        let result = token_for(
             &self.state_file,
             &*self.secrets,
             move || http,
             name,
-            Some(&stored.access_token),
+            Want::Renew(&stored.access_token),
         )
         .await;
         match result {
@@ -350,5 +363,102 @@ impl LiveBackend {
             client.client_id
         );
         Ok(issuer.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Paths;
+    use crate::servers::{Quirks, Server};
+    use crate::tokens::MemoryStore;
+    use crate::tokens::set::now;
+    use url::Url;
+
+    /// A server whose IdP issued an access token living `expires_in` more seconds and no
+    /// refresh token; its token endpoint is a closed port (no refresh may be tried).
+    fn without_refresh_token(expires_in: i64) -> (tempfile::TempDir, LiveBackend, TokenSet) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = StateFile::new(Paths::at(dir.path()));
+        let u = |s: &str| Url::parse(s).expect("url");
+        file.update(|st| {
+            st.put_server(Server {
+                name: "s".into(),
+                url: u("http://127.0.0.1:9/mcp"),
+                resource: u("http://127.0.0.1:9/mcp"),
+                auth_server: crate::discovery::auth_server::test_metadata("http://127.0.0.1:9"),
+                client: ClientSource::PreRegistered {
+                    client_id: "c".into(),
+                    has_secret: false,
+                },
+                scopes: vec![],
+                quirks: Quirks::default(),
+                status: ServerStatus::Ok,
+                added_at: 0,
+            });
+            Ok::<_, StateError>(())
+        })
+        .expect("state");
+        let t = TokenSet {
+            access_token: "at".into(),
+            token_type: "Bearer".into(),
+            expires_at: now() + expires_in,
+            refresh_token: None,
+            scope: None,
+            obtained_at: now() - 10,
+        };
+        let secrets = MemoryStore::new();
+        secrets
+            .set(&crate::tokens::store::tokens_key("s"), &t.to_json())
+            .expect("store");
+        let backend = LiveBackend::new(file, Arc::new(secrets), RefreshRunner::InProcess);
+        (dir, backend, t)
+    }
+
+    fn status(backend: &LiveBackend) -> ServerStatus {
+        let st = backend.state_file.load().expect("state");
+        st.server("s").expect("server").status.clone()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refreshing_a_valid_token_without_refresh_token_keeps_the_sign_in() {
+        // 20 s left: what `lanyard token`'s child and the engine see right after `add`.
+        let (_dir, backend, t) = without_refresh_token(20);
+        let seen = DateTime::from_timestamp(t.expires_at, 0);
+        let outcome = backend.refresh_in_process("s", seen).await;
+        assert_eq!(
+            outcome,
+            RefreshOutcome::Fresh {
+                times: times_of(&t),
+                at_idp: false
+            }
+        );
+        assert_eq!(
+            status(&backend),
+            ServerStatus::Ok,
+            "not flagged while valid"
+        );
+        match backend.servers().await.expect("servers").as_slice() {
+            [
+                ServerEntry {
+                    state: ServerState::SignedIn(times),
+                    ..
+                },
+            ] => assert!(!times.refreshable),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_expiry_a_token_without_refresh_token_needs_sign_in_saying_why() {
+        let (_dir, backend, t) = without_refresh_token(-1);
+        let seen = DateTime::from_timestamp(t.expires_at, 0);
+        match backend.expired("s", seen).await {
+            RefreshOutcome::GrantGone { reason } => {
+                assert!(reason.contains("issued no refresh token"), "{reason}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(status(&backend), ServerStatus::NeedsSignIn { .. }));
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Status {
-    /// The access token is valid; the engine will refresh it ahead of `until`.
+    /// The access token is valid; the engine will refresh it ahead of `until` (at
+    /// `next_refresh`). A token that cannot be refreshed (the IdP issued no refresh token) has
+    /// `next_refresh` at `until`: then the engine looks again, and the server needs sign-in.
     Fresh {
         until: DateTime<Utc>,
         next_refresh: DateTime<Utc>,

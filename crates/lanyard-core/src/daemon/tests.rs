@@ -46,6 +46,7 @@ struct World {
     servers: HashMap<String, ServerState>,
     script: HashMap<String, VecDeque<Next>>,
     refreshes: HashMap<String, usize>,
+    expiries: HashMap<String, usize>,
     reregistered: Vec<String>,
     marked: Vec<String>,
 }
@@ -74,7 +75,21 @@ impl Fake {
         TokenTimes {
             obtained_at: Some(now),
             expires_at: Some(now + self.lifetime),
+            refreshable: true,
         }
+    }
+    /// A server whose IdP issued no refresh token.
+    fn add_without_refresh_token(&self, name: &str) {
+        let t = TokenTimes {
+            refreshable: false,
+            ..self.times()
+        };
+        self.w()
+            .servers
+            .insert(name.into(), ServerState::SignedIn(t));
+    }
+    fn expiries(&self, name: &str) -> usize {
+        self.w().expiries.get(name).copied().unwrap_or(0)
     }
     fn add(&self, name: &str) {
         let t = self.times();
@@ -145,6 +160,13 @@ impl Backend for Fake {
             Next::ClientGone => RefreshOutcome::ClientGone {
                 reason: "invalid_client".into(),
             },
+        }
+    }
+
+    async fn expired(&self, server: &str, _seen: Option<DateTime<Utc>>) -> RefreshOutcome {
+        *self.w().expiries.entry(server.into()).or_default() += 1;
+        RefreshOutcome::GrantGone {
+            reason: crate::tokens::fresh::no_refresh_token_reason(false),
         }
     }
 
@@ -336,5 +358,43 @@ async fn status_file_follows_the_engine() {
     run_for(5).await;
     let file = super::status::StatusFile::read(dir.path()).expect("status file");
     assert!(matches!(file.servers.get("a"), Some(Status::Fresh { .. })));
+    engine.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_without_refresh_token_is_left_alone_until_it_expires() {
+    let clock = TokioClock::new();
+    let fake = Fake::new(&clock, 300);
+    fake.add_without_refresh_token("a");
+    fake.add("b");
+    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let expiry = clock.wall + TimeDelta::seconds(300);
+    run_for(298).await;
+    // No refresh (no helper run) for it, and it is not flagged while its token is valid; its
+    // status says until when.
+    assert_eq!(fake.count("a"), 0);
+    assert_eq!(fake.expiries("a"), 0);
+    assert_eq!(fake.count("b"), 1);
+    assert!(fake.w().marked.is_empty());
+    assert_eq!(
+        engine.statuses().get("a"),
+        Some(&Status::Fresh {
+            until: expiry,
+            next_refresh: expiry
+        })
+    );
+    // At its expiry: needs sign-in, saying why; once.
+    run_for(3).await;
+    assert_eq!(fake.expiries("a"), 1);
+    assert_eq!(fake.w().marked, vec!["a".to_owned()]);
+    match engine.statuses().get("a") {
+        Some(Status::NeedsSignIn { reason }) => {
+            assert!(reason.contains("issued no refresh token"), "{reason}")
+        }
+        other => panic!("unexpected status {other:?}"),
+    }
+    run_for(3600).await;
+    assert_eq!(fake.count("a"), 0);
+    assert_eq!(fake.expiries("a"), 1);
     engine.shutdown().await;
 }
