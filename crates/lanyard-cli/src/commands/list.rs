@@ -1,6 +1,7 @@
 //! `lanyard list [--json]`.
 
-use lanyard_core::flow::Lanyard;
+use lanyard_core::flow::{Lanyard, ServerView};
+use serde_json::Value;
 
 use crate::output;
 
@@ -12,6 +13,43 @@ pub struct Args {
     pub json: bool,
 }
 
+/// Whether a signed-in server's token can be refreshed, and when it needs a new sign-in if not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Renewal {
+    /// No valid token to judge (none stored, expired, or a sign-in is needed already).
+    Unknown,
+    /// A refresh token came with it: kept fresh in the background.
+    Refreshable,
+    /// The IdP issued no refresh token: usable until then (unix seconds), then sign in again.
+    SignInAt(i64),
+}
+
+impl Renewal {
+    fn of(lanyard: &Lanyard, s: &ServerView) -> lanyard_core::Result<Renewal> {
+        Ok(match s.status.as_str() {
+            // One more keychain read, only for the servers where it tells something.
+            "ok" => match lanyard.stored_token(&s.name)? {
+                Some(t) => t
+                    .sign_in_needed_at()
+                    .map_or(Renewal::Refreshable, Renewal::SignInAt),
+                None => Renewal::Unknown,
+            },
+            "expired" => Renewal::Refreshable, // the view says so: it has a refresh token
+            _ => Renewal::Unknown,
+        })
+    }
+
+    /// The `list --json` fields: `refreshable` (null when unknown) and `sign_in_needed_at`
+    /// (unix seconds, null unless the token cannot be refreshed).
+    fn json_fields(self) -> (Value, Value) {
+        match self {
+            Renewal::Unknown => (Value::Null, Value::Null),
+            Renewal::Refreshable => (true.into(), Value::Null),
+            Renewal::SignInAt(t) => (false.into(), t.into()),
+        }
+    }
+}
+
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?;
     let servers = lanyard.list()?;
@@ -19,8 +57,18 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let engine = lanyard_core::daemon::live_statuses();
     if args.json {
         let regs = lanyard.registrations()?;
+        let mut rows = Vec::with_capacity(servers.len());
+        for s in &servers {
+            let mut row = serde_json::to_value(s).unwrap_or(Value::Null);
+            let (refreshable, at) = Renewal::of(&lanyard, s)?.json_fields();
+            if let Value::Object(m) = &mut row {
+                m.insert("refreshable".into(), refreshable);
+                m.insert("sign_in_needed_at".into(), at);
+            }
+            rows.push(row);
+        }
         output::json(
-            &serde_json::json!({"servers": servers, "registrations": regs, "engine": engine}),
+            &serde_json::json!({"servers": rows, "registrations": regs, "engine": engine}),
         );
         return Ok(());
     }
@@ -33,7 +81,13 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
+        let renewal = Renewal::of(&lanyard, &s)?;
         let expiry = match s.expires_at {
+            Some(t) if t > now && matches!(renewal, Renewal::SignInAt(_)) => format!(
+                "signed in until {} ({}; no refresh token: sign in again then)",
+                output::clock(t),
+                output::relative(t)
+            ),
             Some(t) if t > now => {
                 format!("fresh until {} ({})", output::clock(t), output::relative(t))
             }

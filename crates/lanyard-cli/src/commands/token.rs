@@ -57,9 +57,18 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
 
 /// A valid token: the stored one when fresh; else refreshed by a detached child and read back;
 /// else (the child could not refresh) the in-process path, which reports the server's state.
+/// A token the IdP gave no refresh token with is handed out as it is until it expires: there is
+/// nothing a child could refresh.
 async fn valid_token(lanyard: &Lanyard, name: &str) -> lanyard_core::Result<TokenSet> {
     match lanyard.stored_token(name)? {
         Some(t) if t.fresh_at(now(), REFRESH_MARGIN_SECS) => return Ok(t),
+        Some(t) if !t.refreshable() && t.fresh_at(now(), 0) => {
+            note_sign_in_soon(name, &t);
+            return Ok(t);
+        }
+        // Expired without a refresh token: the in-process path says so (and records that a
+        // sign-in is needed).
+        Some(t) if !t.refreshable() => {}
         Some(stale) => {
             refresh_in_detached_child(name, stale.expires_at).await;
             // A token newer than the stale one is taken even when its whole life is shorter
@@ -74,6 +83,25 @@ async fn valid_token(lanyard: &Lanyard, name: &str) -> lanyard_core::Result<Toke
         None => {}
     }
     lanyard.token(name).await
+}
+
+/// In its last minute, a token that cannot be refreshed gets a note on stderr — only for a person
+/// at a terminal: this is a headers helper, its stdout is the header and an assistant may treat
+/// any stderr as a failure.
+fn note_sign_in_soon(name: &str, t: &TokenSet) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let at = chrono::DateTime::from_timestamp(t.expires_at, 0)
+            .map(|u| {
+                u.with_timezone(&chrono::Local)
+                    .format("%H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "?".into());
+        eprintln!(
+            "note: the access token of {name} expires at {at} and its identity provider issued no refresh token: run `lanyard login {name}` then."
+        );
+    }
 }
 
 /// Refresh through `lanyard daemon --refresh-one` in its own process group, and wait for it.
