@@ -582,7 +582,20 @@ impl Lanyard {
     /// The stored token set, fresh or not: one keychain read, no lock, no network (the headers
     /// helper's fast path). `None` when none is stored.
     pub fn stored_token(&self, name: &str) -> Result<Option<TokenSet>, Error> {
-        Ok(tok::stored_tokens(&*self.secrets, name)?)
+        match tok::stored_tokens(&*self.secrets, name) {
+            Ok(t) => Ok(t),
+            // A name Lanyard does not manage is the error to report, not a keychain that is
+            // locked or absent (the keychain is read first: it is the helper's fast path).
+            Err(e) => {
+                if let Ok(f) = self.state_file()
+                    && let Ok(st) = f.load()
+                    && st.server(name).is_none()
+                {
+                    return Err(StateError::UnknownServer(name.to_owned()).into());
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// The header name and value to send a saved server (custom header quirk honoured).
@@ -888,7 +901,7 @@ struct Interactive {
 /// Protected Resource Metadata `resource`) when the two differ only by a trailing slash. People
 /// paste `…/mcp/`; many servers (the TypeScript SDK's, better-auth's) answer it 404 after the
 /// sign-in, while the metadata names `…/mcp`, the URL they do serve.
-fn settled_url(url: &Url, resource: &Url) -> Url {
+pub fn settled_url(url: &Url, resource: &Url) -> Url {
     let same_but_slash = url.origin() == resource.origin()
         && url.query() == resource.query()
         && url.path() != resource.path()
