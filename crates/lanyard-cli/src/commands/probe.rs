@@ -189,6 +189,9 @@ fn print_learnt(
     url: &url::Url,
 ) {
     let a = &d.auth_server;
+    // `…/mcp/` pasted for a server that calls itself `…/mcp`: what `add` will call.
+    let settled = lanyard_core::flow::settled_url(url, &d.resource.resource);
+    let url = &settled;
     println!("What Lanyard learnt");
     match mode {
         DiscoveryMode::ResourceMetadata => {}
@@ -251,20 +254,19 @@ fn print_learnt(
     let scopes = d.scopes_to_request();
     let source = if d.challenge.as_ref().is_some_and(|c| c.scope.is_some()) {
         "from the challenge"
-    } else if d.resource.scopes_supported.is_some() {
-        "from the resource's scopes_supported"
     } else {
-        "none named: the scope parameter will be omitted"
+        "from the resource's scopes_supported"
     };
     line(
         "Scopes to request",
         if scopes.is_empty() {
-            source.to_owned()
+            // FastMCP publishes `scopes_supported: []`: named, but nothing to ask for.
+            "none named: the scope parameter will be omitted".to_owned()
         } else {
             format!("{} ({source})", scopes.join(" "))
         },
     );
-    if let Some(s) = &a.scopes_supported {
+    if let Some(s) = a.scopes_supported.as_ref().filter(|s| !s.is_empty()) {
         line("IdP scopes", s.join(" "));
     }
     let notes = notes(d);

@@ -204,7 +204,7 @@ async fn chain(
                         m.resource,
                         v.authorization_servers_raw.join(", ")
                     );
-                    if let Some(s) = &m.scopes_supported {
+                    if let Some(s) = m.scopes_supported.as_ref().filter(|s| !s.is_empty()) {
                         outcome.push_str(&format!(", scopes {}", s.join(" ")));
                     }
                     rec.answered("resource metadata", "GET", &url, &r, true, outcome);

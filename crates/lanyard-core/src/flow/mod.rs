@@ -14,6 +14,7 @@ pub(crate) mod signin;
 
 pub use engine::{
     AddOptions, AddOutcome, Lanyard, LogoutOutcome, Progress, RegistrationView, ServerView,
+    settled_url,
 };
 pub use naming::derive_name;
 
