@@ -11,16 +11,15 @@
 //! until its stdin closes, and answers an admin API whose `GET /state` reads the server's own
 //! stores (clients, access and refresh tokens by SHA-256, token and revocation requests).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::http;
-use crate::world::tests_dir;
+use crate::world::{spawn_described, tests_dir};
 
 /// Which stack to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,30 +97,11 @@ impl Stack {
     /// Starts `kind` with `config` (`accessTokenTtl`, `refreshTokens`, …).
     pub fn start(kind: StackKind, config: Value) -> Result<Self> {
         let mut cmd = kind.command()?;
-        let mut child = cmd
-            .arg("--config")
+        cmd.arg("--config")
             .arg(config.to_string())
             .env("NODE_NO_WARNINGS", "1")
-            .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("start the {kind:?} stack"))?;
-        let stdout = child.stdout.take().context("stack stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let info: Value = match serde_json::from_str(line.trim()) {
-            Ok(v) => v,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!(
-                    "the {kind:?} stack did not start (its stderr is above); it printed {line:?}"
-                );
-            }
-        };
-        let stdin = child.stdin.take();
+            .env("PYTHONUNBUFFERED", "1");
+        let (child, stdin, info) = spawn_described(cmd, &format!("the {kind:?} stack"))?;
         Ok(Self {
             child,
             _stdin: stdin,

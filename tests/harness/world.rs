@@ -10,6 +10,34 @@ use serde_json::{Value, json};
 
 use crate::http;
 
+/// Starts a test-world process that describes itself in one JSON line on stdout, then serves
+/// until its stdin closes (kept open in the returned handle); its stderr goes to the test's.
+pub(crate) fn spawn_described(
+    mut cmd: Command,
+    what: &str,
+) -> Result<(Child, Option<ChildStdin>, Value)> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("start {what}"))?;
+    let stdout = child.stdout.take().context("stdout of the test world")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    match serde_json::from_str(line.trim()) {
+        Ok(info) => {
+            let stdin = child.stdin.take();
+            Ok((child, stdin, info))
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{what} did not start (its stderr is above); it printed {line:?}");
+        }
+    }
+}
+
 /// A running test world.
 pub struct World {
     child: Child,
@@ -63,30 +91,16 @@ impl World {
                 dir.display()
             );
         }
-        let mut child = Command::new("node")
-            .arg(dir.join("world.mjs"))
+        let mut cmd = Command::new("node");
+        cmd.arg(dir.join("world.mjs"))
             .arg("--config")
             .arg(config.to_string())
             .env("WORLD_EXIT_ON_STDIN_EOF", "1")
-            .env("NODE_NO_WARNINGS", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("start `node tests/world/world.mjs` (is Node 20+ on PATH?)")?;
-        let stdout = child.stdout.take().context("world stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let info: Value = match serde_json::from_str(line.trim()) {
-            Ok(v) => v,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the test world did not start (its stderr is above); it printed {line:?}");
-            }
-        };
-        let stdin = child.stdin.take();
-        Ok((child, stdin, info))
+            .env("NODE_NO_WARNINGS", "1");
+        spawn_described(
+            cmd,
+            "the test world (`node tests/world/world.mjs`; is Node 20+ on PATH?)",
+        )
     }
 
     /// Kills the world process and starts a new one on the same ports with the same state dir
