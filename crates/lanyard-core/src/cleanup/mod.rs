@@ -28,7 +28,6 @@ mod keychain;
 mod local;
 mod plan;
 mod remote;
-pub mod revoke;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

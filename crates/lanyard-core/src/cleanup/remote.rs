@@ -34,9 +34,14 @@ impl Cleanup {
             Ok(None) => return Outcome::gone("no tokens are stored"),
             Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
         };
-        let r =
-            super::revoke::revoke_server_tokens(self.http(), &st, &server, &tokens, &*self.secrets)
-                .await;
+        let r = crate::tokens::revoke::revoke_server_tokens(
+            self.http(),
+            &st,
+            &server,
+            &tokens,
+            &*self.secrets,
+        )
+        .await;
         let mut notes = r.notes.clone();
         // A revocation that could not be tried (IdP unreachable): the tokens stay in the
         // keychain for the next run — unless `--force` gives up on them.
@@ -70,7 +75,7 @@ impl Cleanup {
                 format!(
                     "not revoked ({why}); --force: the tokens were deleted here and stay usable at {} until they expire ({}), the refresh token until its own expiry or the end of the grant, which Lanyard cannot know",
                     server.auth_server.issuer,
-                    super::revoke::clock_utc(tokens.expires_at)
+                    crate::tokens::revoke::clock_utc(tokens.expires_at)
                 ),
             );
             return Outcome::LeftRemote {

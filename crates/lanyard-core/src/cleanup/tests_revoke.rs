@@ -362,8 +362,14 @@ async fn revoke_server_tokens_reports_a_refusal_for_logout() {
     let f = fixture(meta(&fake.base, &["none"], None), None, false);
     let st = f.cleanup.state_file().load().unwrap();
     let server = st.server("s").unwrap().clone();
-    let r =
-        revoke::revoke_server_tokens(f.cleanup.http(), &st, &server, &tokens(), &*f.secrets).await;
+    let r = crate::tokens::revoke::revoke_server_tokens(
+        f.cleanup.http(),
+        &st,
+        &server,
+        &tokens(),
+        &*f.secrets,
+    )
+    .await;
     assert!(!r.revoked && !r.already_dead, "{r:?}");
     let still = r.still_valid.expect("still valid");
     assert!(still.contains("unauthorized_client"), "{still}");

@@ -370,32 +370,16 @@ impl LiveBackend {
 mod tests {
     use super::*;
     use crate::paths::Paths;
-    use crate::servers::{Quirks, Server};
     use crate::tokens::MemoryStore;
     use crate::tokens::set::now;
-    use url::Url;
 
     /// A server whose IdP issued an access token living `expires_in` more seconds and no
     /// refresh token; its token endpoint is a closed port (no refresh may be tried).
     fn without_refresh_token(expires_in: i64) -> (tempfile::TempDir, LiveBackend, TokenSet) {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = StateFile::new(Paths::at(dir.path()));
-        let u = |s: &str| Url::parse(s).expect("url");
         file.update(|st| {
-            st.put_server(Server {
-                name: "s".into(),
-                url: u("http://127.0.0.1:9/mcp"),
-                resource: u("http://127.0.0.1:9/mcp"),
-                auth_server: crate::discovery::auth_server::test_metadata("http://127.0.0.1:9"),
-                client: ClientSource::PreRegistered {
-                    client_id: "c".into(),
-                    has_secret: false,
-                },
-                scopes: vec![],
-                quirks: Quirks::default(),
-                status: ServerStatus::Ok,
-                added_at: 0,
-            });
+            st.put_server(crate::servers::test_server("s"));
             Ok::<_, StateError>(())
         })
         .expect("state");

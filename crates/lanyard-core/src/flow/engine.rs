@@ -418,26 +418,20 @@ impl Lanyard {
         tokens: &TokenSet,
     ) {
         if let Some(endpoint) = &as_meta.revocation_endpoint {
-            let t = tokens;
+            let creds = tok::revoke::for_revocation(
+                as_meta,
+                client.creds.clone(),
+                Some(client.creds.method.as_str()),
+            );
             let mut pending = Vec::new();
-            if let Some(rt) = &t.refresh_token {
+            if let Some(rt) = &tokens.refresh_token {
                 pending.push((rt.as_str(), "refresh_token"));
             }
-            pending.push((t.access_token.as_str(), "access_token"));
-            let listed = as_meta
-                .revocation_endpoint_auth_methods_supported
-                .as_deref()
-                .unwrap_or(&as_meta.token_endpoint_auth_methods_supported);
+            pending.push((tokens.access_token.as_str(), "access_token"));
             for (token, hint) in pending {
-                let revoked = tok::endpoint::revoke_with_fallback(
-                    self.http(),
-                    endpoint,
-                    &client.creds,
-                    listed,
-                    token,
-                    hint,
-                )
-                .await;
+                let revoked =
+                    tok::revoke::revoke_one(self.http(), as_meta, endpoint, &creds, token, hint)
+                        .await;
                 if let Err(e) = revoked {
                     tracing::warn!("could not revoke the unused {hint}: {e}");
                 }
@@ -735,19 +729,13 @@ impl Lanyard {
         };
         // The same revocation as `lanyard uninstall`: client authentication chosen for the
         // revocation endpoint, a refusal reported as one (never as a dead client).
-        let r = crate::cleanup::revoke::revoke_server_tokens(
-            self.http(),
-            st,
-            server,
-            &tokens,
-            &*self.secrets,
-        )
-        .await;
+        let r = tok::revoke::revoke_server_tokens(self.http(), st, server, &tokens, &*self.secrets)
+            .await;
         let still_valid = match (r.still_valid, r.retry) {
             (Some(s), _) => Some(s),
             (None, Some((why, _))) => Some(format!(
                 "the tokens could not be revoked ({why}); the access token stays valid until {}, the refresh token until its own expiry or the end of the grant, which Lanyard cannot know",
-                crate::cleanup::revoke::clock_utc(tokens.expires_at)
+                tok::revoke::clock_utc(tokens.expires_at)
             )),
             (None, None) => None,
         };

@@ -496,26 +496,11 @@ pub(crate) async fn take_lock(path: &std::path::Path) -> Result<std::fs::File, F
 mod tests {
     use super::*;
     use crate::paths::Paths;
-    use crate::servers::{Quirks, Server};
+    use crate::servers::Server;
     use crate::tokens::MemoryStore;
-    use url::Url;
 
     fn server(name: &str) -> Server {
-        let u = |s: &str| Url::parse(s).unwrap();
-        Server {
-            name: name.into(),
-            url: u("http://127.0.0.1:9/mcp"),
-            resource: u("http://127.0.0.1:9/mcp"),
-            auth_server: crate::discovery::auth_server::test_metadata("http://127.0.0.1:9"),
-            client: ClientSource::PreRegistered {
-                client_id: "c".into(),
-                has_secret: false,
-            },
-            scopes: vec![],
-            quirks: Quirks::default(),
-            status: ServerStatus::Ok,
-            added_at: 0,
-        }
+        crate::servers::test_server(name)
     }
 
     fn tokens(expires_in: i64) -> TokenSet {

@@ -4,6 +4,7 @@
 
 pub mod endpoint;
 pub mod fresh;
+pub mod revoke;
 pub mod set;
 pub mod store;
 

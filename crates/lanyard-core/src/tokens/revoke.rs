@@ -1,7 +1,7 @@
 //! RFC 7009 revocation of one server's tokens — the one place that picks how the client
 //! authenticates at the revocation endpoint and what an answer means. `lanyard uninstall`
-//! ([`super::Cleanup`]) and `logout` / `remove` ([`crate::flow::Lanyard`]) both call
-//! [`revoke_server_tokens`].
+//! ([`crate::cleanup::Cleanup`]), `logout` / `remove` and a failed `add`
+//! ([`crate::flow::Lanyard`]) all come here.
 //!
 //! A refusal is not a dead client: the official Python MCP SDK demands a `client_secret` even
 //! from public clients (`unauthorized_client` / `invalid_client`), and some IdPs refuse public
@@ -11,32 +11,35 @@
 
 use url::Url;
 
+use crate::discovery::AuthServerMetadata;
 use crate::error::UserFacing;
 use crate::servers::{ClientSource, Server, State};
 use crate::tokens::endpoint::{self, ClientCredentials, ClientStanding, TokenAuthMethod};
 use crate::tokens::{FreshError, SecretStore, TokenError, TokenSet, client_standing};
 
-/// The client authentication for the revocation endpoint: chosen from
-/// `revocation_endpoint_auth_methods_supported` when the metadata lists it, else from the token
-/// endpoint's list (what `creds` was built with).
-pub fn revocation_credentials(
-    server: &Server,
-    st: &State,
+/// The methods the revocation endpoint takes: `revocation_endpoint_auth_methods_supported`
+/// when the metadata lists it, else the token endpoint's list.
+pub fn revocation_methods(as_meta: &AuthServerMetadata) -> &[String] {
+    as_meta
+        .revocation_endpoint_auth_methods_supported
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .unwrap_or(&as_meta.token_endpoint_auth_methods_supported)
+}
+
+/// `creds` (as the token endpoint takes them) made fit for the revocation endpoint: a method it
+/// lists, the one the client registered (`registered`) first.
+pub fn for_revocation(
+    as_meta: &AuthServerMetadata,
     creds: ClientCredentials,
+    registered: Option<&str>,
 ) -> ClientCredentials {
-    let Some(list) = server
-        .auth_server
+    let Some(list) = as_meta
         .revocation_endpoint_auth_methods_supported
         .as_ref()
         .filter(|l| !l.is_empty())
     else {
         return creds;
-    };
-    let registered = match &server.client {
-        ClientSource::Dynamic => st
-            .registration(&server.auth_server.issuer)
-            .map(|r| r.token_endpoint_auth_method.clone()),
-        _ => None,
     };
     let listed = |m: &str| list.iter().any(|s| s == m);
     let method = if creds.secret.is_some()
@@ -47,9 +50,39 @@ pub fn revocation_credentials(
         // The endpoint takes public clients only: send the id, not the secret.
         TokenAuthMethod::None
     } else {
-        TokenAuthMethod::choose(list, creds.secret.is_some(), registered.as_deref())
+        TokenAuthMethod::choose(list, creds.secret.is_some(), registered)
     };
     ClientCredentials { method, ..creds }
+}
+
+/// The client authentication for a saved server's revocation endpoint ([`for_revocation`] with
+/// the method its dynamic registration recorded).
+pub fn revocation_credentials(
+    server: &Server,
+    st: &State,
+    creds: ClientCredentials,
+) -> ClientCredentials {
+    let registered = match &server.client {
+        ClientSource::Dynamic => st
+            .registration(&server.auth_server.issuer)
+            .map(|r| r.token_endpoint_auth_method.clone()),
+        _ => None,
+    };
+    for_revocation(&server.auth_server, creds, registered.as_deref())
+}
+
+/// Revoke `token` with `creds` made fit for the revocation endpoint, trying the other listed
+/// method once when the client authentication is refused.
+pub async fn revoke_one(
+    http: &reqwest::Client,
+    as_meta: &AuthServerMetadata,
+    endpoint: &Url,
+    creds: &ClientCredentials,
+    token: &str,
+    hint: &str,
+) -> Result<(), TokenError> {
+    let listed = revocation_methods(as_meta);
+    endpoint::revoke_with_fallback(http, endpoint, creds, listed, token, hint).await
 }
 
 /// What revoking one server's tokens came to.
@@ -189,16 +222,10 @@ pub async fn revoke_server_tokens(
         }
     };
     let creds = revocation_credentials(server, st, token_creds.clone());
-    let listed = server
-        .auth_server
-        .revocation_endpoint_auth_methods_supported
-        .as_deref()
-        .filter(|l| !l.is_empty())
-        .unwrap_or(&server.auth_server.token_endpoint_auth_methods_supported);
     let revoke = |token: &str, hint: &'static str| {
-        let (http, ep, creds) = (http, &ep, &creds);
+        let (as_meta, ep, creds) = (&server.auth_server, &ep, &creds);
         let token = token.to_owned();
-        async move { endpoint::revoke_with_fallback(http, ep, creds, listed, &token, hint).await }
+        async move { revoke_one(http, as_meta, ep, creds, &token, hint).await }
     };
 
     if let Some(rt) = &tokens.refresh_token {
