@@ -477,8 +477,13 @@ fn detect_style(src: &str, root: &Node) -> Style {
             eol,
         };
     }
-    // The indentation of the first indented line that starts a key or a value.
-    let head = &src[..src.len().min(1 << 16)];
+    // The indentation of the first indented line that starts a key or a value, looked for in
+    // the first 64 KiB, cut on a character boundary (a multi-byte character may straddle it).
+    let mut cut = src.len().min(1 << 16);
+    while !src.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &src[..cut];
     let mut unit = "  ".to_owned();
     for line in head.lines().skip(1) {
         let trimmed = line.trim_start_matches([' ', '\t']);
@@ -961,5 +966,52 @@ mod tests {
         assert_eq!(e.line, 1);
         assert!(parse("[1, 2,]").is_ok());
         assert!(parse("").is_err());
+    }
+
+    /// A document over 64 KiB with a multi-byte character across byte 65,536 (a large
+    /// `~/.claude.json`): the style detection sliced there and panicked.
+    #[test]
+    fn a_multibyte_character_across_64_kib_is_no_panic() {
+        for shift in 0..4 {
+            // `{\n  "a": "` is 10 bytes; the padding puts a 4-byte '𝄞' across byte 65,536.
+            let pad = "x".repeat((1 << 16) - 10 - 2 + shift);
+            let src = format!("{{\n  \"a\": \"{pad}𝄞\",\n  \"mcpServers\": {{}}\n}}\n");
+            roundtrip(&src, &["mcpServers", "lanyard"]);
+        }
+    }
+
+    fn json_string(s: &str) -> String {
+        serde_json::to_string(s).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 96, ..Default::default() })]
+
+        /// Random UTF-8 documents of every size up to twice the 64 KiB style window: an add
+        /// and a remove give back the document byte for byte, and nothing panics.
+        #[test]
+        fn random_utf8_documents_of_every_size_round_trip(
+            size in 0usize..(1 << 17),
+            fill in proptest::char::any(),
+            text in "\\PC{0,64}",
+            indent in proptest::sample::select(vec!["  ", "    ", "\t"]),
+        ) {
+            let filler: String = std::iter::repeat_n(fill, size / fill.len_utf8().max(1)).collect();
+            let src = format!(
+                "{{\n{indent}\"a\": {},\n{indent}\"b\": {},\n{indent}\"mcpServers\": {{}}\n}}\n",
+                json_string(&filler),
+                json_string(&text),
+            );
+            roundtrip(&src, &["mcpServers", "lanyard"]);
+        }
+
+        /// Any text at all: parsing and editing return errors, never panic.
+        #[test]
+        fn any_text_is_no_panic(src in "\\PC{0,300}") {
+            if let Ok(doc) = Doc::parse(&src) {
+                let _ = doc.set(&["mcpServers", "lanyard"], &serde_json::json!({"url": "u"}));
+            }
+            let _ = Doc::parse_along(&src, &["mcpServers", "lanyard"]);
+        }
     }
 }
