@@ -401,6 +401,62 @@ fn static_mode_makes_the_file_private() {
     assert_eq!(backups.len(), 1);
 }
 
+/// Native mode with a client secret: the file is private (it was 0644), the record knows the
+/// entry carries a secret, and a reconcile with the secret (as the watcher's expected entry has
+/// it from the keychain) finds nothing to repair: the secret stays.
+#[test]
+fn a_native_entry_with_a_client_secret_is_private_and_kept_by_repairs() {
+    use std::os::unix::fs::PermissionsExt;
+    for ide in [Ide::Cursor, Ide::Codex] {
+        let w = world();
+        let file = file_of(&w, ide);
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let empty = if ide == Ide::Cursor { "{}\n" } else { "" };
+        fs::write(&file, empty).unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let native = params(ModeParams::Native {
+            client_id: "lanyard-native".into(),
+            client_secret: Some("s3cret".into()),
+            callback_port: None,
+        });
+        w.manager
+            .connect(&ConnectRequest {
+                ide,
+                scope: Scope::User,
+                params: native.clone(),
+            })
+            .unwrap();
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{ide:?}"
+        );
+        assert!(fs::read_to_string(&file).unwrap().contains("s3cret"));
+        let c = w.manager.records.load().unwrap().connections[0].clone();
+        assert!(c.native_secret, "{ide:?}");
+        assert_eq!(w.manager.reconcile(&c, &native).unwrap(), EntryState::Ok);
+        assert!(fs::read_to_string(&file).unwrap().contains("s3cret"));
+    }
+    // Without a secret the file keeps its ordinary mode.
+    let w = world();
+    let file = file_of(&w, Ide::Cursor);
+    w.manager
+        .connect(&ConnectRequest {
+            ide: Ide::Cursor,
+            scope: Scope::User,
+            params: params(ModeParams::Native {
+                client_id: "lanyard-native".into(),
+                client_secret: None,
+                callback_port: None,
+            }),
+        })
+        .unwrap();
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+}
+
 #[test]
 fn a_concurrent_writer_and_lanyard_both_keep_their_changes() {
     let w = world();

@@ -92,6 +92,7 @@ pub async fn connect(name: &str, target: &Target) -> lanyard_core::Result<Vec<Co
         client_id: target.client_id.clone(),
         client_secret: target.client_secret.clone(),
         callback_port: target.callback_port,
+        secret_in_keychain: false,
     };
     let mut reports = Vec::new();
     for ide in ides {

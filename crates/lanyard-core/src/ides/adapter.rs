@@ -398,6 +398,15 @@ pub enum ModeParams {
 }
 
 impl ModeParams {
+    /// The entry carries a secret (a token, a client secret): its file must be private.
+    pub fn carries_secret(&self) -> bool {
+        match self {
+            ModeParams::Static { .. } => true,
+            ModeParams::Native { client_secret, .. } => client_secret.is_some(),
+            ModeParams::Helper | ModeParams::Bridge => false,
+        }
+    }
+
     pub fn mode(&self) -> Mode {
         match self {
             ModeParams::Helper => Mode::Helper,

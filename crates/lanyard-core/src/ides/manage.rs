@@ -127,10 +127,11 @@ impl Manager {
         }
     }
 
-    fn write_options(&self, loc: &Location, mode: Mode) -> WriteOptions {
+    /// `private`: the entry carries a secret (static token, native client secret): 0600.
+    fn write_options(&self, loc: &Location, private: bool) -> WriteOptions {
         WriteOptions {
             new_mode: loc.new_file_mode(),
-            private: mode == Mode::Static,
+            private,
             backup_dir: Some(self.records.backup_dir()),
         }
     }
@@ -145,23 +146,25 @@ impl Manager {
         let mut prior: Option<Value> = None;
         let mut created = Created::Nothing;
         let mut file_existed = true;
-        let outcome = atomic::edit_file(&loc.file, &self.write_options(&loc, mode), &mut |cur| {
-            file_existed = cur.is_some();
-            let src = cur.unwrap_or(text::empty_document(loc.format));
-            prior = text::get(loc.format, src, &loc.container, name)
-                .map_err(|e| IdeError::malformed(&loc.file, loc.format, e))?;
-            let edited = text::upsert(
-                loc.format,
-                src,
-                &loc.container,
-                name,
-                &desired,
-                req.ide.managed_keys(),
-            )
-            .map_err(|e| IdeError::from_edit(&loc.file, loc.format, e))?;
-            created = edited.created;
-            Ok(NewContent::Write(edited.text))
-        })?;
+        let private = req.params.mode.carries_secret();
+        let outcome =
+            atomic::edit_file(&loc.file, &self.write_options(&loc, private), &mut |cur| {
+                file_existed = cur.is_some();
+                let src = cur.unwrap_or(text::empty_document(loc.format));
+                prior = text::get(loc.format, src, &loc.container, name)
+                    .map_err(|e| IdeError::malformed(&loc.file, loc.format, e))?;
+                let edited = text::upsert(
+                    loc.format,
+                    src,
+                    &loc.container,
+                    name,
+                    &desired,
+                    req.ide.managed_keys(),
+                )
+                .map_err(|e| IdeError::from_edit(&loc.file, loc.format, e))?;
+                created = edited.created;
+                Ok(NewContent::Write(edited.text))
+            })?;
         let written = matches!(outcome, Outcome::Written { .. });
 
         let verdict = if self.judge {
@@ -171,7 +174,7 @@ impl Manager {
         };
         if let Some(v) = verdict.as_ref().filter(|v| !v.accepted) {
             if written {
-                self.roll_back(&loc, name, prior.as_ref(), created, !file_existed, mode)?;
+                self.roll_back(&loc, name, prior.as_ref(), created, !file_existed, private)?;
             }
             return Err(IdeError::Rejected {
                 ide: req.ide,
@@ -187,13 +190,17 @@ impl Manager {
                 Some(o) => (o.created.merge(created), o.created_file || !file_existed),
                 None => (created, !file_existed),
             };
-            let (client_id, callback_port) = match &req.params.mode {
+            let (client_id, callback_port, native_secret) = match &req.params.mode {
                 ModeParams::Native {
                     client_id,
                     callback_port,
-                    ..
-                } => (Some(client_id.clone()), *callback_port),
-                _ => (None, None),
+                    client_secret,
+                } => (
+                    Some(client_id.clone()),
+                    *callback_port,
+                    client_secret.is_some(),
+                ),
+                _ => (None, None, false),
             };
             r.put(Connection {
                 server: name.clone(),
@@ -209,6 +216,7 @@ impl Manager {
                 },
                 client_id,
                 callback_port,
+                native_secret,
                 created,
                 created_file,
                 status: ConnectionStatus::Connected,
@@ -233,9 +241,9 @@ impl Manager {
         prior: Option<&Value>,
         created: Created,
         created_file: bool,
-        mode: Mode,
+        private: bool,
     ) -> Result<(), IdeError> {
-        atomic::edit_file(&loc.file, &self.write_options(loc, mode), &mut |cur| {
+        atomic::edit_file(&loc.file, &self.write_options(loc, private), &mut |cur| {
             let Some(src) = cur else {
                 return Ok(NewContent::Keep);
             };
@@ -281,7 +289,7 @@ impl Manager {
         for c in &targets {
             let loc = location_of(c, c.container.clone(), c.format);
             let outcome =
-                atomic::edit_file(&loc.file, &self.write_options(&loc, c.mode), &mut |cur| {
+                atomic::edit_file(&loc.file, &self.write_options(&loc, false), &mut |cur| {
                     let Some(src) = cur else {
                         return Ok(NewContent::Keep);
                     };
@@ -372,7 +380,8 @@ impl Manager {
             EntryState::Drifted { .. } => {
                 let loc = location_of(c, c.container.clone(), c.format);
                 let desired = c.ide.entry(params)?;
-                atomic::edit_file(&loc.file, &self.write_options(&loc, c.mode), &mut |cur| {
+                let private = params.mode.carries_secret();
+                atomic::edit_file(&loc.file, &self.write_options(&loc, private), &mut |cur| {
                     let Some(src) = cur else {
                         return Ok(NewContent::Keep);
                     };

@@ -30,6 +30,10 @@ pub struct Connection {
     /// Native mode: the loopback callback port handed to the assistant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_port: Option<u16>,
+    /// Native mode: the entry carries a client secret (kept in the keychain too, so a repair
+    /// writes it back instead of removing it; the file is private, 0600).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub native_secret: bool,
     /// Containers (`mcpServers`, …) our first write created, removed again on disconnect.
     #[serde(default)]
     pub created: Created,

@@ -64,6 +64,13 @@ pub struct NativeClient {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub callback_port: Option<u16>,
+    /// A recorded connection whose entry carries a secret: read it from the keychain.
+    pub secret_in_keychain: bool,
+}
+
+/// The keychain key of a client secret handed to an assistant in native mode.
+pub fn native_secret_key(server: &str, client_id: &str) -> String {
+    format!("ide-native-secret:{server}:{client_id}")
 }
 
 /// Builds [`EntryParams`] from the live state.
@@ -108,9 +115,20 @@ impl LiveSource {
                     .client_id
                     .clone()
                     .ok_or(IdeError::NativeNeedsClient)?;
+                // The secret lives in the keychain as well as in the (private) entry, so the
+                // watcher's expected entry keeps it instead of "repairing" it away.
+                let key = native_secret_key(server, &client_id);
+                let client_secret = match &native.client_secret {
+                    Some(secret) => {
+                        self.lanyard.secrets().set(&key, secret)?;
+                        Some(secret.clone())
+                    }
+                    None if native.secret_in_keychain => self.lanyard.secrets().get(&key)?,
+                    None => None,
+                };
                 ModeParams::Native {
                     client_id,
-                    client_secret: native.client_secret.clone(),
+                    client_secret,
                     callback_port: native.callback_port,
                 }
             }
@@ -129,6 +147,7 @@ impl LiveSource {
             client_id: c.client_id.clone(),
             client_secret: None,
             callback_port: c.callback_port,
+            secret_in_keychain: c.native_secret,
         };
         self.params(&c.server, c.mode, c.header.as_deref(), &native)
             .await
