@@ -25,6 +25,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -88,6 +89,17 @@ struct Bridge {
     /// The header value in use (so a 401 can name what was refused).
     current: RefCell<Option<(String, String)>>,
 }
+
+/// The largest JSON body or SSE event the bridge reads from the server (a hostile server must
+/// not exhaust the assistant's machine): 16 MiB.
+pub const MAX_MESSAGE: usize = 16 * 1024 * 1024;
+
+/// A request to the server may take as long as its tool runs: the client's total timeout is
+/// replaced by this ceiling (the stream is cut only by [`IDLE`] or a broken connection).
+const REQUEST_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Longest silence on an answer or an event stream before the bridge gives up on it.
+const IDLE: Duration = Duration::from_secs(60 * 60);
 
 /// Runs the bridge until stdin closes.
 pub async fn run(
@@ -250,9 +262,12 @@ impl Bridge {
         msg: Option<&Value>,
     ) -> reqwest::RequestBuilder {
         let session = self.session.borrow();
+        // No total timeout (tool calls may run for minutes, event streams for hours): the
+        // client's connect timeout stays, silence is cut by `IDLE` while reading.
         let mut req = self
             .http
             .request(method, self.url.clone())
+            .timeout(REQUEST_CEILING)
             .header(header.0.as_str(), header.1.as_str());
         if let Some(id) = &session.id {
             req = req.header("Mcp-Session-Id", id.as_str());
@@ -441,7 +456,7 @@ impl Bridge {
             .await;
             return found;
         }
-        match resp.json::<Value>().await.ok()? {
+        match serde_json::from_slice::<Value>(&read_capped(resp).await.ok()?).ok()? {
             Value::Array(items) => items.into_iter().find(|m| m.get("id") == Some(id)),
             m => Some(m).filter(|m| m.get("id") == Some(id)),
         }
@@ -505,27 +520,26 @@ impl Bridge {
         }
         let is_init = method_of(msg) == Some("initialize");
         let mut answered = false;
+        let mut cut = None;
         if ctype.starts_with("text/event-stream") {
             let want = request_id(msg);
-            self.read_events(resp, |m| {
-                if is_init {
-                    self.learn_version(&m);
-                }
-                if want.is_some() && m.get("id") == want.as_ref() && m.get("method").is_none() {
-                    answered = true;
-                }
-                self.emit(m);
-            })
-            .await;
+            let mut resp = resp;
+            (_, cut) = self
+                .read_events_capped(&mut resp, &mut |m: Value| {
+                    if is_init {
+                        self.learn_version(&m);
+                    }
+                    if want.is_some() && m.get("id") == want.as_ref() && m.get("method").is_none() {
+                        answered = true;
+                    }
+                    self.emit(m);
+                })
+                .await;
         } else {
-            let bytes = match resp.bytes().await {
+            let bytes = match read_capped(resp).await {
                 Ok(b) => b,
-                Err(e) => {
-                    self.error_reply(
-                        msg,
-                        -32603,
-                        format!("Lanyard bridge: the answer was cut off: {e}"),
-                    );
+                Err(why) => {
+                    self.error_reply(msg, -32603, format!("Lanyard bridge: {why}"));
                     return;
                 }
             };
@@ -547,7 +561,9 @@ impl Bridge {
             }
         }
         if !answered && request_id(msg).is_some() {
-            let detail = if status.is_success() {
+            let detail = if let Some(why) = cut {
+                why
+            } else if status.is_success() {
                 "the server's answer had no response to this request".to_owned()
             } else {
                 format!("the server answered HTTP {status}")
@@ -563,11 +579,22 @@ impl Bridge {
     }
 
     /// Reads an SSE body, calling `each` for every JSON-RPC message; returns the last event id.
+    /// An event (or a line) over [`MAX_MESSAGE`] ends the stream, as does [`IDLE`] silence.
     async fn read_events(
         &self,
         mut resp: reqwest::Response,
         mut each: impl FnMut(Value),
     ) -> Option<String> {
+        let (last_id, _) = self.read_events_capped(&mut resp, &mut each).await;
+        last_id
+    }
+
+    /// [`Self::read_events`], also saying why the stream ended early (`Some(why)`).
+    async fn read_events_capped(
+        &self,
+        resp: &mut reqwest::Response,
+        each: &mut impl FnMut(Value),
+    ) -> (Option<String>, Option<String>) {
         let mut buf: Vec<u8> = Vec::new();
         let mut data = String::new();
         let mut last_id = None;
@@ -584,6 +611,9 @@ impl Bridge {
                         data.clear();
                     }
                 } else if let Some(rest) = line.strip_prefix("data:") {
+                    if data.len() + rest.len() > MAX_MESSAGE {
+                        return (last_id, Some(too_large()));
+                    }
                     if !data.is_empty() {
                         data.push('\n');
                     }
@@ -592,15 +622,19 @@ impl Bridge {
                     last_id = Some(rest.trim().to_owned());
                 }
             }
-            match resp.chunk().await {
-                Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            if buf.len() > MAX_MESSAGE {
+                return (last_id, Some(too_large()));
+            }
+            match tokio::time::timeout(IDLE, resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => buf.extend_from_slice(&chunk),
+                Err(_) => return (last_id, Some(idle())),
                 _ => {
                     if !data.is_empty()
                         && let Ok(v) = serde_json::from_str::<Value>(&data)
                     {
                         each(v);
                     }
-                    return last_id;
+                    return (last_id, None);
                 }
             }
         }
@@ -627,7 +661,10 @@ impl Bridge {
         // Drain the answer (not forwarded: the client already has one).
         if content_type(&resp).starts_with("text/event-stream") {
             self.read_events(resp, |m| self.learn_version(&m)).await;
-        } else if let Ok(m) = resp.json::<Value>().await {
+        } else if let Ok(m) = read_capped(resp)
+            .await
+            .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()))
+        {
             self.learn_version(&m);
         }
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
@@ -693,6 +730,44 @@ impl Bridge {
     }
 }
 
+fn too_large() -> String {
+    format!(
+        "the server sent a message larger than the {} MiB the bridge accepts",
+        MAX_MESSAGE / (1024 * 1024)
+    )
+}
+
+fn idle() -> String {
+    format!(
+        "the server sent nothing for {} minutes",
+        IDLE.as_secs() / 60
+    )
+}
+
+/// A whole (non-stream) body, at most [`MAX_MESSAGE`] bytes, each read within [`IDLE`].
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_MESSAGE as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match tokio::time::timeout(IDLE, resp.chunk()).await {
+            Err(_) => return Err(idle()),
+            Ok(Err(e)) => return Err(format!("the answer was cut off: {e}")),
+            Ok(Ok(None)) => return Ok(body),
+            Ok(Ok(Some(chunk))) => {
+                if body.len() + chunk.len() > MAX_MESSAGE {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
 fn content_type(resp: &reqwest::Response) -> String {
     resp.headers()
         .get("content-type")
@@ -735,6 +810,10 @@ mod tests {
         modern: bool,
         /// A 2025 server that also answers `server/discover`, listing both revisions.
         dual: bool,
+        /// `tools/call` answers only after this long (a long-running tool).
+        call_delay: Option<std::time::Duration>,
+        /// `tools/call` answers with a message of this many bytes: "json" or "sse" framing.
+        huge_call: Option<(&'static str, usize)>,
     }
 
     /// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
@@ -794,11 +873,18 @@ mod tests {
                         headers,
                         body: body.clone(),
                     };
-                    let (status, ctype, extra, payload) = {
+                    let (status, ctype, extra, payload, delay) = {
                         let mut st = state.lock().unwrap();
                         st.seen.push(seen.clone());
-                        respond(&mut st, &seen)
+                        let (a, b, c, d) = respond(&mut st, &seen);
+                        let delay = st
+                            .call_delay
+                            .filter(|_| seen.body["method"] == json!("tools/call"));
+                        (a, b, c, d, delay)
                     };
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                    }
                     let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
                     if !ctype.is_empty() {
                         out.push_str(&format!("Content-Type: {ctype}\r\n"));
@@ -868,6 +954,21 @@ mod tests {
                     vec![("Mcp-Session-Id".into(), format!("s{}", st.sessions))],
                     body.to_string(),
                 )
+            }
+            "tools/call" if st.huge_call.is_some() => {
+                let (framing, size) = st.huge_call.unwrap_or_default();
+                let text = "x".repeat(size);
+                let body = json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": text}]}});
+                if framing == "sse" {
+                    (
+                        "200 OK",
+                        "text/event-stream",
+                        vec![],
+                        format!("data: {body}\n\n"),
+                    )
+                } else {
+                    ("200 OK", "application/json", vec![], body.to_string())
+                }
             }
             "tools/call" => {
                 let events = [
@@ -953,9 +1054,13 @@ mod tests {
     }
 
     async fn run_bridge(url: Url, input: &str) -> Vec<Value> {
+        run_bridge_with(reqwest::Client::new(), url, input).await
+    }
+
+    async fn run_bridge_with(http: reqwest::Client, url: Url, input: &str) -> Vec<Value> {
         let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
         let creds = Box::new(Rotating(Mutex::new(0)));
-        run_with(reqwest::Client::new(), url, creds, input.as_bytes(), out_w)
+        run_with(http, url, creds, input.as_bytes(), out_w)
             .await
             .unwrap();
         let mut s = String::new();
@@ -966,6 +1071,66 @@ mod tests {
     }
 
     const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"roots":{}},"clientInfo":{"name":"t","version":"1"}}}"#;
+
+    const CALL: &str =
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
+
+    /// The answer to request 1 in the bridge's output.
+    fn answer_1(out: &[Value]) -> Value {
+        out.iter()
+            .find(|m| m.get("id") == Some(&json!(1)))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// A tool that runs longer than the HTTP client's total timeout (the CLI's client has 60 s;
+    /// here 1 s against a 2 s tool): the call is not cut, its answer comes through.
+    #[tokio::test]
+    async fn a_tool_call_outlives_the_clients_total_timeout() {
+        let state = Arc::new(Mutex::new(FakeState {
+            call_delay: Some(std::time::Duration::from_secs(2)),
+            ..FakeState::default()
+        }));
+        let url = fake_server(state).await;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let out = run_bridge_with(http, url, &format!("{INIT}\n{CALL}\n")).await;
+        let a = answer_1(&out);
+        assert_eq!(a["result"]["content"][0]["text"], json!("done"), "{out:?}");
+    }
+
+    /// A body or an SSE event over the cap is refused with an error answer, never buffered
+    /// and relayed; a large one under the cap still goes through.
+    #[tokio::test]
+    async fn bodies_and_events_over_the_cap_are_refused() {
+        for framing in ["json", "sse"] {
+            let state = Arc::new(Mutex::new(FakeState {
+                huge_call: Some((framing, MAX_MESSAGE + 1024)),
+                ..FakeState::default()
+            }));
+            let url = fake_server(state).await;
+            let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+            let a = answer_1(&out);
+            assert_eq!(a["error"]["code"], json!(-32603), "{framing}");
+            assert!(
+                a["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("larger than"),
+                "{framing}: {}",
+                a["error"]["message"]
+            );
+        }
+        let state = Arc::new(Mutex::new(FakeState {
+            huge_call: Some(("sse", 512 * 1024)),
+            ..FakeState::default()
+        }));
+        let url = fake_server(state).await;
+        let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+        assert!(answer_1(&out)["result"].is_object());
+    }
 
     #[tokio::test]
     async fn forwards_both_ways_with_session_version_and_refresh() {
