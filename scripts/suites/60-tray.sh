@@ -86,6 +86,20 @@ if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1
     echo "(WebDriver connection dropped; retrying once in a fresh home)"
     grep -E '^(PASS|FAIL)' "$out"
   done
+  echo "== lanyard://add link: nothing contacted before consent, cancel, issuer warning"
+  for attempt in 1 2; do
+    use_home "$tmp/home-link$attempt"
+    out="$tmp/link.out"
+    tests/tray/webdriver/run.sh "$tray" "$shots" deeplink.py >"$out" 2>&1
+    if grep -q "^[0-9]* passed, 0 failed$" "$out" || [ "$attempt" = 2 ] || ! grep -q "RemoteDisconnected\|ConnectionReset\|timed out" "$out"; then
+      run_test cat "$out"
+      break
+    fi
+    echo "(WebDriver connection dropped; retrying once in a fresh home)"
+    grep -E '^(PASS|FAIL)' "$out"
+  done
+  use_home "$tmp/home-wd1"
+  [ -d "$tmp/home-wd2" ] && use_home "$tmp/home-wd2"
   echo "== the tray menu shows the added server"
   run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" --expect-server demo -- "$tray"
 fi

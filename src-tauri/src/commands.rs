@@ -201,7 +201,7 @@ pub fn sign_in_again(app: AppHandle, name: String) {
 
 #[tauri::command]
 pub fn open_wizard(app: AppHandle, url: Option<String>) -> Result<(), UiError> {
-    windows::open_wizard(&app, url.as_deref())
+    windows::open_wizard(&app, url.as_deref(), false)
         .map_err(|e| UiError::new("window", e.to_string(), ""))
 }
 

@@ -9,7 +9,7 @@ use std::future::Future;
 
 use lanyard_core::discovery;
 use lanyard_core::error::UserFacing;
-use lanyard_core::flow::{AddOptions, AddOutcome, Lanyard, Progress, ServerView};
+use lanyard_core::flow::{AddOptions, AddOutcome, Confirmed, Lanyard, Progress, ServerView};
 use lanyard_core::http::Http;
 use lanyard_core::registration::ClientOptions;
 use lanyard_core::servers::Quirks;
@@ -83,6 +83,13 @@ where
 pub struct ProbeSummary {
     pub steps: Vec<TimelineStep>,
     pub issuer: Option<String>,
+    /// The endpoints the user confirms with the issuer (carried into `add`, which aborts when
+    /// discovery then says otherwise).
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    /// "evil.example will receive tokens from your sign-in at idp.corp …" when the issuer
+    /// already signs Lanyard in to servers of another origin (`flow::shared_issuer`).
+    pub issuer_warning: Option<String>,
     pub resource_name: Option<String>,
     /// "available" (a registration endpoint is advertised; whether it accepts an anonymous
     /// registration shows at sign-in) or "absent".
@@ -124,7 +131,10 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
         Ok(match discovery::discover_with_mode(&http, &parsed).await {
             Ok((d, mode)) => ProbeSummary {
                 steps: d.steps.iter().map(step_of).collect(),
-                issuer: Some(d.auth_server.issuer.to_string()),
+                issuer: Some(d.auth_server.issuer_str().to_owned()),
+                authorization_endpoint: Some(d.auth_server.authorization_endpoint.to_string()),
+                token_endpoint: Some(d.auth_server.token_endpoint.to_string()),
+                issuer_warning: issuer_warning(&parsed, d.auth_server.issuer_str()),
                 resource_name: d.resource.resource_name.clone(),
                 dcr: if d.auth_server.registration_endpoint.is_some() {
                     "available"
@@ -141,6 +151,9 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
             Err(e) => ProbeSummary {
                 steps: e.steps.iter().map(step_of).collect(),
                 issuer: None,
+                authorization_endpoint: None,
+                token_endpoint: None,
+                issuer_warning: None,
                 resource_name: None,
                 dcr: "unknown".into(),
                 cimd: false,
@@ -152,6 +165,19 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
     .await?;
     // The wizard renders `summary.steps` from the answer (events could overtake it).
     Ok(summary)
+}
+
+/// The warning rule of the core over the saved servers; a state that cannot be read warns too
+/// (better a needless warning than a silent token for a stranger).
+fn issuer_warning(url: &url::Url, issuer: &str) -> Option<String> {
+    match Lanyard::open().and_then(|l| l.list()) {
+        Ok(saved) => lanyard_core::flow::shared_issuer(&saved, url, issuer).map(|w| w.warning),
+        Err(e) => Some(format!(
+            "Lanyard could not read its saved servers ({}), so it cannot tell whether {issuer} \
+             also signs you in elsewhere. Continue only if you trust this server.",
+            e.what()
+        )),
+    }
 }
 
 /// Turns the core's progress into timeline steps and the sign-in window.
@@ -243,6 +269,10 @@ pub struct AddRequest {
     pub scope: Option<String>,
     #[serde(default)]
     pub no_resource: bool,
+    /// What the user confirmed after the check (the probe's issuer and endpoints).
+    pub expect_issuer: Option<String>,
+    pub expect_authorization_endpoint: Option<String>,
+    pub expect_token_endpoint: Option<String>,
 }
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -267,6 +297,11 @@ pub async fn add(app: &AppHandle, req: AddRequest) -> Result<AddOutcome, UiError
             ..Quirks::default()
         },
         no_browser: true,
+        confirmed: nonempty(req.expect_issuer).map(|issuer| Confirmed {
+            issuer,
+            authorization_endpoint: nonempty(req.expect_authorization_endpoint),
+            token_endpoint: nonempty(req.expect_token_endpoint),
+        }),
     };
     let url = req.url.trim().to_owned();
     let label = name.unwrap_or_else(|| url.clone());

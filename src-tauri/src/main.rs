@@ -29,8 +29,11 @@ use crate::state::AppState;
 /// What a launch asks for, from its arguments.
 #[derive(Debug, PartialEq)]
 enum Request {
-    /// `lanyard://add?url=…` or `--add [URL]`.
+    /// `--add [URL]` (typed by the user: checked at once).
     Add(Option<String>),
+    /// `lanyard://add?url=…`: any web page can open it, so nothing is contacted before the
+    /// user confirmed the URL (issue 12).
+    AddFromLink(Option<String>),
     /// `--dashboard`, or a plain second launch.
     Dashboard,
     Nothing,
@@ -53,7 +56,7 @@ fn parse_deep_link(link: &str) -> Option<Request> {
     // Only web URLs are handed to the wizard; anything else opens it empty.
     let target =
         target.filter(|t| url::Url::parse(t).is_ok_and(|t| matches!(t.scheme(), "https" | "http")));
-    Some(Request::Add(target))
+    Some(Request::AddFromLink(target))
 }
 
 fn parse_args(args: &[String], second_launch: bool) -> Request {
@@ -78,7 +81,8 @@ fn parse_args(args: &[String], second_launch: bool) -> Request {
 fn handle(app: &AppHandle, req: Request) {
     tracing::info!(?req, "launch request");
     let r = match req {
-        Request::Add(url) => windows::open_wizard(app, url.as_deref()),
+        Request::Add(url) => windows::open_wizard(app, url.as_deref(), false),
+        Request::AddFromLink(url) => windows::open_wizard(app, url.as_deref(), true),
         Request::Dashboard => windows::open_dashboard(app, false),
         Request::Nothing => Ok(()),
     };
@@ -231,11 +235,11 @@ mod tests {
                 &s(&["x", "lanyard://add?url=https%3A%2F%2Fgw.example%2Fmcp"]),
                 false
             ),
-            Request::Add(Some("https://gw.example/mcp".into()))
+            Request::AddFromLink(Some("https://gw.example/mcp".into()))
         );
         assert_eq!(
             parse_args(&s(&["x", "lanyard://add?url=file:///etc/passwd"]), false),
-            Request::Add(None)
+            Request::AddFromLink(None)
         );
         assert_eq!(
             parse_args(&s(&["x", "lanyard://remove?url=https://x"]), true),

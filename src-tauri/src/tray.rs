@@ -177,7 +177,7 @@ pub fn update(app: &AppHandle) {
 fn on_menu(app: &AppHandle, id: &str) {
     let state = app.state::<AppState>();
     let result = match id {
-        "add" => windows::open_wizard(app, None),
+        "add" => windows::open_wizard(app, None, false),
         "open" => windows::open_dashboard(app, false),
         "remove-everything" => windows::open_dashboard(app, true),
         "uninstall" => windows::open_dashboard_at(app, Some("uninstall")),

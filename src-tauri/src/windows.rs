@@ -10,14 +10,21 @@ fn encode(s: &str) -> String {
 }
 
 /// Opens (or focuses) the add wizard, optionally with a server URL filled in and checked.
-pub fn open_wizard(app: &AppHandle, server_url: Option<&str>) -> tauri::Result<()> {
+/// With `from_link` (a `lanyard://add` link, which any web page can open) the wizard contacts
+/// nothing until the user confirmed the URL on a screen that says it came from a link.
+pub fn open_wizard(
+    app: &AppHandle,
+    server_url: Option<&str>,
+    from_link: bool,
+) -> tauri::Result<()> {
+    let key = if from_link { "link" } else { "url" };
     if let Some(w) = app.get_webview_window(WIZARD) {
         if let Some(u) = server_url {
             // Reload the wizard on the new URL (an event could arrive before the page listens).
             crate::flow::cancel(app);
             let mut target = w.url()?;
             target.set_path("/wizard.html");
-            target.set_query(Some(&format!("url={}", encode(u))));
+            target.set_query(Some(&format!("{key}={}", encode(u))));
             w.navigate(target)?;
         }
         w.unminimize()?;
@@ -25,7 +32,7 @@ pub fn open_wizard(app: &AppHandle, server_url: Option<&str>) -> tauri::Result<(
         return w.set_focus();
     }
     let page = match server_url {
-        Some(u) => format!("wizard.html?url={}", encode(u)),
+        Some(u) => format!("wizard.html?{key}={}", encode(u)),
         None => "wizard.html".to_owned(),
     };
     WebviewWindowBuilder::new(app, WIZARD, WebviewUrl::App(page.into()))

@@ -22,6 +22,10 @@ export interface UiError {
 export interface ProbeSummary {
   steps: TimelineStep[];
   issuer: string | null;
+  authorization_endpoint: string | null;
+  token_endpoint: string | null;
+  /** Set when the issuer already signs Lanyard in to servers of another origin. */
+  issuer_warning: string | null;
   resource_name: string | null;
   dcr: "available" | "disabled" | "absent" | "unknown";
   cimd: boolean;
@@ -67,6 +71,10 @@ export interface AddRequest {
   clientSecret?: string;
   scope?: string;
   noResource?: boolean;
+  /** What the user confirmed after the check: `add` aborts when discovery then differs. */
+  expectIssuer?: string | null;
+  expectAuthorizationEndpoint?: string | null;
+  expectTokenEndpoint?: string | null;
 }
 
 /** What "Uninstall Lanyard…" found after the cleanup: how to remove the program itself. */

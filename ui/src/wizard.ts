@@ -26,6 +26,8 @@ const timeline = $("timeline");
 let nameTouched = false;
 let probed: ProbeSummary | null = null;
 let busy = false;
+/** The wizard was opened by a lanyard://add link (any web page can open one). */
+let fromLink = false;
 
 function stageRow(stage: string): HTMLLIElement {
   let li = timeline.querySelector<HTMLLIElement>(`li[data-stage="${CSS.escape(stage)}"]`);
@@ -88,6 +90,8 @@ async function check() {
   const url = urlInput.value.trim();
   if (!url) return;
   if (!nameTouched || !nameInput.value) nameInput.value = suggestName(url);
+  // A check of another URL than the one probed must not inherit its confirmation.
+  probed = null;
   busy = true;
   ($("check") as HTMLButtonElement).disabled = true;
   $("client-card").hidden = true;
@@ -118,9 +122,15 @@ async function check() {
       (client.querySelector(".detail") as HTMLElement).textContent = probed.dcr === "disabled" ? "DCR is disabled on this IdP: a client id is needed." : "No registration endpoint: a client id is needed.";
       askForClientId(why);
     }
+    $("issuer").textContent = probed.issuer ?? "the identity provider";
     $("signin-note").textContent = `Next: sign in at ${probed.issuer ?? "the identity provider"}. Lanyard opens the sign-in page in its own window; you can switch to your browser from there.`;
+    const warning = $("issuer-warning");
+    warning.hidden = !probed.issuer_warning;
+    warning.textContent = probed.issuer_warning ?? "";
+    ($("signin") as HTMLButtonElement).textContent = probed.issuer_warning ? "Sign in anyway" : "Sign in";
     $("signin-card").hidden = false;
-    ($("signin") as HTMLButtonElement).focus();
+    // A warning, or a wizard a link opened: Enter must not sign in.
+    ($(probed.issuer_warning || fromLink ? "signin-cancel" : "signin") as HTMLButtonElement).focus();
   } catch (e) {
     showError(asUiError(e));
   } finally {
@@ -145,6 +155,10 @@ async function signIn() {
       clientSecret: ($("client-secret") as HTMLInputElement).value,
       scope: ($("scope") as HTMLInputElement).value,
       noResource: ($("no-resource") as HTMLInputElement).checked,
+      // What the user saw: the core aborts before any sign-in when discovery now differs.
+      expectIssuer: probed?.issuer,
+      expectAuthorizationEndpoint: probed?.authorization_endpoint,
+      expectTokenEndpoint: probed?.token_endpoint,
     });
     $("signin-card").hidden = true;
     $("client-card").hidden = true;
@@ -192,6 +206,14 @@ $("url-form").addEventListener("submit", (ev) => {
   void check();
 });
 $("signin").addEventListener("click", () => void signIn());
+$("signin-cancel").addEventListener("click", () => {
+  api.cancelFlow().catch(() => {});
+  probed = null;
+  $("signin-card").hidden = true;
+  $("client-card").hidden = true;
+  $("timeline-card").hidden = true;
+  urlInput.focus();
+});
 $("done").addEventListener("click", () => void done());
 $("use-browser").addEventListener("click", () => {
   api.useSystemBrowser().catch((e) => showError(asUiError(e)));
@@ -205,9 +227,33 @@ void listen<string>("signin-redirect", () => {
   show({ step: "sign in", state: "running", detail: "Redirect received; finishing the code exchange…" });
 });
 
-// A deep link (lanyard://add?url=…) opens the wizard with the URL filled in and checked.
-const pre = new URLSearchParams(location.search).get("url");
-if (pre) {
+// `--add URL` opens the wizard with the URL filled in and checked. A lanyard://add link
+// (?link=…) contacts nothing until the user confirmed the URL, with Cancel focused.
+const params = new URLSearchParams(location.search);
+const pre = params.get("url");
+const link = params.get("link");
+if (link) {
+  fromLink = true;
+  $("url-form").hidden = true;
+  $("link-url").textContent = link;
+  $("link-card").hidden = false;
+  $("link-cancel").addEventListener("click", () => {
+    $("link-card").hidden = true;
+    $("url-form").hidden = false;
+    $("link-note").hidden = false;
+    $("link-note").textContent = "Cancelled: Lanyard contacted nothing and saved nothing.";
+    urlInput.value = "";
+    nameInput.value = "";
+    urlInput.focus();
+  });
+  $("link-check").addEventListener("click", () => {
+    $("link-card").hidden = true;
+    $("url-form").hidden = false;
+    urlInput.value = link;
+    void check();
+  });
+  ($("link-cancel") as HTMLButtonElement).focus();
+} else if (pre) {
   urlInput.value = pre;
   void check();
 } else {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs tests/tray/webdriver/flow.py: the test world, tauri-driver (+ WebKitWebDriver), Xvfb.
 # Called by scripts/suites/60-tray.sh with a throwaway HOME already exported.
-# Usage: run.sh TRAY_BINARY SCREENSHOT_DIR
+# Usage: run.sh TRAY_BINARY SCREENSHOT_DIR [TEST_SCRIPT (default flow.py; deeplink.py)]
 set -uo pipefail
 # The tray (started by tauri-driver) and the screenshots need one X display.
 if [ -z "${DISPLAY:-}" ]; then
@@ -9,7 +9,7 @@ if [ -z "${DISPLAY:-}" ]; then
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
-tray="$1" shots="$2"
+tray="$1" shots="$2" script="${3:-flow.py}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-wd.XXXXXX")"
 pids=()
 cleanup() { # our children and theirs (WebKitWebDriver under tauri-driver), by process id
@@ -66,7 +66,7 @@ cat >"$work/app" <<WRAP
 echo "tray exited with status \$?" >>"$work/app.log"
 WRAP
 chmod +x "$work/app"
-TAURI_DRIVER_PORT=$port /usr/bin/python3 "$here/flow.py" "$work/app" "$shots" "$world"
+TAURI_DRIVER_PORT=$port /usr/bin/python3 "$here/$script" "$work/app" "$shots" "$world"
 status=$?
 if [ "$status" != 0 ]; then
   echo "--- tauri-driver log" >&2; grep -v "^ *[0-9]*: |^ *at " "$work/driver.log" | tail -40 >&2

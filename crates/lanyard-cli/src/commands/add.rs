@@ -12,6 +12,10 @@ pub struct Args {
     pub url: String,
     #[command(flatten)]
     pub flags: SignInFlags,
+    /// Abort before any registration or sign-in unless discovery names this authorization
+    /// server (the issuer `lanyard probe URL` showed you).
+    #[arg(long, value_name = "ISSUER")]
+    pub expect_issuer: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -21,7 +25,10 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
-    let opts = args.flags.to_options()?;
+    let mut opts = args.flags.to_options()?;
+    opts.confirmed = args
+        .expect_issuer
+        .map(lanyard_core::flow::Confirmed::issuer);
     let lanyard = Lanyard::open()?;
     let out = lanyard.add(&args.url, opts, &output::progress).await?;
     if args.json {

@@ -108,6 +108,7 @@ impl SignInFlags {
                 callback_port: self.callback_port,
             },
             no_browser: self.no_browser,
+            confirmed: None,
         })
     }
 }

@@ -66,6 +66,9 @@ pub struct AddOptions {
     pub scopes: Option<Vec<String>>,
     pub quirks: Quirks,
     pub no_browser: bool,
+    /// The issuer (and endpoints) the user confirmed after a check: `add` aborts before any
+    /// registration or sign-in when discovery now says otherwise (issue 12).
+    pub confirmed: Option<super::Confirmed>,
 }
 
 /// What `add` did.
@@ -339,6 +342,9 @@ impl Lanyard {
                 issuer: disc.auth_server.issuer_str().to_owned(),
                 resource: disc.resource.resource.to_string(),
             });
+            if let Some(c) = &opts.confirmed {
+                c.check(&disc.auth_server)?;
+            }
             let listener = self.listener(&opts.quirks).await?;
             let client = signin::obtain_client(
                 self.http(),
@@ -522,6 +528,7 @@ impl Lanyard {
             scopes,
             quirks: server.quirks.clone(),
             no_browser,
+            confirmed: None,
         };
         let Interactive {
             tokens,

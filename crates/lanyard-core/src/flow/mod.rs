@@ -8,10 +8,12 @@
 //! dynamic registration is recorded as soon as the IdP created it, so a failed sign-in never
 //! causes a second registration (no client sprawl) and cleanup can always find it.
 
+pub mod consent;
 mod engine;
 mod naming;
 pub(crate) mod signin;
 
+pub use consent::{Confirmed, SharedIssuer, shared_issuer};
 pub use engine::{
     AddOptions, AddOutcome, Lanyard, LogoutOutcome, Progress, RegistrationView, ServerView,
     settled_url,
@@ -54,6 +56,16 @@ pub enum FlowError {
         tried: String,
         detail: String,
     },
+    /// Discovery now names another authorization server (or endpoint) than the one the user
+    /// confirmed: nothing is registered, no sign-in starts.
+    #[error(
+        "the server's sign-in changed since you confirmed it: its {field} is now {now}, you confirmed {confirmed}"
+    )]
+    NotConfirmed {
+        field: String,
+        confirmed: String,
+        now: String,
+    },
 }
 
 impl UserFacing for FlowError {
@@ -70,6 +82,7 @@ impl UserFacing for FlowError {
             FlowError::StepUpLimit(..) => "Ask your admin which scopes this server needs and whether your account may have them; then `lanyard add URL --scope \"...\"`.".into(),
             FlowError::Ephemeral => "Drop --ephemeral, or give a URL instead of a name.".into(),
             FlowError::ExchangeRefused { .. } => "Nothing was saved. Run `lanyard probe URL --try-register` and show its output to the identity provider's admin; with a client id from them, run `lanyard add URL --client-id ID [--client-secret S]`.".into(),
+            FlowError::NotConfirmed { .. } => "Nothing was sent to the identity provider. Check the server again and add it only if you trust where it now sends you to sign in.".into(),
             FlowError::FreshTokenRefused { .. } => "The server does not accept tokens from its own authorization server: an audience or issuer mismatch, an IdP that needs --no-resource or --audience, or a gateway that reads the token from another header than the one used (--token-header). Show `lanyard probe URL` to the server's admin.".into(),
         }
     }
