@@ -96,6 +96,16 @@ fn roundtrip(w: &World, ide: Ide, scope: Scope, original: Option<&str>) {
             scope: scope.clone(),
             params: p,
         };
+        if matches!(scope, Scope::Project(_)) && req.params.mode.carries_secret() {
+            // A project file is meant to be committed: no token or secret goes there.
+            let before = fs::read(&loc.file).ok();
+            assert!(matches!(
+                w.manager.connect(&req),
+                Err(IdeError::SharedFile { .. })
+            ));
+            assert_eq!(fs::read(&loc.file).ok(), before, "nothing written");
+            continue;
+        }
         let report = w.manager.connect(&req).unwrap();
         assert!(report.written);
         let after = fs::read_to_string(&loc.file).unwrap();
@@ -156,6 +166,42 @@ fn claude_local_scope_roundtrips_with_and_without_the_project_entry() {
         root.to_str().unwrap(),
         "keyed by the git root"
     );
+}
+
+/// Static mode (a live token) and a native client secret are refused for every project file
+/// meant to be committed (`.mcp.json`, `.cursor/mcp.json`, `.codex/config.toml`).
+#[test]
+fn project_files_get_no_token_and_no_secret() {
+    let w = world();
+    let project = w.home.join("shared");
+    fs::create_dir_all(&project).unwrap();
+    for ide in [Ide::Claude, Ide::Cursor, Ide::Codex] {
+        for mode in [
+            ModeParams::Static {
+                header: "Authorization".into(),
+                token: "live".into(),
+            },
+            ModeParams::Native {
+                client_id: "c".into(),
+                client_secret: Some("s".into()),
+                callback_port: None,
+            },
+        ] {
+            let r = w.manager.connect(&ConnectRequest {
+                ide,
+                scope: Scope::Project(project.clone()),
+                params: params(mode),
+            });
+            assert!(
+                matches!(r, Err(IdeError::SharedFile { .. })),
+                "{ide:?}: {r:?}"
+            );
+        }
+        let loc = ide
+            .location(&w.manager.env, &Scope::Project(project.clone()))
+            .unwrap();
+        assert!(!loc.file.exists(), "{ide:?} wrote {}", loc.file.display());
+    }
 }
 
 #[test]

@@ -140,6 +140,15 @@ impl Manager {
     /// installed (rolling back on rejection) and records the connection.
     pub fn connect(&self, req: &ConnectRequest) -> Result<ConnectReport, IdeError> {
         let loc = req.ide.location(&self.env, &req.scope)?;
+        if matches!(req.scope, Scope::Project(_)) && req.params.mode.carries_secret() {
+            return Err(IdeError::SharedFile {
+                file: loc.file.clone(),
+                what: match req.params.mode {
+                    ModeParams::Static { .. } => "live token",
+                    _ => "client secret",
+                },
+            });
+        }
         let desired = req.ide.entry(&req.params)?;
         let name = &req.params.name;
         let mode = req.params.mode.mode();

@@ -180,6 +180,11 @@ pub enum IdeError {
         mode: Mode,
         why: &'static str,
     },
+    /// A secret (a static token, a client secret) would go into a project file meant to be
+    /// committed (`.mcp.json`, `.cursor/mcp.json`, `.codex/config.toml`): 0600 does not stop
+    /// `git add`.
+    #[error("{} is a project file meant to be committed: Lanyard will not write a {what} into it", file.display())]
+    SharedFile { file: PathBuf, what: &'static str },
     #[error("{ide} has no {scope} scope")]
     ScopeUnsupported { ide: Ide, scope: &'static str },
     #[error("Could not find the home directory")]
@@ -263,6 +268,7 @@ impl UserFacing for IdeError {
             IdeError::ModeUnsupported { .. } => {
                 "Pick another --mode (bridge works with every assistant).".into()
             }
+            IdeError::SharedFile { .. } => "Use --mode helper or bridge for a project (they put no secret in the file), or connect user-wide or --local.".into(),
             IdeError::ScopeUnsupported { .. } => "Use --project PATH or the user-wide config.".into(),
             IdeError::NoHome => "Set HOME and try again.".into(),
             IdeError::Rejected { .. } => {
