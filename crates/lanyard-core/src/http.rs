@@ -7,6 +7,9 @@
 //! - **Size cap**: a body larger than the request's cap (default [`Limits::max_body`], 1 MiB)
 //!   is refused ([`HttpError::TooLarge`]); a declared `Content-Length` over it fails at once.
 //! - **Timeouts**: connect and total ([`Limits`]).
+//! - **`localhost` names never reach DNS**: `localhost` and `*.localhost` resolve to
+//!   127.0.0.1 / ::1 here ([`LoopbackNames`]), so the plain-http allowance for them cannot send
+//!   a token off the machine through a resolver that forwards them (RFC 6761 §6.3).
 //! - **Redirects are never followed automatically.** [`Http::get_json`] follows *same-origin*
 //!   redirects by hand (re-validating each target against the URL policy, at most
 //!   [`Limits::max_redirects`]) and refuses a cross-origin one ([`HttpError::CrossOriginRedirect`]).
@@ -80,6 +83,7 @@ impl Limits {
 /// (see [`Http::send`]), connect and total timeouts, Lanyard's user agent.
 pub fn build_client(limits: &Limits) -> Result<reqwest::Client, HttpError> {
     reqwest::Client::builder()
+        .dns_resolver(std::sync::Arc::new(LoopbackNames))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.total_timeout)
@@ -185,15 +189,39 @@ impl UserFacing for HttpError {
     }
 }
 
+/// `localhost` or a name under it (trailing dot and case ignored).
+fn is_localhost_name(d: &str) -> bool {
+    let d = d.trim_end_matches('.').to_ascii_lowercase();
+    d == "localhost" || d.ends_with(".localhost")
+}
+
+/// The resolver of every client [`build_client`] makes: `localhost` names are answered with
+/// the loopback addresses without asking anyone; every other name goes to the system resolver.
+pub struct LoopbackNames;
+
+impl reqwest::dns::Resolve for LoopbackNames {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = if is_localhost_name(&host) {
+                vec![
+                    (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+                    (std::net::Ipv6Addr::LOCALHOST, 0).into(),
+                ]
+            } else {
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect()
+            };
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// True for hosts that never leave this machine: `127.0.0.0/8`, `::1`, `localhost`.
 pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
-        url::Host::Domain(d) => {
-            let d = d.trim_end_matches('.');
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
+        url::Host::Domain(d) => is_localhost_name(d),
     }
 }
 
@@ -740,6 +768,22 @@ mod tests {
                 r
             }
             _ => resp("404 Not Found", json, b"{}"),
+        }
+    }
+
+    /// `*.localhost` is trusted for plain http by name, so it must reach loopback without DNS
+    /// (a resolver could send it anywhere): a made-up name under localhost reaches the local
+    /// server, whatever the system resolver knows.
+    #[tokio::test]
+    async fn localhost_names_resolve_to_loopback_without_dns() {
+        let port = canned(routes).await;
+        let http = Http::new().unwrap();
+        for host in ["lanyard-test-4f2c.localhost", "a.b.LOCALHOST.", "localhost"] {
+            let r = http
+                .get_json(&u(&format!("http://{host}:{port}/doc")))
+                .await
+                .unwrap_or_else(|e| panic!("{host}: {e}"));
+            assert_eq!(r.json_value().unwrap()["a"], 1, "{host}");
         }
     }
 
