@@ -189,7 +189,18 @@ async fn still_registered(
     };
     if let Some((uri, token)) = token {
         return match registration::read_registration(http, uri, &token, &reg.client_id).await {
-            Ok(_) => Some(true),
+            Ok(read) => {
+                // RFC 7592 §2.1: a read may rotate the registration access token, and the
+                // client MUST use the new one (the old one may stop working at once; keeping it
+                // would make the next check think the client is gone and orphan it).
+                if let Some(new) = read.registration_access_token.filter(|t| *t != token)
+                    && let Err(e) =
+                        secrets.set(&store::registration_token_key(reg.issuer.as_str()), &new)
+                {
+                    tracing::warn!("could not store the rotated registration access token: {e}");
+                }
+                Some(true)
+            }
             Err(crate::registration::RegistrationError::Management {
                 status: Some(401 | 403 | 404),
                 ..
@@ -528,4 +539,68 @@ pub(crate) fn keep_registration(
         dead: false,
         registered_at: crate::tokens::set::now(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::store::MemoryStore;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An RFC 7592 endpoint whose read answers with a rotated registration access token.
+    async fn rotating_endpoint() -> Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/reg/c1", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                let body = if head.contains("authorization: bearer rat-1") {
+                    r#"{"client_id":"c1","redirect_uris":["http://127.0.0.1/cb"],"registration_access_token":"rat-2"}"#
+                } else {
+                    "{}"
+                };
+                let status = if body == "{}" {
+                    "401 Unauthorized"
+                } else {
+                    "200 OK"
+                };
+                let out = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(out.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_registration_access_token_rotated_by_a_read_is_kept() {
+        let uri = rotating_endpoint().await;
+        let issuer = Url::parse("https://idp.example").unwrap();
+        let reg = Registration {
+            issuer: issuer.clone(),
+            client_id: "c1".into(),
+            metadata: serde_json::json!({}),
+            redirect_uris: vec![],
+            token_endpoint_auth_method: "none".into(),
+            has_secret: false,
+            registration_client_uri: Some(uri),
+            has_registration_access_token: true,
+            dead: false,
+            registered_at: 0,
+        };
+        let secrets = MemoryStore::new();
+        let key = store::registration_token_key(issuer.as_str());
+        secrets.set(&key, "rat-1").unwrap();
+        let http = crate::net::client();
+        let token_endpoint = Url::parse("https://idp.example/token").unwrap();
+        assert_eq!(
+            still_registered(&http, &reg, &secrets, &token_endpoint, &[]).await,
+            Some(true)
+        );
+        assert_eq!(secrets.get(&key).unwrap().as_deref(), Some("rat-2"));
+    }
 }
