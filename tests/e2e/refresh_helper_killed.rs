@@ -9,6 +9,7 @@ use crate::refresh_support::*;
 fn killing_the_token_helper_mid_refresh_keeps_the_grant() {
     let world = world_with_ttl(10); // always within the helper's refresh margin
     let sandbox = signed_in(&world);
+    wait_until_due(&sandbox, "demo"); // half its life (5 s) is over
     let before = stored_tokens(&sandbox, "demo")["access_token"].clone();
 
     // The refresh is held inside the single flight by another holder of the server's lock

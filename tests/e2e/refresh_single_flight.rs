@@ -2,7 +2,6 @@
 //! identical valid tokens (the cross-process single flight, no daemon involved).
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use lanyard_e2e::lanyard_bin;
 
@@ -10,23 +9,15 @@ use crate::refresh_support::*;
 
 #[test]
 fn thirty_token_processes_at_expiry_cause_exactly_one_refresh() {
-    // 80 s tokens: outside the token helper's one-minute margin for their first 20 s, so the
+    // 80 s tokens: not due for their first 40 s (never before half their life), so the
     // refreshed token is fresh for late callers too (as real 5-minute tokens are).
     let world = world_with_ttl(80);
     let sandbox = signed_in(&world);
     let before = stored_tokens(&sandbox, "demo");
     let expires_at = before["expires_at"].as_i64().expect("expires_at");
-    // Wait until the token is inside the helper's refresh margin (expiry - 60 s).
-    loop {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs() as i64;
-        if now > expires_at - 58 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    // Wait until the token is due (expiry - 40 s: half of its life).
+    assert!(expires_at > 0);
+    wait_until_due(&sandbox, "demo");
     world.reset_counts().expect("reset");
 
     let children: Vec<_> = (0..30)

@@ -58,6 +58,27 @@ pub(crate) fn stored_tokens(sandbox: &Sandbox, name: &str) -> Value {
     serde_json::from_str(&raw).expect("token set is JSON")
 }
 
+/// Waits until the stored token of `name` is due for a refresh by a command: Lanyard never
+/// refreshes a token younger than half its life (issue 18), whatever the margin says. The same
+/// rule as `TokenSet::refresh_due`: 10 % of the life ahead of expiry, at least 60 s, at most half.
+pub(crate) fn wait_until_due(sandbox: &Sandbox, name: &str) {
+    let t = stored_tokens(sandbox, name);
+    let obtained = t["obtained_at"].as_i64().expect("obtained_at");
+    let expires = t["expires_at"].as_i64().expect("expires_at");
+    let life = expires - obtained;
+    let due = expires - (life / 10).max(60).min(life / 2);
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        if now >= due {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// `lanyard daemon --json` running in the sandbox.
 pub(crate) struct Daemon {
     child: Child,

@@ -23,15 +23,13 @@ impl Credentials for Live {
             let server = state.server(&self.name).ok_or_else(|| {
                 lanyard_core::servers::StateError::UnknownServer(self.name.clone())
             })?;
-            let rejected_token = rejected.map(|v| v.strip_prefix("Bearer ").unwrap_or(v));
-            let t = lanyard_core::tokens::valid_token(
-                self.lanyard.state_file()?,
-                self.lanyard.secrets(),
-                || self.lanyard.http().clone(),
-                &self.name,
-                rejected_token,
-            )
-            .await?;
+            use lanyard_core::tokens::{TokenId, fresh::Want};
+            let want = match rejected.map(|v| v.strip_prefix("Bearer ").unwrap_or(v)) {
+                Some(refused) => Want::Refused(TokenId::of(refused)),
+                None => Want::Usable,
+            };
+            // Refreshed in a detached child: assistants start and kill the bridge at will.
+            let t = self.lanyard.fresh_token(&self.name, want).await?;
             Ok((server.quirks.header_name().to_owned(), t.header_value()))
         })
     }

@@ -16,10 +16,14 @@ pub struct Args {
     /// killed engine never loses a rotated refresh token) and print the outcome as JSON.
     #[arg(long, hide = true, value_name = "NAME")]
     pub refresh_one: Option<String>,
-    /// Internal, with --refresh-one: the expiry (unix seconds) of the token the engine saw;
-    /// a newer token in the keychain means another process refreshed already.
-    #[arg(long, hide = true, requires = "refresh_one")]
-    pub seen_expiry: Option<i64>,
+    /// Internal, with --refresh-one: the identity of the token the caller saw
+    /// (`lanyard_core::tokens::TokenId`); a different token in the keychain means another
+    /// process refreshed already.
+    #[arg(long, hide = true, requires = "refresh_one", value_name = "ID")]
+    pub seen_token: Option<lanyard_core::tokens::TokenId>,
+    /// Internal, with --seen-token: the server refused that token (refresh it whatever its age).
+    #[arg(long, hide = true, requires = "seen_token")]
+    pub refused: bool,
     /// Refresh inside the daemon process instead of a helper child (not crash-safe).
     #[arg(long, hide = true)]
     pub in_process: bool,
@@ -35,7 +39,15 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         )
         .try_init();
     if let Some(name) = &args.refresh_one {
-        let outcome = lanyard_core::daemon::refresh_one(name, args.seen_expiry).await?;
+        use lanyard_core::tokens::fresh::Want;
+        let want = args.seen_token.map(|id| {
+            if args.refused {
+                Want::Refused(id)
+            } else {
+                Want::Renew(id)
+            }
+        });
+        let outcome = lanyard_core::daemon::refresh_one(name, want).await?;
         // The engine may be gone (killed): the tokens are stored already, a closed pipe is fine.
         if let Ok(line) = serde_json::to_string(&outcome) {
             let _ = writeln!(std::io::stdout(), "{line}");

@@ -5,7 +5,7 @@ use lanyard_core::flow::Lanyard;
 use lanyard_core::tokens::TokenSet;
 use lanyard_core::tokens::set::{REFRESH_MARGIN_SECS, now};
 
-/// Print a valid access token, refreshed first when it expires within a minute.
+/// Print a valid access token, refreshed first when it is due (never before half its life).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The server's name.
@@ -55,32 +55,20 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     Ok(())
 }
 
-/// A valid token: the stored one when fresh; else refreshed by a detached child and read back;
-/// else (the child could not refresh) the in-process path, which reports the server's state.
-/// A token the IdP gave no refresh token with is handed out as it is until it expires: there is
-/// nothing a child could refresh.
+/// A valid token: the stored one unless a refresh is due, else refreshed by a detached child
+/// (the one refresh transaction of `lanyard_core::tokens::detached`: assistants kill a slow
+/// headers helper — Claude Code after 10 s — and the child, not killed with us, stores what the
+/// IdP rotated). A token the IdP gave no refresh token with is handed out as it is until it
+/// expires: there is nothing a child could refresh.
 async fn valid_token(lanyard: &Lanyard, name: &str) -> lanyard_core::Result<TokenSet> {
-    match lanyard.stored_token(name)? {
-        Some(t) if t.fresh_at(now(), REFRESH_MARGIN_SECS) => return Ok(t),
-        Some(t) if !t.refreshable() && t.fresh_at(now(), 0) => {
+    if let Some(t) = lanyard.stored_token(name)?
+        && !t.refreshable()
+        && t.fresh_at(now(), 0)
+    {
+        if !t.fresh_at(now(), REFRESH_MARGIN_SECS) {
             note_sign_in_soon(name, &t);
-            return Ok(t);
         }
-        // Expired without a refresh token: the in-process path says so (and records that a
-        // sign-in is needed).
-        Some(t) if !t.refreshable() => {}
-        Some(stale) => {
-            refresh_in_detached_child(name, stale.expires_at).await;
-            // A token newer than the stale one is taken even when its whole life is shorter
-            // than the refresh margin (refreshing it again would only churn the grant).
-            if let Some(t) = lanyard.stored_token(name)?
-                && t.access_token != stale.access_token
-                && t.fresh_at(now(), 0)
-            {
-                return Ok(t);
-            }
-        }
-        None => {}
+        return Ok(t);
     }
     lanyard.token(name).await
 }
@@ -102,27 +90,4 @@ fn note_sign_in_soon(name: &str, t: &TokenSet) {
             "note: the access token of {name} expires at {at} and its identity provider issued no refresh token: run `lanyard login {name}` then."
         );
     }
-}
-
-/// Refresh through `lanyard daemon --refresh-one` in its own process group, and wait for it.
-/// Assistants kill a slow headers helper (Claude Code after 10 s): killed between the IdP
-/// rotating the refresh token and the keychain storing it, the grant would be lost. The child
-/// is not killed with us; it takes the same cross-process lock as every refresh. Its outcome is
-/// read back from the keychain by the caller (and any failure is reported by the in-process
-/// path that follows, which then finds the server's true state).
-async fn refresh_in_detached_child(name: &str, stale_expiry: i64) {
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let mut cmd = tokio::process::Command::new(exe);
-    // `--seen-expiry`: refresh exactly this token (unless another process already did).
-    cmd.args(["daemon", "--refresh-one", name, "--seen-expiry"])
-        .arg(stale_expiry.to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(false);
-    #[cfg(unix)]
-    cmd.process_group(0);
-    let _ = cmd.status().await;
 }

@@ -48,6 +48,10 @@ pub struct TokenTimes {
     /// needs a new sign-in. Absent in a refresh helper's answer from an older Lanyard: `true`.
     #[serde(default = "refreshable_by_default")]
     pub refreshable: bool,
+    /// Which access token these are the times of: a refresh asks for exactly this one to be
+    /// replaced (expiries are whole seconds; two tokens may share one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<crate::tokens::set::TokenId>,
 }
 
 fn refreshable_by_default() -> bool {
@@ -95,24 +99,24 @@ pub trait Backend: Send + Sync + 'static {
     fn servers(&self) -> impl Future<Output = Result<Vec<ServerEntry>, String>> + Send;
 
     /// Refresh `server` through the cross-process single flight: take the server's lock,
-    /// re-read the token, and refresh only if it still is the one whose expiry the engine saw
-    /// (`seen_expiry`); otherwise report the newer token with `at_idp: false`.
+    /// re-read the token, and refresh only if it still is the one the engine saw (`seen`, by
+    /// [`TokenTimes::token`]); otherwise report the newer token with `at_idp: false`.
     fn refresh(
         &self,
         server: &str,
-        seen_expiry: Option<DateTime<Utc>>,
+        seen: Option<TokenTimes>,
     ) -> impl Future<Output = RefreshOutcome> + Send;
 
     /// The access token of `server` cannot be refreshed (no refresh token) and has reached its
-    /// expiry `seen_expiry`: confirm it under the single flight, without asking the IdP for
+    /// expiry (`seen`): confirm it under the single flight, without asking the IdP for
     /// anything, and report `GrantGone` (persisting "needs sign-in"), or `Fresh` when a new
     /// sign-in stored another token meanwhile. Default: [`Backend::refresh`].
     fn expired(
         &self,
         server: &str,
-        seen_expiry: Option<DateTime<Utc>>,
+        seen: Option<TokenTimes>,
     ) -> impl Future<Output = RefreshOutcome> + Send {
-        self.refresh(server, seen_expiry)
+        self.refresh(server, seen)
     }
 
     /// The OAuth client of `server`'s issuer was deleted: register a new one (once per issuer;
@@ -494,14 +498,15 @@ impl<B: Backend, C: Clock> Engine<B, C> {
                 continue;
             }
             slot.in_flight = true;
-            let seen = slot.times.and_then(|t| t.expires_at);
+            let seen = slot.times;
+            let until = seen.and_then(|t| t.expires_at);
             // A token without a refresh token is due at its expiry: nothing to refresh, only
             // to find out that it is over (or that a new sign-in replaced it).
             let refreshable = slot.times.is_none_or(|t| t.refreshable);
             self.in_flight += 1;
             // Keep an "unreachable" status visible while retrying; otherwise show "refreshing".
             if refreshable && !matches!(slot.status, Status::Unreachable { .. }) {
-                self.set_status(&name, Status::Refreshing { until: seen });
+                self.set_status(&name, Status::Refreshing { until });
             }
             let backend = self.backend.clone();
             let permits = self.permits.clone();

@@ -6,10 +6,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use super::engine::{Backend, RefreshOutcome, ServerEntry, ServerState, TokenTimes};
-use super::policy::refresh_due;
 use crate::registration::{self, DcrRequest};
 use crate::servers::{ClientSource, ServerStatus, StateError, StateFile};
 use crate::tokens::fresh::{Want, token_for};
@@ -20,8 +19,8 @@ use crate::tokens::{FreshError, SecretStore, TokenError, TokenSet, stored_tokens
 pub enum RefreshRunner {
     /// In this process.
     InProcess,
-    /// In a child process `EXE daemon --refresh-one NAME [--seen-expiry UNIX]` (the `lanyard`
-    /// binary) in its own process group. The IdP rotates the refresh token the moment it
+    /// In a child process `EXE daemon --refresh-one NAME --seen-token ID` (the `lanyard`
+    /// binary) in its own process group (see [`crate::tokens::detached`]). The IdP rotates the refresh token the moment it
     /// answers; if the engine were killed (kill -9, OOM, logout) between that answer and the
     /// keychain write, the new refresh token would be lost and the next use of the old one
     /// would revoke the whole grant. The child outlives the engine, stores what it received,
@@ -69,17 +68,15 @@ impl LiveBackend {
     }
 
     /// One refresh in this process, as the helper child runs it (`daemon --refresh-one`).
-    pub async fn refresh_in_process(
-        &self,
-        server: &str,
-        seen_expiry: Option<DateTime<Utc>>,
-    ) -> RefreshOutcome {
+    /// `want`: which token to replace ([`Want::Renew`] / [`Want::Refused`]); `None`: the one
+    /// stored now.
+    pub async fn refresh_in_process(&self, server: &str, want: Option<Want>) -> RefreshOutcome {
         let this = self.clone();
         let name = server.to_owned();
         // The whole single flight (file lock, keychain, network) runs on a blocking thread:
         // the keychain calls block, the async workers must not.
         let handle = tokio::runtime::Handle::current();
-        match blocking(move || handle.block_on(this.refresh_now(&name, seen_expiry))).await {
+        match blocking(move || handle.block_on(this.refresh_now(&name, want))).await {
             Ok(outcome) => outcome,
             Err(reason) => RefreshOutcome::Failed { reason },
         }
@@ -89,30 +86,25 @@ impl LiveBackend {
         &self,
         exe: &std::path::Path,
         server: &str,
-        seen_expiry: Option<DateTime<Utc>>,
+        want: Option<Want>,
     ) -> RefreshOutcome {
-        let mut cmd = tokio::process::Command::new(exe);
-        cmd.arg("daemon").arg("--refresh-one").arg(server);
-        if let Some(seen) = seen_expiry {
-            cmd.arg("--seen-expiry").arg(seen.timestamp().to_string());
-        }
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .kill_on_drop(false);
-        #[cfg(unix)]
-        cmd.process_group(0); // not in the engine's group: a ^C or group kill spares it
-        let output = match cmd.output().await {
+        let child = crate::tokens::detached::run_child(
+            exe.to_path_buf(),
+            server.to_owned(),
+            want.unwrap_or(Want::Usable),
+            std::process::Stdio::inherit(),
+        )
+        .await;
+        let (status, stdout) = match child {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(
                     "cannot start the refresh helper {} ({e}); refreshing in-process",
                     exe.display()
                 );
-                return self.refresh_in_process(server, seen_expiry).await;
+                return self.refresh_in_process(server, want).await;
             }
         };
-        let stdout = String::from_utf8_lossy(&output.stdout);
         match stdout
             .lines()
             .rev()
@@ -120,10 +112,7 @@ impl LiveBackend {
         {
             Some(outcome) => outcome,
             None => RefreshOutcome::Failed {
-                reason: format!(
-                    "the refresh helper exited with {} without an answer",
-                    output.status
-                ),
+                reason: format!("the refresh helper exited with {status} without an answer"),
             },
         }
     }
@@ -135,6 +124,7 @@ pub fn times_of(t: &TokenSet) -> TokenTimes {
         obtained_at: DateTime::from_timestamp(t.obtained_at, 0),
         expires_at: DateTime::from_timestamp(t.expires_at, 0),
         refreshable: t.refreshable(),
+        token: Some(t.id()),
     }
 }
 
@@ -202,10 +192,11 @@ impl Backend for LiveBackend {
         .await?
     }
 
-    async fn refresh(&self, server: &str, seen_expiry: Option<DateTime<Utc>>) -> RefreshOutcome {
+    async fn refresh(&self, server: &str, seen: Option<TokenTimes>) -> RefreshOutcome {
+        let want = seen.and_then(|t| t.token).map(Want::Renew);
         let outcome = match &self.runner {
-            RefreshRunner::InProcess => self.refresh_in_process(server, seen_expiry).await,
-            RefreshRunner::Helper { exe } => self.refresh_in_helper(exe, server, seen_expiry).await,
+            RefreshRunner::InProcess => self.refresh_in_process(server, want).await,
+            RefreshRunner::Helper { exe } => self.refresh_in_helper(exe, server, want).await,
         };
         if let RefreshOutcome::Fresh { times, .. } = &outcome {
             self.remember(server, *times);
@@ -215,8 +206,9 @@ impl Backend for LiveBackend {
 
     /// In this process even with [`RefreshRunner::Helper`]: without a refresh token nothing can
     /// be rotated, so there is nothing a killed engine could lose, and no helper to start.
-    async fn expired(&self, server: &str, seen_expiry: Option<DateTime<Utc>>) -> RefreshOutcome {
-        let outcome = self.refresh_in_process(server, seen_expiry).await;
+    async fn expired(&self, server: &str, seen: Option<TokenTimes>) -> RefreshOutcome {
+        let want = seen.and_then(|t| t.token).map(Want::Renew);
+        let outcome = self.refresh_in_process(server, want).await;
         if let RefreshOutcome::Fresh { times, .. } = &outcome {
             self.remember(server, *times);
         }
@@ -254,51 +246,40 @@ impl Backend for LiveBackend {
 }
 
 impl LiveBackend {
-    async fn refresh_now(&self, name: &str, seen_expiry: Option<DateTime<Utc>>) -> RefreshOutcome {
-        let stored = match stored_tokens(&*self.secrets, name) {
-            Ok(Some(t)) => t,
-            Ok(None) => {
-                return match self.state_file.load() {
-                    Ok(st) if st.server(name).is_none() => RefreshOutcome::Removed,
-                    _ => RefreshOutcome::GrantGone {
-                        reason: "no tokens are stored for it".into(),
-                    },
-                };
-            }
-            Err(e) => {
-                return RefreshOutcome::Failed {
-                    reason: e.to_string(),
-                };
-            }
+    async fn refresh_now(&self, name: &str, want: Option<Want>) -> RefreshOutcome {
+        let want = match want {
+            Some(w) => w,
+            None => match stored_tokens(&*self.secrets, name) {
+                Ok(Some(t)) => Want::Renew(t.id()),
+                Ok(None) => {
+                    return match self.state_file.load() {
+                        Ok(st) if st.server(name).is_none() => RefreshOutcome::Removed,
+                        _ => RefreshOutcome::GrantGone {
+                            reason: "no tokens are stored for it".into(),
+                        },
+                    };
+                }
+                Err(e) => {
+                    return RefreshOutcome::Failed {
+                        reason: e.to_string(),
+                    };
+                }
+            },
         };
-        let now = Utc::now();
-        let times = times_of(&stored);
-        if times.expires_at != seen_expiry
-            && let Some(exp) = times.expires_at
-            && refresh_due(times.obtained_at, exp, now) > now
-        {
-            // Another process (a `lanyard token`, a login) refreshed since the engine looked.
-            return RefreshOutcome::Fresh {
-                times,
-                at_idp: false,
-            };
-        }
-        // Ask for a refresh of exactly the token seen: under the lock, `token_for` refreshes
-        // only if the keychain still holds it, else returns the newer one. Not a refusal: a
-        // token without a refresh token comes back as it is while it is valid.
+        let seen = match want {
+            Want::Renew(id) | Want::Refused(id) => Some(id),
+            Want::Usable => None,
+        };
+        // Refresh exactly the token seen: under the lock, `token_for` reads the keychain once and
+        // refreshes only if it still holds that token (and it is due: never before half its
+        // life), else returns the newer one. Not a refusal: a token without a refresh token
+        // comes back as it is while it is valid.
         let http = self.http.clone();
-        let result = token_for(
-            &self.state_file,
-            &*self.secrets,
-            move || http,
-            name,
-            Want::Renew(&stored.access_token),
-        )
-        .await;
+        let result = token_for(&self.state_file, &*self.secrets, move || http, name, want).await;
         match result {
             Ok(t) => RefreshOutcome::Fresh {
                 times: times_of(&t),
-                at_idp: t.access_token != stored.access_token,
+                at_idp: seen.is_some_and(|id| !t.is(id)),
             },
             Err(FreshError::NeedsSignIn { reason, .. }) => RefreshOutcome::GrantGone { reason },
             Err(FreshError::RegistrationDead { client_id, .. }) => RefreshOutcome::ClientGone {
@@ -408,8 +389,9 @@ mod tests {
     async fn refreshing_a_valid_token_without_refresh_token_keeps_the_sign_in() {
         // 20 s left: what `lanyard token`'s child and the engine see right after `add`.
         let (_dir, backend, t) = without_refresh_token(20);
-        let seen = DateTime::from_timestamp(t.expires_at, 0);
-        let outcome = backend.refresh_in_process("s", seen).await;
+        let outcome = backend
+            .refresh_in_process("s", Some(Want::Renew(t.id())))
+            .await;
         assert_eq!(
             outcome,
             RefreshOutcome::Fresh {
@@ -436,8 +418,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn at_expiry_a_token_without_refresh_token_needs_sign_in_saying_why() {
         let (_dir, backend, t) = without_refresh_token(-1);
-        let seen = DateTime::from_timestamp(t.expires_at, 0);
-        match backend.expired("s", seen).await {
+        match backend.expired("s", Some(times_of(&t))).await {
             RefreshOutcome::GrantGone { reason } => {
                 assert!(reason.contains("issued no refresh token"), "{reason}")
             }

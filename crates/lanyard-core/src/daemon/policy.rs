@@ -12,9 +12,9 @@ pub const MIN_LEAD: TimeDelta = TimeDelta::seconds(30);
 /// wait for the IdP.
 pub const HELPER_LEAD: TimeDelta = TimeDelta::seconds(crate::tokens::set::REFRESH_MARGIN_SECS + 15);
 
-/// The instant a token should be refreshed: about 10 % of its lifetime before it expires, at
-/// least [`MIN_LEAD`] and [`HELPER_LEAD`] before, but never before half of its lifetime has passed (a token that
-/// lives only a few seconds would otherwise be refreshed the moment it arrives, in a loop).
+/// The instant a token should be refreshed: the one rule of [`crate::tokens::set::refresh_lead`]
+/// (about 10 % of its lifetime before it expires, never before half of its lifetime has passed)
+/// with the engine's head start: at least [`MIN_LEAD`] and [`HELPER_LEAD`] before expiry.
 ///
 /// `obtained_at` is when the token was issued; when unknown, the time left from `now` stands in
 /// for the lifetime.
@@ -30,11 +30,9 @@ pub fn refresh_due(
     if lifetime <= TimeDelta::zero() {
         return now; // already expired: refresh now
     }
-    let lead = (lifetime / 10)
-        .max(MIN_LEAD)
-        .max(HELPER_LEAD)
-        .min(lifetime / 2);
-    expires_at - lead
+    let margin = MIN_LEAD.max(HELPER_LEAD).num_milliseconds();
+    let lead = crate::tokens::set::refresh_lead(lifetime.num_milliseconds(), margin);
+    expires_at - TimeDelta::milliseconds(lead)
 }
 
 /// Jittered exponential backoff for an unreachable IdP or a 5xx answer.

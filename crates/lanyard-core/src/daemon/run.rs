@@ -61,15 +61,14 @@ pub fn live_statuses() -> Option<BTreeMap<String, Status>> {
 }
 
 /// One refresh of `server` in this process, as `lanyard daemon --refresh-one` runs it for the
-/// engine (see [`RefreshRunner::Helper`]).
+/// engine and every command (see [`crate::tokens::detached`]). `want`: the token to replace.
 pub async fn refresh_one(
     server: &str,
-    seen_expiry_unix: Option<i64>,
+    want: Option<crate::tokens::fresh::Want>,
 ) -> Result<super::engine::RefreshOutcome, DaemonError> {
-    let seen_expiry = seen_expiry_unix.and_then(|s| chrono::DateTime::from_timestamp(s, 0));
     let (paths, secrets) = from_env()?;
     let backend = LiveBackend::new(StateFile::new(paths), secrets, RefreshRunner::InProcess);
-    Ok(backend.refresh_in_process(server, seen_expiry).await)
+    Ok(backend.refresh_in_process(server, want).await)
 }
 
 /// The instance lock, waiting a moment for an engine that was just killed: until the refresh

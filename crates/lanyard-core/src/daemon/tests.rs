@@ -76,6 +76,7 @@ impl Fake {
             obtained_at: Some(now),
             expires_at: Some(now + self.lifetime),
             refreshable: true,
+            token: None,
         }
     }
     /// A server whose IdP issued no refresh token.
@@ -126,7 +127,7 @@ impl Backend for Fake {
             .collect())
     }
 
-    async fn refresh(&self, server: &str, _seen: Option<DateTime<Utc>>) -> RefreshOutcome {
+    async fn refresh(&self, server: &str, _seen: Option<TokenTimes>) -> RefreshOutcome {
         let now_running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now_running, Ordering::SeqCst);
         // A refresh takes a little while, as at a real IdP.
@@ -163,7 +164,7 @@ impl Backend for Fake {
         }
     }
 
-    async fn expired(&self, server: &str, _seen: Option<DateTime<Utc>>) -> RefreshOutcome {
+    async fn expired(&self, server: &str, _seen: Option<TokenTimes>) -> RefreshOutcome {
         *self.w().expiries.entry(server.into()).or_default() += 1;
         RefreshOutcome::GrantGone {
             reason: crate::tokens::fresh::no_refresh_token_reason(false),

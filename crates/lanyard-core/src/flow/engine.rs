@@ -131,6 +131,9 @@ pub struct Lanyard {
     state: Option<StateFile>,
     secrets: Arc<dyn SecretStore>,
     http: OnceLock<reqwest::Client>,
+    /// Refreshes run in a detached `lanyard` child ([`tok::detached`]): only for the user's
+    /// Lanyard, whose state and keychain the child finds from the same environment.
+    detached: bool,
 }
 
 impl Lanyard {
@@ -138,10 +141,10 @@ impl Lanyard {
     /// (namespaced by this install's id).
     pub fn open() -> Result<Lanyard, Error> {
         let paths = Paths::from_env()?;
-        Ok(Lanyard::with(
-            paths.clone(),
-            Arc::new(LazyKeyringStore::new(paths)),
-        ))
+        Ok(Lanyard {
+            detached: true,
+            ..Lanyard::with(paths.clone(), Arc::new(LazyKeyringStore::new(paths)))
+        })
     }
 
     /// Explicit state directory and secret store (tests, the tray).
@@ -150,6 +153,7 @@ impl Lanyard {
             state: Some(StateFile::new(paths)),
             secrets,
             http: OnceLock::new(),
+            detached: false,
         }
     }
 
@@ -159,6 +163,7 @@ impl Lanyard {
             state: None,
             secrets: Arc::new(MemoryStore::new()),
             http: OnceLock::new(),
+            detached: false,
         }
     }
 
@@ -567,17 +572,21 @@ impl Lanyard {
     }
 
     /// A valid access token for a saved server (fast path: no network; single-flight refresh
-    /// across processes when within a minute of expiry).
+    /// across processes when due: [`TokenSet::refresh_due`]).
     pub async fn token(&self, name: &str) -> Result<TokenSet, Error> {
+        self.fresh_token(name, tok::fresh::Want::Usable).await
+    }
+
+    /// A token for `want`. The refresh, when one is due, runs in a detached child (for the
+    /// user's Lanyard): killing this process never loses a rotated grant.
+    pub async fn fresh_token(&self, name: &str, want: tok::fresh::Want) -> Result<TokenSet, Error> {
         let state_file = self.state_file()?;
-        Ok(tok::valid_token(
-            state_file,
-            &*self.secrets,
-            || self.http().clone(),
-            name,
-            None,
-        )
-        .await?)
+        let http = || self.http().clone();
+        Ok(if self.detached {
+            tok::obtain(state_file, &*self.secrets, http, name, want).await?
+        } else {
+            tok::fresh::token_for(state_file, &*self.secrets, http, name, want).await?
+        })
     }
 
     /// The stored token set, fresh or not: one keychain read, no lock, no network (the headers
@@ -647,7 +656,6 @@ impl Lanyard {
         ops: &[McpOp],
         progress: ProgressFn<'_>,
     ) -> Result<signin::McpResults, Error> {
-        let state_file = self.state_file()?;
         let (_, server) = self.server(name)?;
         let mut tokens = self.token(name).await?;
         let mut refreshed = false;
@@ -663,14 +671,9 @@ impl Lanyard {
                 Ok(r) => return Ok(r),
                 Err(McpError::Unauthorized { .. }) if !refreshed => {
                     refreshed = true;
-                    tokens = tok::valid_token(
-                        state_file,
-                        &*self.secrets,
-                        || self.http().clone(),
-                        name,
-                        Some(&tokens.access_token),
-                    )
-                    .await?;
+                    tokens = self
+                        .fresh_token(name, tok::fresh::Want::Refused(tokens.id()))
+                        .await?;
                 }
                 Err(McpError::InsufficientScope { scope, .. })
                     if step_ups < signin::MAX_STEP_UPS =>
@@ -701,6 +704,9 @@ impl Lanyard {
     pub async fn logout(&self, name: &str) -> Result<LogoutOutcome, Error> {
         let state_file = self.state_file()?;
         let (st, server) = self.server(name)?;
+        // The server's refresh lock: a refresh in flight ends first (and its rotated tokens are
+        // the ones revoked); one waiting finds the tokens gone and the server signed out.
+        let _refresh_lock = tok::fresh::take_lock(&state_file.paths().server_lock(name)).await?;
         let outcome = self.revoke_tokens(&st, &server).await;
         self.secrets.delete(&store::tokens_key(name))?;
         state_file.update(|st| {
@@ -758,6 +764,7 @@ impl Lanyard {
     pub async fn remove(&self, name: &str) -> Result<LogoutOutcome, Error> {
         let state_file = self.state_file()?;
         let (st, server) = self.server(name)?;
+        let _refresh_lock = tok::fresh::take_lock(&state_file.paths().server_lock(name)).await?;
         let outcome = self.revoke_tokens(&st, &server).await;
         self.secrets.delete(&store::tokens_key(name))?;
         self.secrets.delete(&store::server_secret_key(name))?;

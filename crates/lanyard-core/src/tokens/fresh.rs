@@ -7,7 +7,7 @@
 //! keychain before the new access token is returned.
 
 use super::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError, TokenParams};
-use super::set::{REFRESH_MARGIN_SECS, TokenSet, now};
+use super::set::{TokenId, TokenSet, now};
 use super::store::{self, SecretError, SecretStore};
 use crate::error::UserFacing;
 use crate::servers::{
@@ -158,39 +158,39 @@ pub fn stored_tokens(
 }
 
 /// Why a caller asks for a token: the two reasons to refresh a token that has not expired yet
-/// are different things and must not be confused.
+/// are different things and must not be confused. Tokens are named by their [`TokenId`] (exact,
+/// unlike whole-second expiries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want<'a> {
-    /// A usable token; refresh first only when it expires within [`REFRESH_MARGIN_SECS`].
+pub enum Want {
+    /// A usable token; refresh first only when it is due ([`TokenSet::refresh_due`]: never
+    /// before half its life).
     Usable,
     /// The server just refused this access token (401) although it looked valid: it is no use,
     /// whatever its expiry. When the stored token is still this one, it is refreshed; without a
     /// refresh token, the server needs a new sign-in.
-    Refused(&'a str),
-    /// Refresh this access token ahead of its expiry, if it is still the stored one (the
-    /// refresh engine, the token helper's child). The token itself is still good: without a
-    /// refresh token it is handed out as it is until it expires.
-    Renew(&'a str),
+    Refused(TokenId),
+    /// Refresh this access token ahead of its expiry, if it is still the stored one and at least
+    /// half its life is over (the refresh engine, the detached refresh child). The token itself
+    /// is still good: without a refresh token it is handed out as it is until it expires.
+    Renew(TokenId),
 }
 
-impl Want<'_> {
+impl Want {
     /// Whether `t` has to be replaced before it is handed out (or, for [`Want::Renew`], whether
-    /// a refresh was asked for it).
-    fn wants_refresh(&self, t: &TokenSet, now: i64) -> bool {
-        !t.fresh_at(now, REFRESH_MARGIN_SECS) || self.names(t)
+    /// a refresh was asked for it and it is old enough).
+    pub fn wants_refresh(&self, t: &TokenSet, now: i64) -> bool {
+        match self {
+            Want::Usable => t.refresh_due(now),
+            Want::Refused(id) => t.is(*id) || t.refresh_due(now),
+            Want::Renew(id) if t.is(*id) => t.past_half_life(now) || !t.fresh_at(now, 0),
+            Want::Renew(_) => t.refresh_due(now),
+        }
     }
 
     /// Whether `t` can be handed out as it is when it cannot be refreshed (no refresh token,
     /// IdP unreachable, lock held too long): it has not expired and the server did not refuse it.
-    fn usable_as_is(&self, t: &TokenSet, now: i64) -> bool {
-        t.fresh_at(now, 0) && !matches!(self, Want::Refused(r) if *r == t.access_token)
-    }
-
-    fn names(&self, t: &TokenSet) -> bool {
-        match self {
-            Want::Usable => false,
-            Want::Refused(a) | Want::Renew(a) => *a == t.access_token,
-        }
+    pub fn usable_as_is(&self, t: &TokenSet, now: i64) -> bool {
+        t.fresh_at(now, 0) && !matches!(self, Want::Refused(r) if t.is(*r))
     }
 }
 
@@ -205,7 +205,7 @@ pub fn no_refresh_token_reason(refused: bool) -> String {
     }
 }
 
-/// A valid access token for `name`, refreshing it first when it expires within a minute.
+/// A valid access token for `name`, refreshing it first (in this process) when it is due.
 ///
 /// `rejected`: an access token the server just refused with 401 although it looked valid —
 /// when the stored token is still that one, it is refreshed regardless of its expiry
@@ -219,7 +219,7 @@ pub async fn valid_token(
     rejected: Option<&str>,
 ) -> Result<TokenSet, FreshError> {
     let want = match rejected {
-        Some(token) => Want::Refused(token),
+        Some(token) => Want::Refused(TokenId::of(token)),
         None => Want::Usable,
     };
     token_for(state_file, secrets, http, name, want).await
@@ -235,7 +235,7 @@ pub async fn token_for(
     secrets: &dyn SecretStore,
     http: impl FnOnce() -> reqwest::Client,
     name: &str,
-    want: Want<'_>,
+    want: Want,
 ) -> Result<TokenSet, FreshError> {
     // Fast path: one keychain read, not even the state file (a still-valid access token is
     // valid whatever happened to the grant since). A token that cannot be refreshed is used
@@ -285,7 +285,8 @@ pub async fn token_for(
         server: name.to_owned(),
         reason: "its tokens were removed".into(),
     })?;
-    if current.access_token != seen.access_token && current.fresh_at(now(), 0) {
+    // Decisions under the lock compare this one read of the keychain, by token identity.
+    if !current.is(seen.id()) && want.usable_as_is(&current, now()) {
         // Someone refreshed while we waited.
         return Ok(current);
     }
@@ -308,6 +309,13 @@ pub async fn token_for(
     let server = state
         .server(name)
         .ok_or_else(|| StateError::UnknownServer(name.to_owned()))?;
+    if let ServerStatus::NeedsSignIn { reason } = &server.status {
+        // Signed out (or flagged) while we waited for the lock.
+        return Err(FreshError::NeedsSignIn {
+            server: name.to_owned(),
+            reason: reason.clone(),
+        });
+    }
     let client = client_credentials(&state, server, secrets)?;
     let params = token_params(server, true);
     let http = http();
@@ -322,6 +330,19 @@ pub async fn token_for(
     .await;
     match result {
         Ok(new) => {
+            // Whoever deletes or replaces tokens takes this lock (logout, remove, uninstall), but
+            // a sign-in stores new ones without it: never write a rotated set over tokens that
+            // are no longer the ones refreshed, nor back after they were deleted.
+            match stored_tokens(secrets, name)? {
+                Some(t) if t.is(current.id()) => {}
+                Some(other) => return Ok(other),
+                None => {
+                    return Err(FreshError::NeedsSignIn {
+                        server: name.to_owned(),
+                        reason: "its tokens were removed".into(),
+                    });
+                }
+            }
             // Rotation safety: the new refresh token is stored before anyone sees the access token.
             persist_rotated(
                 secrets,
@@ -422,7 +443,7 @@ fn mark_needs_sign_in(state_file: &StateFile, name: &str, reason: &str) -> Resul
 }
 
 /// How long a caller waits for another process's refresh (`LANYARD_LOCK_WAIT_SECS`, default 20).
-fn lock_wait() -> std::time::Duration {
+pub(crate) fn lock_wait() -> std::time::Duration {
     std::env::var("LANYARD_LOCK_WAIT_SECS")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
@@ -431,7 +452,9 @@ fn lock_wait() -> std::time::Duration {
 }
 
 /// Like [`take_lock`], but gives up after `wait` (`Ok(None)`): a stuck holder must not hang
-/// every IDE's headers helper forever.
+/// every IDE's headers helper forever. The waiter blocks in `flock` on a blocking thread, so it
+/// wakes the moment the holder releases the lock (no polling); when it gives up, that thread
+/// lets go of the lock as soon as it gets it.
 pub(crate) async fn take_lock_bounded(
     path: &std::path::Path,
     wait: std::time::Duration,
@@ -450,15 +473,26 @@ pub(crate) async fn take_lock_bounded(
         .write(true)
         .open(path)
         .map_err(err)?;
-    let start = std::time::Instant::now();
-    loop {
-        if fs4::fs_std::FileExt::try_lock_exclusive(&f).map_err(err)? {
-            return Ok(Some(f));
-        }
-        if start.elapsed() >= wait {
-            return Ok(None);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    if fs4::fs_std::FileExt::try_lock_exclusive(&f).map_err(err)? {
+        return Ok(Some(f));
+    }
+    if wait.is_zero() {
+        return Ok(None);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("lanyard-lock-wait".into())
+        .spawn(move || {
+            let r = fs4::fs_std::FileExt::lock_exclusive(&f).map(|()| f);
+            // A waiter that gave up has dropped `rx`: the file (and the lock) is dropped here.
+            let _ = tx.send(r);
+        })
+        .map_err(err)?;
+    match tokio::time::timeout(wait, rx).await {
+        Ok(Ok(Ok(f))) => Ok(Some(f)),
+        Ok(Ok(Err(e))) => Err(err(e)),
+        Ok(Err(_)) => Err(err(std::io::Error::other("the lock waiter stopped"))),
+        Err(_) => Ok(None),
     }
 }
 
@@ -674,7 +708,7 @@ mod tests {
             &secrets,
             || panic!("no network"),
             "s",
-            Want::Renew("at"),
+            Want::Renew(TokenId::of("at")),
         )
         .await
         .unwrap();
@@ -705,7 +739,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_token_without_refresh_token_needs_sign_in_saying_why() {
         let (_dir, file, secrets) = world_with(&without_refresh_token(-1));
-        for want in [Want::Usable, Want::Renew("at")] {
+        for want in [Want::Usable, Want::Renew(TokenId::of("at"))] {
             let e = token_for(&file, &secrets, || panic!("no network"), "s", want)
                 .await
                 .unwrap_err();
@@ -735,7 +769,7 @@ mod tests {
             &secrets,
             || panic!("no network"),
             "s",
-            Want::Renew("at"),
+            Want::Renew(TokenId::of("at")),
         )
         .await
         .unwrap();
@@ -757,6 +791,198 @@ mod tests {
         drop(held);
         assert!(
             take_lock_bounded(&path, std::time::Duration::from_millis(60))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    /// A token issued ten minutes ago that expires in 10 s: due for a refresh.
+    fn due() -> TokenSet {
+        TokenSet {
+            obtained_at: now() - 600,
+            ..tokens(10)
+        }
+    }
+
+    /// A token endpoint on loopback answering every refresh with a new token set (`at-N`,
+    /// `rt-N`, living `ttl` s); `on_request` runs before it answers. Returns the server (pointed
+    /// at it) and the number of refreshes it answered.
+    async fn token_endpoint(
+        ttl: i64,
+        on_request: impl Fn() + Send + Sync + 'static,
+    ) -> (Server, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        let on_request = std::sync::Arc::new(on_request);
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Headers, then as much body as Content-Length says.
+                loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_lowercase();
+                    if let Some(p) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if n == 0 || buf.len() >= p + 4 + len {
+                            break;
+                        }
+                    } else if n == 0 {
+                        break;
+                    }
+                }
+                on_request();
+                let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let body = format!(
+                    r#"{{"access_token":"at-{n}","token_type":"Bearer","expires_in":{ttl},"refresh_token":"rt-{n}"}}"#
+                );
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        let mut s = server("s");
+        s.auth_server = crate::discovery::auth_server::test_metadata(&base);
+        (s, count)
+    }
+
+    #[tokio::test]
+    async fn a_short_lived_token_just_refreshed_is_not_refreshed_again() {
+        // 15 s token obtained now: within the 60 s margin, but younger than half its life.
+        let young = TokenSet {
+            access_token: "new".into(),
+            ..tokens(15)
+        };
+        let (_dir, file, secrets) = world_with(&young);
+        let got = valid_token(&file, &secrets, || panic!("no network"), "s", None)
+            .await
+            .unwrap();
+        assert_eq!(got, young);
+        // The detached child asked to renew the token its caller saw ("at"), but another one
+        // stored "new" meanwhile (in the same second: expiries cannot tell them apart).
+        let got = token_for(
+            &file,
+            &secrets,
+            || panic!("no network"),
+            "s",
+            Want::Renew(TokenId::of("at")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, young);
+        // Asked to renew exactly this young token: still not before half its life.
+        let got = token_for(
+            &file,
+            &secrets,
+            || panic!("no network"),
+            "s",
+            Want::Renew(young.id()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, young);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_never_writes_tokens_back_after_they_were_deleted() {
+        // The tokens are deleted (a logout that does not take the lock, an older Lanyard)
+        // while the refresh request is at the IdP.
+        let secrets = std::sync::Arc::new(MemoryStore::new());
+        let deleter = secrets.clone();
+        let (srv, count) = token_endpoint(600, move || {
+            deleter.delete(&store::tokens_key("s")).unwrap();
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(Paths::at(dir.path()));
+        file.update(|st| {
+            st.put_server(srv);
+            Ok::<_, StateError>(())
+        })
+        .unwrap();
+        secrets
+            .set(&store::tokens_key("s"), &due().to_json())
+            .unwrap();
+        let e = valid_token(&file, &*secrets, reqwest::Client::new, "s", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, FreshError::NeedsSignIn { .. }), "{e:?}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(secrets.get(&store::tokens_key("s")).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_waiting_for_a_logout_finds_the_server_signed_out() {
+        let (srv, count) = token_endpoint(600, || {}).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(Paths::at(dir.path()));
+        file.update(|st| {
+            st.put_server(srv);
+            Ok::<_, StateError>(())
+        })
+        .unwrap();
+        let secrets = MemoryStore::new();
+        secrets
+            .set(&store::tokens_key("s"), &due().to_json())
+            .unwrap();
+        // "Logout" holds the lock, deletes the tokens, marks the server, then lets go.
+        let lock = take_lock(&file.paths().server_lock("s")).await.unwrap();
+        let refresh = valid_token(&file, &secrets, reqwest::Client::new, "s", None);
+        let logout = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            secrets.delete(&store::tokens_key("s")).unwrap();
+            file.update(|st| {
+                st.server_mut("s").unwrap().status = ServerStatus::NeedsSignIn {
+                    reason: "you signed out".into(),
+                };
+                Ok::<_, StateError>(())
+            })
+            .unwrap();
+            drop(lock);
+        };
+        let (r, ()) = tokio::join!(refresh, logout);
+        assert!(matches!(r, Err(FreshError::NeedsSignIn { .. })), "{r:?}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(secrets.get(&store::tokens_key("s")).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_lock_waiter_that_gave_up_does_not_keep_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locks").join("s.lock");
+        let held = take_lock_bounded(&path, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            take_lock_bounded(&path, std::time::Duration::from_millis(30))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A waiter with time to spare gets the lock when the holder lets go.
+        let waiter = tokio::spawn({
+            let path = path.clone();
+            async move { take_lock_bounded(&path, std::time::Duration::from_secs(30)).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        drop(held);
+        let got = waiter.await.unwrap().unwrap().expect("lock after release");
+        drop(got);
+        // And the one that gave up let go of it as soon as it got it.
+        assert!(
+            take_lock_bounded(&path, std::time::Duration::from_secs(30))
                 .await
                 .unwrap()
                 .is_some()

@@ -6,8 +6,79 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_LIFETIME_SECS: i64 = 600;
 /// A longer promised lifetime is capped to this (a day).
 pub const MAX_LIFETIME_SECS: i64 = 24 * 3600;
-/// `token` refreshes when the access token expires within this many seconds.
+/// Commands refresh when the access token expires within this many seconds — but never a
+/// token younger than half its life (see [`refresh_lead`]).
 pub const REFRESH_MARGIN_SECS: i64 = 60;
+
+/// The one refresh rule, for the engine and every command: how long before its expiry a token
+/// of this `lifetime` is refreshed — 10 % of its life, at least `margin`, but never more than
+/// half of it, so a token younger than half its life is never refreshed (a 15 s token is
+/// refreshed 7.5 s after it was issued, not by every caller). Any unit, as long as both agree.
+/// The engine passes a larger margin than commands so that, with it running, a command seldom
+/// meets a token due for refresh.
+pub fn refresh_lead(lifetime: i64, margin: i64) -> i64 {
+    if lifetime <= 0 {
+        return 0;
+    }
+    (lifetime / 10).max(margin).min(lifetime / 2)
+}
+
+/// The identity of an access token: a hash of it, exact where expiries are whole seconds (two
+/// tokens issued in the same second are still two tokens), and safe to pass on a command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenId([u8; 16]);
+
+impl TokenId {
+    /// The identity of `access_token`.
+    pub fn of(access_token: &str) -> TokenId {
+        use sha2::Digest;
+        let d = sha2::Sha256::new()
+            .chain_update(b"lanyard token id\0")
+            .chain_update(access_token.as_bytes())
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&d[..16]);
+        TokenId(id)
+    }
+}
+
+impl std::fmt::Display for TokenId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for TokenId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TokenId, String> {
+        let s = s.trim();
+        if s.len() != 32 || !s.is_ascii() {
+            return Err(format!("not a token id (32 hex digits): {s:?}"));
+        }
+        let mut id = [0u8; 16];
+        for (i, b) in id.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)
+                .map_err(|_| format!("not a token id (32 hex digits): {s:?}"))?;
+        }
+        Ok(TokenId(id))
+    }
+}
+
+impl Serialize for TokenId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TokenId, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// The RFC 6749 §5.1 token response, as received (untrusted).
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +147,35 @@ impl TokenSet {
     /// Still usable for at least `margin` seconds at `now`.
     pub fn fresh_at(&self, now: i64, margin: i64) -> bool {
         self.expires_at.saturating_sub(now) > margin
+    }
+
+    /// The identity of its access token.
+    pub fn id(&self) -> TokenId {
+        TokenId::of(&self.access_token)
+    }
+
+    /// Whether it is `id`.
+    pub fn is(&self, id: TokenId) -> bool {
+        self.id() == id
+    }
+
+    /// The unix second from which a command refreshes it ([`refresh_lead`] with `margin`).
+    pub fn refresh_at(&self, margin: i64) -> i64 {
+        let lifetime = self.expires_at.saturating_sub(self.obtained_at);
+        self.expires_at
+            .saturating_sub(refresh_lead(lifetime, margin))
+    }
+
+    /// Due for a refresh by a command at `now` (the one rule: [`refresh_lead`]).
+    pub fn refresh_due(&self, now: i64) -> bool {
+        now >= self.refresh_at(REFRESH_MARGIN_SECS)
+    }
+
+    /// At least half of its life is over at `now`: younger than that, it is never refreshed
+    /// ahead of its expiry, whoever asks.
+    pub fn past_half_life(&self, now: i64) -> bool {
+        let lifetime = self.expires_at.saturating_sub(self.obtained_at);
+        lifetime <= 0 || now >= self.expires_at.saturating_sub(lifetime / 2)
     }
 
     /// Whether the IdP issued a refresh token. RFC 6749 §5.1 makes it optional (the Python MCP
@@ -174,6 +274,42 @@ mod tests {
         assert_eq!(t.refresh_token.as_deref(), Some("old"));
         assert_eq!(t.scope.as_deref(), Some("a b"));
         assert_eq!(t.header_value(), "Bearer x");
+    }
+
+    #[test]
+    fn a_token_is_never_due_before_half_its_life_whatever_the_margin() {
+        // 15 s token: the 60 s margin would make it due at once; half its life is the floor.
+        let t = TokenSet::from_response(resp(Some(15.into()), "x"), 1000, None, None);
+        assert!(!t.refresh_due(1000));
+        assert!(!t.refresh_due(1007));
+        assert!(t.refresh_due(1008));
+        assert!(!t.past_half_life(1007));
+        assert!(t.past_half_life(1008));
+        // 3-minute token: 60 s ahead; 1 hour: 10 % (6 min) ahead.
+        let t = TokenSet::from_response(resp(Some(180.into()), "x"), 1000, None, None);
+        assert!(!t.refresh_due(1119));
+        assert!(t.refresh_due(1120));
+        let t = TokenSet::from_response(resp(Some(3600.into()), "x"), 0, None, None);
+        assert_eq!(t.refresh_at(REFRESH_MARGIN_SECS), 3240);
+        // Already expired or no lifetime at all: due.
+        let t = TokenSet::from_response(resp(Some(0.into()), "x"), 1000, None, None);
+        assert!(t.refresh_due(1000));
+        assert_eq!(refresh_lead(300_000, 75_000), 75_000);
+        assert_eq!(refresh_lead(10, 75), 5);
+    }
+
+    #[test]
+    fn token_ids_are_exact_and_round_trip() {
+        let a = TokenId::of("a");
+        assert_ne!(a, TokenId::of("b"));
+        assert_eq!(a, TokenId::of("a"));
+        let shown = a.to_string();
+        assert_eq!(shown.len(), 32);
+        assert_eq!(shown.parse::<TokenId>(), Ok(a));
+        assert!("zz".parse::<TokenId>().is_err());
+        assert!("é".repeat(16).parse::<TokenId>().is_err());
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<TokenId>(&json).unwrap(), a);
     }
 
     #[test]
