@@ -2,10 +2,16 @@
 //!
 //! It watches its own navigation: the redirect to Lanyard's loopback redirect URI is let through
 //! (the listener that holds the PKCE verifier receives the code and finishes the exchange) and
-//! the window closes once that page has loaded. A bar injected at the bottom of every page
-//! offers "Open in my browser instead" (RFC 8252 prefers the system browser; some IdPs and
-//! passkeys need it). An embedded-browser refusal (`disallowed_useragent`) switches to the
-//! system browser by itself. Either choice is remembered per server.
+//! the window closes once that page has loaded.
+//!
+//! Where you are (issue 12: a server that changes its metadata between check and sign-in could
+//! show a lookalike login page): the window's native title, which the page cannot touch, names
+//! the host of every page and whether it is https ("Sign in to demo — idp.corp (https) —
+//! Lanyard"); plain-http navigation is refused except to loopback. A bar injected at the top of
+//! every page repeats host and https state and offers "Open in my browser instead" (RFC 8252
+//! §8.12 prefers the system browser; some IdPs and passkeys need it). An embedded-browser
+//! refusal (`disallowed_useragent`) switches to the system browser by itself. Either choice is
+//! remembered per server.
 //!
 //! The page is remote content: this window gets no capability, so it cannot call any command.
 //! The bar talks to Lanyard only by navigating to `https://lanyard.invalid/…`, which
@@ -30,11 +36,15 @@ const BAR_JS: &str = r#"
     if (/disallowed_useragent/.test(document.body.innerText || '')) { go('refused'); return; }
     var b = document.createElement('div');
     b.id = 'lanyard-bar';
-    b.setAttribute('style', 'position:fixed;left:0;right:0;bottom:0;z-index:2147483647;display:flex;gap:8px;' +
-      'align-items:center;justify-content:space-between;padding:8px 12px;background:#1f6f8b;color:#fff;' +
-      'font:13px system-ui,sans-serif;box-shadow:0 -1px 4px rgba(0,0,0,.3)');
+    var secure = location.protocol === 'https:';
+    b.setAttribute('style', 'position:fixed;left:0;right:0;top:0;z-index:2147483647;display:flex;gap:8px;' +
+      'align-items:center;justify-content:space-between;padding:8px 12px;color:#fff;' +
+      'background:' + (secure ? '#1f6f8b' : '#8a5a00') + ';' +
+      'font:13px system-ui,sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)');
     var t = document.createElement('span');
-    t.textContent = 'Signing in for Lanyard';
+    t.id = 'lanyard-address';
+    t.textContent = (secure ? 'https \u2014 ' : 'not encrypted (this computer only) \u2014 ') + location.host +
+      ' \u2014 the window title shows it too';
     var btn = document.createElement('button');
     btn.id = 'lanyard-open-browser';
     btn.textContent = 'Open in my browser instead';
@@ -44,7 +54,7 @@ const BAR_JS: &str = r#"
     b.appendChild(t);
     b.appendChild(btn);
     document.body.appendChild(b);
-    document.body.style.paddingBottom = '48px';
+    document.body.style.paddingTop = '48px';
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', bar); else bar();
 })();
@@ -65,6 +75,32 @@ fn is_redirect(u: &Url, redirect: Option<&Url>) -> bool {
             && u.port_or_known_default() == r.port_or_known_default()
             && u.path() == r.path()
     })
+}
+
+/// Whether the sign-in window may go to `u`: https, plain http only to loopback (the redirect
+/// URI, a local IdP), `about:` pages; never `file:` or plain http over the network.
+fn allowed_navigation(u: &Url) -> bool {
+    match u.scheme() {
+        "https" | "about" => true,
+        "http" => lanyard_core::http::is_loopback(u),
+        _ => false,
+    }
+}
+
+/// The window title for a page: the server, the page's host and whether it is https. The
+/// native title is drawn by the desktop, out of the page's reach.
+fn title_for(server: &str, u: &Url) -> String {
+    let host = match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => u.scheme().to_owned(),
+    };
+    let state = if u.scheme() == "https" {
+        "https"
+    } else {
+        "not encrypted, this computer only"
+    };
+    format!("Sign in to {server} — {host} ({state}) — Lanyard")
 }
 
 /// An IdP saying it refuses embedded browsers (Google: `disallowed_useragent`).
@@ -92,12 +128,23 @@ pub fn open(app: &AppHandle, server: &str, auth_url: Url) -> Result<(), String> 
     let nav_auth = auth_url.clone();
     let redirect = redirect_uri_of(&auth_url);
     let load_redirect = redirect.clone();
+    let load_server = server.to_owned();
+    let title = title_for(server, &auth_url);
     WebviewWindowBuilder::new(app, SIGNIN, WebviewUrl::External(auth_url))
-        .title(format!("Sign in to {server} — Lanyard"))
+        .title(title)
         .inner_size(540.0, 720.0)
         .center()
         .initialization_script(BAR_JS)
         .on_navigation(move |u| {
+            if !allowed_navigation(u) && u.host_str() != Some(CONTROL_HOST) {
+                nav_app.state::<AppState>().log(
+                    "error",
+                    format!(
+                        "{nav_server}: the sign-in page tried to go to {u} (not https): refused; use \"Open in my browser instead\" if this is expected"
+                    ),
+                );
+                return false;
+            }
             let to_browser = if u.host_str() == Some(CONTROL_HOST) {
                 Some(u.path() == "/refused")
             } else if is_refusal(u) {
@@ -122,6 +169,7 @@ pub fn open(app: &AppHandle, server: &str, auth_url: Url) -> Result<(), String> 
             true
         })
         .on_page_load(move |w, p| {
+            let _ = w.set_title(&title_for(&load_server, p.url()));
             if matches!(p.event(), PageLoadEvent::Finished)
                 && is_redirect(p.url(), load_redirect.as_ref())
             {
@@ -248,5 +296,25 @@ mod tests {
         assert!(is_refusal(
             &Url::parse("https://accounts.google.com/x?error=disallowed_useragent").unwrap()
         ));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_and_the_title_says_where() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(allowed_navigation(&u("https://idp.corp/login")));
+        assert!(allowed_navigation(&u("http://127.0.0.1:33418/callback")));
+        assert!(allowed_navigation(&u("http://app.localhost/login")));
+        assert!(allowed_navigation(&u("about:blank")));
+        assert!(!allowed_navigation(&u("http://idp.corp/login")));
+        assert!(!allowed_navigation(&u("http://10.0.0.1/login")));
+        assert!(!allowed_navigation(&u("file:///etc/passwd")));
+        assert_eq!(
+            title_for("demo", &u("https://idp.corp/realms/x/auth")),
+            "Sign in to demo — idp.corp (https) — Lanyard"
+        );
+        assert_eq!(
+            title_for("demo", &u("http://127.0.0.1:4000/auth")),
+            "Sign in to demo — 127.0.0.1:4000 (not encrypted, this computer only) — Lanyard"
+        );
     }
 }

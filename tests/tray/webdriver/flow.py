@@ -89,6 +89,12 @@ def main():
         s.click(s.find("#signin"))
         signin = s.wait(lambda: xwin.find("Sign in to"), 60)
         check("the native sign-in window opens", signin)
+        iss = world.get("issuers")
+        idp = iss["idp"]["issuer"] if isinstance(iss, dict) else next(i["issuer"] for i in iss if i["name"] == "idp")
+        host = urllib.parse.urlsplit(idp).netloc
+        titles = [w[1] for w in xwin.windows() if w[1].startswith("Sign in to")]
+        check("its native title names the IdP's host and says it is not https",
+              any(f"{host} (not encrypted, this computer only)" in t for t in titles), titles)
         if signin:
             check("sign-in screenshot saved", xwin.screenshot(signin, os.path.join(shots, "signin.png")))
         s.click(s.find("#use-browser"))
