@@ -128,6 +128,7 @@ async function check() {
     warning.hidden = !probed.issuer_warning;
     warning.textContent = probed.issuer_warning ?? "";
     ($("signin") as HTMLButtonElement).textContent = probed.issuer_warning ? "Sign in anyway" : "Sign in";
+    $("signin").classList.toggle("primary", !probed.issuer_warning);
     $("signin-card").hidden = false;
     // A warning, or a wizard a link opened: Enter must not sign in.
     ($(probed.issuer_warning || fromLink ? "signin-cancel" : "signin") as HTMLButtonElement).focus();
