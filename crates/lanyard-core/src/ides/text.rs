@@ -236,4 +236,53 @@ model = "x"
         let again = upsert(Format::Json, &e.text, &c, "gw", &entry(), MANAGED).unwrap();
         assert_eq!(again.text, e.text);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+        /// Any text as a Codex config: checking, reading and editing return errors, never panic.
+        #[test]
+        fn any_toml_text_is_no_panic(src in "\\PC{0,300}") {
+            let c = vec!["mcp_servers".to_owned()];
+            let _ = check(Format::Toml, &src);
+            let _ = get(Format::Toml, &src, &c, "gw");
+            if let Ok(e) = upsert(Format::Toml, &src, &c, "gw", &entry(), MANAGED) {
+                let _ = remove(Format::Toml, &e.text, &c, "gw", e.created);
+            }
+        }
+
+        /// A valid Codex config with random UTF-8 values: add then remove gives it back.
+        #[test]
+        fn toml_with_random_values_round_trips(
+            model in "\\PC{0,80}",
+            comment in "\\PC{0,40}",
+            n in 0u32..4,
+        ) {
+            let c = vec!["mcp_servers".to_owned()];
+            let mut src = format!("model = {} # {comment}\n", toml_string(&model));
+            for i in 0..n {
+                src.push_str(&format!("\n[profiles.p{i}]\nx = {}\n", toml_string(&model)));
+            }
+            let e = upsert(Format::Toml, &src, &c, "gw", &entry(), MANAGED).unwrap();
+            let back = remove(Format::Toml, &e.text, &c, "gw", e.created).unwrap().unwrap();
+            proptest::prop_assert_eq!(back, src);
+        }
+    }
+
+    /// A TOML basic string holding `s`.
+    fn toml_string(s: &str) -> String {
+        let mut out = String::from("\"");
+        for ch in s.chars() {
+            match ch {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    out.push_str(&format!("\\u{:04X}", c as u32))
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
 }
