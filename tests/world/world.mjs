@@ -397,6 +397,11 @@ class Issuer {
         entry.resource = params.resource;
         entry.scope = params.scope;
         entry.client_id = ctx.oidc?.client?.clientId;
+        // Which refresh token was presented (a fingerprint, never the token): two refresh
+        // grants with one fingerprint are two refreshes of the same token generation.
+        if (params.grant_type === 'refresh_token' && typeof params.refresh_token === 'string') {
+          entry.refresh_token_sha = crypto.createHash('sha256').update(params.refresh_token).digest('hex').slice(0, 16);
+        }
         if (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object') entry.error = ctx.body.error;
       }
       if (route === 'authorization') {
