@@ -58,20 +58,33 @@ const fmt = (x) => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : 'n/a');
 const pct = (xs) => `p50 ${fmt(percentile(xs, 50))}, p99 ${fmt(percentile(xs, 99))}, max ${fmt(Math.max(...xs))} (n=${xs.length})`;
 
 /// Refresh-token grants per token generation, from the world's /log: a generation (one refresh
-/// token) presented twice is a double refresh.
-function generations(log) {
+/// token) presented twice is a double refresh; so is a refresh of a token younger than half its
+/// life (`ttls`: access-token lifetime per issuer, s), counted from the last token grant for the
+/// same resource (1.2 s of slack: Lanyard counts a token's age in whole seconds).
+function generations(log, ttls = {}) {
   const per = new Map();
+  const early = [];
   for (const [issuer, entries] of Object.entries(log.issuers ?? {})) {
+    const last = new Map();
     for (const e of entries) {
-      if (e.route !== 'token' || e.grant_type !== 'refresh_token') continue;
-      const key = `${issuer}:${e.refresh_token_sha ?? '?'}`;
-      per.set(key, (per.get(key) ?? 0) + 1);
+      if (e.route !== 'token') continue;
+      const resource = JSON.stringify(e.resource ?? '');
+      if (e.grant_type === 'refresh_token') {
+        const key = `${issuer}:${e.refresh_token_sha ?? '?'}`;
+        per.set(key, (per.get(key) ?? 0) + 1);
+        const prev = last.get(resource);
+        const half = (ttls[issuer] ?? 0) * 500;
+        if (prev !== undefined && e.at !== undefined && half > 0 && e.at - prev < half - 1200) {
+          early.push(`${issuer} ${resource}: refreshed ${((e.at - prev) / 1000).toFixed(1)} s after the last token`);
+        }
+      }
+      if (e.status === 200 && e.at !== undefined) last.set(resource, e.at);
     }
   }
   const hist = {};
   for (const n of per.values()) hist[n] = (hist[n] ?? 0) + 1;
   const doubles = [...per.entries()].filter(([, n]) => n > 1);
-  return { generations: per.size, hist, doubles };
+  return { generations: per.size, hist, doubles, early };
 }
 
 /// A world and a signed-in user with `servers` = [{name, issuer}].
@@ -195,7 +208,7 @@ async function soak() {
   const counts = await admin(world, '/counts');
   const log = await admin(world, '/log');
   child.kill('SIGTERM');
-  const gens = generations(log);
+  const gens = generations(log, Object.fromEntries(issuers.map((i) => [i.name, i.accessTokenTtl])));
   const invalidGrant = Object.values(counts.issuers ?? {}).reduce((n, i) => n + (i.token_errors?.invalid_grant ?? 0), 0);
   const authorizations = Object.values(counts.issuers ?? {}).reduce((n, i) => n + (i.authorization ?? 0), 0);
   const refused = Object.values(counts.mcpServers ?? counts.servers ?? {}).reduce((n, s) => n + (s.unauthorized ?? 0), 0);
@@ -204,11 +217,13 @@ async function soak() {
   console.log(`  kill -9: ${Object.entries(kills).map(([k, n]) => `${k} ${n}`).join(', ')}; issuer outage 8 s`);
   console.log(`  lost grants: ${lost.length}; invalid_grant at the IdPs: ${invalidGrant}; sign-ins during the soak: ${authorizations}`);
   console.log(`  refused tokens (401 at the MCP servers): ${refused}`);
-  console.log(`  refresh grants per token generation: ${JSON.stringify(gens.hist)} over ${gens.generations} generations; double refreshes: ${gens.doubles.length}`);
+  console.log(`  refresh grants per token generation: ${JSON.stringify(gens.hist)} over ${gens.generations} generations; double refreshes: ${gens.doubles.length}; refreshes before half the token's life: ${gens.early.length}`);
   console.log(`  lanyard token, 12 s tokens: ${pct(lat.short)}`);
   console.log(`  lanyard token, 60 s tokens: ${pct(lat.long)}`);
   if (failures.length) console.log(`  failed commands (${failures.length}):\n    ${failures.slice(0, 10).join('\n    ')}`);
-  const bad = lost.length > 0 || invalidGrant > 0 || gens.doubles.length > 0 || failures.some((f) => f.includes('different tokens'));
+  const bad =
+    lost.length > 0 || invalidGrant > 0 || gens.doubles.length > 0 || gens.early.length > 0 || failures.some((f) => f.includes('different tokens'));
+  for (const e of gens.early.slice(0, 10)) console.log(`  EARLY REFRESH ${e}`);
   for (const l of lost) console.log(`  LOST ${l}`);
   for (const [k, n] of gens.doubles) console.log(`  DOUBLE REFRESH ${k}: ${n} grants`);
   console.log(bad ? 'refresh soak FAILED' : 'refresh soak passed');
@@ -234,8 +249,8 @@ async function burst() {
     }
     const log = await admin(world, '/log');
     child.kill('SIGTERM');
-    const gens = generations(log);
-    out.push({ label, single, burstMs, doubles: gens.doubles.length, refreshes: Object.values(log.issuers ?? {}).flat().filter((e) => e.grant_type === 'refresh_token').length });
+    const gens = generations(log, { idp: ttl });
+    out.push({ label, single, burstMs, doubles: gens.doubles.length + gens.early.length, refreshes: Object.values(log.issuers ?? {}).flat().filter((e) => e.grant_type === 'refresh_token').length });
   }
   console.log(`lanyard token latency (${LANYARD}), bursts of ${Number(process.env.SOAK_BURST || 10)} concurrent callers:`);
   for (const o of out) {

@@ -397,6 +397,7 @@ class Issuer {
         entry.resource = params.resource;
         entry.scope = params.scope;
         entry.client_id = ctx.oidc?.client?.clientId;
+        entry.at = Date.now();
         // Which refresh token was presented (a fingerprint, never the token): two refresh
         // grants with one fingerprint are two refreshes of the same token generation.
         if (params.grant_type === 'refresh_token' && typeof params.refresh_token === 'string') {
