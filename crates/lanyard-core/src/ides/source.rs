@@ -73,6 +73,29 @@ pub fn native_secret_key(server: &str, client_id: &str) -> String {
     format!("ide-native-secret:{server}:{client_id}")
 }
 
+/// The native client secrets (server, client id) that `before` had in the keychain and no
+/// connection of `after` still uses: what a disconnect should delete from the keychain.
+pub fn unused_native_secrets(before: &[Connection], after: &[Connection]) -> Vec<String> {
+    let key = |c: &Connection| {
+        c.native_secret
+            .then(|| {
+                c.client_id
+                    .as_deref()
+                    .map(|id| native_secret_key(&c.server, id))
+            })
+            .flatten()
+    };
+    let still: Vec<String> = after.iter().filter_map(key).collect();
+    let mut gone: Vec<String> = before
+        .iter()
+        .filter_map(key)
+        .filter(|k| !still.contains(k))
+        .collect();
+    gone.sort();
+    gone.dedup();
+    gone
+}
+
 /// Builds [`EntryParams`] from the live state.
 pub struct LiveSource {
     pub lanyard: Lanyard,
@@ -201,5 +224,55 @@ mod exe_tests {
         )
         .unwrap();
         assert_eq!(got, Path::new("/home/u/.local/bin/lanyard"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ides::records::ConnectionStatus;
+    use crate::ides::text::{Created, Format};
+    use crate::ides::{Ide, Scope};
+
+    fn native(server: &str, ide: Ide, secret: bool) -> Connection {
+        Connection {
+            server: server.into(),
+            ide,
+            scope: Scope::User,
+            file: PathBuf::from(format!("/h/{ide:?}")),
+            container: vec!["mcpServers".into()],
+            format: Format::Json,
+            mode: Mode::Native,
+            header: None,
+            client_id: Some("cid".into()),
+            callback_port: None,
+            native_secret: secret,
+            created: Created::Nothing,
+            created_file: false,
+            status: ConnectionStatus::Connected,
+            connected_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_native_secret_leaves_the_keychain_with_its_last_entry() {
+        let cursor = native("gw", Ide::Cursor, true);
+        let codex = native("gw", Ide::Codex, true);
+        let key = native_secret_key("gw", "cid");
+        // Cursor disconnected, Codex still uses the secret: kept.
+        assert!(
+            unused_native_secrets(
+                &[cursor.clone(), codex.clone()],
+                std::slice::from_ref(&codex)
+            )
+            .is_empty()
+        );
+        // The last one gone: deleted, once.
+        assert_eq!(
+            unused_native_secrets(&[cursor.clone(), codex], &[]),
+            vec![key]
+        );
+        // No secret recorded: nothing to delete.
+        assert!(unused_native_secrets(&[native("gw", Ide::Cursor, false)], &[]).is_empty());
     }
 }
