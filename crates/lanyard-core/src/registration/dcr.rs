@@ -389,4 +389,65 @@ mod tests {
         assert_eq!(c.token_endpoint_auth_method, "none");
         assert!(RegisteredClient::from_json(serde_json::json!({}), "none").is_err());
     }
+
+    use proptest::prelude::*;
+
+    /// JSON shaped like registration answers: the real keys with values of any type.
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,30}".prop_map(serde_json::Value::from),
+            Just(serde_json::Value::from("http://127.0.0.1/cb")),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec![
+                            "client_id",
+                            "client_secret",
+                            "registration_client_uri",
+                            "registration_access_token",
+                            "redirect_uris",
+                            "token_endpoint_auth_method",
+                            "client_secret_expires_at",
+                            "error",
+                            "error_description",
+                        ]),
+                        inner,
+                    ),
+                    0..6,
+                )
+                .prop_map(|kv| {
+                    serde_json::Value::Object(
+                        kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// A registration (or RFC 7592 read) answer of any shape is judged, never panicked on;
+        /// an accepted one has a client id and keeps no secret in its stored metadata.
+        #[test]
+        fn any_registration_answer_is_judged_not_panicked(doc in arb_json()) {
+            if let Ok(c) = RegisteredClient::from_json(doc, "none") {
+                prop_assert!(!c.client_id.is_empty());
+                prop_assert!(c.metadata.get("client_secret").is_none());
+                prop_assert!(c.metadata.get("registration_access_token").is_none());
+            }
+        }
+
+        /// Any refusal body (bytes) is classified, never panicked on.
+        #[test]
+        fn any_refusal_body_is_classified(status in 400u16..600, body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = classify_refusal(&ep(), status, &body);
+        }
+    }
 }
