@@ -61,14 +61,16 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
 /// IdP rotated). A token the IdP gave no refresh token with is handed out as it is until it
 /// expires: there is nothing a child could refresh.
 async fn valid_token(lanyard: &Lanyard, name: &str) -> lanyard_core::Result<TokenSet> {
-    if let Some(t) = lanyard.stored_token(name)?
-        && !t.refreshable()
-        && t.fresh_at(now(), 0)
-    {
-        if !t.fresh_at(now(), REFRESH_MARGIN_SECS) {
-            note_sign_in_soon(name, &t);
+    // The fast path is this one keychain read: no state file, no lock, no network.
+    match lanyard.stored_token(name)? {
+        Some(t) if t.refreshable() && !t.refresh_due(now()) => return Ok(t),
+        Some(t) if !t.refreshable() && t.fresh_at(now(), 0) => {
+            if !t.fresh_at(now(), REFRESH_MARGIN_SECS) {
+                note_sign_in_soon(name, &t);
+            }
+            return Ok(t);
         }
-        return Ok(t);
+        _ => {}
     }
     lanyard.token(name).await
 }
