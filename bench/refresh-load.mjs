@@ -118,6 +118,7 @@ async function soak() {
   const failures = [];
   const kills = { token: 0, tools: 0, call: 0, bridge: 0, daemon: 0 };
   let calls = 0;
+  let mixedBursts = 0;
 
   const startDaemon = () => spawn(LANYARD, ['daemon'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
   let daemon = startDaemon();
@@ -135,7 +136,9 @@ async function soak() {
         else if (!(outage === 'during' && s.issuer === 'short')) failures.push(`token ${s.name}: ${r.stderr.trim()}`);
       }
       const tokens = new Set(rs.filter((r) => r.code === 0).map((r) => r.stdout.trim()));
-      if (tokens.size > 1) failures.push(`one burst on ${s.name} handed out ${tokens.size} different tokens`);
+      // Callers that read the keychain just before a refresh was stored get the previous token,
+      // still valid: not a failure (a double refresh is, and is counted from the IdP's log).
+      if (tokens.size > 1) mixedBursts += 1;
       await sleep(2000);
     }
   })();
@@ -216,13 +219,13 @@ async function soak() {
   console.log(`refresh soak: ${SECS} s, ${servers.length} servers (12 s and 60 s tokens, rotating refresh tokens), ${calls} commands`);
   console.log(`  kill -9: ${Object.entries(kills).map(([k, n]) => `${k} ${n}`).join(', ')}; issuer outage 8 s`);
   console.log(`  lost grants: ${lost.length}; invalid_grant at the IdPs: ${invalidGrant}; sign-ins during the soak: ${authorizations}`);
-  console.log(`  refused tokens (401 at the MCP servers): ${refused}`);
+  console.log(`  refused tokens (401 at the MCP servers): ${refused}; bursts that spanned a refresh (old and new token handed out): ${mixedBursts}`);
   console.log(`  refresh grants per token generation: ${JSON.stringify(gens.hist)} over ${gens.generations} generations; double refreshes: ${gens.doubles.length}; refreshes before half the token's life: ${gens.early.length}`);
   console.log(`  lanyard token, 12 s tokens: ${pct(lat.short)}`);
   console.log(`  lanyard token, 60 s tokens: ${pct(lat.long)}`);
   if (failures.length) console.log(`  failed commands (${failures.length}):\n    ${failures.slice(0, 10).join('\n    ')}`);
   const bad =
-    lost.length > 0 || invalidGrant > 0 || gens.doubles.length > 0 || gens.early.length > 0 || failures.some((f) => f.includes('different tokens'));
+    lost.length > 0 || invalidGrant > 0 || gens.doubles.length > 0 || gens.early.length > 0;
   for (const e of gens.early.slice(0, 10)) console.log(`  EARLY REFRESH ${e}`);
   for (const l of lost) console.log(`  LOST ${l}`);
   for (const [k, n] of gens.doubles) console.log(`  DOUBLE REFRESH ${k}: ${n} grants`);
