@@ -33,6 +33,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::error::UserFacing;
+use crate::mcp::sse::SseParser;
 
 /// The revision without `initialize`.
 const MODERN_VERSION: &str = "2026-07-28";
@@ -595,18 +596,18 @@ impl Bridge {
         resp: &mut reqwest::Response,
         each: &mut impl FnMut(Value),
     ) -> (Option<String>, Option<String>) {
-        let mut sse = SseParser::default();
+        let mut sse = SseParser::new(MAX_MESSAGE);
         loop {
             match tokio::time::timeout(IDLE, resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => {
-                    if let Err(why) = sse.feed(&chunk, each) {
-                        return (sse.last_id, Some(why));
+                    if sse.feed(&chunk, each).is_err() {
+                        return (sse.last_id().map(str::to_owned), Some(too_large()));
                     }
                 }
-                Err(_) => return (sse.last_id, Some(idle())),
+                Err(_) => return (sse.last_id().map(str::to_owned), Some(idle())),
                 _ => {
                     sse.finish(each);
-                    return (sse.last_id, None);
+                    return (sse.last_id().map(str::to_owned), None);
                 }
             }
         }
@@ -699,70 +700,6 @@ impl Bridge {
             self.request(reqwest::Method::DELETE, &header, None).send(),
         )
         .await;
-    }
-}
-
-/// The SSE framing of an event stream, fed chunk by chunk: `data:` lines joined into one JSON
-/// message per event, `id:` remembered; an event or a line over [`MAX_MESSAGE`] is an error.
-/// Each byte is searched for a line end once, however the stream is cut into chunks.
-#[derive(Default)]
-struct SseParser {
-    buf: Vec<u8>,
-    /// Bytes of `buf` known to hold no line end.
-    scanned: usize,
-    data: String,
-    last_id: Option<String>,
-}
-
-impl SseParser {
-    fn feed(&mut self, chunk: &[u8], each: &mut impl FnMut(Value)) -> Result<(), String> {
-        self.buf.extend_from_slice(chunk);
-        let mut start = 0;
-        let mut from = self.scanned;
-        while let Some(off) = self.buf[from..].iter().position(|b| *b == b'\n') {
-            let end = from + off;
-            let line = String::from_utf8_lossy(&self.buf[start..end]).into_owned();
-            self.line(line.trim_end_matches('\r'), each)?;
-            start = end + 1;
-            from = start;
-        }
-        self.buf.drain(..start);
-        self.scanned = self.buf.len();
-        if self.buf.len() > MAX_MESSAGE {
-            return Err(too_large());
-        }
-        Ok(())
-    }
-
-    fn line(&mut self, line: &str, each: &mut impl FnMut(Value)) -> Result<(), String> {
-        if line.is_empty() {
-            self.dispatch(each);
-        } else if let Some(rest) = line.strip_prefix("data:") {
-            if self.data.len() + rest.len() > MAX_MESSAGE {
-                return Err(too_large());
-            }
-            if !self.data.is_empty() {
-                self.data.push('\n');
-            }
-            self.data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-        } else if let Some(rest) = line.strip_prefix("id:") {
-            self.last_id = Some(rest.trim().to_owned());
-        }
-        Ok(())
-    }
-
-    fn dispatch(&mut self, each: &mut impl FnMut(Value)) {
-        if !self.data.is_empty() {
-            if let Ok(v) = serde_json::from_str::<Value>(&self.data) {
-                each(v);
-            }
-            self.data.clear();
-        }
-    }
-
-    /// The stream ended: an event without its blank line still counts.
-    fn finish(&mut self, each: &mut impl FnMut(Value)) {
-        self.dispatch(each);
     }
 }
 
@@ -1357,68 +1294,5 @@ mod tests {
         );
         // Exactly one retry.
         assert_eq!(state.lock().unwrap().seen.len(), 2);
-    }
-
-    /// The events `bytes` yields when fed in pieces cut at `cuts`.
-    fn sse_events(bytes: &[u8], cuts: &[usize]) -> (Vec<Value>, Option<String>) {
-        let mut p = SseParser::default();
-        let mut out = Vec::new();
-        let mut each = |v: Value| out.push(v);
-        let mut at = 0;
-        let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-        points.sort_unstable();
-        points.push(bytes.len());
-        for cut in points {
-            if cut >= at {
-                p.feed(&bytes[at..cut], &mut each).unwrap();
-                at = cut;
-            }
-        }
-        p.finish(&mut each);
-        (out, p.last_id)
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
-
-        /// Any bytes, cut anywhere: no panic, and the same events whatever the cuts.
-        #[test]
-        fn sse_of_any_bytes_is_the_same_however_it_is_cut(
-            bytes in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::prelude::any::<u8>(),
-                    proptest::prelude::Just(b'\n'),
-                    proptest::prelude::Just(b'\r'),
-                ],
-                0..600,
-            ),
-            cuts in proptest::collection::vec(0usize..700, 0..8),
-        ) {
-            let whole = sse_events(&bytes, &[]);
-            proptest::prop_assert_eq!(sse_events(&bytes, &cuts), whole);
-        }
-
-        /// Events written as a server writes them come back, in order, however they are cut.
-        #[test]
-        fn sse_events_round_trip(
-            texts in proptest::collection::vec("\\PC{0,40}", 0..6),
-            crlf in proptest::prelude::any::<bool>(),
-            cuts in proptest::collection::vec(0usize..2000, 0..8),
-        ) {
-            let eol = if crlf { "\r\n" } else { "\n" };
-            let msgs: Vec<Value> = texts
-                .iter()
-                .enumerate()
-                .map(|(i, t)| json!({"jsonrpc": "2.0", "id": i, "result": {"text": t}}))
-                .collect();
-            let stream: String = msgs
-                .iter()
-                .enumerate()
-                .map(|(i, m)| format!("id: {i}{eol}event: message{eol}data: {m}{eol}{eol}"))
-                .collect();
-            let (got, last) = sse_events(stream.as_bytes(), &cuts);
-            proptest::prop_assert_eq!(got, msgs.clone());
-            proptest::prop_assert_eq!(last, msgs.len().checked_sub(1).map(|i| i.to_string()));
-        }
     }
 }

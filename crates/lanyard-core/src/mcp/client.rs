@@ -7,6 +7,7 @@ use url::Url;
 use crate::discovery::BearerChallenge;
 use crate::error::UserFacing;
 use crate::http;
+use crate::mcp::sse::SseParser;
 use crate::net;
 
 /// Versions this client speaks; the first is asked for in `initialize`.
@@ -439,52 +440,37 @@ impl McpClient {
             .ok_or_else(|| self.proto(format!("the answer to {method} has no result")))
     }
 
-    /// Read SSE events until the response with `id` arrives (notifications are skipped).
+    /// Read SSE events until the response with `id` arrives (notifications are skipped); the
+    /// whole stream at most [`net::MAX_BODY`] bytes.
     async fn read_sse(&self, mut resp: reqwest::Response, id: i64) -> Result<Value, McpError> {
-        let mut buf: Vec<u8> = Vec::new();
-        let mut data = String::new();
+        let is_answer = |v: &Value| {
+            v.get("id") == Some(&json!(id))
+                && (v.get("result").is_some() || v.get("error").is_some())
+        };
+        let mut sse = SseParser::new(net::MAX_BODY);
         let mut total = 0usize;
         loop {
-            // Process complete lines.
-            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=pos).collect();
-                let line = String::from_utf8_lossy(&line);
-                let line = line.trim_end_matches(['\n', '\r']);
-                if line.is_empty() {
-                    if !data.is_empty() {
-                        if let Ok(v) = serde_json::from_str::<Value>(&data)
-                            && v.get("id") == Some(&json!(id))
-                            && (v.get("result").is_some() || v.get("error").is_some())
-                        {
-                            return Ok(v);
-                        }
-                        data.clear();
-                    }
-                } else if let Some(rest) = line.strip_prefix("data:") {
-                    if !data.is_empty() {
-                        data.push('\n');
-                    }
-                    data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-                }
-            }
-            match resp.chunk().await.map_err(|e| self.net_err(&e))? {
+            let mut events = Vec::new();
+            let mut each = |v: Value| events.push(v);
+            let ended = match resp.chunk().await.map_err(|e| self.net_err(&e))? {
                 Some(chunk) => {
                     total += chunk.len();
-                    if total > net::MAX_BODY {
+                    if total > net::MAX_BODY || sse.feed(&chunk, &mut each).is_err() {
                         return Err(self.proto("the event stream exceeded the size limit".into()));
                     }
-                    buf.extend_from_slice(&chunk);
+                    false
                 }
+                // Stream ended: a last event without its blank line still counts.
                 None => {
-                    // Stream ended: a last event without its blank line still counts.
-                    if !data.is_empty()
-                        && let Ok(v) = serde_json::from_str::<Value>(&data)
-                        && v.get("id") == Some(&json!(id))
-                    {
-                        return Ok(v);
-                    }
-                    return Err(self.proto("the event stream ended without an answer".into()));
+                    sse.finish(&mut each);
+                    true
                 }
+            };
+            if let Some(v) = events.into_iter().find(is_answer) {
+                return Ok(v);
+            }
+            if ended {
+                return Err(self.proto("the event stream ended without an answer".into()));
             }
         }
     }

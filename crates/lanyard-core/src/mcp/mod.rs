@@ -9,5 +9,6 @@
 //! uses — one request/response at a time, JSON or SSE answers — is small enough to own.
 
 mod client;
+pub mod sse;
 
 pub use client::{McpClient, McpError, Negotiated, Tool};
