@@ -508,4 +508,34 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, AuthError::Timeout { .. }));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// Whatever reaches the loopback port (any request target): no panic, and nothing but
+        /// the right path with the right `state` is ever taken as the sign-in's answer.
+        #[test]
+        fn any_request_target_is_no_panic_and_never_a_code_without_the_state(
+            target in "\\PC{0,200}",
+        ) {
+            let p = parse_target(&target, "the-state", iss(), false);
+            if let Parsed::Done(Ok(_)) = p {
+                let url = Url::parse(&format!("http://127.0.0.1{target}")).unwrap();
+                proptest::prop_assert_eq!(url.path(), CALLBACK_PATH);
+                proptest::prop_assert!(
+                    url.query_pairs().any(|(k, v)| k == "state" && v == "the-state"),
+                    "{}",
+                    target
+                );
+            }
+        }
+
+        /// A real answer survives any percent-encoding of its code.
+        #[test]
+        fn any_code_comes_back_exactly(code in "\\PC{1,80}") {
+            let enc: String = url::form_urlencoded::byte_serialize(code.as_bytes()).collect();
+            let p = parse_target(&format!("/callback?code={enc}&state=s1"), "s1", iss(), false);
+            proptest::prop_assert_eq!(p, Parsed::Done(Ok(Callback { code })));
+        }
+    }
 }

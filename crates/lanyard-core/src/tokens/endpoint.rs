@@ -422,6 +422,7 @@ pub async fn revoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
@@ -540,5 +541,28 @@ mod tests {
             classify(&u, 500, b"<html>"),
             TokenError::Rejected { status: 500, .. }
         ));
+    }
+
+    proptest::proptest! {
+        /// Any error body with any status (JSON or not): a classification, never a panic, and
+        /// "the client is gone" only for an explicit `invalid_client`.
+        #[test]
+        fn any_error_answer_is_classified_and_only_invalid_client_kills_the_client(
+            status in 400u16..600,
+            body in proptest::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+                ("\\PC{0,30}", proptest::option::of("\\PC{0,30}")).prop_map(|(e, d)| {
+                    serde_json::json!({"error": e, "error_description": d}).to_string().into_bytes()
+                }),
+            ],
+        ) {
+            let u = Url::parse("http://127.0.0.1/token").unwrap();
+            let e = classify(&u, status, &body);
+            if matches!(e, TokenError::InvalidClient { .. }) {
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                proptest::prop_assert_eq!(v["error"].as_str(), Some("invalid_client"));
+            }
+            let _ = e.to_string();
+        }
     }
 }

@@ -226,6 +226,7 @@ pub fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn resp(expires_in: Option<serde_json::Value>, token: &str) -> TokenResponse {
         TokenResponse {
@@ -325,5 +326,32 @@ mod tests {
             ..t
         };
         assert!(!odd.refreshable(), "an empty refresh token is none");
+    }
+
+    proptest::proptest! {
+        /// Any token response a server can send (any `expires_in`, any access token, JWT-shaped
+        /// or not): no panic, and the expiry always lies within the clamp.
+        #[test]
+        fn any_token_response_gives_a_bounded_expiry(
+            access in "\\PC{0,120}",
+            expires_in in proptest::prop_oneof![
+                proptest::prelude::any::<i64>().prop_map(|n| serde_json::json!(n)),
+                proptest::prelude::any::<f64>().prop_map(|f| serde_json::json!(f)),
+                "\\PC{0,20}".prop_map(|s| serde_json::json!(s)),
+                proptest::prelude::Just(serde_json::Value::Null),
+            ],
+            now in 0i64..4_000_000_000,
+        ) {
+            let resp = TokenResponse {
+                access_token: access,
+                token_type: None,
+                expires_in: Some(expires_in),
+                refresh_token: None,
+                scope: None,
+            };
+            let t = TokenSet::from_response(resp, now, None, None);
+            proptest::prop_assert!(t.expires_at >= now);
+            proptest::prop_assert!(t.expires_at <= now + MAX_LIFETIME_SECS);
+        }
     }
 }
