@@ -63,6 +63,12 @@ pub enum BridgeError {
 }
 
 impl UserFacing for BridgeError {
+    fn code(&self) -> &'static str {
+        match self {
+            BridgeError::Stdin(..) => "bridge.stdin",
+            BridgeError::Stdout(..) => "bridge.stdout",
+        }
+    }
     fn next_step(&self) -> String {
         "The assistant that started `lanyard bridge` closed its pipes; restart the assistant's MCP server.".into()
     }

@@ -166,6 +166,21 @@ impl HttpError {
 }
 
 impl UserFacing for HttpError {
+    fn code(&self) -> &'static str {
+        match self {
+            HttpError::InsecureUrl { .. } => "http.insecure-url",
+            HttpError::UnsupportedScheme { .. } => "http.unsupported-scheme",
+            HttpError::Transport { .. } => "http.transport",
+            HttpError::Timeout { .. } => "http.timeout",
+            HttpError::TooLarge { .. } => "http.too-large",
+            HttpError::NotJson { .. } => "http.not-json",
+            HttpError::InvalidJson { .. } => "http.invalid-json",
+            HttpError::CrossOriginRedirect { .. } => "http.cross-origin-redirect",
+            HttpError::TooManyRedirects { .. } => "http.too-many-redirects",
+            HttpError::BadRedirect { .. } => "http.bad-redirect",
+            HttpError::Request { .. } => "http.request",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             HttpError::InsecureUrl { .. } | HttpError::UnsupportedScheme { .. } => {

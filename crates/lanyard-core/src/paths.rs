@@ -27,6 +27,12 @@ pub enum PathsError {
 }
 
 impl UserFacing for PathsError {
+    fn code(&self) -> &'static str {
+        match self {
+            PathsError::NoHome => "paths.no-home",
+            PathsError::Io { .. } => "paths.io",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             PathsError::NoHome => {

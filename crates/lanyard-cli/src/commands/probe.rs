@@ -68,6 +68,9 @@ impl UserFacing for BadUrl {
     fn next_step(&self) -> String {
         "Give the full MCP endpoint URL, e.g. https://gateway.example.com/mcp.".into()
     }
+    fn code(&self) -> &'static str {
+        "probe.bad-url"
+    }
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
@@ -148,6 +151,9 @@ impl std::error::Error for Stopped {}
 impl UserFacing for Stopped {
     fn next_step(&self) -> String {
         String::new()
+    }
+    fn code(&self) -> &'static str {
+        "probe.stopped"
     }
 }
 

@@ -50,6 +50,19 @@ pub enum AuthError {
 }
 
 impl UserFacing for AuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            AuthError::Bind { .. } => "authorization.bind",
+            AuthError::Timeout { .. } => "authorization.timeout",
+            AuthError::ForeignState { .. } => "authorization.foreign-state",
+            AuthError::Denied { .. } => "authorization.denied",
+            AuthError::IssuerMismatch { .. } => "authorization.issuer-mismatch",
+            AuthError::IssuerMissing { .. } => "authorization.issuer-missing",
+            AuthError::NoCode => "authorization.no-code",
+            AuthError::NoS256 { .. } => "authorization.no-s256",
+            AuthError::Browser { .. } => "authorization.browser",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             AuthError::Bind { .. } => "Close the program using that port, or set another fixed callback port for this server, then try again.".into(),

@@ -72,6 +72,15 @@ pub enum CleanupError {
 }
 
 impl UserFacing for CleanupError {
+    fn code(&self) -> &'static str {
+        match self {
+            CleanupError::NotConfirmed => "cleanup.not-confirmed",
+            CleanupError::Declined => "cleanup.declined",
+            CleanupError::Incomplete { .. } => "cleanup.incomplete",
+            CleanupError::RemoteLeftovers { .. } => "cleanup.remote-leftovers",
+            CleanupError::Unreadable(..) => "cleanup.unreadable",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             CleanupError::NotConfirmed => {

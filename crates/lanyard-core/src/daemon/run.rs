@@ -34,6 +34,13 @@ pub enum DaemonError {
 }
 
 impl UserFacing for DaemonError {
+    fn code(&self) -> &'static str {
+        match self {
+            DaemonError::AlreadyRunning { .. } => "daemon.already-running",
+            DaemonError::Io { .. } => "daemon.io",
+            DaemonError::Paths(e) => e.code(),
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             DaemonError::AlreadyRunning { .. } => "Nothing to do: the running engine keeps the tokens fresh. Stop it first if you want to run another one.".into(),

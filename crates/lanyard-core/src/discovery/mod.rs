@@ -184,6 +184,19 @@ impl DiscoveryFailure {
 }
 
 impl UserFacing for DiscoveryFailure {
+    fn code(&self) -> &'static str {
+        match self {
+            DiscoveryFailure::Http(e) => e.code(),
+            DiscoveryFailure::NotProtected { .. } => "discovery.not-protected",
+            DiscoveryFailure::UnexpectedStatus { .. } => "discovery.unexpected-status",
+            DiscoveryFailure::InvalidDocument { .. } => "discovery.invalid-document",
+            DiscoveryFailure::ResourceMismatch { .. } => "discovery.resource-mismatch",
+            DiscoveryFailure::InsecureEndpoint { .. } => "discovery.insecure-endpoint",
+            DiscoveryFailure::NoAuthServerMetadata { .. } => "discovery.no-metadata",
+            DiscoveryFailure::IssuerMismatch { .. } => "discovery.issuer-mismatch",
+            DiscoveryFailure::NoPkceS256 { .. } => "discovery.no-pkce-s256",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             DiscoveryFailure::Http(e) => e.next_step(),
@@ -239,6 +252,9 @@ impl UserFacing for DiscoveryError {
     }
     fn next_step(&self) -> String {
         self.failure.next_step()
+    }
+    fn code(&self) -> &'static str {
+        self.failure.code()
     }
 }
 

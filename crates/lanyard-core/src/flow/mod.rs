@@ -69,6 +69,21 @@ pub enum FlowError {
 }
 
 impl UserFacing for FlowError {
+    fn code(&self) -> &'static str {
+        match self {
+            FlowError::AlreadyAdded { .. } => "flow.already-added",
+            FlowError::BadName(..) => "flow.bad-name",
+            FlowError::BadUrl(..) => "flow.bad-url",
+            FlowError::BadArgs(..) => "flow.bad-args",
+            FlowError::BadFlag(..) => "flow.bad-flag",
+            FlowError::ToolFailed => "flow.tool-failed",
+            FlowError::StepUpLimit(..) => "flow.step-up-limit",
+            FlowError::Ephemeral => "flow.ephemeral",
+            FlowError::FreshTokenRefused { .. } => "flow.fresh-token-refused",
+            FlowError::ExchangeRefused { .. } => "flow.exchange-refused",
+            FlowError::NotConfirmed { .. } => "flow.not-confirmed",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             FlowError::AlreadyAdded { name, .. } => format!(

@@ -245,6 +245,28 @@ impl IdeError {
 }
 
 impl UserFacing for IdeError {
+    fn code(&self) -> &'static str {
+        match self {
+            IdeError::UnknownIde(..) => "ides.unknown-ide",
+            IdeError::UnknownMode(..) => "ides.unknown-mode",
+            IdeError::Malformed { .. } => "ides.malformed",
+            IdeError::Shape { .. } => "ides.shape",
+            IdeError::NotUtf8(..) => "ides.not-utf8",
+            IdeError::Io { .. } => "ides.io",
+            IdeError::Contended(..) => "ides.contended",
+            IdeError::ModeUnsupported { .. } => "ides.mode-unsupported",
+            IdeError::SharedFile { .. } => "ides.shared-file",
+            IdeError::ScopeUnsupported { .. } => "ides.scope-unsupported",
+            IdeError::NoHome => "ides.no-home",
+            IdeError::Rejected { .. } => "ides.rejected",
+            IdeError::NotConnected { .. } => "ides.not-connected",
+            IdeError::Records { .. } => "ides.records",
+            IdeError::NoneDetected => "ides.none-detected",
+            IdeError::NativeNeedsClient => "ides.native-needs-client",
+            IdeError::Watch(..) => "ides.watch",
+            IdeError::NoCli { .. } => "ides.no-cli",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             IdeError::UnknownIde(_) => "Use one or more of: cursor, claude, codex (comma-separated).".into(),

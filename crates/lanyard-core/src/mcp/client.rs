@@ -48,6 +48,18 @@ pub enum McpError {
 }
 
 impl UserFacing for McpError {
+    fn code(&self) -> &'static str {
+        match self {
+            McpError::Unauthorized { .. } => "mcp.unauthorized",
+            McpError::InsufficientScope { .. } => "mcp.insufficient-scope",
+            McpError::Http { .. } => "mcp.http",
+            McpError::Network { .. } => "mcp.network",
+            McpError::Protocol { .. } => "mcp.protocol",
+            McpError::Rpc { .. } => "mcp.rpc",
+            McpError::NoSuchTool { .. } => "mcp.no-such-tool",
+            McpError::CrossOriginRedirect { .. } => "mcp.cross-origin-redirect",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             McpError::Unauthorized { .. } => "Sign in again with `lanyard login NAME`; if it keeps failing, the server does not accept tokens from this identity provider — check the server URL with `lanyard probe URL`.".into(),

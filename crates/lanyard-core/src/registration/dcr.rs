@@ -182,6 +182,19 @@ fn desc(d: &Option<String>) -> String {
 const CLIENT_ID_REMEDY: &str = "Ask your admin for a client id (a public client allowing loopback redirects to http://127.0.0.1), then run `lanyard add URL --client-id ID`.";
 
 impl UserFacing for RegistrationError {
+    fn code(&self) -> &'static str {
+        match self {
+            RegistrationError::NoWay { .. } => "registration.no-way",
+            RegistrationError::DcrDisabled { .. } => "registration.dcr-disabled",
+            RegistrationError::TrustedHosts { .. } => "registration.trusted-hosts",
+            RegistrationError::AllowedClientScopes { .. } => "registration.allowed-client-scopes",
+            RegistrationError::MaxClients { .. } => "registration.max-clients",
+            RegistrationError::Rejected { .. } => "registration.rejected",
+            RegistrationError::Network { .. } => "registration.network",
+            RegistrationError::BadResponse { .. } => "registration.bad-response",
+            RegistrationError::Management { .. } => "registration.management",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             RegistrationError::NoWay { .. } | RegistrationError::DcrDisabled { .. } => {

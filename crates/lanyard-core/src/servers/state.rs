@@ -42,6 +42,16 @@ pub enum StateError {
 }
 
 impl UserFacing for StateError {
+    fn code(&self) -> &'static str {
+        match self {
+            StateError::Read { .. } => "state.read",
+            StateError::Corrupt { .. } => "state.corrupt",
+            StateError::Write { .. } => "state.write",
+            StateError::UnknownServer(..) => "state.unknown-server",
+            StateError::NameTaken(..) => "state.name-taken",
+            StateError::Paths(e) => e.code(),
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             StateError::Read { path, .. } | StateError::Write { path, .. } => format!(

@@ -161,6 +161,15 @@ fn desc_suffix(d: &Option<String>) -> String {
 }
 
 impl UserFacing for TokenError {
+    fn code(&self) -> &'static str {
+        match self {
+            TokenError::InvalidGrant { .. } => "token-endpoint.invalid-grant",
+            TokenError::InvalidClient { .. } => "token-endpoint.invalid-client",
+            TokenError::Rejected { .. } => "token-endpoint.rejected",
+            TokenError::Network { .. } => "token-endpoint.network",
+            TokenError::BadResponse { .. } => "token-endpoint.bad-response",
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             TokenError::InvalidGrant { .. } => {

@@ -45,6 +45,17 @@ pub enum FreshError {
 }
 
 impl UserFacing for FreshError {
+    fn code(&self) -> &'static str {
+        match self {
+            FreshError::NeedsSignIn { .. } => "tokens.needs-sign-in",
+            FreshError::RegistrationDead { .. } => "tokens.registration-dead",
+            FreshError::Refresh { source, .. } => source.code(),
+            FreshError::Lock { .. } => "tokens.lock",
+            FreshError::LockBusy { .. } => "tokens.lock-busy",
+            FreshError::State(e) => e.code(),
+            FreshError::Secret(e) => e.code(),
+        }
+    }
     fn next_step(&self) -> String {
         match self {
             FreshError::NeedsSignIn { server, .. } => {

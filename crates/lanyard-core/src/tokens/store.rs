@@ -37,6 +37,13 @@ impl SecretError {
 }
 
 impl UserFacing for SecretError {
+    fn code(&self) -> &'static str {
+        match self {
+            SecretError::Unavailable(..) => "keychain.unavailable",
+            SecretError::Failed { .. } => "keychain.failed",
+            SecretError::Interrupted { .. } => "keychain.interrupted",
+        }
+    }
     fn next_step(&self) -> String {
         "Unlock your keychain (on Linux: a Secret Service such as gnome-keyring must be running and unlocked), then run the command again.".into()
     }
