@@ -4,11 +4,10 @@
 
 use std::path::PathBuf;
 
-use lanyard_core::ides::manage::{ConnectReport, Manager};
-use lanyard_core::ides::records::RecordsFile;
-use lanyard_core::ides::source::{LiveSource, NativeClient};
-use lanyard_core::ides::{ConnectRequest, Ide, IdeEnv, Mode, Scope};
-use lanyard_core::paths::Paths;
+use lanyard_core::ides::actions::{self, ConnectTarget};
+use lanyard_core::ides::manage::ConnectReport;
+use lanyard_core::ides::source::NativeClient;
+use lanyard_core::ides::{Ide, Mode};
 
 use crate::output;
 
@@ -62,58 +61,23 @@ pub struct Target {
     pub no_validate: bool,
 }
 
-pub fn manager() -> lanyard_core::Result<Manager> {
-    Ok(Manager::new(
-        IdeEnv::from_env()?,
-        RecordsFile::new(Paths::from_env()?),
-    ))
-}
-
 /// Connects `name` as `target` says; one report per assistant.
 pub async fn connect(name: &str, target: &Target) -> lanyard_core::Result<Vec<ConnectReport>> {
-    let mut manager = manager()?;
-    manager.judge = !target.no_validate;
-    let ides = match &target.ide {
-        Some(list) => Ide::parse_list(list)?,
-        None => {
-            let found: Vec<Ide> = Ide::ALL
-                .into_iter()
-                .filter(|i| i.detect(&manager.env).installed)
-                .collect();
-            if found.is_empty() {
-                return Err(lanyard_core::ides::IdeError::NoneDetected.into());
-            }
-            found
-        }
+    let target = ConnectTarget {
+        ides: target.ide.as_deref().map(Ide::parse_list).transpose()?,
+        mode: target.mode.as_deref().map(Mode::parse).transpose()?,
+        project: target.project.clone(),
+        local: target.local,
+        header: target.header.clone(),
+        native: NativeClient {
+            client_id: target.client_id.clone(),
+            client_secret: target.client_secret.clone(),
+            callback_port: target.callback_port,
+            secret_in_keychain: false,
+        },
+        validate: !target.no_validate,
     };
-    let mode = target.mode.as_deref().map(Mode::parse).transpose()?;
-    let source = LiveSource::open()?;
-    let native = NativeClient {
-        client_id: target.client_id.clone(),
-        client_secret: target.client_secret.clone(),
-        callback_port: target.callback_port,
-        secret_in_keychain: false,
-    };
-    let mut reports = Vec::new();
-    for ide in ides {
-        let scope = match &target.project {
-            None => Scope::User,
-            Some(p) if target.local && ide == Ide::Claude => Scope::Local(p.clone()),
-            Some(p) => Scope::Project(p.clone()),
-        };
-        let mode = mode.unwrap_or(ide.default_mode());
-        let params = source
-            .params(name, mode, target.header.as_deref(), &native)
-            .await?;
-        let req = ConnectRequest { ide, scope, params };
-        // File work and the judge are blocking; keep them off the async runtime's thread.
-        let m = manager.clone();
-        let report = tokio::task::spawn_blocking(move || m.connect(&req))
-            .await
-            .map_err(|e| lanyard_core::ides::IdeError::Watch(e.to_string()))??;
-        reports.push(report);
-    }
-    Ok(reports)
+    actions::connect(name, &target).await
 }
 
 pub fn print(name: &str, reports: &[ConnectReport]) {

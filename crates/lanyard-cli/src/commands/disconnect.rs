@@ -12,28 +12,12 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
-    let manager = super::connect::manager()?;
     let ides = args
         .ide
         .as_deref()
         .map(lanyard_core::ides::Ide::parse_list)
         .transpose()?;
-    let name = args.name.clone();
-    let before = manager.records.load()?.connections;
-    let (changed, after) = tokio::task::spawn_blocking(move || {
-        let changed = manager.disconnect(&name, ides.as_deref())?;
-        Ok::<_, lanyard_core::ides::IdeError>((changed, manager.records.load()?.connections))
-    })
-    .await
-    .map_err(|e| lanyard_core::ides::IdeError::Watch(e.to_string()))??;
-    // A native-mode client secret no entry uses any more leaves the keychain too.
-    let unused = lanyard_core::ides::source::unused_native_secrets(&before, &after);
-    if !unused.is_empty() {
-        let lanyard = lanyard_core::flow::Lanyard::open()?;
-        for key in unused {
-            lanyard.secrets().delete(&key)?;
-        }
-    }
+    let changed = lanyard_core::ides::actions::disconnect(&args.name, ides).await?;
     if changed.is_empty() {
         println!("{} had no Lanyard entries left to remove.", args.name);
     }

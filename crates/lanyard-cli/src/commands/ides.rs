@@ -4,11 +4,10 @@
 //! which also rewrites static-mode tokens after each refresh; alone, the watcher only reacts to
 //! file changes).
 
-use serde::Serialize;
-
-use lanyard_core::ides::manage::{EntryState, IdeStatus};
+use lanyard_core::ides::Ide;
+use lanyard_core::ides::actions::{self, Overview};
+use lanyard_core::ides::manage::EntryState;
 use lanyard_core::ides::source::LiveSource;
-use lanyard_core::ides::{Ide, Scope};
 
 use crate::output;
 
@@ -24,21 +23,6 @@ pub struct Args {
     pub watch: bool,
 }
 
-#[derive(Serialize)]
-struct Assistant {
-    ide: Ide,
-    name: &'static str,
-    installed: bool,
-    cli: Option<String>,
-    user_config: String,
-}
-
-#[derive(Serialize)]
-struct Report {
-    assistants: Vec<Assistant>,
-    connections: Vec<IdeStatus>,
-}
-
 fn describe(s: &EntryState, ide: Ide) -> String {
     match s {
         EntryState::Ok => "connected".into(),
@@ -52,7 +36,7 @@ fn describe(s: &EntryState, ide: Ide) -> String {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
-    let manager = super::connect::manager()?;
+    let manager = actions::manager()?;
     let source = LiveSource::open()?;
     if args.watch {
         let shutdown = async {
@@ -93,36 +77,10 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         return Ok(());
     }
 
-    let records = manager.records.load()?;
-    let mut connections = Vec::new();
-    for c in &records.connections {
-        let params = source.for_connection(c).await.ok();
-        connections.push(IdeStatus {
-            server: c.server.clone(),
-            ide: c.ide,
-            mode: c.mode,
-            file: c.file.clone(),
-            state: manager.inspect(c, params.as_ref()),
-        });
-    }
-    let assistants: Vec<Assistant> = Ide::ALL
-        .into_iter()
-        .map(|ide| {
-            let d = ide.detect(&manager.env);
-            Assistant {
-                ide,
-                name: ide.label(),
-                installed: d.installed,
-                cli: d.cli.map(|p| p.display().to_string()),
-                user_config: ide
-                    .location(&manager.env, &Scope::User)
-                    .map(|l| l.file.display().to_string())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
+    let assistants = actions::assistants(&manager);
+    let connections = actions::connections(&manager, &source).await?;
     if args.json {
-        output::json(&Report {
+        output::json(&Overview {
             assistants,
             connections,
         });

@@ -9,7 +9,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use lanyard_core::cleanup::{
-    Cleanup, CleanupError, EXIT_REMOTE_LEFTOVERS, Outcome, Plan, Purpose, Report, Step, StepPhase,
+    Cleanup, CleanupError, EXIT_REMOTE_LEFTOVERS, Plan, Purpose, Report, Step,
 };
 
 use crate::output;
@@ -167,22 +167,7 @@ pub(crate) async fn execute(
 
 /// One line per finished item: `[2/7] done: Delete the OAuth client … (detail)`.
 pub(crate) fn print_step(s: &Step) {
-    if s.phase != StepPhase::Finished {
-        return;
-    }
-    let Some(o) = &s.outcome else { return };
-    println!("[{}/{}] {}: {}", s.index, s.total, o.label(), s.description);
-    if let Some(d) = o.detail() {
-        let show = matches!(
-            o,
-            Outcome::Failed { .. }
-                | Outcome::LeftForAdmin { .. }
-                | Outcome::LeftRemote { .. }
-                | Outcome::Kept { .. }
-                | Outcome::AlreadyGone { .. }
-        );
-        if show {
-            println!("      {d}");
-        }
+    if let Some(line) = s.report_line() {
+        println!("{line}");
     }
 }

@@ -102,6 +102,30 @@ pub struct Step {
     pub outcome: Option<Outcome>,
 }
 
+impl Step {
+    /// How a finished item reads in a report: `[2/7] done: Delete the OAuth client …`, then
+    /// the detail on an indented line when it matters (failed, left, kept, already gone).
+    /// `None` for an item that has only started.
+    pub fn report_line(&self) -> Option<String> {
+        if self.phase != StepPhase::Finished {
+            return None;
+        }
+        let o = self.outcome.as_ref()?;
+        let mut line = format!(
+            "[{}/{}] {}: {}",
+            self.index,
+            self.total,
+            o.label(),
+            self.description
+        );
+        let show = !matches!(o, Outcome::Done { .. });
+        if let Some(d) = o.detail().filter(|_| show) {
+            line.push_str(&format!("\n      {d}"));
+        }
+        Some(line)
+    }
+}
+
 /// The result of a whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

@@ -7,6 +7,7 @@
 //! - [`records`]: what Lanyard connected where (its own small file under the state dir).
 //! - [`validate`]: the assistants' own CLIs as judges (`claude mcp get`, `codex mcp get --json`).
 //! - [`manage`]: connect / disconnect / status / reconcile, used by the CLI and the watcher.
+//! - [`actions`]: those operations for the current user, as both shells (CLI, tray) run them.
 //!
 //! Using it (what the CLI does; the tray can do the same):
 //! ```ignore
@@ -22,6 +23,7 @@
 //! Facts checked against the real CLIs (Claude Code 2.1.197, Codex 0.171.0 from npm) are noted
 //! in [`adapter`].
 
+pub mod actions;
 pub mod adapter;
 pub mod atomic;
 pub mod jsonc;
