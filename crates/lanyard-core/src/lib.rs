@@ -15,7 +15,6 @@ pub mod paths;
 
 pub mod appimage;
 pub mod authorization;
-pub mod bridge;
 pub mod cleanup;
 pub mod daemon;
 pub mod discovery;

@@ -1,14 +1,20 @@
 //! `lanyard bridge NAME`: the stdio MCP server an assistant starts; every message is forwarded to
-//! the remote server with a fresh token (see `lanyard_core::bridge`).
+//! the remote server with a fresh token (see `lanyard_core::mcp::bridge`).
+//! `lanyard bridge --url URL`: the same to a server that needs no sign-in, sending no token.
 
-use lanyard_core::bridge::{Credentials, HeaderFuture};
-use lanyard_core::flow::Lanyard;
+use lanyard_core::flow::{FlowError, Lanyard};
+use lanyard_core::mcp::bridge::{Anonymous, Credentials, HeaderFuture};
 
 /// Run a stdio MCP server that forwards to a saved server (for assistants' configs).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The server's name.
-    pub name: String,
+    #[arg(required_unless_present = "url", conflicts_with = "url")]
+    pub name: Option<String>,
+    /// Forward to this MCP endpoint without any credential (a server that needs no sign-in;
+    /// one that asks for it is refused with a hint to `lanyard add` it).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 struct Live {
@@ -36,19 +42,25 @@ impl Credentials for Live {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
+    if let Some(url) = args.url {
+        let parsed = url::Url::parse(&url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or(FlowError::BadUrl(url))?;
+        let http = Lanyard::ephemeral().http().clone();
+        return lanyard_core::mcp::bridge::run(http, parsed, Box::new(Anonymous)).await;
+    }
+    let name = args.name.unwrap_or_default();
     let lanyard = Lanyard::open()?;
     let url = {
         let state = lanyard.state_file()?.load()?;
         state
-            .server(&args.name)
-            .ok_or_else(|| lanyard_core::servers::StateError::UnknownServer(args.name.clone()))?
+            .server(&name)
+            .ok_or_else(|| lanyard_core::servers::StateError::UnknownServer(name.clone()))?
             .url
             .clone()
     };
     let http = lanyard.http().clone();
-    let creds = Box::new(Live {
-        lanyard,
-        name: args.name,
-    });
-    lanyard_core::bridge::run(http, url, creds).await
+    let creds = Box::new(Live { lanyard, name });
+    lanyard_core::mcp::bridge::run(http, url, creds).await
 }

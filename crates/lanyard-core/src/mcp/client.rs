@@ -7,13 +7,10 @@ use url::Url;
 use crate::discovery::BearerChallenge;
 use crate::error::UserFacing;
 use crate::http;
+use crate::mcp::protocol::{self, LEGACY_VERSIONS, MODERN_VERSION, Request};
 use crate::mcp::sse::SseParser;
+use crate::mcp::tool_headers::ToolHeaders;
 use crate::net;
-
-/// Versions this client speaks; the first is asked for in `initialize`.
-const LEGACY_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
-/// The revision without `initialize` (SEP-2567): lifecycle in per-request `_meta`.
-const MODERN_VERSION: &str = "2026-07-28";
 
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
@@ -110,6 +107,8 @@ pub struct McpClient {
     negotiated: Negotiated,
     next_id: i64,
     server_info: Option<Value>,
+    /// The `x-mcp-header` designations of the tools listed so far.
+    tools: ToolHeaders,
 }
 
 impl McpClient {
@@ -129,6 +128,7 @@ impl McpClient {
             negotiated: Negotiated::None,
             next_id: 1,
             server_info: None,
+            tools: ToolHeaders::default(),
         }
     }
 
@@ -155,10 +155,6 @@ impl McpClient {
         self.negotiated = Negotiated::None;
     }
 
-    fn client_info() -> Value {
-        json!({"name": "lanyard", "version": env!("CARGO_PKG_VERSION")})
-    }
-
     /// Handshake, the way the 2026-07-28 revision asks negotiating clients to do it: probe with
     /// `server/discover` (carrying the per-request `_meta` envelope and the modern headers); a
     /// server that lists 2026-07-28 in `supportedVersions` is spoken to without `initialize`.
@@ -180,23 +176,28 @@ impl McpClient {
     }
 
     /// `server/discover`: `Ok(true)` when the server speaks 2026-07-28 (and it is now the
-    /// negotiated revision), `Ok(false)` when it answered but does not list it.
+    /// negotiated revision), `Ok(false)` when it answered but does not list it. A refusal of
+    /// the version that lists 2026-07-28 as supported (a server may refuse a client's first
+    /// choice) is answered by asking once more.
     async fn discover(&mut self) -> Result<bool, McpError> {
-        self.negotiated = Negotiated::Modern(MODERN_VERSION.to_owned());
-        let answer = self.request_raw("server/discover", json!({}), None).await;
-        self.negotiated = Negotiated::None;
+        let mut answer;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.negotiated = Negotiated::Modern(MODERN_VERSION.to_owned());
+            answer = self.request_raw("server/discover", json!({})).await;
+            self.negotiated = Negotiated::None;
+            match &answer {
+                Err(McpError::Rpc { code, .. })
+                    if *code == protocol::UNSUPPORTED_VERSION && attempts < 2 => {}
+                _ => break,
+            }
+        }
         let (result, _) = answer?;
-        let supported: Vec<String> = result
-            .get("supportedVersions")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        if !supported.iter().any(|v| v == MODERN_VERSION) {
+        if !protocol::supported_versions(&result).contains(&MODERN_VERSION) {
             return Ok(false);
         }
-        self.server_info = result
-            .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
-            .or_else(|| result.get("serverInfo"))
-            .cloned();
+        self.server_info = protocol::server_info(&result);
         self.session_id = None;
         self.negotiated = Negotiated::Modern(MODERN_VERSION.to_owned());
         Ok(true)
@@ -207,9 +208,9 @@ impl McpClient {
         let params = json!({
             "protocolVersion": LEGACY_VERSIONS[0],
             "capabilities": {},
-            "clientInfo": Self::client_info(),
+            "clientInfo": protocol::lanyard_client_info(),
         });
-        let (result, session) = self.request_raw("initialize", params, None).await?;
+        let (result, session) = self.request_raw("initialize", params).await?;
         let version = result
             .get("protocolVersion")
             .and_then(|v| v.as_str())
@@ -242,7 +243,10 @@ impl McpClient {
                 Some(c) => json!({"cursor": c}),
                 None => json!({}),
             };
-            let result = self.request("tools/list", params, None).await?;
+            let mut result = self.request("tools/list", params).await?;
+            for r in self.tools.learn(&mut result) {
+                tracing::warn!("{}: tool \"{}\" left out: {}", self.url, r.tool, r.why);
+            }
             let page: Vec<Tool> = result
                 .get("tools")
                 .cloned()
@@ -266,70 +270,51 @@ impl McpClient {
         Ok(tools)
     }
 
-    /// `tools/call`; the result as the server sent it (`content`, `isError`, …).
+    /// `tools/call`; the result as the server sent it (`content`, `isError`, …). A tool no
+    /// listing has shown yet is listed first: its `x-mcp-header` annotations say which
+    /// arguments the call carries as headers.
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, McpError> {
-        self.request(
-            "tools/call",
-            json!({"name": name, "arguments": arguments}),
-            Some(name),
-        )
-        .await
+        if !self.tools.knows(name) {
+            self.list_tools().await?;
+        }
+        self.request("tools/call", json!({"name": name, "arguments": arguments}))
+            .await
     }
 
-    async fn request(
-        &mut self,
-        method: &str,
-        params: Value,
-        name: Option<&str>,
-    ) -> Result<Value, McpError> {
+    async fn request(&mut self, method: &str, params: Value) -> Result<Value, McpError> {
         if self.negotiated == Negotiated::None {
             self.connect().await?;
         }
-        self.request_raw(method, params, name).await.map(|(v, _)| v)
+        self.request_raw(method, params).await.map(|(v, _)| v)
     }
 
-    fn base(&self, method: &str, name: Option<&str>) -> reqwest::RequestBuilder {
-        let mut req = self
-            .http
-            .post(self.url.clone())
-            .header("Accept", "application/json, text/event-stream")
-            .header("Content-Type", "application/json");
+    fn base(&self, body: &Value) -> reqwest::RequestBuilder {
+        let mut req = self.http.post(self.url.clone());
         if !self.header_name.is_empty() {
             req = req.header(self.header_name.as_str(), self.header_value.as_str());
         }
-        if let Some(s) = &self.session_id {
-            req = req.header("Mcp-Session-Id", s.as_str());
-        }
-        match &self.negotiated {
-            Negotiated::Legacy(v) => req = req.header("MCP-Protocol-Version", v.as_str()),
-            Negotiated::Modern(v) => {
-                req = req
-                    .header("MCP-Protocol-Version", v.as_str())
-                    .header("Mcp-Method", method);
-                if let Some(n) = name.filter(|n| n.is_ascii() && !n.chars().any(|c| c.is_control()))
-                {
-                    req = req.header("Mcp-Name", n);
-                }
-            }
-            Negotiated::None => {}
-        }
-        req
+        let version = match &self.negotiated {
+            Negotiated::Legacy(v) | Negotiated::Modern(v) => Some(v.as_str()),
+            Negotiated::None => None,
+        };
+        let headers = protocol::headers(
+            Request::Post(body),
+            version,
+            self.session_id.as_deref(),
+            &self.tools,
+        );
+        protocol::apply(req, headers)
     }
 
     /// POST one message. A same-origin 307/308 (Starlette's slash redirect: what people paste
     /// ends in `/mcp/`) is followed with the same method, body and credential, and the endpoint
     /// is settled there for the rest of the connection; another origin is refused, the token
     /// never sent there.
-    async fn post(
-        &mut self,
-        method: &str,
-        name: Option<&str>,
-        body: &Value,
-    ) -> Result<reqwest::Response, McpError> {
+    async fn post(&mut self, body: &Value) -> Result<reqwest::Response, McpError> {
         const MAX_HOPS: usize = 3;
         for _ in 0..MAX_HOPS {
             let resp = self
-                .base(method, name)
+                .base(body)
                 .json(body)
                 .send()
                 .await
@@ -364,7 +349,7 @@ impl McpClient {
 
     async fn notify(&mut self, method: &str) -> Result<(), McpError> {
         let body = json!({"jsonrpc": "2.0", "method": method});
-        let resp = self.post(method, None, &body).await?;
+        let resp = self.post(&body).await?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
@@ -376,30 +361,22 @@ impl McpClient {
     async fn request_raw(
         &mut self,
         method: &str,
-        mut params: Value,
-        name: Option<&str>,
+        params: Value,
     ) -> Result<(Value, Option<String>), McpError> {
-        if let Negotiated::Modern(v) = &self.negotiated
-            && let Some(obj) = params.as_object_mut()
-        {
-            let meta = obj.entry("_meta").or_insert_with(|| json!({}));
-            if let Some(m) = meta.as_object_mut() {
-                m.insert("io.modelcontextprotocol/protocolVersion".into(), json!(v));
-                m.insert(
-                    "io.modelcontextprotocol/clientInfo".into(),
-                    Self::client_info(),
-                );
-                m.insert(
-                    "io.modelcontextprotocol/clientCapabilities".into(),
-                    json!({}),
-                );
-            }
-        }
         let id = self.next_id;
         self.next_id += 1;
-        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let resp = self.post(method, name, &body).await?;
+        let mut body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        if let Negotiated::Modern(_) = &self.negotiated {
+            protocol::wrap(
+                &mut body,
+                &protocol::envelope(protocol::lanyard_client_info(), json!({})),
+            );
+        }
+        let resp = self.post(&body).await?;
         let status = resp.status().as_u16();
+        if status == 400 {
+            return Err(self.bad_request(method, resp).await);
+        }
         if !(200..300).contains(&status) {
             return Err(self.status_err(resp).await);
         }
@@ -484,6 +461,31 @@ impl McpClient {
             if ended {
                 return Err(self.proto("the event stream ended without an answer".into()));
             }
+        }
+    }
+
+    /// HTTP 400: a JSON-RPC error in the body (a refused protocol version) is reported as such,
+    /// anything else as the HTTP status.
+    async fn bad_request(&self, method: &str, resp: reqwest::Response) -> McpError {
+        let body = http::read_capped(resp, 64 * 1024, &self.url)
+            .await
+            .unwrap_or_default();
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) if protocol::refused_version_but_speaks_modern(&v) => McpError::Rpc {
+                url: self.url.clone(),
+                method: method.to_owned(),
+                code: protocol::UNSUPPORTED_VERSION,
+                message: v
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            },
+            _ => McpError::Http {
+                url: self.url.clone(),
+                status: 400,
+                body: http::excerpt(&body),
+            },
         }
     }
 
@@ -693,6 +695,7 @@ mod tests {
                     h("mcp-protocol-version"),
                     h("mcp-session-id"),
                     body["params"].get("_meta").is_some(),
+                    h("mcp-method"),
                 ));
                 match method.as_str() {
                     "server/discover" => {
@@ -745,6 +748,9 @@ mod tests {
         assert_eq!(seen[3].1.as_deref(), Some("2025-11-25"));
         assert_eq!(seen[3].2.as_deref(), Some("s1"));
         assert!(!seen[3].3, "no _meta envelope after a 2025 handshake");
+        // The initialize fallback names its method like every POST.
+        assert_eq!(seen[1].4.as_deref(), Some("initialize"));
+        assert_eq!(seen[2].4.as_deref(), Some("notifications/initialized"));
     }
 
     /// 403 insufficient_scope and 401 are reported as such (step-up / refresh decisions).
@@ -778,5 +784,75 @@ mod tests {
             c.connect().await,
             Err(McpError::Unauthorized { .. })
         ));
+    }
+
+    /// A 2026-07-28 server that refuses the first version (400, -32022, listing 2026-07-28):
+    /// the client asks again instead of falling back to `initialize`; a call of a tool not
+    /// listed yet lists first, the listing drops the tool with a malformed `x-mcp-header` and
+    /// keeps the others' schemas untouched, and the call carries `Mcp-Param-*` headers.
+    #[tokio::test]
+    async fn a_refused_version_is_asked_again_and_calls_carry_param_headers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+        let schema = json!({"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object", "$defs": {"id": {"type": "string"}},
+            "properties": {"region": {"type": "string", "x-mcp-header": "Region"},
+                           "id": {"$ref": "#/$defs/id"}}});
+        let listed = schema.clone();
+        let server = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for n in 0..5 {
+                let (mut sock, h, body, method, id) = next_request(&listener).await;
+                seen.push((method.clone(), h("mcp-method"), h("mcp-param-region")));
+                let answer = match (n, method.as_str()) {
+                    (0, _) => {
+                        let e = json!({"jsonrpc":"2.0","id":id,"error":{"code":-32022,
+                            "message":"Unsupported protocol version","data":{"supported":["2026-07-28"]}}});
+                        reply(&mut sock, 400, "application/json", &e.to_string()).await;
+                        continue;
+                    }
+                    (_, "server/discover") => json!({"jsonrpc":"2.0","id":id,"result":{
+                        "supportedVersions":["2026-07-28"],"capabilities":{"tools":{}}}}),
+                    (_, "tools/list") => json!({"jsonrpc":"2.0","id":id,"result":{"tools":[
+                        {"name":"route","inputSchema":listed.clone()},
+                        {"name":"bad","inputSchema":{"type":"object","properties":{
+                            "v":{"type":"object","x-mcp-header":"V"}}}}]}}),
+                    _ => {
+                        assert_eq!(body["params"]["arguments"]["region"], "eu");
+                        json!({"jsonrpc":"2.0","id":id,"result":{"content":[]}})
+                    }
+                };
+                reply(&mut sock, 200, "application/json", &answer.to_string()).await;
+            }
+            seen
+        });
+        let mut c = McpClient::new(
+            reqwest::Client::new(),
+            url,
+            "Authorization",
+            "Bearer t".into(),
+        );
+        c.call_tool("route", json!({"region": "eu", "id": "x"}))
+            .await
+            .unwrap();
+        assert_eq!(c.negotiated(), &Negotiated::Modern("2026-07-28".into()));
+        let tools = c.list_tools().await.unwrap();
+        assert_eq!(tools.len(), 1, "{tools:?}");
+        assert_eq!(tools[0].name, "route");
+        assert_eq!(tools[0].input_schema, Some(schema));
+        let seen = server.await.unwrap();
+        let methods: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(
+            methods,
+            [
+                "server/discover",
+                "server/discover",
+                "tools/list",
+                "tools/call",
+                "tools/list"
+            ]
+        );
+        assert_eq!(seen[3].1.as_deref(), Some("tools/call"));
+        assert_eq!(seen[3].2.as_deref(), Some("eu"));
     }
 }

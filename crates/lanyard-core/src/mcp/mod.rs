@@ -1,6 +1,14 @@
-//! Step 5: talking MCP over Streamable HTTP with the bearer token — a `server/discover` probe
-//! (2026-07-28: per-request `_meta`, no session), else `initialize` (2025 revisions), then
-//! `tools/list`, `tools/call`.
+//! The MCP wire module: everything Lanyard says to an MCP server over Streamable HTTP.
+//!
+//! - `protocol`: the revisions, the 2026-07-28 `_meta` envelope, the one builder of request
+//!   headers (`MCP-Protocol-Version`, `Mcp-Session-Id`, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
+//! - `tool_headers`: the `x-mcp-header` tool annotations behind the `Mcp-Param-*` headers.
+//! - `sse`: the one size-capped event-stream reader.
+//! - `client`: one request at a time, for `lanyard call`/`tools` and `add`'s first call —
+//!   a `server/discover` probe (2026-07-28: per-request `_meta`, no session), else
+//!   `initialize` (2025 revisions), then `tools/list`, `tools/call`.
+//! - `bridge`: the stdio MCP server assistants start (`lanyard bridge NAME`), forwarding
+//!   every message both ways.
 //!
 //! Why not `rmcp`: rmcp 3.x's streamable HTTP client is built on reqwest 0.13 (a second HTTP
 //! stack beside the workspace's 0.12 and the guarded client), runs a background service task
@@ -8,7 +16,10 @@
 //! refresh-on-401 and custom token header names (`X-Authorization`) need. The subset Lanyard
 //! uses — one request/response at a time, JSON or SSE answers — is small enough to own.
 
+pub mod bridge;
 mod client;
+pub mod protocol;
 pub mod sse;
+pub mod tool_headers;
 
 pub use client::{McpClient, McpError, Negotiated, Tool};

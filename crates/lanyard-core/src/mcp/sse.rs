@@ -19,6 +19,7 @@ pub struct SseParser {
     scanned: usize,
     data: String,
     last_id: Option<String>,
+    retry_ms: Option<u64>,
 }
 
 impl SseParser {
@@ -30,12 +31,18 @@ impl SseParser {
             scanned: 0,
             data: String::new(),
             last_id: None,
+            retry_ms: None,
         }
     }
 
     /// The last `id:` seen (for `Last-Event-ID`).
     pub fn last_id(&self) -> Option<&str> {
         self.last_id.as_deref()
+    }
+
+    /// The last `retry:` the server asked for: how long to wait before resuming the stream.
+    pub fn retry_ms(&self) -> Option<u64> {
+        self.retry_ms
     }
 
     /// Feeds the next chunk; every complete event's JSON message goes to `each` (events whose
@@ -72,6 +79,11 @@ impl SseParser {
             self.data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
         } else if let Some(rest) = line.strip_prefix("id:") {
             self.last_id = Some(rest.trim().to_owned());
+        } else if let Some(rest) = line.strip_prefix("retry:") {
+            // The SSE standard ignores a retry field that is not all digits.
+            if let Ok(ms) = rest.trim().parse::<u64>() {
+                self.retry_ms = Some(ms);
+            }
         }
         Ok(())
     }
@@ -114,6 +126,20 @@ mod tests {
         }
         p.finish(&mut each);
         (out, p.last_id().map(str::to_owned))
+    }
+
+    /// A priming event (empty data) carries the id and the retry interval to resume with.
+    #[test]
+    fn a_priming_event_gives_the_resumption_id_and_retry() {
+        let mut p = SseParser::new(1024);
+        let mut n = 0;
+        p.feed(b"id: event-1\nretry: 500\ndata: \n\n", &mut |_| n += 1)
+            .unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(p.last_id(), Some("event-1"));
+        assert_eq!(p.retry_ms(), Some(500));
+        p.feed(b"retry: soon\n", &mut |_| {}).unwrap();
+        assert_eq!(p.retry_ms(), Some(500));
     }
 
     proptest::proptest! {

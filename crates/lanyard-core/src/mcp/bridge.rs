@@ -1,27 +1,36 @@
 //! `lanyard bridge NAME`: a stdio MCP server that forwards every JSON-RPC message to the remote
-//! server over Streamable HTTP with a fresh token.
+//! server over Streamable HTTP with a fresh token (`--url URL`: with none, for a server that
+//! needs no sign-in).
 //!
 //! - stdin → one POST per message (concurrently, so a client can answer a server's request
 //!   while a tool call is still streaming); `initialize` is awaited before the next message so the
-//!   session id is known.
+//!   session id is known. Every request carries the headers of [`protocol::headers`]:
+//!   `Mcp-Method`, `Mcp-Name`, and the `Mcp-Param-*` headers the tools' `x-mcp-header`
+//!   annotations designate (a `tools/list` answer loses the tools whose annotations are
+//!   malformed; a call of a tool never listed is preceded by a `tools/list` of the bridge's own).
 //! - Answers come back as JSON (single or batch) or as an SSE stream; every message in them —
 //!   responses, and server-to-client requests and notifications — goes to stdout as one line.
+//!   A stream that ends before its response is resumed with GET and `Last-Event-ID` after the
+//!   server's `retry:` (SEP-1699).
 //! - 2025-06-18 / 2025-11-25: `Mcp-Session-Id` and `MCP-Protocol-Version` headers, a GET event
 //!   stream for server-initiated messages (405 means the server has none), DELETE on exit, and a
 //!   quiet re-initialize when the server forgets the session (404).
-//! - 2026-07-28: stateless POSTs with `MCP-Protocol-Version`, `Mcp-Method` (and `Mcp-Name`).
-//!   A client that speaks 2026-07-28 itself (`server/discover`, `_meta` envelope) is forwarded
-//!   as it is. A 2025 client's `initialize` is first turned into a `server/discover` probe:
-//!   when the server speaks 2026-07-28 (a modern-only server refuses `initialize`), the bridge
-//!   answers `initialize` itself from the discover result and wraps each later request in the
-//!   `_meta` envelope (protocol version, the client's `clientInfo`, no client capabilities:
-//!   the bridge cannot relay server-to-client requests in that revision); `ping` is answered
-//!   locally and `notifications/initialized` dropped, as the revision has neither. Otherwise
-//!   the `initialize` is forwarded and the 2025 session runs as above.
+//! - 2026-07-28: stateless POSTs with `MCP-Protocol-Version`. A client that speaks 2026-07-28
+//!   itself (`server/discover`, `_meta` envelope) is forwarded as it is. A 2025 client's
+//!   `initialize` is first turned into a `server/discover` probe (asked again when the server
+//!   refuses the version but lists 2026-07-28): when the server speaks 2026-07-28 alone, the
+//!   bridge answers `initialize` itself from the discover result and wraps each later request
+//!   in the `_meta` envelope (protocol version, the client's `clientInfo` and capabilities);
+//!   `ping` is answered locally and `notifications/initialized` dropped, as the revision has
+//!   neither. An `input_required` result (SEP-2322) is answered for the client: its input
+//!   requests go to the client as ordinary server-to-client requests, and the request is sent
+//!   again with a new id, the answers and the server's `requestState` untouched. Otherwise the
+//!   `initialize` is forwarded and the 2025 session runs as above.
 //! - 401: one forced refresh of the token and one retry; then a JSON-RPC error telling the user
 //!   to sign in again.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -29,18 +38,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use crate::error::UserFacing;
+use crate::mcp::protocol::{self, LEGACY_VERSIONS, MODERN_VERSION, Request};
 use crate::mcp::sse::SseParser;
-
-/// The revision without `initialize`.
-const MODERN_VERSION: &str = "2026-07-28";
-/// The `_meta` key naming a request's protocol version (2026-07-28).
-const MODERN_META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
-/// The 2025 revisions a bridged client may ask for; the first when it asks for another.
-const LEGACY_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+use crate::mcp::tool_headers::ToolHeaders;
 
 /// A header name and value, when it is ready.
 pub type HeaderFuture<'a> =
@@ -53,6 +57,21 @@ pub trait Credentials {
     fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a>;
 }
 
+/// No credential: for a server that needs no sign-in (`lanyard bridge --url`). A 401 is
+/// answered with [`BridgeError::SignInNeeded`].
+pub struct Anonymous;
+
+impl Credentials for Anonymous {
+    fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a> {
+        Box::pin(async move {
+            match rejected {
+                None => Ok((String::new(), String::new())),
+                Some(_) => Err(BridgeError::SignInNeeded.into()),
+            }
+        })
+    }
+}
+
 /// Failures that stop the bridge itself (per-message failures become JSON-RPC errors).
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
@@ -60,6 +79,8 @@ pub enum BridgeError {
     Stdin(String),
     #[error("The bridge could not write its output: {0}")]
     Stdout(String),
+    #[error("the MCP server asks for a sign-in")]
+    SignInNeeded,
 }
 
 impl UserFacing for BridgeError {
@@ -67,10 +88,14 @@ impl UserFacing for BridgeError {
         match self {
             BridgeError::Stdin(..) => "bridge.stdin",
             BridgeError::Stdout(..) => "bridge.stdout",
+            BridgeError::SignInNeeded => "bridge.sign-in-needed",
         }
     }
     fn next_step(&self) -> String {
-        "The assistant that started `lanyard bridge` closed its pipes; restart the assistant's MCP server.".into()
+        match self {
+            BridgeError::SignInNeeded => "Add the server with `lanyard add URL` (it signs you in), then bridge it by name: `lanyard bridge NAME`.".into(),
+            _ => "The assistant that started `lanyard bridge` closed its pipes; restart the assistant's MCP server.".into(),
+        }
     }
 }
 
@@ -95,6 +120,13 @@ struct Bridge {
     out: mpsc::UnboundedSender<String>,
     /// The header value in use (so a 401 can name what was refused).
     current: RefCell<Option<(String, String)>>,
+    /// The `x-mcp-header` designations of the tools listed so far.
+    tools: RefCell<ToolHeaders>,
+    /// The bridge's own requests to the client awaiting its answer, by id.
+    pending: RefCell<HashMap<String, oneshot::Sender<Value>>>,
+    next_id: Cell<u64>,
+    /// The client closed its input: it answers nothing any more.
+    input_closed: Cell<bool>,
 }
 
 /// The largest JSON body or SSE event the bridge reads from the server (a hostile server must
@@ -154,6 +186,10 @@ where
                 session: RefCell::new(Session::default()),
                 out: tx,
                 current: RefCell::new(None),
+                tools: RefCell::new(ToolHeaders::default()),
+                pending: RefCell::new(HashMap::new()),
+                next_id: Cell::new(1),
+                input_closed: Cell::new(false),
             });
             let mut lines = BufReader::new(input).lines();
             let mut tasks = Vec::new();
@@ -174,6 +210,9 @@ where
                         continue;
                     }
                 };
+                if bridge.take_own_answer(&msg) {
+                    continue;
+                }
                 if method_of(&msg) == Some("initialize") {
                     bridge.session.borrow_mut().init = Some(msg.clone());
                     bridge.initialize(msg).await;
@@ -192,7 +231,10 @@ where
                 }
                 tasks.retain(|t| !t.is_finished());
             }
-            // Input closed: let in-flight requests finish, then end the session politely.
+            // Input closed: let in-flight requests finish (none can be answered by the client
+            // any more), then end the session politely.
+            bridge.input_closed.set(true);
+            bridge.pending.borrow_mut().clear();
             for t in tasks {
                 let _ = t.await;
             }
@@ -219,18 +261,25 @@ fn request_id(msg: &Value) -> Option<Value> {
     }
 }
 
-/// The `Mcp-Name` of a request: the tool, prompt or resource it is about.
-fn name_of(msg: &Value) -> Option<String> {
-    let params = msg.get("params")?;
-    let n = match method_of(msg)? {
-        "tools/call" | "prompts/get" => params.get("name")?.as_str()?,
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-            params.get("uri")?.as_str()?
-        }
-        _ => return None,
-    };
-    (n.is_ascii() && !n.chars().any(|c| c.is_control())).then(|| n.to_owned())
+/// A response (no `method`) to the request with `id`.
+fn answers(m: &Value, id: &Value) -> bool {
+    m.get("id") == Some(id) && m.get("method").is_none()
 }
+
+/// A 2026-07-28 result asking for more input first (SEP-2322): `inputRequests` to put to the
+/// client, and the request to send again with their answers.
+fn input_required(answer: &Value) -> Option<&Value> {
+    let result = answer.get("result")?;
+    (result.get("resultType").and_then(Value::as_str) == Some("input_required")).then_some(result)
+}
+
+/// How many rounds of input a request may ask for before the bridge gives up on it.
+const MAX_INPUT_ROUNDS: usize = 8;
+/// How many times a POST's event stream is resumed (GET with `Last-Event-ID`) for its answer.
+const MAX_RESUMES: usize = 5;
+/// The wait before resuming when the server named none (`retry:`), and the longest honoured.
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+const MAX_RETRY: Duration = Duration::from_secs(60);
 
 enum Sent {
     Ok(reqwest::Response),
@@ -239,6 +288,24 @@ enum Sent {
     /// The session is gone (404 with a session id).
     SessionGone,
     Failed(String),
+}
+
+/// What a POST's answer held for the request it carried.
+enum Relayed {
+    /// The response to the request (everything else in the answer was relayed already).
+    Answer(Value),
+    /// Nothing to answer (a notification or a response was accepted).
+    Nothing,
+    /// No response came: why.
+    Missing(String),
+}
+
+/// How an event stream ended.
+struct StreamEnd {
+    last_id: Option<String>,
+    retry: Option<Duration>,
+    /// `Some(why)` when cut short (too large, silent too long).
+    cut: Option<String>,
 }
 
 impl Bridge {
@@ -253,6 +320,30 @@ impl Bridge {
             );
         } else {
             tracing::warn!("bridge: {message}");
+        }
+    }
+
+    fn fresh_id(&self, what: &str) -> String {
+        let n = self.next_id.get();
+        self.next_id.set(n + 1);
+        format!("lanyard-{what}-{n}")
+    }
+
+    /// A line from the client that answers one of the bridge's own requests: handed to the
+    /// task waiting for it (`true`), not forwarded.
+    fn take_own_answer(&self, msg: &Value) -> bool {
+        if msg.get("method").is_some() {
+            return false;
+        }
+        let Some(id) = msg.get("id").and_then(Value::as_str) else {
+            return false;
+        };
+        match self.pending.borrow_mut().remove(id) {
+            Some(tx) => {
+                let _ = tx.send(msg.clone());
+                true
+            }
+            None => false,
         }
     }
 
@@ -273,34 +364,29 @@ impl Bridge {
         // client's connect timeout stays, silence is cut by `IDLE` while reading.
         let mut req = self
             .http
-            .request(method, self.url.clone())
-            .timeout(REQUEST_CEILING)
-            .header(header.0.as_str(), header.1.as_str());
-        if let Some(id) = &session.id {
-            req = req.header("Mcp-Session-Id", id.as_str());
+            .request(method.clone(), self.url.clone())
+            .timeout(REQUEST_CEILING);
+        if !header.0.is_empty() {
+            req = req.header(header.0.as_str(), header.1.as_str());
         }
-        let version = session.version.clone().or_else(|| {
-            msg.and_then(|m| m.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
-        if let Some(v) = &version {
-            req = req.header("MCP-Protocol-Version", v.as_str());
-        }
+        let version = session
+            .version
+            .clone()
+            .or_else(|| msg.and_then(protocol::version_in_meta).map(str::to_owned));
+        let kind = match msg {
+            Some(m) => Request::Post(m),
+            None if method == reqwest::Method::DELETE => Request::Delete,
+            None => Request::Get,
+        };
+        let headers = protocol::headers(
+            kind,
+            version.as_deref(),
+            session.id.as_deref(),
+            &self.tools.borrow(),
+        );
+        req = protocol::apply(req, headers);
         if let Some(m) = msg {
-            req = req
-                .header("Accept", "application/json, text/event-stream")
-                .header("Content-Type", "application/json")
-                .json(m);
-            // 2026-07-28 routes on these; older servers ignore them.
-            if let Some(method) = method_of(m).filter(|s| s.is_ascii()) {
-                req = req.header("Mcp-Method", method);
-            }
-            if let Some(n) = name_of(m) {
-                req = req.header("Mcp-Name", n);
-            }
-        } else {
-            req = req.header("Accept", "text/event-stream");
+            req = req.json(m);
         }
         req
     }
@@ -341,6 +427,36 @@ impl Bridge {
         Sent::Failed("unreachable".into())
     }
 
+    /// `server/discover` with the client's envelope: its result when the server answered
+    /// one. A refusal of the version that lists 2026-07-28 as supported is asked once more.
+    /// `Err(why)` when the server refused the token.
+    async fn discover(&self, envelope: &Value) -> Result<Option<Value>, String> {
+        for attempt in 0..2 {
+            let probe = json!({"jsonrpc": "2.0", "id": self.fresh_id("discover"),
+                "method": "server/discover", "params": {"_meta": envelope}});
+            match self.send(reqwest::Method::POST, Some(&probe)).await {
+                Sent::Ok(resp) if resp.status().is_success() => {
+                    return Ok(self
+                        .answer_to(resp, &probe["id"])
+                        .await
+                        .and_then(|m| m.get("result").cloned()));
+                }
+                Sent::Ok(resp) if resp.status().as_u16() == 400 && attempt == 0 => {
+                    let refusal = read_capped(resp)
+                        .await
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+                    if !refusal.is_some_and(|r| protocol::refused_version_but_speaks_modern(&r)) {
+                        return Ok(None);
+                    }
+                }
+                Sent::Unauthorized(why) => return Err(why),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     /// The client's `initialize`: probe with `server/discover` first; a server that speaks only
     /// 2026-07-28 gets the modern lifecycle (answered here), any other the `initialize` itself.
     async fn initialize(&self, init: Value) {
@@ -352,18 +468,17 @@ impl Bridge {
             .unwrap_or_else(
                 || json!({"name": "lanyard-bridge", "version": env!("CARGO_PKG_VERSION")}),
             );
-        let envelope = json!({
-            MODERN_META_VERSION: MODERN_VERSION,
-            "io.modelcontextprotocol/clientInfo": client_info,
-            "io.modelcontextprotocol/clientCapabilities": {},
-        });
-        let probe = json!({"jsonrpc": "2.0", "id": "lanyard-discover", "method": "server/discover",
-            "params": {"_meta": envelope}});
-        let discovered = match self.send(reqwest::Method::POST, Some(&probe)).await {
-            Sent::Ok(resp) if resp.status().is_success() => {
-                self.answer_to(resp, &probe["id"]).await
-            }
-            Sent::Unauthorized(why) => {
+        // The client's own capabilities: the bridge relays what they cover (elicitation,
+        // sampling, roots) as the revision's input requests.
+        let capabilities = params
+            .get("capabilities")
+            .filter(|v| v.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let envelope = protocol::envelope(client_info, capabilities);
+        let discovered = match self.discover(&envelope).await {
+            Ok(d) => d,
+            Err(why) => {
                 self.error_reply(
                     &init,
                     -32001,
@@ -371,24 +486,14 @@ impl Bridge {
                 );
                 return;
             }
-            _ => None,
         };
         // Only a server that speaks 2026-07-28 alone: one that also speaks a 2025 revision
         // gives the 2025 client a real session (its capabilities, the GET stream, server
         // notifications), which the translation cannot.
-        let Some(result) = discovered
-            .and_then(|m| m.get("result").cloned())
-            .filter(|r| {
-                r.get("supportedVersions")
-                    .and_then(Value::as_array)
-                    .is_some_and(|v| {
-                        v.iter().any(|v| v == MODERN_VERSION)
-                            && !v
-                                .iter()
-                                .any(|v| v.as_str().is_some_and(|v| LEGACY_VERSIONS.contains(&v)))
-                    })
-            })
-        else {
+        let Some(result) = discovered.filter(|r| {
+            let v = protocol::supported_versions(r);
+            v.contains(&MODERN_VERSION) && !v.iter().any(|v| LEGACY_VERSIONS.contains(v))
+        }) else {
             self.forward(init).await;
             return;
         };
@@ -401,10 +506,7 @@ impl Bridge {
         let version = asked
             .filter(|v| LEGACY_VERSIONS.contains(v))
             .unwrap_or(LEGACY_VERSIONS[0]);
-        let server_info = result
-            .pointer("/_meta/io.modelcontextprotocol~1serverInfo")
-            .filter(|v| v.is_object())
-            .cloned()
+        let server_info = protocol::server_info(&result)
             .unwrap_or_else(|| json!({"name": self.url.as_str(), "version": "unknown"}));
         let mut answer = json!({
             "protocolVersion": version,
@@ -436,27 +538,16 @@ impl Bridge {
             Some(_) => {}
             None => return Some(msg),
         }
-        let Some(obj) = msg.as_object_mut() else {
-            return Some(msg);
-        };
-        let params = obj.entry("params").or_insert_with(|| json!({}));
-        if let Some(p) = params.as_object_mut() {
-            let meta = p.entry("_meta").or_insert_with(|| json!({}));
-            if let (Some(m), Some(e)) = (meta.as_object_mut(), envelope.as_object()) {
-                for (k, v) in e {
-                    m.insert(k.clone(), v.clone());
-                }
-            }
-        }
+        protocol::wrap(&mut msg, &envelope);
         Some(msg)
     }
 
     /// The JSON-RPC response with `id` in an answer (JSON, batch or event stream).
-    async fn answer_to(&self, resp: reqwest::Response, id: &Value) -> Option<Value> {
+    async fn answer_to(&self, mut resp: reqwest::Response, id: &Value) -> Option<Value> {
         let mut found = None;
         if content_type(&resp).starts_with("text/event-stream") {
-            self.read_events(resp, |m| {
-                if found.is_none() && m.get("id") == Some(id) && m.get("method").is_none() {
+            self.read_events(&mut resp, &mut |m| {
+                if found.is_none() && answers(&m, id) {
                     found = Some(m);
                 }
             })
@@ -469,50 +560,212 @@ impl Bridge {
         }
     }
 
-    /// Forwards one client message and relays whatever comes back.
+    /// Forwards one client message and relays whatever comes back. A 2025 client behind a
+    /// 2026-07-28 server cannot answer `input_required` results itself: the bridge puts their
+    /// input requests to it as ordinary server-to-client requests and sends the request again
+    /// (new id, the answers, the server's `requestState` exactly as received).
     async fn forward(&self, msg: Value) {
-        let mut retried_session = false;
-        loop {
-            match self.send(reqwest::Method::POST, Some(&msg)).await {
-                Sent::Ok(resp) => {
-                    self.relay_post_answer(&msg, resp).await;
+        let client_id = request_id(&msg);
+        let translated = self.session.borrow().envelope.is_some();
+        let mut current = msg.clone();
+        for _ in 0..MAX_INPUT_ROUNDS {
+            let Some(mut answer) = self.exchange(&current).await else {
+                return;
+            };
+            let Some(result) = input_required(&answer).filter(|_| translated).cloned() else {
+                if let Some(id) = &client_id {
+                    answer["id"] = id.clone();
+                }
+                self.emit(answer);
+                return;
+            };
+            let responses = match self.ask_client(result.get("inputRequests")).await {
+                Ok(r) => r,
+                Err(why) => {
+                    self.error_reply(&msg, -32603, format!("Lanyard bridge: {why}"));
                     return;
                 }
-                Sent::SessionGone if !retried_session && method_of(&msg) != Some("initialize") => {
+            };
+            current = msg.clone();
+            current["id"] = json!(self.fresh_id("retry"));
+            if let Some(p) = current.get_mut("params").and_then(Value::as_object_mut) {
+                p.insert("inputResponses".into(), responses);
+                match result.get("requestState") {
+                    Some(state) => p.insert("requestState".into(), state.clone()),
+                    None => p.remove("requestState"),
+                };
+            }
+        }
+        self.error_reply(
+            &msg,
+            -32603,
+            format!(
+                "Lanyard bridge: the server asked for input more than {MAX_INPUT_ROUNDS} times"
+            ),
+        );
+    }
+
+    /// Learns the tools' `x-mcp-header` annotations with a `tools/list` of the bridge's own
+    /// (not relayed), for a call of a tool no listing has shown yet — a client may call
+    /// without listing, or before its listing was answered. It carries the call's `_meta`
+    /// envelope, so it is valid in whatever revision the call is.
+    async fn learn_tools(&self, call: &Value) {
+        let mut cursor: Option<Value> = None;
+        for _ in 0..20 {
+            let mut params = json!({});
+            if let Some(meta) = call.pointer("/params/_meta").and_then(Value::as_object) {
+                let envelope: serde_json::Map<String, Value> = meta
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("io.modelcontextprotocol/"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if !envelope.is_empty() {
+                    params["_meta"] = Value::Object(envelope);
+                }
+            }
+            if let Some(c) = cursor.take() {
+                params["cursor"] = c;
+            }
+            let list = json!({"jsonrpc": "2.0", "id": self.fresh_id("tools"),
+                "method": "tools/list", "params": params});
+            let Sent::Ok(resp) = self.send(reqwest::Method::POST, Some(&list)).await else {
+                return;
+            };
+            if !resp.status().is_success() {
+                return;
+            }
+            let Some(mut answer) = self.answer_to(resp, &list["id"]).await else {
+                return;
+            };
+            let Some(result) = answer.get_mut("result") else {
+                return;
+            };
+            self.tools.borrow_mut().learn(result);
+            cursor = result
+                .get("nextCursor")
+                .filter(|c| c.as_str().is_some_and(|c| !c.is_empty()))
+                .cloned();
+            if cursor.is_none() {
+                return;
+            }
+        }
+    }
+
+    /// Sends one message (a new session when the server forgot it) and returns the response
+    /// to it; `None` when there is none to give or a failure was already answered.
+    async fn exchange(&self, msg: &Value) -> Option<Value> {
+        if self.tools.borrow().unknown_callee(msg).is_some() {
+            self.learn_tools(msg).await;
+        }
+        let mut retried_session = false;
+        loop {
+            match self.send(reqwest::Method::POST, Some(msg)).await {
+                Sent::Ok(resp) => {
+                    return match self.relay_post_answer(msg, resp).await {
+                        Relayed::Answer(a) => Some(a),
+                        Relayed::Nothing => None,
+                        Relayed::Missing(why) => {
+                            self.error_reply(msg, -32603, format!("Lanyard bridge: {why}"));
+                            None
+                        }
+                    };
+                }
+                Sent::SessionGone if !retried_session && method_of(msg) != Some("initialize") => {
                     retried_session = true;
                     if !self.reinitialize().await {
                         self.error_reply(
-                            &msg,
+                            msg,
                             -32001,
                             "the MCP server ended the session and a new one could not be started"
                                 .into(),
                         );
-                        return;
+                        return None;
                     }
                 }
                 Sent::SessionGone => {
-                    self.error_reply(&msg, -32001, "the MCP server ended the session".into());
-                    return;
+                    self.error_reply(msg, -32001, "the MCP server ended the session".into());
+                    return None;
                 }
                 Sent::Unauthorized(why) => {
                     self.error_reply(
-                        &msg,
+                        msg,
                         -32001,
                         format!("Lanyard could not authorize to the MCP server: {why}"),
                     );
-                    return;
+                    return None;
                 }
                 Sent::Failed(why) => {
-                    self.error_reply(&msg, -32603, format!("Lanyard bridge: {why}"));
-                    return;
+                    self.error_reply(msg, -32603, format!("Lanyard bridge: {why}"));
+                    return None;
                 }
             }
         }
     }
 
-    async fn relay_post_answer(&self, msg: &Value, resp: reqwest::Response) {
+    /// Puts a result's `inputRequests` (key → `{method, params}`) to the client, one by one,
+    /// and returns `inputResponses` (key → the client's result).
+    async fn ask_client(&self, requests: Option<&Value>) -> Result<Value, String> {
+        let Some(requests) = requests.and_then(Value::as_object) else {
+            return Err("the server asked for input without saying which".into());
+        };
+        let mut responses = serde_json::Map::new();
+        for (key, r) in requests {
+            let Some(method) = r.get("method").and_then(Value::as_str) else {
+                return Err(format!(
+                    "the server's input request \"{key}\" names no method"
+                ));
+            };
+            if self.input_closed.get() {
+                return Err(format!("the assistant closed its input before {method}"));
+            }
+            let id = self.fresh_id("input");
+            let (tx, rx) = oneshot::channel();
+            self.pending.borrow_mut().insert(id.clone(), tx);
+            let mut ask = json!({"jsonrpc": "2.0", "id": id, "method": method});
+            if let Some(p) = r.get("params") {
+                ask["params"] = p.clone();
+            }
+            self.emit(ask);
+            let reply = match tokio::time::timeout(IDLE, rx).await {
+                Ok(Ok(reply)) => reply,
+                _ => {
+                    self.pending.borrow_mut().remove(&id);
+                    return Err(format!("the assistant did not answer {method}"));
+                }
+            };
+            match reply.get("result") {
+                Some(result) => {
+                    responses.insert(key.clone(), result.clone());
+                }
+                None => {
+                    let why = reply
+                        .pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no result");
+                    return Err(format!("the assistant refused {method}: {why}"));
+                }
+            }
+        }
+        Ok(Value::Object(responses))
+    }
+
+    /// A response on its way to the client: a `tools/list` result loses the tools whose
+    /// `x-mcp-header` annotations are malformed (and teaches the bridge the others').
+    fn inbound(&self, request: &Value, mut m: Value) -> Value {
+        if method_of(request) == Some("tools/list")
+            && let Some(result) = m.get_mut("result")
+        {
+            for r in self.tools.borrow_mut().learn(result) {
+                tracing::warn!("bridge: tool \"{}\" left out: {}", r.tool, r.why);
+            }
+        }
+        m
+    }
+
+    async fn relay_post_answer(&self, msg: &Value, resp: reqwest::Response) -> Relayed {
         let status = resp.status();
-        if method_of(msg) == Some("initialize")
+        let is_init = method_of(msg) == Some("initialize");
+        if is_init
             && status.is_success()
             && let Some(id) = resp
                 .headers()
@@ -521,62 +774,139 @@ impl Bridge {
         {
             self.session.borrow_mut().id = Some(id.to_owned());
         }
-        let ctype = content_type(&resp);
         if status.as_u16() == 202 || status.as_u16() == 204 {
-            return;
+            return Relayed::Nothing;
         }
-        let is_init = method_of(msg) == Some("initialize");
-        let mut answered = false;
+        let want = request_id(msg);
+        let mut answer = None;
         let mut cut = None;
-        if ctype.starts_with("text/event-stream") {
-            let want = request_id(msg);
+        if content_type(&resp).starts_with("text/event-stream") {
             let mut resp = resp;
-            (_, cut) = self
-                .read_events_capped(&mut resp, &mut |m: Value| {
+            let end = self
+                .read_events(&mut resp, &mut |m: Value| {
                     if is_init {
                         self.learn_version(&m);
                     }
-                    if want.is_some() && m.get("id") == want.as_ref() && m.get("method").is_none() {
-                        answered = true;
+                    match &want {
+                        Some(id) if answer.is_none() && answers(&m, id) => answer = Some(m),
+                        _ => self.emit(m),
                     }
-                    self.emit(m);
                 })
                 .await;
+            cut = end.cut;
+            // The stream closed before the answer (the server may end it at will and resend
+            // on a GET from where it stopped): resume after the delay it asked for.
+            if answer.is_none()
+                && cut.is_none()
+                && let (Some(id), Some(last)) = (&want, end.last_id)
+            {
+                answer = self.resume(id, last, end.retry).await;
+            }
         } else {
             let bytes = match read_capped(resp).await {
                 Ok(b) => b,
-                Err(why) => {
-                    self.error_reply(msg, -32603, format!("Lanyard bridge: {why}"));
-                    return;
-                }
+                Err(why) => return Relayed::Missing(why),
             };
             match serde_json::from_slice::<Value>(&bytes) {
                 Ok(Value::Array(items)) => {
                     for m in items {
-                        answered = true;
-                        self.emit(m);
+                        match &want {
+                            Some(id) if answer.is_none() && answers(&m, id) => answer = Some(m),
+                            _ => self.emit(m),
+                        }
+                    }
+                    if want.is_some() && answer.is_none() {
+                        return Relayed::Nothing;
                     }
                 }
-                Ok(m) if m.get("jsonrpc").is_some() => {
+                Ok(mut m) if m.get("jsonrpc").is_some() => {
                     if is_init {
                         self.learn_version(&m);
                     }
-                    answered = true;
-                    self.emit(m);
+                    match &want {
+                        // A refusal not tied to the request (`"id": null`) still answers it.
+                        Some(id) if m.get("id").is_none_or(Value::is_null) => {
+                            m["id"] = id.clone();
+                            answer = Some(m);
+                        }
+                        Some(_) => answer = Some(m),
+                        None => self.emit(m),
+                    }
                 }
                 _ => {}
             }
         }
-        if !answered && request_id(msg).is_some() {
-            let detail = if let Some(why) = cut {
-                why
-            } else if status.is_success() {
-                "the server's answer had no response to this request".to_owned()
-            } else {
-                format!("the server answered HTTP {status}")
-            };
-            self.error_reply(msg, -32603, format!("Lanyard bridge: {detail}"));
+        match (answer, want) {
+            (Some(a), _) => Relayed::Answer(self.inbound(msg, a)),
+            (None, None) => Relayed::Nothing,
+            (None, Some(_)) => Relayed::Missing(match cut {
+                Some(why) => why,
+                None if status.is_success() => {
+                    "the server's answer had no response to this request".to_owned()
+                }
+                None => format!("the server answered HTTP {status}"),
+            }),
         }
+    }
+
+    /// Resumes a POST's event stream with GET and `Last-Event-ID` until the response to `id`
+    /// arrives (other messages are relayed), waiting the server's `retry:` before each try.
+    async fn resume(
+        &self,
+        id: &Value,
+        mut last_id: String,
+        mut retry: Option<Duration>,
+    ) -> Option<Value> {
+        for _ in 0..MAX_RESUMES {
+            tokio::time::sleep(retry.unwrap_or(DEFAULT_RETRY).min(MAX_RETRY)).await;
+            let header = self.current.borrow().clone()?;
+            let resp = self
+                .request(reqwest::Method::GET, &header, None)
+                .header("Last-Event-ID", last_id.as_str())
+                .send()
+                .await
+                .ok()?;
+            if !resp.status().is_success() || !content_type(&resp).starts_with("text/event-stream")
+            {
+                return None;
+            }
+            let mut resp = resp;
+            let mut sse = SseParser::new(MAX_MESSAGE);
+            let mut found = None;
+            loop {
+                let chunk = match tokio::time::timeout(IDLE, resp.chunk()).await {
+                    Ok(Ok(Some(chunk))) => chunk,
+                    Ok(_) => break,
+                    Err(_) => return None,
+                };
+                let fed = sse.feed(&chunk, &mut |m: Value| {
+                    if found.is_none() && answers(&m, id) {
+                        found = Some(m);
+                    } else {
+                        self.emit(m);
+                    }
+                });
+                if fed.is_err() {
+                    return None;
+                }
+                if found.is_some() {
+                    return found;
+                }
+            }
+            sse.finish(&mut |m: Value| {
+                if found.is_none() && answers(&m, id) {
+                    found = Some(m);
+                } else {
+                    self.emit(m);
+                }
+            });
+            if found.is_some() {
+                return found;
+            }
+            last_id = sse.last_id().map(str::to_owned).unwrap_or(last_id);
+            retry = sse.retry_ms().map(Duration::from_millis).or(retry);
+        }
+        None
     }
 
     fn learn_version(&self, m: &Value) {
@@ -585,37 +915,32 @@ impl Bridge {
         }
     }
 
-    /// Reads an SSE body, calling `each` for every JSON-RPC message; returns the last event id.
-    /// An event (or a line) over [`MAX_MESSAGE`] ends the stream, as does [`IDLE`] silence.
+    /// Reads an SSE body, calling `each` for every JSON-RPC message. An event (or a line) over
+    /// [`MAX_MESSAGE`] ends the stream, as does [`IDLE`] silence.
     async fn read_events(
-        &self,
-        mut resp: reqwest::Response,
-        mut each: impl FnMut(Value),
-    ) -> Option<String> {
-        let (last_id, _) = self.read_events_capped(&mut resp, &mut each).await;
-        last_id
-    }
-
-    /// [`Self::read_events`], also saying why the stream ended early (`Some(why)`).
-    async fn read_events_capped(
         &self,
         resp: &mut reqwest::Response,
         each: &mut impl FnMut(Value),
-    ) -> (Option<String>, Option<String>) {
+    ) -> StreamEnd {
         let mut sse = SseParser::new(MAX_MESSAGE);
-        loop {
+        let cut = loop {
             match tokio::time::timeout(IDLE, resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => {
                     if sse.feed(&chunk, each).is_err() {
-                        return (sse.last_id().map(str::to_owned), Some(too_large()));
+                        break Some(too_large());
                     }
                 }
-                Err(_) => return (sse.last_id().map(str::to_owned), Some(idle())),
+                Err(_) => break Some(idle()),
                 _ => {
                     sse.finish(each);
-                    return (sse.last_id().map(str::to_owned), None);
+                    break None;
                 }
             }
+        };
+        StreamEnd {
+            last_id: sse.last_id().map(str::to_owned),
+            retry: sse.retry_ms().map(Duration::from_millis),
+            cut,
         }
     }
 
@@ -639,7 +964,9 @@ impl Bridge {
         }
         // Drain the answer (not forwarded: the client already has one).
         if content_type(&resp).starts_with("text/event-stream") {
-            self.read_events(resp, |m| self.learn_version(&m)).await;
+            let mut resp = resp;
+            self.read_events(&mut resp, &mut |m| self.learn_version(&m))
+                .await;
         } else if let Ok(m) = read_capped(resp)
             .await
             .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()))
@@ -662,6 +989,7 @@ impl Bridge {
         }
         tokio::task::spawn_local(async move {
             let mut last_event: Option<String> = None;
+            let mut retry = Duration::from_millis(500);
             for _ in 0..100 {
                 let header = match self.current.borrow().clone() {
                     Some(h) => h,
@@ -677,8 +1005,13 @@ impl Bridge {
                 };
                 match resp.status().as_u16() {
                     200 if content_type(&resp).starts_with("text/event-stream") => {
-                        if let Some(id) = self.read_events(resp, |m| self.emit(m)).await {
+                        let mut resp = resp;
+                        let end = self.read_events(&mut resp, &mut |m| self.emit(m)).await;
+                        if let Some(id) = end.last_id {
                             last_event = Some(id);
+                        }
+                        if let Some(r) = end.retry {
+                            retry = r.min(MAX_RETRY);
                         }
                     }
                     401 => {
@@ -689,7 +1022,7 @@ impl Bridge {
                     // 405: no stream offered; anything else: give up quietly.
                     _ => return,
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                tokio::time::sleep(retry).await;
             }
         });
     }
@@ -793,6 +1126,14 @@ mod tests {
         call_delay: Option<std::time::Duration>,
         /// `tools/call` answers with a message of this many bytes: "json" or "sse" framing.
         huge_call: Option<(&'static str, usize)>,
+        /// Modern mode: refuse the first request's version (400, -32022, 2026-07-28 supported).
+        refuse_first: bool,
+        /// Modern mode: the tools `tools/list` answers with (default: one `echo`).
+        tools: Option<Value>,
+        /// 2025 mode: `tools/call` ends its event stream after a priming event (id `p1`,
+        /// retry 50 ms); a GET with `Last-Event-ID: p1` carries the answer.
+        resumable_call: bool,
+        pending_call: Option<Value>,
     }
 
     /// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
@@ -896,9 +1237,26 @@ mod tests {
             );
         }
         if st.modern {
-            return respond_modern(seen);
+            if std::mem::take(&mut st.refuse_first) {
+                let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
+                let e = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32022,
+                    "message": "Unsupported protocol version", "data": {"supported": ["2026-07-28"]}}});
+                return ("400 Bad Request", "application/json", vec![], e.to_string());
+            }
+            return respond_modern(st, seen);
         }
         if seen.method == "GET" {
+            if seen.header("last-event-id") == Some("p1")
+                && let Some(id) = st.pending_call.take()
+            {
+                let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": "resumed"}]}});
+                return (
+                    "200 OK",
+                    "text/event-stream",
+                    vec![],
+                    format!("id: p2\ndata: {answer}\n\n"),
+                );
+            }
             return ("405 Method Not Allowed", "", vec![], String::new());
         }
         if seen.method == "DELETE" {
@@ -949,6 +1307,15 @@ mod tests {
                     ("200 OK", "application/json", vec![], body.to_string())
                 }
             }
+            "tools/call" if st.resumable_call => {
+                st.pending_call = Some(id);
+                (
+                    "200 OK",
+                    "text/event-stream",
+                    vec![],
+                    "id: p1\nretry: 50\ndata: \n\n".to_owned(),
+                )
+            }
             "tools/call" => {
                 let events = [
                     json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 0.5}}),
@@ -974,7 +1341,12 @@ mod tests {
     /// A 2026-07-28-only server, strict like the TypeScript SDK v2: every request needs the
     /// `_meta` envelope and a matching `MCP-Protocol-Version` header (else 400, -32022);
     /// `server/discover` lists 2026-07-28; `ping` is unknown (404, -32601).
-    fn respond_modern(seen: &Seen) -> (&'static str, &'static str, Vec<(String, String)>, String) {
+    /// Also `tools/call`: `confirm` asks for input (SEP-2322) until it is called again with
+    /// the answer and the exact `requestState`; any other tool answers "done".
+    fn respond_modern(
+        st: &FakeState,
+        seen: &Seen,
+    ) -> (&'static str, &'static str, Vec<(String, String)>, String) {
         let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
         let method = seen.body["method"].as_str().unwrap_or("");
         let meta = &seen.body["params"]["_meta"];
@@ -1007,7 +1379,33 @@ mod tests {
             ),
             "tools/list" => json_reply(
                 "200 OK",
-                json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [{"name": "echo"}], "resultType": "complete"}}),
+                json!({"jsonrpc": "2.0", "id": id, "result": {
+                    "tools": st.tools.clone().unwrap_or_else(|| json!([{"name": "echo"}])),
+                    "resultType": "complete"}}),
+            ),
+            "tools/call" if seen.body["params"]["name"] == json!("confirm") => {
+                let p = &seen.body["params"];
+                let result = if p.get("inputResponses").is_none() {
+                    json!({"resultType": "input_required", "requestState": "opaque-\u{1f512}",
+                        "inputRequests": {"ok": {"method": "elicitation/create", "params": {
+                            "message": "Sure?", "requestedSchema": {"type": "object",
+                            "properties": {"sure": {"type": "boolean"}}}}}}})
+                } else if p["requestState"] == json!("opaque-\u{1f512}")
+                    && p["inputResponses"]["ok"]["action"] == json!("accept")
+                {
+                    json!({"resultType": "complete", "content": [{"type": "text", "text": "confirmed"}]})
+                } else {
+                    json!({"resultType": "complete", "isError": true, "content": [{"type": "text", "text": format!("bad retry: {p}")}]})
+                };
+                json_reply(
+                    "200 OK",
+                    json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                )
+            }
+            "tools/call" => json_reply(
+                "200 OK",
+                json!({"jsonrpc": "2.0", "id": id, "result": {"resultType": "complete",
+                    "content": [{"type": "text", "text": "done"}]}}),
             ),
             _ => json_reply(
                 "404 Not Found",
@@ -1148,6 +1546,12 @@ mod tests {
         assert_eq!(call.header("mcp-protocol-version"), Some("2025-06-18"));
         assert_eq!(call.header("mcp-method"), Some("tools/call"));
         assert_eq!(call.header("mcp-name"), Some("echo"));
+        // The initialize the bridge forwarded names its method too, like every POST.
+        let init = seen
+            .iter()
+            .find(|s| s.body["method"] == json!("initialize"))
+            .unwrap();
+        assert_eq!(init.header("mcp-method"), Some("initialize"));
         // The client's answer to the server's request went back as a POST in the session.
         let answer = seen
             .iter()
@@ -1211,9 +1615,10 @@ mod tests {
             meta["io.modelcontextprotocol/clientInfo"]["name"],
             json!("t")
         );
+        // The client's own capabilities: the bridge relays input requests to it.
         assert_eq!(
             meta["io.modelcontextprotocol/clientCapabilities"],
-            json!({})
+            json!({"roots": {}})
         );
     }
 
@@ -1300,5 +1705,182 @@ mod tests {
         );
         // Exactly one retry.
         assert_eq!(state.lock().unwrap().seen.len(), 2);
+    }
+
+    /// Runs the bridge with a client that answers the bridge's requests (`answer`) and closes
+    /// its input once request `last` is answered; everything the bridge wrote.
+    async fn run_bridge_talking(
+        url: Url,
+        lines: &[&str],
+        last: i64,
+        answer: impl Fn(&Value) -> Value,
+    ) -> Vec<Value> {
+        let (mut in_w, in_r) = tokio::io::duplex(1 << 20);
+        let (out_w, out_r) = tokio::io::duplex(1 << 20);
+        for l in lines {
+            in_w.write_all(format!("{l}\n").as_bytes()).await.unwrap();
+        }
+        let creds = Box::new(Rotating(Mutex::new(0)));
+        let client = async move {
+            let mut seen = Vec::new();
+            let mut out = tokio::io::BufReader::new(out_r).lines();
+            let mut in_w = Some(in_w);
+            while let Ok(Some(line)) = out.next_line().await {
+                let m: Value = serde_json::from_str(&line).unwrap();
+                if m.get("method").is_some()
+                    && let (Some(id), Some(w)) = (m.get("id"), in_w.as_mut())
+                {
+                    let reply = json!({"jsonrpc": "2.0", "id": id, "result": answer(&m)});
+                    w.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
+                }
+                if m.get("id") == Some(&json!(last)) {
+                    in_w = None;
+                }
+                seen.push(m);
+            }
+            seen
+        };
+        let (ran, seen) = tokio::join!(
+            run_with(reqwest::Client::new(), url, creds, in_r, out_w),
+            client
+        );
+        ran.unwrap();
+        seen
+    }
+
+    /// SEP-2322 through the bridge: a 2025 client cannot answer `input_required`, so the bridge
+    /// puts the input request to it as an `elicitation/create`, then sends the call again with
+    /// a new id, the client's answer and the server's `requestState` byte for byte; the client
+    /// gets one answer, under its own id.
+    #[tokio::test]
+    async fn input_requests_of_a_2026_07_28_server_are_put_to_the_client_and_the_call_retried() {
+        let state = Arc::new(Mutex::new(FakeState {
+            modern: true,
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"confirm","arguments":{}}}"#;
+        let out = run_bridge_talking(url, &[INIT, call], 1, |ask| {
+            assert_eq!(ask["method"], json!("elicitation/create"));
+            json!({"action": "accept", "content": {"sure": true}})
+        })
+        .await;
+        let asks: Vec<&Value> = out.iter().filter(|m| m.get("method").is_some()).collect();
+        assert_eq!(asks.len(), 1, "{out:?}");
+        assert_eq!(asks[0]["params"]["message"], json!("Sure?"));
+        assert_eq!(
+            answer_1(&out)["result"]["content"][0]["text"],
+            json!("confirmed"),
+            "{out:?}"
+        );
+        let seen = state.lock().unwrap().seen.clone();
+        let calls: Vec<&Seen> = seen
+            .iter()
+            .filter(|s| s.body["method"] == json!("tools/call"))
+            .collect();
+        assert_eq!(calls.len(), 2);
+        assert_ne!(
+            calls[0].body["id"], calls[1].body["id"],
+            "a retry has a new id"
+        );
+        assert!(calls[0].body["params"].get("requestState").is_none());
+        assert_eq!(
+            calls[1].body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+            json!("2026-07-28")
+        );
+    }
+
+    /// A server that refuses the first version it is sent (400, -32022) but lists 2026-07-28
+    /// is asked again; the 2025 client never notices, and every request carries the envelope.
+    #[tokio::test]
+    async fn a_refused_first_version_is_asked_again() {
+        let state = Arc::new(Mutex::new(FakeState {
+            modern: true,
+            refuse_first: true,
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let out = run_bridge(url, &format!("{INIT}\n{list}\n")).await;
+        assert_eq!(out[0]["result"]["serverInfo"]["name"], json!("modern-fake"));
+        assert_eq!(answer_1(&out)["result"]["tools"][0]["name"], json!("echo"));
+        let seen = state.lock().unwrap().seen.clone();
+        let methods: Vec<&str> = seen
+            .iter()
+            .filter(|s| s.header("authorization") == Some("Bearer new"))
+            .map(|s| s.body["method"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            methods,
+            ["server/discover", "server/discover", "tools/list"]
+        );
+    }
+
+    /// SEP-2243 through the bridge: `tools/list` loses the tool whose `x-mcp-header` is
+    /// malformed and keeps the others' schemas as they are; a call of an annotated tool mirrors
+    /// its arguments into `Mcp-Param-*` headers.
+    #[tokio::test]
+    async fn annotated_arguments_become_headers_and_malformed_tools_are_left_out() {
+        let route_schema = json!({"type": "object", "$defs": {"r": {"$anchor": "r"}},
+            "properties": {"region": {"type": "string", "x-mcp-header": "Region"},
+                           "n": {"type": "integer", "x-mcp-header": "N"},
+                           "q": {"$ref": "#/$defs/r"}}});
+        let state = Arc::new(Mutex::new(FakeState {
+            modern: true,
+            tools: Some(json!([
+                {"name": "route", "inputSchema": route_schema.clone()},
+                {"name": "bad", "inputSchema": {"type": "object",
+                    "properties": {"v": {"type": "string", "x-mcp-header": "A B"}}}},
+            ])),
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"route","arguments":{"region":"eu west ","n":3,"q":"x"}}}"#;
+        let out = run_bridge(url, &format!("{INIT}\n{list}\n{call}\n")).await;
+        let tools = answer_1(&out)["result"]["tools"].clone();
+        assert_eq!(
+            tools,
+            json!([{"name": "route", "inputSchema": route_schema}]),
+            "{out:?}"
+        );
+        let seen = state.lock().unwrap().seen.clone();
+        let sent = seen
+            .iter()
+            .find(|s| s.body["method"] == json!("tools/call"))
+            .unwrap();
+        assert_eq!(sent.header("mcp-method"), Some("tools/call"));
+        assert_eq!(sent.header("mcp-name"), Some("route"));
+        assert_eq!(
+            sent.header("mcp-param-region"),
+            Some("=?base64?ZXUgd2VzdCA=?=")
+        );
+        assert_eq!(sent.header("mcp-param-n"), Some("3"));
+        assert_eq!(sent.header("mcp-param-q"), None);
+    }
+
+    /// SEP-1699: a POST's event stream that ends after a priming event, before the answer, is
+    /// resumed with a GET carrying `Last-Event-ID`, after the server's `retry:`; the answer
+    /// that comes on it reaches the client.
+    #[tokio::test]
+    async fn a_stream_closed_before_its_answer_is_resumed_with_last_event_id() {
+        let state = Arc::new(Mutex::new(FakeState {
+            resumable_call: true,
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+        assert_eq!(
+            answer_1(&out)["result"]["content"][0]["text"],
+            json!("resumed"),
+            "{out:?}"
+        );
+        let seen = state.lock().unwrap().seen.clone();
+        let resumed = seen
+            .iter()
+            .find(|s| s.method == "GET" && s.header("last-event-id").is_some())
+            .unwrap_or_else(|| panic!("no resumption: {seen:?}"));
+        assert_eq!(resumed.header("last-event-id"), Some("p1"));
+        assert_eq!(resumed.header("mcp-session-id"), Some("s1"));
     }
 }
