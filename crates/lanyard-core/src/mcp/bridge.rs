@@ -127,6 +127,7 @@ struct Bridge {
     next_id: Cell<u64>,
     /// The client closed its input: it answers nothing any more.
     input_closed: Cell<bool>,
+    get_stream: RefCell<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The largest JSON body or SSE event the bridge reads from the server (a hostile server must
@@ -190,6 +191,7 @@ where
                 pending: RefCell::new(HashMap::new()),
                 next_id: Cell::new(1),
                 input_closed: Cell::new(false),
+                get_stream: RefCell::new(None),
             });
             let mut lines = BufReader::new(input).lines();
             let mut tasks = Vec::new();
@@ -239,6 +241,10 @@ where
                 let _ = t.await;
             }
             bridge.end_session().await;
+            // The GET stream may stay open for hours: it ends with the bridge.
+            if let Some(stream) = bridge.get_stream.borrow_mut().take() {
+                stream.abort();
+            }
             drop(bridge);
             match writer.await {
                 Ok(Ok(())) | Err(_) => Ok(()),
@@ -987,15 +993,16 @@ impl Bridge {
             }
             s.get_stream_started = true;
         }
-        tokio::task::spawn_local(async move {
+        let this = self.clone();
+        let stream = tokio::task::spawn_local(async move {
             let mut last_event: Option<String> = None;
             let mut retry = Duration::from_millis(500);
             for _ in 0..100 {
-                let header = match self.current.borrow().clone() {
+                let header = match this.current.borrow().clone() {
                     Some(h) => h,
                     None => return,
                 };
-                let mut req = self.request(reqwest::Method::GET, &header, None);
+                let mut req = this.request(reqwest::Method::GET, &header, None);
                 if let Some(id) = &last_event {
                     req = req.header("Last-Event-ID", id.as_str());
                 }
@@ -1006,7 +1013,7 @@ impl Bridge {
                 match resp.status().as_u16() {
                     200 if content_type(&resp).starts_with("text/event-stream") => {
                         let mut resp = resp;
-                        let end = self.read_events(&mut resp, &mut |m| self.emit(m)).await;
+                        let end = this.read_events(&mut resp, &mut |m| this.emit(m)).await;
                         if let Some(id) = end.last_id {
                             last_event = Some(id);
                         }
@@ -1015,7 +1022,7 @@ impl Bridge {
                         }
                     }
                     401 => {
-                        if self.header(Some(&header.1)).await.is_err() {
+                        if this.header(Some(&header.1)).await.is_err() {
                             return;
                         }
                     }
@@ -1025,6 +1032,7 @@ impl Bridge {
                 tokio::time::sleep(retry).await;
             }
         });
+        *self.get_stream.borrow_mut() = Some(stream);
     }
 
     async fn end_session(&self) {
@@ -1134,6 +1142,8 @@ mod tests {
         /// retry 50 ms); a GET with `Last-Event-ID: p1` carries the answer.
         resumable_call: bool,
         pending_call: Option<Value>,
+        /// 2025 mode: the GET stream opens and never ends.
+        endless_get: bool,
     }
 
     /// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
@@ -1205,6 +1215,13 @@ mod tests {
                     if let Some(d) = delay {
                         tokio::time::sleep(d).await;
                     }
+                    if extra.iter().any(|(k, _)| k == "X-Endless") {
+                        // An event stream that never ends (a server's idle GET stream).
+                        let head =
+                            format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n\r\n{payload}");
+                        let _ = sock.write_all(head.as_bytes()).await;
+                        std::future::pending::<()>().await;
+                    }
                     let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
                     if !ctype.is_empty() {
                         out.push_str(&format!("Content-Type: {ctype}\r\n"));
@@ -1255,6 +1272,14 @@ mod tests {
                     "text/event-stream",
                     vec![],
                     format!("id: p2\ndata: {answer}\n\n"),
+                );
+            }
+            if st.endless_get {
+                return (
+                    "200 OK",
+                    "text/event-stream",
+                    vec![("X-Endless".into(), "1".into())],
+                    ": open\n\n".to_owned(),
                 );
             }
             return ("405 Method Not Allowed", "", vec![], String::new());
@@ -1882,5 +1907,28 @@ mod tests {
             .unwrap_or_else(|| panic!("no resumption: {seen:?}"));
         assert_eq!(resumed.header("last-event-id"), Some("p1"));
         assert_eq!(resumed.header("mcp-session-id"), Some("s1"));
+    }
+
+    /// A server's GET stream may stay open for hours: when the client closes its input, the
+    /// bridge still ends (and ends the session), instead of waiting on the stream.
+    #[tokio::test]
+    async fn the_bridge_ends_with_its_input_even_with_the_get_stream_open() {
+        let state = Arc::new(Mutex::new(FakeState {
+            endless_get: true,
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        let out = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            run_bridge(url, &format!("{INIT}\n{initialized}\n{list}\n")),
+        )
+        .await
+        .expect("the bridge ends");
+        assert!(answer_1(&out)["result"].is_object(), "{out:?}");
+        let seen = state.lock().unwrap().seen.clone();
+        assert!(seen.iter().any(|s| s.method == "GET"), "{seen:?}");
+        assert!(seen.iter().any(|s| s.method == "DELETE"), "{seen:?}");
     }
 }
