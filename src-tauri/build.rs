@@ -14,6 +14,7 @@ fn main() {
     // to the wizard and dashboard windows.
     let manifest = tauri_build::AppManifest::new().commands(&[
         "probe",
+        "suggest_name",
         "add_server",
         "tools",
         "assistants",

@@ -1,51 +1,36 @@
 //! The commands the UI may call (each one is listed in build.rs's app manifest and granted in
 //! capabilities/default.json to the wizard and dashboard windows only).
 
-use serde::Serialize;
-use serde_json::Value;
+use lanyard_core::ides::Ide;
 use tauri::{AppHandle, Manager, State};
 
-use crate::cli;
-use crate::core::{self, AddRequest, ProbeSummary};
+use crate::calls;
 use crate::engine;
-use crate::flow::{self, TimelineStep};
-use crate::model::{Activity, ServerRow, UiError};
+use crate::model::{
+    Activity, AddRequest, AddResult, Assistant, ProbeSummary, ServerRow, StepState, TimelineStep,
+    ToolInfo, UiError, UninstallResult,
+};
 use crate::state::AppState;
+use crate::timeline;
 use crate::windows;
 
 /// Runs the discovery chain and streams its steps into the wizard's timeline.
 #[tauri::command]
 pub async fn probe(app: AppHandle, url: String) -> Result<ProbeSummary, UiError> {
-    core::probe(&app, url).await
+    calls::probe(&app, url).await
 }
 
-#[derive(Debug, Serialize)]
-pub struct ToolInfo {
-    pub name: String,
-    pub description: String,
-}
-
-fn tool_infos(tools: Vec<lanyard_core::mcp::Tool>) -> Vec<ToolInfo> {
-    tools
-        .into_iter()
-        .map(|t| ToolInfo {
-            name: t.name,
-            description: t.description.unwrap_or_default(),
-        })
-        .collect()
-}
-
-#[derive(Debug, Serialize)]
-pub struct AddResult {
-    pub name: String,
-    pub tools: Vec<ToolInfo>,
+/// The name the wizard proposes for a server URL (the core's rule; "" for a non-URL).
+#[tauri::command]
+pub fn suggest_name(url: String) -> String {
+    calls::suggest_name(&url)
 }
 
 /// Registers (or reuses) a client, signs in in the sign-in window, makes the first tool call.
 #[tauri::command]
 pub async fn add_server(app: AppHandle, req: AddRequest) -> Result<AddResult, UiError> {
     let state = app.state::<AppState>();
-    match core::add(&app, req).await {
+    match calls::add(&app, req).await {
         Ok(out) => {
             state.log(
                 "sign-in",
@@ -54,28 +39,31 @@ pub async fn add_server(app: AppHandle, req: AddRequest) -> Result<AddResult, Ui
                     out.name, out.client_source, out.client_id
                 ),
             );
-            flow::emit(
+            timeline::emit(
                 &app,
                 TimelineStep::new(
                     "first tool call",
-                    "ok",
+                    StepState::Ok,
                     format!("{} tool(s)", out.tools.len()),
                 ),
             );
             engine::refresh_now(&app).await;
             Ok(AddResult {
                 name: out.name,
-                tools: tool_infos(out.tools),
+                tools: out.tools.into_iter().map(ToolInfo::from).collect(),
             })
         }
         Err(e) => {
-            if e.kind != "cancelled" {
-                let step = if e.kind == "needs-client-id" {
+            if e.code != UiError::cancelled().code {
+                let step = if e.code.starts_with("registration.") {
                     "client id"
                 } else {
                     "sign in"
                 };
-                flow::emit(&app, TimelineStep::new(step, "failed", e.to_string()));
+                timeline::emit(
+                    &app,
+                    TimelineStep::new(step, StepState::Failed, e.to_string()),
+                );
                 state.log("error", e.to_string());
             }
             Err(e)
@@ -85,99 +73,27 @@ pub async fn add_server(app: AppHandle, req: AddRequest) -> Result<AddResult, Ui
 
 #[tauri::command]
 pub async fn tools(name: String) -> Result<Vec<ToolInfo>, UiError> {
-    core::tools(name).await.map(tool_infos)
+    calls::tools(name).await
 }
 
-/// An AI assistant Lanyard can configure.
-#[derive(Debug, Serialize)]
-pub struct Assistant {
-    pub id: String,
-    pub name: String,
-    pub installed: bool,
-    pub connected: bool,
-}
-
-pub const ASSISTANTS: [(&str, &str); 3] = [
-    ("cursor", "Cursor"),
-    ("claude", "Claude Code"),
-    ("codex", "Codex"),
-];
-
-/// Detected assistants (`lanyard ides --json`), each marked connected for `server` when given.
+/// Every assistant, each marked connected for `server` when given.
 #[tauri::command]
 pub async fn assistants(server: Option<String>) -> Result<Vec<Assistant>, UiError> {
-    let v = cli::json(&["ides".into(), "--json".into()]).await.ok();
-    let list = |key: &str| -> Vec<Value> {
-        v.as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (found, connections) = (list("assistants"), list("connections"));
-    Ok(ASSISTANTS
-        .iter()
-        .map(|(id, label)| {
-            let installed = match found
-                .iter()
-                .find(|e| e.get("ide").and_then(Value::as_str) == Some(*id))
-            {
-                Some(e) => e.get("installed").and_then(Value::as_bool).unwrap_or(false),
-                None => detect_locally(id),
-            };
-            let connected = server.as_deref().is_some_and(|s| {
-                connections.iter().any(|c| {
-                    c.get("server").and_then(Value::as_str) == Some(s)
-                        && c.get("ide").and_then(Value::as_str) == Some(*id)
-                })
-            });
-            Assistant {
-                id: (*id).into(),
-                name: (*label).into(),
-                installed,
-                connected,
-            }
-        })
-        .collect())
+    calls::assistants(server).await
 }
 
-/// Fallback when `lanyard ides` is unavailable: the assistants' config homes.
-fn detect_locally(id: &str) -> bool {
-    let Some(home) = std::env::var_os("HOME").map(std::path::PathBuf::from) else {
-        return false;
-    };
-    match id {
-        "cursor" => home.join(".cursor").exists(),
-        "claude" => home.join(".claude.json").exists(),
-        "codex" => std::env::var_os("CODEX_HOME")
-            .map(std::path::PathBuf::from)
-            .unwrap_or(home.join(".codex"))
-            .exists(),
-        _ => false,
-    }
-}
-
-/// Writes the configs of the chosen assistants (`lanyard connect NAME --ide a,b`).
+/// Writes the configs of the chosen assistants (ids: "cursor", "claude", "codex").
 #[tauri::command]
 pub async fn connect(app: AppHandle, name: String, ides: Vec<String>) -> Result<(), UiError> {
-    let ides: Vec<String> = ides
-        .into_iter()
-        .filter(|i| ASSISTANTS.iter().any(|(id, _)| *id == i.as_str()))
-        .collect();
+    let ides: Vec<Ide> = ides.iter().filter_map(|i| Ide::parse(i).ok()).collect();
     if ides.is_empty() {
         return Ok(());
     }
-    cli::run(&[
-        "connect".into(),
-        name.clone(),
-        "--ide".into(),
-        ides.join(","),
-    ])
-    .await?;
-    app.state::<AppState>().log(
-        "connect",
-        format!("{name}: connected to {}", ides.join(", ")),
-    );
+    let list: Vec<&str> = ides.iter().map(|i| i.id()).collect();
+    let list = list.join(", ");
+    calls::connect(name.clone(), ides).await?;
+    app.state::<AppState>()
+        .log("connect", format!("{name}: connected to {list}"));
     engine::refresh_now(&app).await;
     Ok(())
 }
@@ -201,25 +117,30 @@ pub fn sign_in_again(app: AppHandle, name: String) {
 
 #[tauri::command]
 pub fn open_wizard(app: AppHandle, url: Option<String>) -> Result<(), UiError> {
-    windows::open_wizard(&app, url.as_deref(), false)
-        .map_err(|e| UiError::new("window", e.to_string(), ""))
+    windows::open_wizard(&app, url.as_deref(), false).map_err(|e| {
+        UiError::new(
+            "tray.window",
+            format!("could not open the wizard: {e}"),
+            "Try again from the tray menu.",
+        )
+    })
 }
 
 #[tauri::command]
-pub fn cancel_flow(app: AppHandle) {
-    flow::cancel(&app);
+pub fn cancel_flow(state: State<'_, AppState>) {
+    state.cancel_flow();
 }
 
 /// The cleanup both "Remove everything and quit…" and "Uninstall Lanyard…" run: this process's
-/// engine stops first (`lanyard uninstall` would otherwise signal the tray itself), then
-/// `lanyard uninstall --yes` (revoke tokens, delete this machine's OAuth clients, remove assistant
-/// entries, keychain items, state), then the autostart entry. When something is left (e.g. an IdP
-/// is down) the engine starts again and the error says what.
+/// engine stops first (the cleanup would otherwise find it running and race its refreshes),
+/// then the uninstall (revoke tokens, delete this machine's OAuth clients, remove assistant
+/// entries, keychain items, state), then the autostart entry. When something is left (e.g. an
+/// IdP is down) the engine starts again and the error says what.
 async fn clean_up(app: &AppHandle, what: &str) -> Result<String, UiError> {
     use tauri_plugin_autostart::ManagerExt as _;
     let state = app.state::<AppState>();
     engine::stop().await;
-    let out = cli::run(&["uninstall".into(), "--yes".into()]).await;
+    let out = calls::uninstall().await;
     let _ = app.autolaunch().disable();
     if let Err(e) = &out {
         state.log("error", format!("{what}: {e}"));
@@ -244,21 +165,6 @@ pub async fn remove_everything(app: AppHandle) -> Result<String, UiError> {
         .log("remove", "removed everything; quitting");
     quit_soon(&app);
     Ok(text)
-}
-
-/// What "Uninstall Lanyard…" found after the cleanup: how to remove the program itself.
-#[derive(Debug, Serialize)]
-pub struct UninstallResult {
-    /// `lanyard uninstall`'s report.
-    pub report: String,
-    /// The Debian package holding this binary (`dpkg -S`), when installed from the `.deb`.
-    pub package: Option<String>,
-    /// The command that removes the program, for the user to run (never run by the tray).
-    pub remove_command: Option<String>,
-    /// `pkexec` exists: the dashboard may offer to run `apt-get remove` through it.
-    pub can_pkexec: bool,
-    /// What to do when no package manager owns the program (AppImage, a copied binary).
-    pub manual: Option<String>,
 }
 
 /// "Uninstall Lanyard…" (Linux), step 1: the cleanup, then how to remove the program.
@@ -296,7 +202,7 @@ pub async fn finish_uninstall(app: AppHandle, remove_package: bool) -> Result<St
     if remove_package {
         let Some(pkg) = package::owner().await else {
             return Err(UiError::new(
-                "no-package",
+                "tray.no-package",
                 "Lanyard was not installed from a Debian package",
                 "Delete the program files by hand.",
             ));
@@ -304,7 +210,7 @@ pub async fn finish_uninstall(app: AppHandle, remove_package: bool) -> Result<St
         let by_hand = format!("Run `sudo apt remove {pkg}` in a terminal.");
         if !package::has_pkexec() {
             return Err(UiError::new(
-                "no-pkexec",
+                "tray.no-pkexec",
                 "pkexec is not installed",
                 by_hand,
             ));
@@ -314,11 +220,17 @@ pub async fn finish_uninstall(app: AppHandle, remove_package: bool) -> Result<St
             .stdin(std::process::Stdio::null())
             .output()
             .await
-            .map_err(|e| UiError::new("pkexec", format!("could not run pkexec: {e}"), &by_hand))?;
+            .map_err(|e| {
+                UiError::new(
+                    "tray.pkexec",
+                    format!("could not run pkexec: {e}"),
+                    &by_hand,
+                )
+            })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
             return Err(UiError::new(
-                "pkexec",
+                "tray.pkexec",
                 format!("removing the package failed ({}): {err}", out.status),
                 by_hand,
             ));
@@ -398,5 +310,11 @@ mod package {
 /// Continue the sign-in in progress in the system browser (remembered for that server).
 #[tauri::command]
 pub fn use_system_browser(app: AppHandle) -> Result<(), UiError> {
-    crate::signin::use_system_browser(&app).map_err(|e| UiError::new("no-signin", e, ""))
+    crate::signin::use_system_browser(&app).map_err(|e| {
+        UiError::new(
+            "tray.no-sign-in",
+            e,
+            "Start the sign-in again; the switch applies to the sign-in in progress.",
+        )
+    })
 }

@@ -9,12 +9,11 @@ use std::time::Duration;
 use lanyard_core::daemon::{Daemon, Event, RefreshRunner, Status as EngineStatus, StatusFile};
 use lanyard_core::ides::manage::EntryState;
 use lanyard_core::watch::WatchEvent;
-use serde_json::Value;
 use tauri::{AppHandle, Manager};
 
-use crate::cli;
-use crate::core;
+use crate::calls;
 use crate::model::{ServerRow, Status};
+use crate::notify;
 use crate::state::AppState;
 use crate::tray;
 
@@ -31,12 +30,11 @@ pub fn start(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
         // Refreshes run in a `lanyard daemon --refresh-one` child when the CLI is installed
-        // beside the tray: a kill mid-refresh then never loses a rotated refresh token.
-        let exe = cli::lanyard_bin();
-        let runner = if exe.is_absolute() && exe.is_file() {
-            RefreshRunner::Helper { exe }
-        } else {
-            RefreshRunner::InProcess
+        // beside the tray (or named by LANYARD_BIN): a kill mid-refresh then never loses a
+        // rotated refresh token.
+        let runner = match lanyard_core::ides::source::lanyard_exe() {
+            Ok(exe) if exe.is_absolute() && exe.is_file() => RefreshRunner::Helper { exe },
+            _ => RefreshRunner::InProcess,
         };
         let mut daemon = match Daemon::start(runner) {
             Ok(d) => {
@@ -207,7 +205,7 @@ fn on_event(app: &AppHandle, ev: &Event) {
                 "repair",
                 format!("{server}: the OAuth client at {issuer} was deleted; registered a new one"),
             );
-            notify(
+            notify::show(
                 app,
                 &format!("{server} needs sign-in"),
                 "Its OAuth client was deleted at the IdP; Lanyard registered a new one.",
@@ -217,25 +215,24 @@ fn on_event(app: &AppHandle, ev: &Event) {
     }
 }
 
-/// Reads servers (core) and connections (`lanyard ides --json`), updates the tray when anything
+/// Reads servers and the assistants' connections (core), updates the tray when anything
 /// changed and notifies about new drift.
 async fn rebuild(app: &AppHandle, statuses: BTreeMap<String, EngineStatus>) {
     let state = app.state::<AppState>();
-    let views = match core::list().await {
+    let views = match calls::list().await {
         Ok(v) => v,
         Err(e) => {
             tracing::debug!("server list unavailable: {e}");
             return;
         }
     };
-    let connections: Vec<Value> = if views.is_empty() {
+    let connections = if views.is_empty() {
         Vec::new()
     } else {
-        cli::json(&["ides".into(), "--json".into()])
-            .await
-            .ok()
-            .and_then(|v| v.get("connections").and_then(Value::as_array).cloned())
-            .unwrap_or_default()
+        calls::connections().await.unwrap_or_else(|e| {
+            tracing::debug!("assistant connections unavailable: {e}");
+            Vec::new()
+        })
     };
     let rows: Vec<ServerRow> = views
         .iter()
@@ -249,7 +246,7 @@ async fn rebuild(app: &AppHandle, statuses: BTreeMap<String, EngineStatus>) {
                 .any(|b| b.name == row.name && b.drift.contains(d))
             {
                 state.log("drift", format!("{}: {d}", row.name));
-                notify(
+                notify::show(
                     app,
                     &format!("{}: {d}", row.name),
                     "Lanyard left the change in place; reconnect from the menu.",
@@ -281,7 +278,7 @@ pub fn sign_in_again(app: &AppHandle, name: String) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        match core::login(&app, name.clone()).await {
+        match calls::login(&app, name.clone()).await {
             Ok(()) => state.log("sign-in", format!("{name}: signed in again")),
             Err(e) => state.log("error", format!("{name}: sign-in failed: {e}")),
         }
@@ -289,56 +286,8 @@ pub fn sign_in_again(app: &AppHandle, name: String) {
     });
 }
 
-pub fn notify(app: &AppHandle, title: &str, body: &str) {
-    use tauri_plugin_notification::NotificationExt;
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
-        tracing::debug!("notification not shown: {e}");
-    }
-}
-
-/// "NAME needs sign-in": clicking the notification opens the sign-in window ("Sign in again").
-/// On Linux it goes straight to org.freedesktop.Notifications with a default action (the
-/// notification plugin has no click actions there); a thread waits for the click or the close.
-#[cfg(target_os = "linux")]
-pub fn notify_needs_sign_in(app: &AppHandle, server: &str) {
-    let shown = notify_rust::Notification::new()
-        .appname("Lanyard")
-        .summary(&format!("{server} needs sign-in"))
-        .body("Click to sign in again.")
-        .action("default", "Sign in")
-        .show();
-    match shown {
-        Ok(handle) => {
-            let (app, server) = (app.clone(), server.to_owned());
-            let spawned = std::thread::Builder::new()
-                .name("notification".into())
-                .spawn(move || {
-                    handle.wait_for_action(|action| {
-                        if action == "default" {
-                            sign_in_again(&app, server);
-                        }
-                    })
-                });
-            if let Err(e) = spawned {
-                tracing::debug!("notification action not watched: {e}");
-            }
-        }
-        Err(e) => {
-            tracing::debug!("notification server unavailable ({e}); plain notification");
-            notify(
-                app,
-                &format!("{server} needs sign-in"),
-                "Open the Lanyard menu and choose “Sign in again”.",
-            );
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn notify_needs_sign_in(app: &AppHandle, server: &str) {
-    notify(
-        app,
-        &format!("{server} needs sign-in"),
-        "Open the Lanyard menu and choose “Sign in again”.",
-    );
+/// "NAME needs sign-in"; clicking it signs in again (through the sign-in window).
+fn notify_needs_sign_in(app: &AppHandle, server: &str) {
+    let (click_app, click_server) = (app.clone(), server.to_owned());
+    notify::needs_sign_in(app, server, move || sign_in_again(&click_app, click_server));
 }

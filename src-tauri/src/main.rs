@@ -1,22 +1,38 @@
-//! Lanyard's tray app: a thin Tauri shell over lanyard-core (and, for now, the `lanyard` CLI).
+//! Lanyard's tray app: a thin Tauri shell over lanyard-core, which it calls in-process.
 //!
 //! Started at login or by hand it shows only the tray icon; the wizard, dashboard and sign-in
 //! windows are created on demand and destroyed when closed, so an idle tray holds no webview.
 //! A second launch (or a `lanyard://add?url=…` link) hands its arguments to the running one.
+//!
+//! Modules depend one way, from the entry points down to plain data (a module uses only those
+//! listed after it; none uses one before it):
+//!
+//! - `main` → `commands` (what the UI may invoke), `menu` (what tray items do)
+//! - → `engine` (refresh engine loop, server rows, "sign in again")
+//! - → `calls` (every call into lanyard-core, off the UI thread), `tray` (icon and menu view),
+//!   `notify` (desktop notifications)
+//! - → `signin` (the sign-in window), `timeline` (the wizard's timeline events)
+//! - → `windows` (wizard and dashboard windows, window labels)
+//! - → `state` (in-memory state, the cancel switch, preferences)
+//! - → `model` (what crosses to the UI; `ui/src/types.gen.ts` is generated from it)
+//! - `appimage`, `gl`: leaves, used from anywhere.
 
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod appimage;
-mod cli;
+#[cfg(test)]
+mod bindings;
+mod calls;
 mod commands;
-mod core;
 mod engine;
-mod flow;
 mod gl;
+mod menu;
 mod model;
+mod notify;
 mod signin;
 mod state;
+mod timeline;
 mod tray;
 mod windows;
 
@@ -167,6 +183,7 @@ fn main() {
         .manage(AppState::default())
         .invoke_handler(tauri::generate_handler![
             commands::probe,
+            commands::suggest_name,
             commands::add_server,
             commands::tools,
             commands::assistants,
@@ -184,7 +201,7 @@ fn main() {
         .setup(move |app| {
             let h = app.handle().clone();
             log_adopted(&h, &adopted);
-            tray::create(&h)?;
+            tray::create(&h, menu::on_menu)?;
             // macOS delivers links as events; elsewhere they arrive as arguments (above).
             let link_app = h.clone();
             app.deep_link().on_open_url(move |event| {
@@ -214,7 +231,7 @@ fn main() {
             event: WindowEvent::Destroyed,
             ..
         } if label == windows::WIZARD => {
-            flow::cancel(app);
+            app.state::<AppState>().cancel_flow();
         }
         _ => {}
     });

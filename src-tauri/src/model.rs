@@ -1,13 +1,19 @@
-//! What the tray shows: server rows with a status, the activity log, errors for the UI.
+//! What crosses to the UI: server rows, activity, timeline steps, the wizard's probe summary,
+//! requests and answers of the commands, and errors with a code. Every type here derives
+//! [`TS`]: `ui/src/types.gen.ts` is generated from them (see `bindings.rs`), so the UI's types
+//! are these.
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 use lanyard_core::daemon::Status as EngineStatus;
+use lanyard_core::discovery::DiscoveryMode;
+use lanyard_core::error::UserFacing;
 use lanyard_core::flow::ServerView;
-use serde::Serialize;
-use serde_json::Value;
+use lanyard_core::ides::{EntryState, Ide, IdeStatus};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// A server's state as the tray shows it; also picks the tray icon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     SignedIn,
@@ -29,7 +35,7 @@ impl Status {
 }
 
 /// One managed server, as the tray and the dashboard show it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, TS)]
 pub struct ServerRow {
     pub name: String,
     pub url: String,
@@ -64,11 +70,11 @@ impl ServerRow {
     }
 
     /// One row from the core's view of a server, the refresh engine's status for it (when the
-    /// engine runs) and the assistants' connections (`lanyard ides --json` "connections").
+    /// engine runs) and the assistants' connections (`ides::actions::connections`).
     pub fn from_core(
         view: &ServerView,
         engine: Option<&EngineStatus>,
-        connections: &[Value],
+        connections: &[IdeStatus],
     ) -> ServerRow {
         let view_expiry = view
             .expires_at
@@ -90,32 +96,20 @@ impl ServerRow {
         };
         let mut connected = Vec::new();
         let mut drift = Vec::new();
-        for c in connections
-            .iter()
-            .filter(|c| c.get("server").and_then(Value::as_str) == Some(view.name.as_str()))
-        {
-            let Some(ide) = c.get("ide").and_then(Value::as_str) else {
-                continue;
-            };
-            let label = match ide {
-                "cursor" => "Cursor",
-                "claude" => "Claude Code",
-                "codex" => "Codex",
-                other => other,
-            };
-            match c
-                .get("state")
-                .and_then(|s| s.get("state"))
-                .and_then(Value::as_str)
-                .unwrap_or("ok")
-            {
-                "ok" => connected.push(ide.to_owned()),
-                "drifted" => {
-                    connected.push(ide.to_owned());
+        for c in connections.iter().filter(|c| c.server == view.name) {
+            let (id, label) = (c.ide.id().to_owned(), c.ide.label());
+            match &c.state {
+                EntryState::Ok => connected.push(id),
+                EntryState::Drifted { .. } => {
+                    connected.push(id);
                     drift.push(format!("changed in {label}"));
                 }
-                "unreadable" => drift.push(format!("{label}'s config is unreadable")),
-                _ => drift.push(format!("disconnected in {label}")),
+                EntryState::Unreadable { .. } => {
+                    drift.push(format!("{label}'s config is unreadable"))
+                }
+                EntryState::RemovedByUser | EntryState::Missing | EntryState::FileMissing => {
+                    drift.push(format!("disconnected in {label}"))
+                }
             }
         }
         ServerRow {
@@ -133,7 +127,7 @@ impl ServerRow {
 }
 
 /// One line of the dashboard's activity log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct Activity {
     pub at: DateTime<Utc>,
     /// "refresh", "repair", "sign-in", "error", …
@@ -141,33 +135,40 @@ pub struct Activity {
     pub message: String,
 }
 
-/// An error as the UI shows it: what failed and what to do next; `kind` lets the wizard branch
-/// (e.g. `needs-client-id` when the IdP refuses dynamic registration).
-#[derive(Debug, Clone, Serialize)]
+/// An error as the UI shows it: what failed and what to do next. `code` is what the UI
+/// branches on: a core error's [`UserFacing::code`] (`registration.dcr-disabled`, …) or one of
+/// the tray's own (`tray.cancelled`, …).
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct UiError {
-    pub kind: String,
+    pub code: String,
     pub what: String,
     pub next: String,
 }
 
 impl UiError {
-    pub fn new(kind: &str, what: impl Into<String>, next: impl Into<String>) -> Self {
+    pub fn new(code: &str, what: impl Into<String>, next: impl Into<String>) -> Self {
         UiError {
-            kind: kind.to_owned(),
+            code: code.to_owned(),
             what: what.into(),
             next: next.into(),
         }
     }
 
-    /// Splits the CLI's one-paragraph message: first line what failed, the rest what to do.
-    pub fn from_cli_message(kind: &str, message: &str) -> Self {
-        let msg = message.trim();
-        let (what, next) = match msg.split_once('\n') {
-            Some((w, n)) => (w.trim(), n.trim()),
-            None => (msg, ""),
-        };
-        let what = what.strip_prefix("error: ").unwrap_or(what);
-        UiError::new(kind, what, next)
+    /// The sign-in flow was cancelled (the wizard closed, or another flow started).
+    pub fn cancelled() -> Self {
+        UiError::new("tray.cancelled", "Sign-in cancelled.", "")
+    }
+}
+
+impl<E: UserFacing + ?Sized> From<&E> for UiError {
+    fn from(e: &E) -> Self {
+        UiError::new(e.code(), e.what(), e.next_step())
+    }
+}
+
+impl From<lanyard_core::Error> for UiError {
+    fn from(e: lanyard_core::Error) -> Self {
+        UiError::new(e.code(), e.what(), e.next_step())
     }
 }
 
@@ -181,11 +182,182 @@ impl std::fmt::Display for UiError {
     }
 }
 
+/// How far a step of the wizard's timeline is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    Running,
+    Ok,
+    Failed,
+}
+
+/// One row of the wizard's timeline. The discovery steps carry what `lanyard probe` reports.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TimelineStep {
+    /// "challenge", "resource metadata", "authorization server", "client id", "sign in",
+    /// "first tool call", or a discovery step's own name.
+    pub step: String,
+    pub state: StepState,
+    pub detail: String,
+    #[ts(optional = nullable)]
+    pub method: Option<String>,
+    #[ts(optional = nullable)]
+    pub url: Option<String>,
+    #[ts(optional = nullable)]
+    pub status: Option<u16>,
+    #[ts(optional = nullable)]
+    pub millis: Option<u64>,
+}
+
+impl TimelineStep {
+    pub fn new(step: &str, state: StepState, detail: impl Into<String>) -> Self {
+        TimelineStep {
+            step: step.into(),
+            state,
+            detail: detail.into(),
+            method: None,
+            url: None,
+            status: None,
+            millis: None,
+        }
+    }
+}
+
+/// Whether the authorization server advertises dynamic client registration. Whether it
+/// accepts an anonymous registration only shows at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Dcr {
+    Available,
+    Absent,
+    /// Discovery failed before the authorization server was known.
+    Unknown,
+}
+
+/// Where the authorization server came from (the core's `discovery::DiscoveryMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeMode {
+    ResourceMetadata,
+    LegacyOriginMetadata,
+    LegacyDefaultEndpoints,
+}
+
+impl From<DiscoveryMode> for ProbeMode {
+    fn from(m: DiscoveryMode) -> Self {
+        match m {
+            DiscoveryMode::ResourceMetadata => ProbeMode::ResourceMetadata,
+            DiscoveryMode::LegacyOriginMetadata => ProbeMode::LegacyOriginMetadata,
+            DiscoveryMode::LegacyDefaultEndpoints => ProbeMode::LegacyDefaultEndpoints,
+        }
+    }
+}
+
+/// What the wizard needs after discovery, before signing in.
+#[derive(Debug, Serialize, TS)]
+pub struct ProbeSummary {
+    pub steps: Vec<TimelineStep>,
+    pub issuer: Option<String>,
+    /// The endpoints the user confirms with the issuer (carried into `add`, which aborts when
+    /// discovery then says otherwise).
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    /// "evil.example will receive tokens from your sign-in at idp.corp …" when the issuer
+    /// already signs Lanyard in to servers of another origin (`flow::shared_issuer`).
+    pub issuer_warning: Option<String>,
+    pub resource_name: Option<String>,
+    pub dcr: Dcr,
+    pub cimd: bool,
+    pub mode: Option<ProbeMode>,
+    pub error: Option<UiError>,
+}
+
+/// The wizard's "Sign in": the server and what the user confirmed after the check.
+#[derive(Debug, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AddRequest {
+    pub url: String,
+    pub name: String,
+    #[ts(optional = nullable)]
+    pub client_id: Option<String>,
+    #[ts(optional = nullable)]
+    pub client_secret: Option<String>,
+    #[ts(optional = nullable)]
+    pub scope: Option<String>,
+    #[ts(optional = nullable)]
+    pub no_resource: Option<bool>,
+    /// What the user confirmed after the check (the probe's issuer and endpoints): `add`
+    /// aborts when discovery then differs.
+    #[ts(optional = nullable)]
+    pub expect_issuer: Option<String>,
+    #[ts(optional = nullable)]
+    pub expect_authorization_endpoint: Option<String>,
+    #[ts(optional = nullable)]
+    pub expect_token_endpoint: Option<String>,
+}
+
+#[derive(Debug, Serialize, TS)]
+pub struct ToolInfo {
+    pub name: String,
+    pub description: String,
+}
+
+impl From<lanyard_core::mcp::Tool> for ToolInfo {
+    fn from(t: lanyard_core::mcp::Tool) -> Self {
+        ToolInfo {
+            name: t.name,
+            description: t.description.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, TS)]
+pub struct AddResult {
+    pub name: String,
+    pub tools: Vec<ToolInfo>,
+}
+
+/// An AI assistant Lanyard can configure.
+#[derive(Debug, Serialize, TS)]
+pub struct Assistant {
+    /// "cursor", "claude", "codex".
+    pub id: String,
+    pub name: String,
+    pub installed: bool,
+    pub connected: bool,
+}
+
+impl Assistant {
+    pub fn new(ide: Ide, installed: bool, connected: bool) -> Self {
+        Assistant {
+            id: ide.id().to_owned(),
+            name: ide.label().to_owned(),
+            installed,
+            connected,
+        }
+    }
+}
+
+/// What "Uninstall Lanyard…" found after the cleanup: how to remove the program itself.
+#[derive(Debug, Serialize, TS)]
+pub struct UninstallResult {
+    /// The cleanup's report.
+    pub report: String,
+    /// The Debian package holding this binary (`dpkg -S`), when installed from the `.deb`.
+    pub package: Option<String>,
+    /// The command that removes the program, for the user to run (never run by the tray).
+    pub remove_command: Option<String>,
+    /// `pkexec` exists: the dashboard may offer to run `apt-get remove` through it.
+    pub can_pkexec: bool,
+    /// What to do when no package manager owns the program (AppImage, a copied binary).
+    pub manual: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lanyard_core::ides::Mode;
     use lanyard_core::servers::Quirks;
-    use serde_json::json;
 
     fn view(status: &str, expires_at: Option<i64>) -> ServerView {
         ServerView {
@@ -237,23 +409,20 @@ mod tests {
 
     #[test]
     fn connections_become_assistants_and_drift() {
+        let conn = |server: &str, ide: Ide, state: EntryState| IdeStatus {
+            server: server.into(),
+            ide,
+            mode: Mode::Helper,
+            file: "/home/u/.config".into(),
+            state,
+        };
         let conns = [
-            json!({ "server": "gw", "ide": "cursor", "state": { "state": "ok" } }),
-            json!({ "server": "gw", "ide": "claude", "state": { "state": "removed_by_user" } }),
-            json!({ "server": "other", "ide": "codex", "state": { "state": "ok" } }),
+            conn("gw", Ide::Cursor, EntryState::Ok),
+            conn("gw", Ide::Claude, EntryState::RemovedByUser),
+            conn("other", Ide::Codex, EntryState::Ok),
         ];
         let row = ServerRow::from_core(&view("ok", None), None, &conns);
         assert_eq!(row.connected, vec!["cursor".to_string()]);
         assert_eq!(row.drift, vec!["disconnected in Claude Code".to_string()]);
-    }
-
-    #[test]
-    fn cli_message_splits_into_what_and_next() {
-        let e = UiError::from_cli_message(
-            "x",
-            "error: DCR is disabled on this IdP\nAsk your admin for a client id.",
-        );
-        assert_eq!(e.what, "DCR is disabled on this IdP");
-        assert_eq!(e.next, "Ask your admin for a client id.");
     }
 }

@@ -18,7 +18,7 @@ const ACTIVITY_CAP: usize = 200;
 pub struct AppState {
     inner: Mutex<Inner>,
     /// Set to `true` to cancel a running add/sign-in (the wizard closed).
-    pub cancel: Mutex<Option<watch::Sender<bool>>>,
+    cancel: Mutex<Option<watch::Sender<bool>>>,
     /// Wakes the engine loop: rescan now (after add, sign-in, connect, remove).
     pub kick: tokio::sync::Notify,
     /// The refresh engine's last statuses.
@@ -81,6 +81,25 @@ impl AppState {
 
     pub fn signin(&self) -> Option<(String, url::Url)> {
         self.lock().signin.clone()
+    }
+
+    /// Installs a fresh cancel switch for a sign-in flow and returns its receiver. A flow
+    /// already running is cancelled: one sign-in at a time.
+    pub fn cancel_switch(&self) -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(false);
+        let mut slot = self.cancel.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = slot.replace(tx) {
+            let _ = old.send(true);
+        }
+        rx
+    }
+
+    /// Cancels the running sign-in flow, if any (its loopback listener stops).
+    pub fn cancel_flow(&self) {
+        let slot = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(tx) = slot {
+            let _ = tx.send(true);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -1,4 +1,5 @@
-//! The tray icon and its menu, rebuilt from the server list whenever it changes.
+//! The tray icon and its menu, rebuilt from the server list whenever it changes. What a click
+//! on an item does is `menu.rs`'s (handed to [`create`]); item ids are made by [`server_id`].
 
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
@@ -6,15 +7,14 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_autostart::ManagerExt as _;
 
-use crate::commands::ASSISTANTS;
-use crate::engine;
+use lanyard_core::ides::Ide;
+
 use crate::model::{ServerRow, Status};
 use crate::state::AppState;
-use crate::windows;
 
 pub const TRAY_ID: &str = "lanyard";
 /// Separates the parts of a server item's id ("srv", name, action[, ide]).
-const SEP: char = '\u{1f}';
+pub const SEP: char = '\u{1f}';
 
 fn icon(status: Status) -> Image<'static> {
     let bytes: &'static [u8] = match status {
@@ -52,12 +52,12 @@ fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>
             None::<&str>,
         )?;
         let mut checks = Vec::new();
-        for (id, label) in ASSISTANTS {
-            let on = s.connected.iter().any(|c| c == id);
+        for ide in Ide::ALL {
+            let on = s.connected.iter().any(|c| c == ide.id());
             checks.push(CheckMenuItem::with_id(
                 app,
-                server_id(&s.name, &format!("ide{SEP}{id}")),
-                label,
+                server_id(&s.name, &format!("ide{SEP}{}", ide.id())),
+                ide.label(),
                 true,
                 on,
                 None::<&str>,
@@ -134,7 +134,8 @@ fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>
     Menu::with_items(app, &items)
 }
 
-pub fn create(app: &AppHandle) -> tauri::Result<()> {
+/// Shows the tray icon; `on_menu` gets the id of every clicked item.
+pub fn create(app: &AppHandle, on_menu: fn(&AppHandle, &str)) -> tauri::Result<()> {
     let servers = app.state::<AppState>().servers();
     let menu = build_menu(app, &servers)?;
     TrayIconBuilder::with_id(TRAY_ID)
@@ -142,7 +143,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
         .tooltip("Lanyard")
         .menu(&menu)
         .show_menu_on_left_click(true)
-        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
+        .on_menu_event(move |app, event| on_menu(app, event.id().as_ref()))
         .build(app)?;
     Ok(())
 }
@@ -171,99 +172,5 @@ pub fn update(app: &AppHandle) {
                 .join("\n"),
         };
         let _ = tray.set_tooltip(Some(tip));
-    });
-}
-
-fn on_menu(app: &AppHandle, id: &str) {
-    let state = app.state::<AppState>();
-    let result = match id {
-        "add" => windows::open_wizard(app, None, false),
-        "open" => windows::open_dashboard(app, false),
-        "remove-everything" => windows::open_dashboard(app, true),
-        "uninstall" => windows::open_dashboard_at(app, Some("uninstall")),
-        "quit" => {
-            app.exit(0);
-            Ok(())
-        }
-        "autostart" => {
-            let al = app.autolaunch();
-            let r = if al.is_enabled().unwrap_or(false) {
-                al.disable()
-            } else {
-                al.enable()
-            };
-            if let Err(e) = r {
-                state.log("error", format!("Start at login: {e}"));
-            }
-            update(app);
-            Ok(())
-        }
-        _ => {
-            let parts: Vec<&str> = id.split(SEP).collect();
-            match parts.as_slice() {
-                ["srv", name, "signin"] => {
-                    engine::sign_in_again(app, (*name).to_owned());
-                    Ok(())
-                }
-                ["srv", name, "ide", ide] => {
-                    toggle_connection(app, name, ide);
-                    Ok(())
-                }
-                ["srv", name, "copy"] => {
-                    copy_url(app, name);
-                    Ok(())
-                }
-                ["srv", name, "remove"] => {
-                    remove(app, name);
-                    Ok(())
-                }
-                _ => Ok(()),
-            }
-        }
-    };
-    if let Err(e) = result {
-        state.log("error", format!("menu: {e}"));
-    }
-}
-
-fn toggle_connection(app: &AppHandle, name: &str, ide: &str) {
-    let connected = app
-        .state::<AppState>()
-        .servers()
-        .iter()
-        .any(|s| s.name == name && s.connected.iter().any(|c| c == ide));
-    let verb = if connected { "disconnect" } else { "connect" };
-    let (app, name, ide) = (app.clone(), name.to_owned(), ide.to_owned());
-    tauri::async_runtime::spawn(async move {
-        let state = app.state::<AppState>();
-        match crate::cli::run(&[verb.into(), name.clone(), "--ide".into(), ide.clone()]).await {
-            Ok(_) => state.log("connect", format!("{name}: {verb}ed {ide}")),
-            Err(e) => state.log("error", format!("{name}: {verb} {ide} failed: {e}")),
-        }
-        engine::refresh_now(&app).await;
-        update(&app);
-    });
-}
-
-fn copy_url(app: &AppHandle, name: &str) {
-    use tauri_plugin_clipboard_manager::ClipboardExt;
-    let state = app.state::<AppState>();
-    if let Some(s) = state.servers().into_iter().find(|s| s.name == name)
-        && let Err(e) = app.clipboard().write_text(s.url)
-    {
-        state.log("error", format!("Copy URL: {e}"));
-    }
-}
-
-fn remove(app: &AppHandle, name: &str) {
-    let (app, name) = (app.clone(), name.to_owned());
-    tauri::async_runtime::spawn(async move {
-        let state = app.state::<AppState>();
-        match crate::core::remove(name.clone()).await {
-            Ok(()) => state.log("remove", format!("{name}: removed (tokens revoked)")),
-            Err(e) => state.log("error", format!("{name}: remove failed: {e}")),
-        }
-        engine::refresh_now(&app).await;
-        update(&app);
     });
 }

@@ -2,6 +2,8 @@
 
 use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
 
+use crate::state::AppState;
+
 pub const WIZARD: &str = "wizard";
 pub const DASHBOARD: &str = "dashboard";
 
@@ -21,7 +23,7 @@ pub fn open_wizard(
     if let Some(w) = app.get_webview_window(WIZARD) {
         if let Some(u) = server_url {
             // Reload the wizard on the new URL (an event could arrive before the page listens).
-            crate::flow::cancel(app);
+            app.state::<AppState>().cancel_flow();
             let mut target = w.url()?;
             target.set_path("/wizard.html");
             target.set_query(Some(&format!("{key}={}", encode(u))));

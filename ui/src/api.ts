@@ -1,94 +1,26 @@
 // The tray's commands, typed. Every call goes to Rust (src-tauri/src/commands.rs).
 import { invoke } from "@tauri-apps/api/core";
 
-export type StepState = "running" | "ok" | "failed" | "skipped" | "waiting" | "warning";
+import type {
+  Activity,
+  AddRequest,
+  AddResult,
+  Assistant,
+  ProbeSummary,
+  ServerRow,
+  ToolInfo,
+  UiError,
+  UninstallResult,
+} from "./types.gen";
 
-export interface TimelineStep {
-  step: string;
-  state: StepState;
-  detail: string;
-  method?: string | null;
-  url?: string | null;
-  status?: number | null;
-  millis?: number | null;
-}
-
-export interface UiError {
-  kind: string;
-  what: string;
-  next: string;
-}
-
-export interface ProbeSummary {
-  steps: TimelineStep[];
-  issuer: string | null;
-  authorization_endpoint: string | null;
-  token_endpoint: string | null;
-  /** Set when the issuer already signs Lanyard in to servers of another origin. */
-  issuer_warning: string | null;
-  resource_name: string | null;
-  dcr: "available" | "disabled" | "absent" | "unknown";
-  cimd: boolean;
-  error: UiError | null;
-}
-
-export interface ToolInfo {
-  name: string;
-  description: string;
-}
-
-export interface Assistant {
-  id: string;
-  name: string;
-  installed: boolean;
-  connected: boolean;
-}
-
-export type Status = "signed-in" | "refreshing" | "needs-sign-in" | "unreachable";
-
-export interface ServerRow {
-  name: string;
-  url: string;
-  issuer: string | null;
-  client_id_source: string | null;
-  client_id: string | null;
-  expires_at: string | null;
-  status: Status;
-  connected: string[];
-  drift: string[];
-}
-
-export interface Activity {
-  at: string;
-  kind: string;
-  message: string;
-}
-
-export interface AddRequest {
-  url: string;
-  name: string;
-  clientId?: string;
-  clientSecret?: string;
-  scope?: string;
-  noResource?: boolean;
-  /** What the user confirmed after the check: `add` aborts when discovery then differs. */
-  expectIssuer?: string | null;
-  expectAuthorizationEndpoint?: string | null;
-  expectTokenEndpoint?: string | null;
-}
-
-/** What "Uninstall Lanyard…" found after the cleanup: how to remove the program itself. */
-export interface UninstallResult {
-  report: string;
-  package: string | null;
-  remove_command: string | null;
-  can_pkexec: boolean;
-  manual: string | null;
-}
+// The types are generated from the Rust ones (src-tauri/src/model.rs).
+export type * from "./types.gen";
 
 export const api = {
   probe: (url: string) => invoke<ProbeSummary>("probe", { url }),
-  addServer: (req: AddRequest) => invoke<{ name: string; tools: ToolInfo[] }>("add_server", { req }),
+  /** The core's name for a server URL ("" when it is not a URL). */
+  suggestName: (url: string) => invoke<string>("suggest_name", { url }),
+  addServer: (req: AddRequest) => invoke<AddResult>("add_server", { req }),
   tools: (name: string) => invoke<ToolInfo[]>("tools", { name }),
   assistants: (server?: string) => invoke<Assistant[]>("assistants", { server: server ?? null }),
   connect: (name: string, ides: string[]) => invoke<void>("connect", { name, ides }),
@@ -105,8 +37,30 @@ export const api = {
 
 /** Errors from commands arrive as UiError objects; anything else is shown as text. */
 export function asUiError(e: unknown): UiError {
-  if (e && typeof e === "object" && "what" in e) return e as UiError;
-  return { kind: "failed", what: String(e), next: "" };
+  if (e && typeof e === "object" && "what" in e && "code" in e) return e as UiError;
+  return { code: "ui.unexpected", what: String(e), next: "" };
+}
+
+/** The sign-in was cancelled (the wizard closed or another sign-in started): nothing to show. */
+export const CANCELLED = "tray.cancelled";
+
+/**
+ * Error codes (core's `UserFacing::code`) that a client id from the admin gets past: the
+ * identity provider refused or does not offer registration, or deleted the registered client.
+ */
+const NEEDS_CLIENT_ID: ReadonlySet<string> = new Set([
+  "registration.no-way",
+  "registration.dcr-disabled",
+  "registration.trusted-hosts",
+  "registration.allowed-client-scopes",
+  "registration.max-clients",
+  "registration.rejected",
+  "registration.bad-response",
+  "token-endpoint.invalid-client",
+]);
+
+export function needsClientId(e: UiError): boolean {
+  return NEEDS_CLIENT_ID.has(e.code);
 }
 
 /** Creates an element with text and attributes (no innerHTML anywhere: server data is untrusted). */
@@ -125,20 +79,4 @@ export function $(id: string): HTMLElement {
   const e = document.getElementById(id);
   if (!e) throw new Error(`missing #${id}`);
   return e;
-}
-
-/** A short server name from its URL: "mcp.example.com/x" → "example". */
-export function suggestName(raw: string): string {
-  try {
-    const u = new URL(raw);
-    const labels = u.hostname.split(".").filter((l) => l && !["www", "mcp", "api", "gateway", "com", "org", "net", "io", "dev"].includes(l));
-    let base = labels[0] ?? u.hostname;
-    if (/^[\d.]+$/.test(u.hostname) || u.hostname === "localhost") {
-      const seg = u.pathname.split("/").filter((s) => s && s !== "mcp")[0];
-      base = seg ?? `local-${u.port || "80"}`;
-    }
-    return base.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "server";
-  } catch {
-    return "";
-  }
 }

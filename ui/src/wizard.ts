@@ -2,7 +2,7 @@
 // assistants → Done writes their configs.
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWindow } from "@tauri-apps/api/window";
-import { $, api, asUiError, el, suggestName, type ProbeSummary, type TimelineStep, type UiError } from "./api";
+import { $, api, asUiError, CANCELLED, el, needsClientId, type ProbeSummary, type TimelineStep, type UiError } from "./api";
 
 /** The chain as a person sees it; probe steps are grouped under these by name. */
 const STAGES = ["challenge", "resource metadata", "authorization server", "client id", "sign in", "first tool call"] as const;
@@ -80,8 +80,17 @@ function askForClientId(why: string) {
   ($("client-id") as HTMLInputElement).focus();
 }
 
-urlInput.addEventListener("input", () => {
-  if (!nameTouched) nameInput.value = suggestName(urlInput.value.trim());
+/** The core's name for the URL in the field (one rule for the CLI, the core and this page). */
+async function suggestName(url: string): Promise<string> {
+  return api.suggestName(url).catch(() => "");
+}
+
+urlInput.addEventListener("input", async () => {
+  if (nameTouched) return;
+  const url = urlInput.value.trim();
+  const name = await suggestName(url);
+  // Typing on while the answer was on its way: only the latest URL's name counts.
+  if (!nameTouched && urlInput.value.trim() === url) nameInput.value = name;
 });
 nameInput.addEventListener("input", () => (nameTouched = true));
 
@@ -89,16 +98,16 @@ async function check() {
   if (busy) return;
   const url = urlInput.value.trim();
   if (!url) return;
-  if (!nameTouched || !nameInput.value) nameInput.value = suggestName(url);
+  busy = true;
   // A check of another URL than the one probed must not inherit its confirmation.
   probed = null;
-  busy = true;
   ($("check") as HTMLButtonElement).disabled = true;
   $("client-card").hidden = true;
   $("signin-card").hidden = true;
   $("done-card").hidden = true;
   resetTimeline();
   try {
+    if (!nameTouched || !nameInput.value) nameInput.value = await suggestName(url);
     probed = await api.probe(url);
     for (const s of probed.steps) show(s);
     if (probed.error && probed.steps.length === 0) show({ step: "challenge", state: "failed", detail: probed.error.what });
@@ -116,11 +125,8 @@ async function check() {
       (client.querySelector(".detail") as HTMLElement).textContent = "The IdP accepts Client ID Metadata Documents.";
     } else {
       client.dataset.state = "warning";
-      const why = probed.dcr === "disabled"
-        ? "This IdP has dynamic client registration turned off (its registration endpoint refused an anonymous registration). Ask your admin for a client id registered with a loopback redirect URI (http://127.0.0.1) and paste it here."
-        : "This IdP offers no way to register a client automatically. Ask your admin for a client id registered with a loopback redirect URI (http://127.0.0.1) and paste it here.";
-      (client.querySelector(".detail") as HTMLElement).textContent = probed.dcr === "disabled" ? "DCR is disabled on this IdP: a client id is needed." : "No registration endpoint: a client id is needed.";
-      askForClientId(why);
+      (client.querySelector(".detail") as HTMLElement).textContent = "No registration endpoint: a client id is needed.";
+      askForClientId("This IdP offers no way to register a client automatically. Ask your admin for a client id registered with a loopback redirect URI (http://127.0.0.1) and paste it here.");
     }
     $("issuer").textContent = probed.issuer ?? "the identity provider";
     $("signin-note").textContent = `Next: sign in at ${probed.issuer ?? "the identity provider"}. Lanyard opens the sign-in page in its own window; you can switch to your browser from there.`;
@@ -147,7 +153,7 @@ async function signIn() {
   button.disabled = true;
   showError(null);
   $("use-browser").hidden = false;
-  const name = nameInput.value.trim() || suggestName(urlInput.value.trim());
+  const name = nameInput.value.trim() || (await suggestName(urlInput.value.trim()));
   try {
     const result = await api.addServer({
       url: urlInput.value.trim(),
@@ -177,9 +183,9 @@ async function signIn() {
     ($("done") as HTMLButtonElement).dataset.server = result.name;
   } catch (e) {
     const err = asUiError(e);
-    if (err.kind === "needs-client-id") {
+    if (needsClientId(err)) {
       askForClientId(`${err.what} ${err.next}`.trim());
-    } else if (err.kind !== "cancelled") {
+    } else if (err.code !== CANCELLED) {
       showError(err);
     }
   } finally {

@@ -164,6 +164,34 @@ def dcr_disabled_path(s, url, shots):
     time.sleep(2)
     tools = s.wait(lambda: s.js("return [...document.querySelectorAll('#tools li[data-tool]')].map(l => l.dataset.tool)"), 60)
     check("signed in with the pre-registered client: tools listed", tools and "echo" in tools, tools)
+    done_writes_the_ticked_assistant(s, "locked")
+
+
+def done_writes_the_ticked_assistant(s, server):
+    """Done with Cursor ticked: the tray writes Cursor's config (in-process, through the core's
+    ides::actions) and records the connection the CLI then reports."""
+    cfg = os.path.join(os.environ["HOME"], ".cursor", "mcp.json")
+    # The wizard closes itself after Done: click from a timer so that no WebDriver command waits
+    # on a window being destroyed, then leave WebDriver alone.
+    s.js("const b = document.querySelector('#assistants input[data-assistant=\"cursor\"]');"
+         "b.checked = true; setTimeout(() => document.getElementById('done').click(), 0); return true")
+    end = time.monotonic() + 60
+    text = ""
+    while time.monotonic() < end:
+        text = open(cfg).read() if os.path.exists(cfg) else ""
+        if f'"{server}"' in text:
+            break
+        time.sleep(0.5)
+    check("Done writes the ticked assistant's config (Cursor)", f'"{server}"' in text, text[-800:])
+    out = subprocess.run([os.environ.get("LANYARD_BIN", "lanyard"), "ides", "--json"],
+                         capture_output=True, text=True, timeout=60).stdout
+    try:
+        conns = json.loads(out).get("connections", [])
+    except ValueError:
+        conns = []
+    check("the CLI reports the tray's connection as connected",
+          any(c.get("server") == server and c.get("ide") == "cursor"
+              and c.get("state", {}).get("state") == "ok" for c in conns), out[-800:])
 
 
 def finish():

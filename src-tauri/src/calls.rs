@@ -1,33 +1,32 @@
 //! The tray's calls into lanyard-core, in-process: discovery, add (register → sign in → first
-//! tool call), sign in again, tools, list, remove. The sign-in runs the core's own loopback
-//! listener (it holds the PKCE verifier); the sign-in window only shows the IdP's pages.
+//! tool call), sign in again, tools, list, remove, the assistants' configs and the cleanup. The
+//! sign-in runs the core's own loopback listener (it holds the PKCE verifier); the sign-in
+//! window only shows the IdP's pages.
 //!
 //! Core flows run on a thread of their own with a current-thread tokio runtime, so the tray does
 //! not depend on their futures being `Send`; closing the wizard cancels them (the listener stops).
 
 use std::future::Future;
+use std::sync::Mutex;
 
+use lanyard_core::cleanup::{Cleanup, CleanupError, Purpose, Step};
 use lanyard_core::discovery;
 use lanyard_core::error::UserFacing;
 use lanyard_core::flow::{AddOptions, AddOutcome, Confirmed, Lanyard, Progress, ServerView};
 use lanyard_core::http::Http;
+use lanyard_core::ides::actions::{self, ConnectTarget};
+use lanyard_core::ides::{Ide, IdeStatus};
 use lanyard_core::registration::ClientOptions;
 use lanyard_core::servers::Quirks;
 use tauri::{AppHandle, Manager};
 use tokio::sync::watch;
 
-use crate::cli;
-use crate::flow::{self, TimelineStep};
-use crate::model::UiError;
+use crate::model::{
+    AddRequest, Assistant, Dcr, ProbeSummary, StepState, TimelineStep, ToolInfo, UiError,
+};
 use crate::signin;
 use crate::state::AppState;
-
-/// A core error as the UI shows it; `needs-client-id` when the IdP refuses registration.
-pub fn ui_err(e: lanyard_core::Error) -> UiError {
-    let what = e.what();
-    let next = e.next_step();
-    UiError::new(&cli::classify(&format!("{what}\n{next}")), what, next)
-}
+use crate::timeline;
 
 /// Runs `f` on its own thread and runtime; `cancel` flipping to true drops it.
 pub async fn off_thread<T, F, Fut>(
@@ -50,9 +49,9 @@ where
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = tx.send(Err(UiError::new(
-                        "failed",
+                        "tray.runtime",
                         format!("could not start a runtime: {e}"),
-                        "",
+                        "Quit Lanyard and start it again.",
                     )));
                     return;
                 }
@@ -61,49 +60,37 @@ where
                 match cancel {
                     Some(mut c) => tokio::select! {
                         r = f() => r,
-                        _ = c.changed() => Err(UiError::new("cancelled", "Sign-in cancelled.", "")),
+                        _ = c.changed() => Err(UiError::cancelled()),
                     },
                     None => f().await,
                 }
             });
             let _ = tx.send(r);
         })
-        .map_err(|e| UiError::new("failed", format!("could not start a thread: {e}"), ""))?;
+        .map_err(|e| {
+            UiError::new(
+                "tray.runtime",
+                format!("could not start a thread: {e}"),
+                "Quit Lanyard and start it again.",
+            )
+        })?;
     rx.await.unwrap_or_else(|_| {
         Err(UiError::new(
-            "failed",
+            "tray.runtime",
             "Lanyard's engine thread ended unexpectedly.",
             "Try again.",
         ))
     })
 }
 
-/// What the wizard needs after discovery, before signing in.
-#[derive(Debug, serde::Serialize)]
-pub struct ProbeSummary {
-    pub steps: Vec<TimelineStep>,
-    pub issuer: Option<String>,
-    /// The endpoints the user confirms with the issuer (carried into `add`, which aborts when
-    /// discovery then says otherwise).
-    pub authorization_endpoint: Option<String>,
-    pub token_endpoint: Option<String>,
-    /// "evil.example will receive tokens from your sign-in at idp.corp …" when the issuer
-    /// already signs Lanyard in to servers of another origin (`flow::shared_issuer`).
-    pub issuer_warning: Option<String>,
-    pub resource_name: Option<String>,
-    /// "available" (a registration endpoint is advertised; whether it accepts an anonymous
-    /// registration shows at sign-in) or "absent".
-    pub dcr: String,
-    pub cimd: bool,
-    /// "resource_metadata", "legacy_origin_metadata", "legacy_default_endpoints".
-    pub mode: Option<String>,
-    pub error: Option<UiError>,
-}
-
 fn step_of(s: &discovery::ProbeStep) -> TimelineStep {
     TimelineStep {
         step: s.step.clone(),
-        state: if s.ok { "ok" } else { "failed" }.into(),
+        state: if s.ok {
+            StepState::Ok
+        } else {
+            StepState::Failed
+        },
         detail: s.outcome.clone(),
         method: Some(s.method.clone()),
         url: Some(s.url.clone()),
@@ -116,18 +103,18 @@ fn step_of(s: &discovery::ProbeStep) -> TimelineStep {
 pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError> {
     let parsed = url::Url::parse(url.trim()).map_err(|e| {
         UiError::new(
-            "bad-url",
+            "tray.bad-url",
             format!("“{}” is not a URL: {e}", url.trim()),
             "Paste the server's full URL, e.g. https://gateway.example.com/mcp.",
         )
     })?;
-    flow::emit(
+    timeline::emit(
         app,
-        TimelineStep::new("challenge", "running", format!("GET {parsed}")),
+        TimelineStep::new("challenge", StepState::Running, format!("GET {parsed}")),
     );
     let summary = off_thread(None, move || async move {
-        lanyard_core::http::check_url(&parsed).map_err(|e| ui_err(e.into()))?;
-        let http = Http::new().map_err(|e| ui_err(e.into()))?;
+        lanyard_core::http::check_url(&parsed).map_err(|e| UiError::from(&e))?;
+        let http = Http::new().map_err(|e| UiError::from(&e))?;
         Ok(match discovery::discover_with_mode(&http, &parsed).await {
             Ok((d, mode)) => ProbeSummary {
                 steps: d.steps.iter().map(step_of).collect(),
@@ -137,15 +124,12 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
                 issuer_warning: issuer_warning(&parsed, d.auth_server.issuer_str()),
                 resource_name: d.resource.resource_name.clone(),
                 dcr: if d.auth_server.registration_endpoint.is_some() {
-                    "available"
+                    Dcr::Available
                 } else {
-                    "absent"
-                }
-                .into(),
+                    Dcr::Absent
+                },
                 cimd: d.auth_server.client_id_metadata_document_supported,
-                mode: serde_json::to_value(mode)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned)),
+                mode: Some(mode.into()),
                 error: None,
             },
             Err(e) => ProbeSummary {
@@ -155,10 +139,10 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
                 token_endpoint: None,
                 issuer_warning: None,
                 resource_name: None,
-                dcr: "unknown".into(),
+                dcr: Dcr::Unknown,
                 cimd: false,
                 mode: None,
-                error: Some(UiError::new("discovery", e.what(), e.next_step())),
+                error: Some(UiError::from(&e)),
             },
         })
     })
@@ -182,9 +166,9 @@ fn issuer_warning(url: &url::Url, issuer: &str) -> Option<String> {
 
 /// Turns the core's progress into timeline steps and the sign-in window.
 fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
-    let step = |s: &str, state: &str, detail: String| {
+    let step = |s: &str, state: StepState, detail: String| {
         if timeline {
-            flow::emit(app, TimelineStep::new(s, state, detail));
+            timeline::emit(app, TimelineStep::new(s, state, detail));
         }
     };
     match p {
@@ -192,7 +176,7 @@ fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
         Progress::Discovering { .. } | Progress::Discovered { .. } => {}
         Progress::Registering { endpoint } => step(
             "client id",
-            "running",
+            StepState::Running,
             format!("Registering Lanyard at {endpoint} (dynamic client registration)"),
         ),
         Progress::ClientReady {
@@ -201,7 +185,7 @@ fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
             reused,
         } => step(
             "client id",
-            "ok",
+            StepState::Ok,
             format!(
                 "{client_id} ({source}{})",
                 if reused {
@@ -212,7 +196,11 @@ fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
             ),
         ),
         Progress::OpenThisUrl { url } | Progress::BrowserOpened { url } => {
-            step("sign in", "running", "Waiting for you to sign in…".into());
+            step(
+                "sign in",
+                StepState::Running,
+                "Waiting for you to sign in…".into(),
+            );
             match url::Url::parse(&url) {
                 Ok(u) => {
                     let (app2, server2) = (app.clone(), server.to_owned());
@@ -230,14 +218,14 @@ fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
         Progress::ExchangingCode => {
             step(
                 "sign in",
-                "running",
+                StepState::Running,
                 "Redirect received; exchanging the code for tokens…".into(),
             );
             signin::close(app);
         }
         Progress::StepUp { scopes } => step(
             "sign in",
-            "running",
+            StepState::Running,
             format!(
                 "The server needs more permissions ({}); sign in again…",
                 scopes.join(" ")
@@ -246,33 +234,21 @@ fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
         Progress::CallingServer => {
             step(
                 "sign in",
-                "ok",
+                StepState::Ok,
                 "Signed in; tokens stored in the keychain".into(),
             );
             step(
                 "first tool call",
-                "running",
+                StepState::Running,
                 "initialize + tools/list".into(),
             );
         }
-        Progress::Saved { name } => step("first tool call", "ok", format!("Saved as “{name}”")),
+        Progress::Saved { name } => step(
+            "first tool call",
+            StepState::Ok,
+            format!("Saved as “{name}”"),
+        ),
     }
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AddRequest {
-    pub url: String,
-    pub name: String,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub scope: Option<String>,
-    #[serde(default)]
-    pub no_resource: bool,
-    /// What the user confirmed after the check (the probe's issuer and endpoints).
-    pub expect_issuer: Option<String>,
-    pub expect_authorization_endpoint: Option<String>,
-    pub expect_token_endpoint: Option<String>,
 }
 
 fn nonempty(s: Option<String>) -> Option<String> {
@@ -281,7 +257,7 @@ fn nonempty(s: Option<String>) -> Option<String> {
 
 /// Add a server: discover, client id, sign in (window), first tool call, save.
 pub async fn add(app: &AppHandle, req: AddRequest) -> Result<AddOutcome, UiError> {
-    let cancel = flow::cancel_switch(app);
+    let cancel = app.state::<AppState>().cancel_switch();
     let app2 = app.clone();
     let name = nonempty(Some(req.name));
     let opts = AddOptions {
@@ -293,7 +269,7 @@ pub async fn add(app: &AppHandle, req: AddRequest) -> Result<AddOutcome, UiError
         },
         scopes: nonempty(req.scope).map(|s| s.split_whitespace().map(str::to_owned).collect()),
         quirks: Quirks {
-            no_resource: req.no_resource,
+            no_resource: req.no_resource.unwrap_or(false),
             ..Quirks::default()
         },
         no_browser: true,
@@ -306,9 +282,12 @@ pub async fn add(app: &AppHandle, req: AddRequest) -> Result<AddOutcome, UiError
     let url = req.url.trim().to_owned();
     let label = name.unwrap_or_else(|| url.clone());
     let r = off_thread(Some(cancel), move || async move {
-        let lanyard = Lanyard::open().map_err(ui_err)?;
+        let lanyard = Lanyard::open().map_err(UiError::from)?;
         let progress = move |p: Progress| on_progress(&app2, &label, p, true);
-        lanyard.add(&url, opts, &progress).await.map_err(ui_err)
+        lanyard
+            .add(&url, opts, &progress)
+            .await
+            .map_err(UiError::from)
     })
     .await;
     signin::close(app);
@@ -317,40 +296,156 @@ pub async fn add(app: &AppHandle, req: AddRequest) -> Result<AddOutcome, UiError
 
 /// Sign in again to a saved server, through the sign-in window.
 pub async fn login(app: &AppHandle, name: String) -> Result<(), UiError> {
-    let cancel = flow::cancel_switch(app);
+    let cancel = app.state::<AppState>().cancel_switch();
     let app2 = app.clone();
     let r = off_thread(Some(cancel), move || async move {
-        let lanyard = Lanyard::open().map_err(ui_err)?;
+        let lanyard = Lanyard::open().map_err(UiError::from)?;
         let progress = {
             let name = name.clone();
             move |p: Progress| on_progress(&app2, &name, p, false)
         };
-        lanyard.login(&name, true, &progress).await.map_err(ui_err)
+        lanyard
+            .login(&name, true, &progress)
+            .await
+            .map_err(UiError::from)
     })
     .await;
     signin::close(app);
     r
 }
 
-pub async fn tools(name: String) -> Result<Vec<lanyard_core::mcp::Tool>, UiError> {
+pub async fn tools(name: String) -> Result<Vec<ToolInfo>, UiError> {
     off_thread(None, move || async move {
-        let lanyard = Lanyard::open().map_err(ui_err)?;
-        lanyard.tools(&name, &|_| {}).await.map_err(ui_err)
+        let lanyard = Lanyard::open().map_err(UiError::from)?;
+        let tools = lanyard.tools(&name, &|_| {}).await.map_err(UiError::from)?;
+        Ok(tools.into_iter().map(ToolInfo::from).collect())
     })
     .await
 }
 
 pub async fn list() -> Result<Vec<ServerView>, UiError> {
     off_thread(None, || async {
-        Lanyard::open().and_then(|l| l.list()).map_err(ui_err)
+        Lanyard::open()
+            .and_then(|l| l.list())
+            .map_err(UiError::from)
     })
     .await
 }
 
 pub async fn remove(name: String) -> Result<(), UiError> {
     off_thread(None, move || async move {
-        let lanyard = Lanyard::open().map_err(ui_err)?;
-        lanyard.remove(&name).await.map(|_| ()).map_err(ui_err)
+        let lanyard = Lanyard::open().map_err(UiError::from)?;
+        lanyard
+            .remove(&name)
+            .await
+            .map(|_| ())
+            .map_err(UiError::from)
     })
     .await
+}
+
+/// Every assistant, each marked connected for `server` when given (Lanyard's records say it
+/// wrote an entry there).
+pub async fn assistants(server: Option<String>) -> Result<Vec<Assistant>, UiError> {
+    off_thread(None, move || async move {
+        let manager = actions::manager()?;
+        let recorded = match &server {
+            Some(_) => {
+                manager
+                    .records
+                    .load()
+                    .map_err(|e| UiError::from(&e))?
+                    .connections
+            }
+            None => Vec::new(),
+        };
+        Ok(actions::assistants(&manager)
+            .iter()
+            .map(|a| {
+                let connected = recorded
+                    .iter()
+                    .any(|c| Some(c.server.as_str()) == server.as_deref() && c.ide == a.ide);
+                Assistant::new(a.ide, a.installed, connected)
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Every recorded connection with its state (for the server rows and their drift).
+pub async fn connections() -> Result<Vec<IdeStatus>, UiError> {
+    off_thread(None, || async {
+        let manager = actions::manager()?;
+        let source = lanyard_core::ides::source::LiveSource::open()?;
+        actions::connections(&manager, &source)
+            .await
+            .map_err(UiError::from)
+    })
+    .await
+}
+
+/// Writes `name`'s entries into these assistants' configs (each in its default mode, checked
+/// by the assistant's own CLI when installed).
+pub async fn connect(name: String, ides: Vec<Ide>) -> Result<(), UiError> {
+    off_thread(None, move || async move {
+        let target = ConnectTarget {
+            ides: Some(ides),
+            validate: true,
+            ..ConnectTarget::default()
+        };
+        actions::connect(&name, &target)
+            .await
+            .map(|_| ())
+            .map_err(UiError::from)
+    })
+    .await
+}
+
+/// Removes `name`'s entries from these assistants' configs.
+pub async fn disconnect(name: String, ides: Vec<Ide>) -> Result<(), UiError> {
+    off_thread(None, move || async move {
+        actions::disconnect(&name, Some(ides))
+            .await
+            .map(|_| ())
+            .map_err(UiError::from)
+    })
+    .await
+}
+
+/// The whole uninstall of this user's Lanyard (revoke tokens, delete this machine's OAuth
+/// clients, remove assistant entries, keychain items, state), as `lanyard uninstall --yes` runs
+/// it. The engine of this process must be stopped first. Returns the report: a line per item,
+/// then what stays at identity providers, if anything (done here, nothing more to do).
+pub async fn uninstall() -> Result<String, UiError> {
+    off_thread(None, || async {
+        let cleanup = Cleanup::for_user()?;
+        let plan = cleanup.plan(Purpose::Uninstall)?;
+        if plan.is_empty() {
+            return Ok("Nothing to clean up: Lanyard has nothing left on this machine.".into());
+        }
+        let lines = Mutex::new(Vec::new());
+        let progress = |s: &Step| {
+            if let Some(line) = s.report_line() {
+                lines.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        };
+        let result = cleanup.execute(&plan, &progress).await.into_result();
+        let mut text = lines.into_inner().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(_) => text.push("Lanyard removed everything it had on this machine.".into()),
+            Err(e @ CleanupError::RemoteLeftovers { .. }) => {
+                text.push(format!("note: {} {}", e.what(), e.next_step()))
+            }
+            Err(e) => return Err(UiError::from(&e)),
+        }
+        Ok(text.join("\n"))
+    })
+    .await
+}
+
+/// The name the wizard suggests for a server URL: the core's own rule (`flow::derive_name`).
+pub fn suggest_name(url: &str) -> String {
+    url::Url::parse(url.trim())
+        .map(|u| lanyard_core::flow::derive_name(&u))
+        .unwrap_or_default()
 }
