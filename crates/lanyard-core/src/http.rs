@@ -82,6 +82,7 @@ impl Limits {
 /// The one reqwest configuration of Lanyard: redirects never followed by reqwest itself
 /// (see [`Http::send`]), connect and total timeouts, Lanyard's user agent.
 pub fn build_client(limits: &Limits) -> Result<reqwest::Client, HttpError> {
+    install_tls_provider();
     reqwest::Client::builder()
         .dns_resolver(std::sync::Arc::new(LoopbackNames))
         .redirect(reqwest::redirect::Policy::none())
@@ -93,6 +94,13 @@ pub fn build_client(limits: &Limits) -> Result<reqwest::Client, HttpError> {
             url: String::new(),
             detail: e.to_string(),
         })
+}
+
+/// reqwest is built with `rustls-no-provider` so that ring is the one crypto provider compiled;
+/// reqwest then needs it installed as the process default before a client is built. A second
+/// call finds it installed and changes nothing.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A broken rule or a failed transport, always with the URL concerned.

@@ -1456,7 +1456,7 @@ mod tests {
     }
 
     async fn run_bridge(url: Url, input: &str) -> Vec<Value> {
-        run_bridge_with(reqwest::Client::new(), url, input).await
+        run_bridge_with(crate::net::client(), url, input).await
     }
 
     async fn run_bridge_with(http: reqwest::Client, url: Url, input: &str) -> Vec<Value> {
@@ -1494,10 +1494,11 @@ mod tests {
             ..FakeState::default()
         }));
         let url = fake_server(state).await;
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(1))
-            .build()
-            .unwrap();
+        let http = crate::http::build_client(&crate::http::Limits {
+            total_timeout: std::time::Duration::from_secs(1),
+            ..crate::http::Limits::oauth()
+        })
+        .unwrap();
         let out = run_bridge_with(http, url, &format!("{INIT}\n{CALL}\n")).await;
         let a = answer_1(&out);
         assert_eq!(a["result"]["content"][0]["text"], json!("done"), "{out:?}");
@@ -1709,7 +1710,7 @@ mod tests {
         }
         let (out_w, mut out_r) = tokio::io::duplex(1 << 16);
         run_with(
-            reqwest::Client::new(),
+            crate::net::client(),
             url,
             Box::new(Stuck),
             format!("{INIT}\n").as_bytes(),
@@ -1766,7 +1767,7 @@ mod tests {
             seen
         };
         let (ran, seen) = tokio::join!(
-            run_with(reqwest::Client::new(), url, creds, in_r, out_w),
+            run_with(crate::net::client(), url, creds, in_r, out_w),
             client
         );
         ran.unwrap();

@@ -660,7 +660,7 @@ mod tests {
             seen
         });
         let mut c = McpClient::new(
-            reqwest::Client::new(),
+            crate::net::client(),
             url,
             "Authorization",
             "Bearer t".into(),
@@ -725,7 +725,7 @@ mod tests {
             seen
         });
         let mut c = McpClient::new(
-            reqwest::Client::new(),
+            crate::net::client(),
             url,
             "Authorization",
             "Bearer t".into(),
@@ -769,7 +769,7 @@ mod tests {
             }
         });
         let mut c = McpClient::new(
-            reqwest::Client::new(),
+            crate::net::client(),
             url,
             "X-Authorization",
             "Bearer t".into(),
@@ -827,7 +827,7 @@ mod tests {
             seen
         });
         let mut c = McpClient::new(
-            reqwest::Client::new(),
+            crate::net::client(),
             url,
             "Authorization",
             "Bearer t".into(),

@@ -925,7 +925,7 @@ mod tests {
         secrets
             .set(&store::tokens_key("s"), &due().to_json())
             .unwrap();
-        let e = valid_token(&file, &*secrets, reqwest::Client::new, "s", None)
+        let e = valid_token(&file, &*secrets, crate::net::client, "s", None)
             .await
             .unwrap_err();
         assert!(matches!(e, FreshError::NeedsSignIn { .. }), "{e:?}");
@@ -949,7 +949,7 @@ mod tests {
             .unwrap();
         // "Logout" holds the lock, deletes the tokens, marks the server, then lets go.
         let lock = take_lock(&file.paths().server_lock("s")).await.unwrap();
-        let refresh = valid_token(&file, &secrets, reqwest::Client::new, "s", None);
+        let refresh = valid_token(&file, &secrets, crate::net::client, "s", None);
         let logout = async {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             secrets.delete(&store::tokens_key("s")).unwrap();
