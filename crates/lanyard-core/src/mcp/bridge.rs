@@ -575,7 +575,7 @@ impl Bridge {
         let translated = self.session.borrow().envelope.is_some();
         let mut current = msg.clone();
         for _ in 0..MAX_INPUT_ROUNDS {
-            let Some(mut answer) = self.exchange(&current).await else {
+            let Some(mut answer) = self.exchange(&current, &msg).await else {
                 return;
             };
             let Some(result) = input_required(&answer).filter(|_| translated).cloned() else {
@@ -658,8 +658,9 @@ impl Bridge {
     }
 
     /// Sends one message (a new session when the server forgot it) and returns the response
-    /// to it; `None` when there is none to give or a failure was already answered.
-    async fn exchange(&self, msg: &Value) -> Option<Value> {
+    /// to it; `None` when there is none to give or a failure was already answered — to
+    /// `client_msg`, the client's own request (`msg` may be the bridge's retry of it).
+    async fn exchange(&self, msg: &Value, client_msg: &Value) -> Option<Value> {
         if self.tools.borrow().unknown_callee(msg).is_some() {
             self.learn_tools(msg).await;
         }
@@ -671,7 +672,7 @@ impl Bridge {
                         Relayed::Answer(a) => Some(a),
                         Relayed::Nothing => None,
                         Relayed::Missing(why) => {
-                            self.error_reply(msg, -32603, format!("Lanyard bridge: {why}"));
+                            self.error_reply(client_msg, -32603, format!("Lanyard bridge: {why}"));
                             None
                         }
                     };
@@ -680,7 +681,7 @@ impl Bridge {
                     retried_session = true;
                     if !self.reinitialize().await {
                         self.error_reply(
-                            msg,
+                            client_msg,
                             -32001,
                             "the MCP server ended the session and a new one could not be started"
                                 .into(),
@@ -689,19 +690,23 @@ impl Bridge {
                     }
                 }
                 Sent::SessionGone => {
-                    self.error_reply(msg, -32001, "the MCP server ended the session".into());
+                    self.error_reply(
+                        client_msg,
+                        -32001,
+                        "the MCP server ended the session".into(),
+                    );
                     return None;
                 }
                 Sent::Unauthorized(why) => {
                     self.error_reply(
-                        msg,
+                        client_msg,
                         -32001,
                         format!("Lanyard could not authorize to the MCP server: {why}"),
                     );
                     return None;
                 }
                 Sent::Failed(why) => {
-                    self.error_reply(msg, -32603, format!("Lanyard bridge: {why}"));
+                    self.error_reply(client_msg, -32603, format!("Lanyard bridge: {why}"));
                     return None;
                 }
             }

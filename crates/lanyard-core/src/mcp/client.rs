@@ -274,8 +274,17 @@ impl McpClient {
     /// listing has shown yet is listed first: its `x-mcp-header` annotations say which
     /// arguments the call carries as headers.
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Value, McpError> {
-        if !self.tools.knows(name) {
-            self.list_tools().await?;
+        // Best effort: a server that cannot list still gets the call; a refused credential or
+        // a dead network ends here as it would on the call.
+        if !self.tools.knows(name)
+            && let Err(
+                e @ (McpError::Unauthorized { .. }
+                | McpError::InsufficientScope { .. }
+                | McpError::Network { .. }
+                | McpError::CrossOriginRedirect { .. }),
+            ) = self.list_tools().await
+        {
+            return Err(e);
         }
         self.request("tools/call", json!({"name": name, "arguments": arguments}))
             .await
@@ -854,5 +863,63 @@ mod tests {
         );
         assert_eq!(seen[3].1.as_deref(), Some("tools/call"));
         assert_eq!(seen[3].2.as_deref(), Some("eu"));
+    }
+
+    /// The listing before a call of an unlisted tool is best effort: a server that refuses
+    /// `tools/list` still gets the call.
+    #[tokio::test]
+    async fn a_call_goes_through_when_the_listing_before_it_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let mut methods = Vec::new();
+            for _ in 0..5 {
+                let (mut sock, _, _, method, id) = next_request(&listener).await;
+                methods.push(method.clone());
+                let (status, body) = match method.as_str() {
+                    "server/discover" => (
+                        400,
+                        json!({"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request"}}),
+                    ),
+                    "initialize" => (
+                        200,
+                        json!({"jsonrpc":"2.0","id":id,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}),
+                    ),
+                    "notifications/initialized" => {
+                        reply(&mut sock, 202, "application/json", "").await;
+                        continue;
+                    }
+                    "tools/list" => (
+                        200,
+                        json!({"jsonrpc":"2.0","id":id,"error":{"code":-32601,"message":"Method not found"}}),
+                    ),
+                    _ => (
+                        200,
+                        json!({"jsonrpc":"2.0","id":id,"result":{"content":[{"type":"text","text":"hi"}]}}),
+                    ),
+                };
+                reply(&mut sock, status, "application/json", &body.to_string()).await;
+            }
+            methods
+        });
+        let mut c = McpClient::new(
+            crate::net::client(),
+            url,
+            "Authorization",
+            "Bearer t".into(),
+        );
+        let result = c.call_tool("echo", json!({})).await.unwrap();
+        assert_eq!(result["content"][0]["text"], "hi");
+        let methods = server.await.unwrap();
+        assert_eq!(
+            methods,
+            [
+                "server/discover",
+                "initialize",
+                "notifications/initialized",
+                "tools/list",
+                "tools/call"
+            ]
+        );
     }
 }
