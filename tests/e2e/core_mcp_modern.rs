@@ -5,6 +5,9 @@
 //! Sign-in, `tools`, `call` and the stdio bridge all work against it without ever sending
 //! `initialize` to it.
 
+use std::io::Write;
+use std::process::Stdio;
+
 use lanyard_e2e::{Sandbox, Value, World, json, lanyard_bin, tests_dir};
 
 use crate::core_common::{add_ok, token_ok};
@@ -226,5 +229,43 @@ fn a_2026_07_28_stdio_client_is_forwarded_by_the_bridge_as_it_is() {
     assert!(
         seen.iter()
             .any(|e| has_rpc(e, "tools/call") && e["mcp_name"] == json!("echo"))
+    );
+}
+
+/// `lanyard bridge --url` (for servers that need no sign-in) sends no token: against the
+/// world's protected server, the client's `initialize` is answered with a JSON-RPC error that
+/// names the way in (`lanyard add`), nothing authorized reaches the server, and the bridge ends
+/// cleanly when its input closes.
+#[test]
+fn the_tokenless_bridge_sends_no_token_and_points_to_lanyard_add() {
+    let world = modern_world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("modern");
+    let mut cmd = sandbox.command(lanyard_bin());
+    cmd.args(["bridge", "--url", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the bridge starts");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "e2e", "version": "0"}}});
+        writeln!(stdin, "{init}").expect("write initialize");
+    }
+    let out = child.wait_with_output().expect("the bridge ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let answer: Value = serde_json::from_str(stdout.lines().next().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_eq!(answer["id"], json!(1), "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("lanyard add"), "{answer}");
+    assert_eq!(
+        world.counts().expect("counts").mcp_authorized("modern"),
+        0,
+        "no authorized request reached the server"
     );
 }
