@@ -139,6 +139,22 @@ fn add_signs_in_to_a_2026_07_28_server_and_tools_and_call_speak_it_without_initi
         .expect("a tools/call");
     assert_eq!(tool_call["mcp_name"], json!("echo"), "{tool_call}");
     assert!(seen.iter().any(|e| has_rpc(e, "tools/list")));
+
+    // Every POST names its method, the unauthenticated discovery probe (401) included.
+    let log = world.log().expect("log");
+    let posts: Vec<Value> = log["mcpServers"]["modern"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["method"] == json!("POST") && e["prm"] != json!(true))
+        .collect();
+    assert!(posts.iter().any(|e| e["status"] == json!(401)), "{posts:?}");
+    for e in &posts {
+        if let Some(m) = e["rpc"].get(0) {
+            assert_eq!(&e["mcp_method"], m, "{e}");
+        }
+    }
 }
 
 /// The world's v2 server is strict: the 2025 handshake with a valid token is refused with the

@@ -73,8 +73,11 @@ async fn unauthenticated_request(
         "params": {"protocolVersion": "2025-11-25", "capabilities": {},
                    "clientInfo": {"name": "lanyard", "version": env!("CARGO_PKG_VERSION")}}
     });
+    // Like every MCP POST, it names its method (SEP-2243). Discovery comes before `mcp` in the
+    // module order and does not depend on it, so the header is written here.
     let req = Request::new(Method::POST, server_url.clone())
         .header("Accept", "application/json, text/event-stream")
+        .header("Mcp-Method", "initialize")
         .json(&body)
         .discard_body();
     let t = Instant::now();
