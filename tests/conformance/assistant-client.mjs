@@ -7,6 +7,8 @@
 // wire: the 2026-07-28 translation, headers, request state, SSE resumption.
 //
 // Usage: node assistant-client.mjs SERVER_URL   (LANYARD_BIN, MCP_CONFORMANCE_* from the suite)
+// ASSISTANT_BRIDGE_NAME=NAME bridges a saved server instead (`lanyard bridge NAME`, after a
+// `lanyard add`): how an auth scenario can be run through the bridge by hand.
 // Exit code 0 only when the handshake and every listing worked, no request went unanswered or
 // was refused by the bridge itself, and the bridge exited 0 once its input closed.
 import { spawn } from 'node:child_process';
@@ -25,7 +27,10 @@ const version = ['2025-11-25', '2025-06-18', '2025-03-26'].includes(asked) ? ask
 const REQUEST_TIMEOUT_MS = 30_000;
 
 const log = (...a) => console.error('[assistant]', ...a);
-const bridge = spawn(process.env.LANYARD_BIN, ['bridge', '--url', url], {
+const bridgeArgs = process.env.ASSISTANT_BRIDGE_NAME
+  ? ['bridge', process.env.ASSISTANT_BRIDGE_NAME]
+  : ['bridge', '--url', url];
+const bridge = spawn(process.env.LANYARD_BIN, bridgeArgs, {
   stdio: ['pipe', 'pipe', 'inherit'],
 });
 const bridgeExit = new Promise((resolve) => bridge.on('exit', (code) => resolve(code ?? 1)));
