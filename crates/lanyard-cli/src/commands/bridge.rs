@@ -2,8 +2,10 @@
 //! the remote server with a fresh token (see `lanyard_core::mcp::bridge`).
 //! `lanyard bridge --url URL`: the same to a server that needs no sign-in, sending no token.
 
+use lanyard_core::authorization::request::step_up_scopes;
 use lanyard_core::flow::{FlowError, Lanyard};
 use lanyard_core::mcp::bridge::{Anonymous, Credentials, HeaderFuture};
+use lanyard_core::tokens::fresh::Want;
 
 /// Run a stdio MCP server that forwards to a saved server (for assistants' configs).
 #[derive(clap::Args, Debug)]
@@ -29,7 +31,7 @@ impl Credentials for Live {
             let server = state.server(&self.name).ok_or_else(|| {
                 lanyard_core::servers::StateError::UnknownServer(self.name.clone())
             })?;
-            use lanyard_core::tokens::{TokenId, fresh::Want};
+            use lanyard_core::tokens::TokenId;
             let want = match rejected.map(|v| v.strip_prefix("Bearer ").unwrap_or(v)) {
                 Some(refused) => Want::Refused(TokenId::of(refused)),
                 None => Want::Usable,
@@ -37,6 +39,27 @@ impl Credentials for Live {
             // Refreshed in a detached child: assistants start and kill the bridge at will.
             let t = self.lanyard.fresh_token(&self.name, want).await?;
             Ok((server.quirks.header_name().to_owned(), t.header_value()))
+        })
+    }
+
+    /// As `lanyard call` does on a 403 `insufficient_scope`: the saved scopes plus those the
+    /// server asks for, and a sign-in again in the browser (the progress goes to stderr, which
+    /// assistants log; stdout is the protocol).
+    fn step_up<'a>(&'a self, _rejected: &'a str, scope: Option<&'a str>) -> HeaderFuture<'a> {
+        Box::pin(async move {
+            let state = self.lanyard.state_file()?;
+            let widened = state.update(|st| {
+                let server = st.server_mut(&self.name).ok_or_else(|| {
+                    lanyard_core::servers::StateError::UnknownServer(self.name.clone())
+                })?;
+                server.scopes = step_up_scopes(&server.scopes, scope);
+                Ok::<_, lanyard_core::Error>(server.quirks.header_name().to_owned())
+            })?;
+            self.lanyard
+                .login(&self.name, false, &crate::output::progress_quiet)
+                .await?;
+            let t = self.lanyard.fresh_token(&self.name, Want::Usable).await?;
+            Ok((widened, t.header_value()))
         })
     }
 }

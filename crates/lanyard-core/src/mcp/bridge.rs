@@ -55,6 +55,19 @@ pub trait Credentials {
     /// The header name and value. `rejected`: the value the server just refused (force a
     /// refresh unless someone else already replaced it).
     fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a>;
+
+    /// A header with more scope, after the server refused `rejected` with 403
+    /// `insufficient_scope` asking for `scope` (a sign-in again, with the user). By default
+    /// there is none: the request is answered with an error saying what the server asked for.
+    fn step_up<'a>(&'a self, rejected: &'a str, scope: Option<&'a str>) -> HeaderFuture<'a> {
+        let _ = rejected;
+        Box::pin(async move {
+            Err(BridgeError::NeedsScope {
+                scope: scope.unwrap_or_default().to_owned(),
+            }
+            .into())
+        })
+    }
 }
 
 /// No credential: for a server that needs no sign-in (`lanyard bridge --url`). A 401 is
@@ -81,6 +94,8 @@ pub enum BridgeError {
     Stdout(String),
     #[error("the MCP server asks for a sign-in")]
     SignInNeeded,
+    #[error("the MCP server needs more permissions than the token carries (insufficient_scope{})", if .scope.is_empty() { String::new() } else { format!("; it asks for \"{}\"", .scope) })]
+    NeedsScope { scope: String },
 }
 
 impl UserFacing for BridgeError {
@@ -89,11 +104,13 @@ impl UserFacing for BridgeError {
             BridgeError::Stdin(..) => "bridge.stdin",
             BridgeError::Stdout(..) => "bridge.stdout",
             BridgeError::SignInNeeded => "bridge.sign-in-needed",
+            BridgeError::NeedsScope { .. } => "bridge.needs-scope",
         }
     }
     fn next_step(&self) -> String {
         match self {
             BridgeError::SignInNeeded => "Add the server with `lanyard add URL` (it signs you in), then bridge it by name: `lanyard bridge NAME`.".into(),
+            BridgeError::NeedsScope { .. } => "Ask your admin to grant you the scope the server asks for, then sign in again with `lanyard login NAME`.".into(),
             _ => "The assistant that started `lanyard bridge` closed its pipes; restart the assistant's MCP server.".into(),
         }
     }
@@ -254,6 +271,18 @@ where
         .await
 }
 
+/// A 403 whose `WWW-Authenticate` says `insufficient_scope`: the scope it asks for, if any.
+fn insufficient_scope(resp: &reqwest::Response) -> Option<Option<String>> {
+    let values: Vec<String> = resp
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let c = crate::discovery::BearerChallenge::from_headers(&values)?;
+    (c.error.as_deref() == Some("insufficient_scope")).then_some(c.scope)
+}
+
 fn method_of(msg: &Value) -> Option<&str> {
     msg.get("method").and_then(Value::as_str)
 }
@@ -407,14 +436,16 @@ impl Bridge {
                 Err(e) => return Sent::Unauthorized(e.paragraph()),
             },
         };
-        for attempt in 0..2 {
+        let (mut refreshed, mut stepped_up) = (false, false);
+        loop {
             let had_session = self.session.borrow().id.is_some();
             let resp = match self.request(method.clone(), &header, msg).send().await {
                 Ok(r) => r,
                 Err(e) => return Sent::Failed(format!("could not reach {}: {e}", self.url)),
             };
             match resp.status().as_u16() {
-                401 if attempt == 0 => {
+                401 if !refreshed => {
+                    refreshed = true;
                     header = match self.header(Some(&header.1)).await {
                         Ok(h) => h,
                         Err(e) => return Sent::Unauthorized(e.paragraph()),
@@ -426,11 +457,21 @@ impl Bridge {
                         self.url
                     ));
                 }
+                // Scope step-up: once per message; a server still not satisfied gets its 403.
+                403 if !stepped_up && let Some(scope) = insufficient_scope(&resp) => {
+                    stepped_up = true;
+                    header = match self.creds.step_up(&header.1, scope.as_deref()).await {
+                        Ok(h) => {
+                            *self.current.borrow_mut() = Some(h.clone());
+                            h
+                        }
+                        Err(e) => return Sent::Unauthorized(e.paragraph()),
+                    };
+                }
                 404 if had_session => return Sent::SessionGone,
                 _ => return Sent::Ok(resp),
             }
         }
-        Sent::Failed("unreachable".into())
     }
 
     /// `server/discover` with the client's envelope: its result when the server answered
@@ -1149,6 +1190,9 @@ mod tests {
         pending_call: Option<Value>,
         /// 2025 mode: the GET stream opens and never ends.
         endless_get: bool,
+        /// 2025 mode: `tools/call` needs the scope "extra", which only "Bearer wide" carries
+        /// (403 `insufficient_scope` otherwise).
+        needs_scope: bool,
     }
 
     /// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
@@ -1250,7 +1294,10 @@ mod tests {
         st: &mut FakeState,
         seen: &Seen,
     ) -> (&'static str, &'static str, Vec<(String, String)>, String) {
-        if seen.header("authorization") != Some("Bearer new") {
+        if !matches!(
+            seen.header("authorization"),
+            Some("Bearer new" | "Bearer wide")
+        ) {
             return (
                 "401 Unauthorized",
                 "",
@@ -1336,6 +1383,19 @@ mod tests {
                 } else {
                     ("200 OK", "application/json", vec![], body.to_string())
                 }
+            }
+            "tools/call"
+                if st.needs_scope && seen.header("authorization") != Some("Bearer wide") =>
+            {
+                (
+                    "403 Forbidden",
+                    "",
+                    vec![(
+                        "WWW-Authenticate".into(),
+                        r#"Bearer error="insufficient_scope", scope="extra""#.into(),
+                    )],
+                    String::new(),
+                )
             }
             "tools/call" if st.resumable_call => {
                 st.pending_call = Some(id);
@@ -1936,5 +1996,75 @@ mod tests {
         let seen = state.lock().unwrap().seen.clone();
         assert!(seen.iter().any(|s| s.method == "GET"), "{seen:?}");
         assert!(seen.iter().any(|s| s.method == "DELETE"), "{seen:?}");
+    }
+
+    /// Like [`Rotating`], and a step-up gives "Bearer wide" (recording the scope asked for).
+    /// (the token refused, the scope asked for) of each step-up.
+    type StepUps = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    struct Widening(Rotating, StepUps);
+    impl Credentials for Widening {
+        fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a> {
+            self.0.header(rejected)
+        }
+        fn step_up<'a>(&'a self, rejected: &'a str, scope: Option<&'a str>) -> HeaderFuture<'a> {
+            self.1
+                .lock()
+                .unwrap()
+                .push((rejected.to_owned(), scope.map(str::to_owned)));
+            Box::pin(async { Ok(("Authorization".to_owned(), "Bearer wide".to_owned())) })
+        }
+    }
+
+    /// A 403 `insufficient_scope` is met with one step-up (the credentials sign in again for
+    /// the scope the challenge names) and the request sent again with the wider token; without
+    /// a way to step up, the client gets an error that names the scope.
+    #[tokio::test]
+    async fn insufficient_scope_steps_up_once_and_retries() {
+        let state = Arc::new(Mutex::new(FakeState {
+            needs_scope: true,
+            ..FakeState::default()
+        }));
+        let url = fake_server(state.clone()).await;
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let creds = Box::new(Widening(Rotating(Mutex::new(0)), asked.clone()));
+        let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
+        let input = format!("{INIT}\n{CALL}\n");
+        run_with(
+            crate::net::client(),
+            url.clone(),
+            creds,
+            input.as_bytes(),
+            out_w,
+        )
+        .await
+        .unwrap();
+        let mut text = String::new();
+        out_r.read_to_string(&mut text).await.unwrap();
+        let out: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let a = answer_1(&out);
+        assert_eq!(a["result"]["content"][0]["text"], json!("done"), "{out:?}");
+        assert_eq!(
+            *asked.lock().unwrap(),
+            [("Bearer new".to_owned(), Some("extra".to_owned()))]
+        );
+        let seen = state.lock().unwrap().seen.clone();
+        assert!(
+            seen.iter().any(|s| s.body["method"] == json!("tools/call")
+                && s.header("authorization") == Some("Bearer wide")),
+            "{seen:?}"
+        );
+
+        let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+        let message = answer_1(&out)["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        assert!(
+            message.contains("insufficient_scope") && message.contains("extra"),
+            "{out:?}"
+        );
     }
 }
