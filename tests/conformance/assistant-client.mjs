@@ -1,14 +1,14 @@
-// The client under test for the non-auth conformance scenarios: an assistant's stdio MCP
-// session, spoken to `lanyard bridge --url SERVER_URL` the way Cursor or Claude Code speak to
-// `lanyard bridge NAME` — a 2025-11-25 `initialize` declaring elicitation, sampling and roots,
+// The client under test for the conformance scenarios: an assistant's stdio MCP session, spoken
+// to `lanyard bridge` (`--url SERVER_URL`, or `NAME` after `lanyard add`) the way Cursor or
+// Claude Code speak to `lanyard bridge NAME` — a 2025-11-25 `initialize` declaring elicitation, sampling and roots,
 // then everything the server offers: every tool listed is called, every resource read, every
 // prompt fetched. Server-to-client requests (elicitation with schema defaults, sampling, roots)
 // are answered as a host would. What the suite judges is what Lanyard's bridge puts on the
-// wire: the 2026-07-28 translation, headers, request state, SSE resumption.
+// wire: the 2026-07-28 translation, headers, request state, SSE resumption, scope step-up.
 //
 // Usage: node assistant-client.mjs SERVER_URL   (LANYARD_BIN, MCP_CONFORMANCE_* from the suite)
-// ASSISTANT_BRIDGE_NAME=NAME bridges a saved server instead (`lanyard bridge NAME`, after a
-// `lanyard add`): how an auth scenario can be run through the bridge by hand.
+// ASSISTANT_BRIDGE_NAME=NAME bridges a saved server instead (`lanyard bridge NAME`, after
+// `lanyard add`): the auth scenarios' path.
 // Exit code 0 only when the handshake and every listing worked, no request went unanswered or
 // was refused by the bridge itself, and the bridge exited 0 once its input closed.
 import { spawn } from 'node:child_process';
