@@ -1,8 +1,8 @@
 // The client under test for the conformance scenarios: an assistant's stdio MCP session, spoken
 // to `lanyard bridge` (`--url SERVER_URL`, or `NAME` after `lanyard add`) the way Cursor or
-// Claude Code speak to `lanyard bridge NAME` — a 2025-11-25 `initialize` declaring elicitation, sampling and roots,
-// then everything the server offers: every tool listed is called, every resource read, every
-// prompt fetched. Server-to-client requests (elicitation with schema defaults, sampling, roots)
+// Claude Code speak to `lanyard bridge NAME` — a 2025-11-25 `initialize` declaring elicitation,
+// sampling and roots, then everything the server offers: every tool listed is called, every
+// resource read, every prompt fetched. Server-to-client requests (elicitation with schema defaults, sampling, roots)
 // are answered as a host would. What the suite judges is what Lanyard's bridge puts on the
 // wire: the 2026-07-28 translation, headers, request state, SSE resumption, scope step-up.
 //
