@@ -4,7 +4,8 @@
 #     reads the exported dbusmenu, clicks items, checks the windows appear, screenshots them.
 #  2. The needs-sign-in notification: tests/tray/notify_host.py plays the notification server,
 #     clicks the notification and checks that the sign-in window opens.
-#  3. The WebDriver flow (tests/tray/webdriver/), when tauri-driver is installed.
+#  3. The WebDriver flows (tests/tray/webdriver/), when tauri-driver is installed: add, the
+#     lanyard://add link, "Remove everything and quit…".
 # Screenshots go to target/tray-screenshots/; LANYARD_UPDATE_SCREENSHOTS=1 also copies them to
 # docs/screenshots/ (the README shows those). Prints `N passed, N failed`.
 set -uo pipefail
@@ -102,6 +103,18 @@ if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1
   [ -d "$tmp/home-wd2" ] && use_home "$tmp/home-wd2"
   echo "== the tray menu shows the added server"
   run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" --expect-server demo -- "$tray"
+  echo "== Remove everything and quit: the tray's own uninstall"
+  for attempt in 1 2; do
+    use_home "$tmp/home-remove$attempt"
+    out="$tmp/remove.out"
+    tests/tray/webdriver/run.sh "$tray" "$shots" remove.py >"$out" 2>&1
+    if grep -q "^[0-9]* passed, 0 failed$" "$out" || [ "$attempt" = 2 ] || ! grep -q "RemoteDisconnected\|ConnectionReset\|timed out" "$out"; then
+      run_test cat "$out"
+      break
+    fi
+    echo "(WebDriver connection dropped; retrying once in a fresh home)"
+    grep -E '^(PASS|FAIL)' "$out"
+  done
 fi
 
 if [ "${LANYARD_UPDATE_SCREENSHOTS:-}" = 1 ]; then

@@ -171,10 +171,11 @@ def done_writes_the_ticked_assistant(s, server):
     """Done with Cursor ticked: the tray writes Cursor's config (in-process, through the core's
     ides::actions) and records the connection the CLI then reports."""
     cfg = os.path.join(os.environ["HOME"], ".cursor", "mcp.json")
-    # The wizard closes itself after Done: click from a timer so that no WebDriver command waits
-    # on a window being destroyed, then leave WebDriver alone.
+    # The wizard closes itself after Done: click from a timer, late enough for this command's
+    # answer to be back (WebKitWebDriver drops its connection when an answer races the window's
+    # destruction), then leave WebDriver alone.
     s.js("const b = document.querySelector('#assistants input[data-assistant=\"cursor\"]');"
-         "b.checked = true; setTimeout(() => document.getElementById('done').click(), 0); return true")
+         "b.checked = true; setTimeout(() => document.getElementById('done').click(), 1500); return true")
     end = time.monotonic() + 60
     text = ""
     while time.monotonic() < end:
