@@ -5,6 +5,11 @@
 //! Markdown tables. Arguments: `--repo DIR` (default: the checkout holding this bench),
 //! `--lanyard BIN` (default DIR/target/debug/lanyard), `--stacks a,b` (default: all),
 //! `--no-quirks`, `--no-stacks`.
+//!
+//! It calls lanyard-core's public API so that only the token endpoint differs: `http` (the
+//! guard), `discovery::discover`, `registration::dcr`, `authorization::{Listener, browser,
+//! choose_scopes, resource_param}`, `tokens::{endpoint, revoke::revocation_methods}`. When core
+//! moves those, only the `use` lines here should need to follow.
 
 mod adapter;
 mod flow;
