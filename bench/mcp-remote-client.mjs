@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One MCP client session through mcp-remote (npm, pinned in bench/package.json): spawn the proxy,
 // initialize + tools/list, exit. With saved tokens in MCP_REMOTE_CONFIG_DIR this is mcp-remote's
-// warm start, the peer figure for `lanyard token` in bench/token-latency.sh.
+// warm start, the peer figure for `lanyard token` in bench/token-latency.
 import { mcpRemoteListTools } from './common.mjs';
 
 try {

@@ -9,7 +9,7 @@
 //           refused tokens, refresh grants per token generation (from the world's /log) and
 //           latency percentiles; exits 1 on any lost grant or double refresh. Bounded:
 //           SOAK_SECS (default 100) of load plus setup and checks.
-//   --burst (bench/refresh-burst.sh): burst latency p50/p99 of `lanyard token` with 15 s and
+//   --burst (bench/refresh-burst): burst latency p50/p99 of `lanyard token` with 15 s and
 //           3-minute tokens next to a single caller. Prints figures, asserts nothing on time.
 //
 // Env: LANYARD_BIN (default target/debug/lanyard), SOAK_SECS, SOAK_BURST (callers per burst).

@@ -4,7 +4,7 @@
 //         vs mcp-remote (npm, pinned) from an empty config dir through initialize + tools/list;
 //   warm: `lanyard tools NAME` vs mcp-remote with its saved tokens, initialize + tools/list.
 // HTTP requests are counted at the IdP and the MCP server for each. Prints medians and ratios
-// (and a JSON line at the end). Run it with bench/run (which provides the private keychain).
+// (and a JSON line at the end). Run it with bench/signin (which provides the private keychain).
 //   BENCH_RUNS=5 (iterations), LANYARD_BIN (default target/debug/lanyard)
 
 import { spawnSync } from 'node:child_process';

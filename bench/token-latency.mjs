@@ -5,7 +5,7 @@
 //      initialize + tools/list) measured by hyperfine in the same run; IdP requests of each.
 //   2. `lanyard daemon` with 1,000 servers registered: time to schedule them all, RSS, CPU and
 //      context switches over an idle window (the one timer sleeps: expect ~0).
-// Run through bench/token-latency.sh (private keychain, pinned npm packages, build).
+// Run through bench/token-latency (private keychain, pinned npm packages, build).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

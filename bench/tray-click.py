@@ -5,7 +5,7 @@ The click goes through D-Bus exactly as a desktop's tray host sends it (com.cano
 Event "clicked"); "painted" means the wizard's X11 window shows content (not blank) and two
 grabs 50 ms apart are equal. Every sample starts a fresh tray, as the wizard is created on
 demand and destroyed on close, so each open pays for a new webview. Not a test: prints figures.
-Run under Xvfb and a session bus: bench/tray-click.sh.
+Run under Xvfb and a session bus: bench/tray-click.
 Usage: tray-click.py TRAY_BINARY [SAMPLES]
 """
 import os

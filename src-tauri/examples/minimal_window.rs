@@ -1,4 +1,4 @@
-//! The benchmark's peer (bench/tray-memory.sh): the smallest Tauri app with one window open,
+//! The benchmark's peer (bench/tray-memory): the smallest Tauri app with one window open,
 //! built from the same crates and assets as the tray, so the two differ only in what is open.
 fn main() {
     tauri::Builder::default()
