@@ -13,6 +13,9 @@ pub mod sandbox;
 pub mod stack;
 pub mod world;
 
+/// Proxies and a private CA for the corporate-network tests.
+pub mod corpnet;
+
 pub use sandbox::{Run, Sandbox, lanyard_bin};
 pub use serde_json::{Value, json};
 pub use stack::{Stack, StackKind};

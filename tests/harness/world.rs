@@ -97,6 +97,10 @@ impl World {
             .arg(config.to_string())
             .env("WORLD_EXIT_ON_STDIN_EOF", "1")
             .env("NODE_NO_WARNINGS", "1");
+        // In HTTPS mode the world calls itself (JWKS, introspection) and must trust its own CA.
+        if let Some(ca) = config["tls"]["ca"].as_str() {
+            cmd.env("NODE_EXTRA_CA_CERTS", ca);
+        }
         spawn_described(
             cmd,
             "the test world (`node tests/world/world.mjs`; is Node 20+ on PATH?)",

@@ -9,6 +9,7 @@
 // Config format: see README.md in this folder.
 
 import http from 'node:http';
+import https from 'node:https';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -24,7 +25,21 @@ import { McpServer as McpServerV2, createMcpHandler } from '@modelcontextprotoco
 import { z } from 'zod';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const HOST = '127.0.0.1';
+let HOST = '127.0.0.1';
+// HTTPS mode (config `tls`): issuers and the gateway serve TLS with the given certificate under a
+// host name of the test's choosing (one a proxy can resolve: proxies never see loopback URLs,
+// Lanyard sends those directly); the admin API stays plain HTTP on HOST.
+let TLS = null;
+
+// The public origin of a server of the world on `port` (issuer, gateway).
+function origin(port) {
+  return TLS ? `https://${TLS.host}:${port}` : `http://${HOST}:${port}`;
+}
+
+// A server for the world's public endpoints: HTTPS in TLS mode, HTTP otherwise.
+function publicServer(handler) {
+  return TLS ? https.createServer({ cert: TLS.cert, key: TLS.key }, handler) : http.createServer(handler);
+}
 
 const KEYCLOAK_TRUSTED_HOSTS_403 = {
   error: 'insufficient_scope',
@@ -108,6 +123,7 @@ function normalizeConfig(c) {
     stateDir: c.stateDir ?? null,
     adminPort: c.adminPort ?? 0,
     gatewayPort: c.gatewayPort ?? 0,
+    tls: c.tls ?? null, // { cert, key, ca: PEM paths, host: name in URLs, bind: listen address }
     issuers,
     mcpServers,
   };
@@ -280,7 +296,7 @@ class Issuer {
   }
 
   get base() {
-    return `http://${HOST}:${this.port}`;
+    return origin(this.port);
   }
 
   get issuer() {
@@ -467,7 +483,7 @@ class Issuer {
 
   async start() {
     if (this.running) return;
-    this.server = http.createServer(this.handler());
+    this.server = publicServer(this.handler());
     await listen(this.server, this.port);
     this.running = true;
     log(`issuer ${this.cfg.name} at ${this.issuer}`);
@@ -841,7 +857,7 @@ class World {
   }
 
   get gatewayBase() {
-    return `http://${HOST}:${this.gatewayPort}`;
+    return origin(this.gatewayPort);
   }
 
   async start() {
@@ -849,7 +865,7 @@ class World {
     this.gatewayPort = this.cfg.gatewayPort || (await freePort());
     for (const i of this.issuers) await i.init();
     for (const i of this.issuers) await i.start();
-    this.gateway = http.createServer((req, res) => this.gatewayHandler(req, res).catch((e) => {
+    this.gateway = publicServer((req, res) => this.gatewayHandler(req, res).catch((e) => {
       log(`gateway error: ${e.stack}`);
       if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
     }));
@@ -964,6 +980,14 @@ class World {
 
 async function main() {
   const cfg = readConfig(process.argv.slice(2));
+  if (cfg.tls) {
+    TLS = {
+      cert: fs.readFileSync(cfg.tls.cert),
+      key: fs.readFileSync(cfg.tls.key),
+      host: cfg.tls.host ?? HOST,
+    };
+    HOST = cfg.tls.bind ?? HOST;
+  }
   const world = new World(cfg);
   await world.start();
   process.stdout.write(`${JSON.stringify(world.describe())}\n`);

@@ -1,0 +1,129 @@
+//! Corporate networks (issue 14, part 2): the test world behind TLS with a private CA, reached
+//! through a real intercepting proxy (mitmproxy, re-signing with its own CA) and through a plain
+//! CONNECT proxy (tinyproxy). Sign-in, refresh, the bridge and uninstall all go through the
+//! proxy; without the proxy's CA, `add` fails naming the refused certificate, its issuer and
+//! the fix. The CAs reach Lanyard through its environment only (`LANYARD_CA_FILE`,
+//! `SSL_CERT_FILE`), never the machine's trust store.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use lanyard_e2e::corpnet::{Pki, Proxy, world_host};
+use lanyard_e2e::{Sandbox, Value, World, json, lanyard_bin};
+
+use crate::core_common::{add_ok, token_ok};
+use crate::refresh_support::wait_until_due;
+
+/// The world over HTTPS under this machine's host name, its certificate signed by a private CA;
+/// access tokens live 4 s so a refresh is due soon.
+fn tls_world() -> (World, Pki) {
+    let (host, ip) = world_host().expect("a host name for the world");
+    let pki = Pki::new("Lanyard Test World CA", &host).expect("private CA");
+    let world = World::start(json!({
+        "tls": {
+            "cert": pki.cert, "key": pki.key, "ca": pki.ca, "host": host, "bind": ip.to_string(),
+        },
+        "issuers": [{ "name": "idp", "accessTokenTtl": 4 }],
+    }))
+    .expect("world starts over https");
+    (world, pki)
+}
+
+/// A sandbox whose scripted browser trusts the world's CA (the user's browser reaches the IdP
+/// by itself; only Lanyard's requests are under test).
+fn sandbox_for(pki: &Pki) -> Sandbox {
+    let mut sandbox = Sandbox::new().expect("sandbox");
+    sandbox.set_env("NODE_EXTRA_CA_CERTS", &pki.ca);
+    sandbox
+}
+
+/// `add`, a refresh after expiry, one `tools/list` through `lanyard bridge`, and `uninstall`
+/// (which revokes at the IdP): every one of them must work where the world is reached.
+fn sign_in_refresh_bridge_uninstall(sandbox: &Sandbox, world: &World) {
+    add_ok(sandbox, world, "demo", "demo");
+    world.reset_counts().expect("reset");
+
+    wait_until_due(sandbox, "demo");
+    token_ok(sandbox, "demo");
+    let counts = world.counts().expect("counts");
+    assert_eq!(
+        counts.token_requests("idp", "refresh_token"),
+        1,
+        "a refresh"
+    );
+    assert_eq!(counts.authorizations("idp"), 0, "no new sign-in");
+
+    let tools = bridge_tools_list(sandbox, "demo");
+    assert!(
+        tools.to_string().contains("\"echo\""),
+        "tools/list through the bridge: {tools}"
+    );
+    assert!(world.counts().expect("counts").mcp_authorized("demo") >= 1);
+
+    let run = sandbox.lanyard(&["uninstall", "--yes", "--json"]);
+    run.assert_ok();
+    assert_eq!(run.json().expect("report")["complete"], json!(true));
+    assert!(
+        world.counts().expect("counts").revocations("idp") >= 1,
+        "uninstall revoked at the IdP"
+    );
+}
+
+/// `lanyard bridge NAME` given initialize, initialized and tools/list on stdin, then EOF:
+/// the `result` of the tools/list answer.
+fn bridge_tools_list(sandbox: &Sandbox, name: &str) -> Value {
+    let mut cmd = sandbox.command(lanyard_bin());
+    cmd.args(["bridge", name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the bridge starts");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        for m in [
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "e2e", "version": "0"}}}),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        ] {
+            writeln!(stdin, "{m}").expect("write to the bridge");
+        }
+    }
+    let out = child.wait_with_output().expect("the bridge ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["id"] == json!(2))
+        .map(|v| v["result"].clone())
+        .unwrap_or_else(|| panic!("no tools/list answer from the bridge:\n{stdout}\n{stderr}"))
+}
+
+#[test]
+fn through_a_connect_proxy_everything_works_with_the_world_ca_in_ssl_cert_file() {
+    let (world, pki) = tls_world();
+    let proxy = Proxy::tinyproxy().expect("tinyproxy");
+    let mut sandbox = sandbox_for(&pki);
+    sandbox.set_env("https_proxy", &proxy.url);
+    sandbox.set_env("SSL_CERT_FILE", &pki.ca);
+
+    sign_in_refresh_bridge_uninstall(&sandbox, &world);
+
+    let log = proxy.log();
+    for port in [
+        world.issuer("idp")["port"].to_string(),
+        url::Url::parse(world.gateway())
+            .expect("gateway URL")
+            .port()
+            .expect("gateway port")
+            .to_string(),
+    ] {
+        assert!(
+            log.contains(&format!("{}:{port}", pki.host)),
+            "the proxy tunnelled to {}:{port}:\n{log}",
+            pki.host
+        );
+    }
+}
