@@ -13,7 +13,7 @@
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 
-use super::exec::Outcome;
+use super::outcome::Outcome;
 use crate::error::UserFacing;
 use crate::ides::atomic::{self, NewContent, WriteOptions};
 

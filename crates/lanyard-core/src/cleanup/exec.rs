@@ -2,83 +2,9 @@
 
 use serde::Serialize;
 
+use super::outcome::Outcome;
 use super::plan::{Item, Plan};
 use super::{Cleanup, CleanupError, Purpose};
-
-/// How one item ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    Done {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        detail: Option<String>,
-    },
-    /// Nothing to do: it had already been removed (by an admin, an earlier run...).
-    AlreadyGone { detail: String },
-    /// Could not be done now; running the command again retries it.
-    Failed { why: String, next_step: String },
-    /// Lanyard cannot do it; an identity provider admin must (reported with the client id).
-    LeftForAdmin { why: String },
-    /// Done on this machine, but something stays usable at the identity provider: a token it
-    /// refused to revoke (or that could not be revoked with `--force`), with until when.
-    LeftRemote { why: String },
-    /// Not done on purpose: an earlier item failed and this one is still needed, or it is not
-    /// Lanyard's to remove.
-    Kept { why: String },
-}
-
-impl Outcome {
-    pub(crate) fn failed(why: impl Into<String>, next_step: impl Into<String>) -> Outcome {
-        Outcome::Failed {
-            why: why.into(),
-            next_step: next_step.into(),
-        }
-    }
-    pub(crate) fn gone(detail: impl Into<String>) -> Outcome {
-        Outcome::AlreadyGone {
-            detail: detail.into(),
-        }
-    }
-    /// Something is left after this item.
-    pub fn is_left(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Failed { .. }
-                | Outcome::LeftForAdmin { .. }
-                | Outcome::LeftRemote { .. }
-                | Outcome::Kept { .. }
-        )
-    }
-    /// Done here, but something stays at an identity provider.
-    pub fn is_remote_leftover(&self) -> bool {
-        matches!(
-            self,
-            Outcome::LeftForAdmin { .. } | Outcome::LeftRemote { .. }
-        )
-    }
-    /// A short label: "done", "already gone", "failed", "left for the admin", "kept".
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Done { .. } => "done",
-            Outcome::AlreadyGone { .. } => "already gone",
-            Outcome::Failed { .. } => "failed",
-            Outcome::LeftForAdmin { .. } => "left for the admin",
-            Outcome::LeftRemote { .. } => "left at the identity provider",
-            Outcome::Kept { .. } => "kept",
-        }
-    }
-    /// The explanation, when there is one.
-    pub fn detail(&self) -> Option<String> {
-        match self {
-            Outcome::Done { detail } => detail.clone(),
-            Outcome::AlreadyGone { detail } => Some(detail.clone()).filter(|d| !d.is_empty()),
-            Outcome::Failed { why, next_step } => Some(format!("{why}. {next_step}")),
-            Outcome::LeftForAdmin { why } | Outcome::LeftRemote { why } | Outcome::Kept { why } => {
-                Some(why.clone())
-            }
-        }
-    }
-}
 
 /// Whether a progress callback is about an item starting or finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -307,4 +233,34 @@ impl Cleanup {
             }
         }
     }
+}
+
+impl Cleanup {
+    /// Plan and run a whole uninstall, reporting each item before and after it runs.
+    /// This is what the tray's "Remove everything and quit…" calls.
+    pub async fn uninstall(
+        &self,
+        progress: &(dyn Fn(&Step) + Send + Sync),
+    ) -> Result<Report, crate::Error> {
+        let plan = self.plan(Purpose::Uninstall)?;
+        Ok(self.execute(&plan, progress).await)
+    }
+
+    /// Delete this machine's registrations that no server uses any more (RFC 7592).
+    pub async fn prune(
+        &self,
+        progress: &(dyn Fn(&Step) + Send + Sync),
+    ) -> Result<Report, crate::Error> {
+        let plan = self.plan(Purpose::Prune)?;
+        Ok(self.execute(&plan, progress).await)
+    }
+}
+
+/// For the tray's "Remove everything and quit…": the current user's whole uninstall, with a
+/// callback per item (called when an item starts and when it has its outcome). Stop the
+/// background engine first, so it does not refresh tokens while they are being revoked.
+pub async fn remove_everything(
+    progress: &(dyn Fn(&Step) + Send + Sync),
+) -> Result<Report, crate::Error> {
+    Cleanup::for_user()?.uninstall(progress).await
 }

@@ -3,7 +3,7 @@
 //! needs (a server's tokens not yet revoked, the registration token of a client not yet deleted).
 
 use super::Cleanup;
-use super::exec::Outcome;
+use super::outcome::Outcome;
 use crate::error::UserFacing;
 use crate::tokens::store;
 

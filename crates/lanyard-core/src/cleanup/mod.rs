@@ -26,14 +26,17 @@ mod desktop;
 mod exec;
 mod keychain;
 mod local;
+mod outcome;
 mod plan;
 mod remote;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_revoke;
+mod user_dirs;
 
-pub use exec::{Outcome, Report, Step, StepPhase};
+pub use exec::{Report, Step, StepPhase, remove_everything};
+pub use outcome::Outcome;
 pub use plan::{ClientView, Item, Plan};
 
 use std::path::PathBuf;
@@ -119,7 +122,7 @@ pub struct Cleanup {
     pub(crate) sweep_os_keychain: bool,
     /// Autostart entries, app data and the AppImage's desktop integration to remove (found at
     /// plan time).
-    pub(crate) user_dirs: local::UserDirs,
+    pub(crate) user_dirs: user_dirs::UserDirs,
     /// `--force`: give up on remote items that failed (IdP unreachable, 5xx) — forget their
     /// tokens and registrations here and list them as left at the identity provider, so the
     /// local cleanup can finish.
@@ -135,7 +138,7 @@ impl Cleanup {
         let secrets: Arc<dyn SecretStore> = Arc::new(LazyKeyringStore::new(paths.clone()));
         let mut c = Cleanup::new(paths, secrets, IdeEnv::from_env().ok());
         c.sweep_os_keychain = true;
-        c.user_dirs = local::UserDirs::from_env();
+        c.user_dirs = user_dirs::UserDirs::from_env();
         Ok(c)
     }
 
@@ -146,7 +149,7 @@ impl Cleanup {
             secrets,
             ide_env,
             sweep_os_keychain: false,
-            user_dirs: local::UserDirs::default(),
+            user_dirs: user_dirs::UserDirs::default(),
             force: false,
             http: std::sync::OnceLock::new(),
         }
@@ -187,32 +190,4 @@ impl Cleanup {
     pub(crate) fn has_keychain(&self) -> bool {
         self.paths.install_id_file().exists()
     }
-
-    /// Plan and run a whole uninstall, reporting each item before and after it runs.
-    /// This is what the tray's "Remove everything and quit…" calls.
-    pub async fn uninstall(
-        &self,
-        progress: &(dyn Fn(&Step) + Send + Sync),
-    ) -> Result<Report, crate::Error> {
-        let plan = self.plan(Purpose::Uninstall)?;
-        Ok(self.execute(&plan, progress).await)
-    }
-
-    /// Delete this machine's registrations that no server uses any more (RFC 7592).
-    pub async fn prune(
-        &self,
-        progress: &(dyn Fn(&Step) + Send + Sync),
-    ) -> Result<Report, crate::Error> {
-        let plan = self.plan(Purpose::Prune)?;
-        Ok(self.execute(&plan, progress).await)
-    }
-}
-
-/// For the tray's "Remove everything and quit…": the current user's whole uninstall, with a
-/// callback per item (called when an item starts and when it has its outcome). Stop the
-/// background engine first, so it does not refresh tokens while they are being revoked.
-pub async fn remove_everything(
-    progress: &(dyn Fn(&Step) + Send + Sync),
-) -> Result<Report, crate::Error> {
-    Cleanup::for_user()?.uninstall(progress).await
 }

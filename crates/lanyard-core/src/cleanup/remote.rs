@@ -2,7 +2,7 @@
 
 use url::Url;
 
-use super::exec::Outcome;
+use super::outcome::Outcome;
 use super::plan::{foreign_client_ids, users_of};
 use super::{Cleanup, Purpose};
 use crate::error::UserFacing;
