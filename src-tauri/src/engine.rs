@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lanyard_core::daemon::{Daemon, Event, RefreshRunner, Status as EngineStatus, StatusFile};
+use lanyard_core::ides::config_watch::WatchEvent;
 use lanyard_core::ides::manage::EntryState;
-use lanyard_core::watch::WatchEvent;
 use tauri::{AppHandle, Manager};
 
 use crate::calls;
@@ -56,7 +56,7 @@ pub fn start(app: AppHandle) {
         // engine runs its own): it repairs our stale entries and reports removals and drift.
         let (watch_tx, mut watch_rx) = tokio::sync::mpsc::unbounded_channel::<WatchEvent>();
         let watcher = if daemon.is_some() {
-            match lanyard_core::watch::spawn_live(move |e| {
+            match lanyard_core::ides::config_watch::spawn_live(move |e| {
                 let _ = watch_tx.send(e.clone());
             }) {
                 Ok(w) => Some(w),

@@ -25,6 +25,5 @@ pub(crate) mod net;
 pub mod registration;
 pub mod servers;
 pub mod tokens;
-pub mod watch;
 
 pub use error::{Error, Result};

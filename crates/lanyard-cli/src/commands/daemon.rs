@@ -61,7 +61,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let daemon = Daemon::start(runner)?;
     // Keep the assistants' config entries right (issue 5): repair drift, record removals.
     // A refreshed token is written to static-mode entries at once (poke), not at the next pass.
-    let ides = lanyard_core::watch::spawn_live(|e| {
+    let ides = lanyard_core::ides::config_watch::spawn_live(|e| {
         tracing::info!("{} in {}: {:?}", e.server, e.file.display(), e.found)
     })
     .map_err(|e| tracing::warn!("IDE config watcher not started: {}", e.what()))

@@ -55,10 +55,10 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             "Watching the assistants' configs (Ctrl-C to stop). Static-mode tokens are rewritten \
              after refreshes by `lanyard daemon` (or the tray), which runs this watcher too."
         );
-        lanyard_core::watch::run(
+        lanyard_core::ides::config_watch::run(
             manager,
             &source,
-            lanyard_core::watch::WatchOptions::default(),
+            lanyard_core::ides::config_watch::WatchOptions::default(),
             |e| {
                 eprintln!(
                     "{} in {}: {}",

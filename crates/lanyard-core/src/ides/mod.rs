@@ -17,7 +17,7 @@
 //! manager.connect(&ConnectRequest { ide: Ide::Claude, scope: Scope::User, params })?;
 //! manager.disconnect("gw", None)?;                          // every assistant, files restored
 //! // In the daemon: keep entries right (repairs drift, records removals).
-//! crate::watch::run(manager, &source, Default::default(), |_| {}, shutdown).await?;
+//! crate::ides::config_watch::run(manager, &source, Default::default(), |_| {}, shutdown).await?;
 //! ```
 //!
 //! Facts checked against the real CLIs (Claude Code 2.1.197, Codex 0.171.0 from npm) are noted
@@ -26,6 +26,8 @@
 pub mod actions;
 pub mod adapter;
 pub mod atomic;
+pub mod config_watch;
+pub mod edited;
 pub mod jsonc;
 pub mod manage;
 pub mod records;

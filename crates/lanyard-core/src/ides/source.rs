@@ -10,6 +10,15 @@ use super::records::Connection;
 use super::{EntryParams, IdeError, Mode, ModeParams};
 use crate::flow::Lanyard;
 
+/// What we would write for a connection now (URL from the state, the current binary, the
+/// current static token…). `None`: skip it this time (server gone, token unavailable).
+pub trait ParamsSource {
+    fn params<'a>(
+        &'a self,
+        c: &'a Connection,
+    ) -> Pin<Box<dyn Future<Output = Option<EntryParams>> + 'a>>;
+}
+
 /// The `lanyard` binary assistants should run: `LANYARD_BIN` when set, else (run from an
 /// AppImage) the CLI copied out of the image, else this executable when it is the CLI, else the
 /// CLI installed beside it. The tray app runs this code in its own process
@@ -177,7 +186,7 @@ impl LiveSource {
     }
 }
 
-impl crate::watch::ParamsSource for LiveSource {
+impl ParamsSource for LiveSource {
     fn params<'a>(
         &'a self,
         c: &'a Connection,

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::edited::{Created, Edited};
 pub use super::jsonc::{EditError, SyntaxError};
 use super::{jsonc, toml_cfg};
 
@@ -12,44 +13,6 @@ use super::{jsonc, toml_cfg};
 pub enum Format {
     Json,
     Toml,
-}
-
-/// Which containers of an entry's path an edit created (so removal can take them away again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Created {
-    /// Every container existed.
-    #[default]
-    Nothing,
-    /// The containers from this depth of the path on were created (0 = the outermost).
-    From(usize),
-}
-
-impl Created {
-    pub fn from_existed(existed: usize, len: usize) -> Created {
-        if existed < len {
-            Created::From(existed)
-        } else {
-            Created::Nothing
-        }
-    }
-    /// Keeps the earliest creation of two edits.
-    pub fn merge(self, other: Created) -> Created {
-        match (self, other) {
-            (Created::From(a), Created::From(b)) => Created::From(a.min(b)),
-            (Created::From(a), Created::Nothing) | (Created::Nothing, Created::From(a)) => {
-                Created::From(a)
-            }
-            (Created::Nothing, Created::Nothing) => Created::Nothing,
-        }
-    }
-}
-
-/// The text after an edit.
-#[derive(Debug, Clone)]
-pub struct Edited {
-    pub text: String,
-    pub created: Created,
 }
 
 /// What an empty (missing) file is taken to contain.

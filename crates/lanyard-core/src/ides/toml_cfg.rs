@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table};
 
+use super::edited::{Created, Edited};
 use super::jsonc::{EditError, SyntaxError, line_col};
-use super::text::{Created, Edited};
 
 fn parse(src: &str) -> Result<DocumentMut, SyntaxError> {
     src.parse::<DocumentMut>().map_err(|e| {

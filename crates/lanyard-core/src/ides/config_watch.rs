@@ -25,24 +25,14 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
+use crate::ides::IdeError;
 use crate::ides::manage::{EntryState, Manager};
-use crate::ides::records::Connection;
-use crate::ides::{EntryParams, IdeError};
-
-/// What we would write for a connection now (URL from the state, the current binary, the
-/// current static token…). `None`: skip it this time (server gone, token unavailable).
-pub trait ParamsSource {
-    fn params<'a>(
-        &'a self,
-        c: &'a Connection,
-    ) -> Pin<Box<dyn Future<Output = Option<EntryParams>> + 'a>>;
-}
+pub use crate::ides::source::ParamsSource;
 
 /// One reconcile outcome, for logs and the tray.
 #[derive(Debug, Clone)]
@@ -330,7 +320,7 @@ pub fn spawn_live(
                 Err(e) => return tracing::warn!("IDE watcher: no runtime ({e})"),
             };
             rt.block_on(async move {
-                let source = match crate::ides::source::LiveSource::open() {
+                let source = match super::source::LiveSource::open() {
                     Ok(s) => s,
                     Err(e) => return tracing::warn!("IDE watcher: {}", e.what()),
                 };
