@@ -1,9 +1,9 @@
 //! `lanyard probe URL [--json] [--try-register]`: the discovery chain step by step, without
 //! signing in. What a gateway admin runs first.
 
-use lanyard_core::discovery::{
-    self, Discovery, DiscoveryError, DiscoveryMode, ProbeStep, RegistrationProbe,
-    RegistrationProbeOutcome,
+use lanyard_core::discovery::{self, Discovery, DiscoveryError, DiscoveryMode, ProbeStep};
+use lanyard_core::registration::probe::{
+    RegistrationProbe, RegistrationProbeOutcome, probe_registration,
 };
 use lanyard_core::error::UserFacing;
 use lanyard_core::http::Http;
@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     }
     let result = discovery::discover_with_mode(&http, &url).await;
     let registration = match (&result, args.try_register) {
-        (Ok((d, _)), true) => Some(discovery::probe_registration(&http, &d.auth_server).await),
+        (Ok((d, _)), true) => Some(probe_registration(&http, &d.auth_server).await),
         _ => None,
     };
 

@@ -13,13 +13,13 @@
 //! - [`discover_with_mode`] also tells how the authorization server was found
 //!   ([`DiscoveryMode`]: PRM, or the MCP 2025-03-26 back-compat at the server's origin, with or
 //!   without metadata); [`discover_after_challenge`] continues from a 401 already received.
-//! - [`probe_registration`] checks whether the registration endpoint really accepts an
-//!   anonymous RFC 7591 registration (and deletes the test client again via RFC 7592).
+//! - Whether the registration endpoint really accepts an anonymous registration is
+//!   registration's business: [`crate::registration::probe`].
 //! - Issuer identifiers are compared as exact strings; the spelling from the metadata is kept
 //!   in [`AuthServerMetadata::issuer_id`] (compare RFC 9207 `iss` with `issuer_str()`).
 
 pub mod auth_server;
-mod chain;
+pub(crate) mod chain;
 pub mod challenge;
 mod fields;
 pub mod resource_metadata;
@@ -30,10 +30,7 @@ use url::Url;
 use crate::error::UserFacing;
 use crate::http::{HttpError, HttpResponse};
 
-pub use chain::{
-    RegistrationProbe, RegistrationProbeOutcome, discover, discover_after_challenge,
-    discover_with_mode, probe_registration,
-};
+pub use chain::{discover, discover_after_challenge, discover_with_mode};
 
 pub use auth_server::AuthServerMetadata;
 pub use challenge::BearerChallenge;

@@ -8,6 +8,7 @@
 
 pub mod dcr;
 pub mod manage;
+pub mod probe;
 
 pub use dcr::{DcrRequest, RegisteredClient, RegistrationError, register};
 pub use manage::{delete_registration, read_registration, update_registration};
