@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use lanyard_core::cleanup::{Cleanup, CleanupError, Purpose, Step};
 use lanyard_core::discovery;
 use lanyard_core::error::UserFacing;
-use lanyard_core::flow::{AddOptions, AddOutcome, Confirmed, Lanyard, Progress, ServerView};
+use lanyard_core::api::{AddOptions, AddOutcome, Confirmed, Lanyard, Progress, ServerView};
 use lanyard_core::http::Http;
 use lanyard_core::ides::actions::{self, ConnectTarget};
 use lanyard_core::ides::{Ide, IdeStatus};
@@ -155,7 +155,7 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
 /// (better a needless warning than a silent token for a stranger).
 fn issuer_warning(url: &url::Url, issuer: &str) -> Option<String> {
     match Lanyard::open().and_then(|l| l.list()) {
-        Ok(saved) => lanyard_core::flow::shared_issuer(&saved, url, issuer).map(|w| w.warning),
+        Ok(saved) => lanyard_core::api::shared_issuer(&saved, url, issuer).map(|w| w.warning),
         Err(e) => Some(format!(
             "Lanyard could not read its saved servers ({}), so it cannot tell whether {issuer} \
              also signs you in elsewhere. Continue only if you trust this server.",
@@ -446,6 +446,6 @@ pub async fn uninstall() -> Result<String, UiError> {
 /// The name the wizard suggests for a server URL: the core's own rule (`flow::derive_name`).
 pub fn suggest_name(url: &str) -> String {
     url::Url::parse(url.trim())
-        .map(|u| lanyard_core::flow::derive_name(&u))
+        .map(|u| lanyard_core::api::derive_name(&u))
         .unwrap_or_default()
 }

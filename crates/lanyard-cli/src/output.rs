@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use lanyard_core::flow::Progress;
+use lanyard_core::api::Progress;
 
 static EXIT_CODE: AtomicU8 = AtomicU8::new(0);
 

@@ -13,12 +13,12 @@ pub mod error;
 pub mod http;
 pub mod paths;
 
+pub mod api;
 pub mod appimage;
 pub mod authorization;
 pub mod cleanup;
 pub mod daemon;
 pub mod discovery;
-pub mod flow;
 pub mod ides;
 pub mod mcp;
 pub(crate) mod net;

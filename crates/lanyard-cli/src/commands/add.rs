@@ -1,6 +1,6 @@
 //! `lanyard add URL`: discover, register, sign in, first tool call, save.
 
-use lanyard_core::flow::Lanyard;
+use lanyard_core::api::Lanyard;
 
 use super::common::SignInFlags;
 use crate::output;
@@ -28,7 +28,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let mut opts = args.flags.to_options()?;
     opts.confirmed = args
         .expect_issuer
-        .map(lanyard_core::flow::Confirmed::issuer);
+        .map(lanyard_core::api::Confirmed::issuer);
     let lanyard = Lanyard::open()?;
     let out = lanyard.add(&args.url, opts, &output::progress).await?;
     if args.json {

@@ -3,7 +3,7 @@
 //! `lanyard bridge --url URL`: the same to a server that needs no sign-in, sending no token.
 
 use lanyard_core::authorization::request::step_up_scopes;
-use lanyard_core::flow::{FlowError, Lanyard};
+use lanyard_core::api::{FlowError, Lanyard};
 use lanyard_core::mcp::bridge::{Anonymous, Credentials, HeaderFuture};
 use lanyard_core::tokens::fresh::Want;
 

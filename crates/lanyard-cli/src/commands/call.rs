@@ -1,6 +1,6 @@
 //! `lanyard call NAME|URL TOOL [--args JSON] [--ephemeral] [add flags]`.
 
-use lanyard_core::flow::{FlowError, Lanyard};
+use lanyard_core::api::{FlowError, Lanyard};
 use serde_json::Value;
 
 use super::common::SignInFlags;

@@ -1,6 +1,6 @@
 //! Flags shared by `add` and `call URL`.
 
-use lanyard_core::flow::AddOptions;
+use lanyard_core::api::AddOptions;
 use lanyard_core::registration::ClientOptions;
 use lanyard_core::servers::Quirks;
 
@@ -58,7 +58,7 @@ pub fn check_header_name(h: &str) -> lanyard_core::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(lanyard_core::flow::FlowError::BadFlag(format!(
+        Err(lanyard_core::api::FlowError::BadFlag(format!(
             "--token-header \"{h}\" is not an HTTP header name"
         ))
         .into())
@@ -69,7 +69,7 @@ impl SignInFlags {
     pub fn to_options(&self) -> lanyard_core::Result<AddOptions> {
         let client_metadata_url = match &self.client_metadata_url {
             Some(u) => Some(
-                url::Url::parse(u).map_err(|_| lanyard_core::flow::FlowError::BadUrl(u.clone()))?,
+                url::Url::parse(u).map_err(|_| lanyard_core::api::FlowError::BadUrl(u.clone()))?,
             ),
             None => None,
         };
@@ -81,7 +81,7 @@ impl SignInFlags {
             match p.split_once('=') {
                 Some((k, v)) if !k.is_empty() => extra.push((k.to_owned(), v.to_owned())),
                 _ => {
-                    return Err(lanyard_core::flow::FlowError::BadFlag(format!(
+                    return Err(lanyard_core::api::FlowError::BadFlag(format!(
                         "--authorize-param {p} is not KEY=VALUE"
                     ))
                     .into());

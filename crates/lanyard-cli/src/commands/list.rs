@@ -1,6 +1,6 @@
 //! `lanyard list [--json]`.
 
-use lanyard_core::flow::{Lanyard, ServerView};
+use lanyard_core::api::{Lanyard, ServerView};
 use serde_json::Value;
 
 use crate::output;

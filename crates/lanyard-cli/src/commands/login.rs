@@ -1,6 +1,6 @@
 //! `lanyard login NAME`.
 
-use lanyard_core::flow::Lanyard;
+use lanyard_core::api::Lanyard;
 
 use crate::output;
 

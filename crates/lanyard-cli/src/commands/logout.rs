@@ -1,6 +1,6 @@
 //! `lanyard logout NAME`.
 
-use lanyard_core::flow::Lanyard;
+use lanyard_core::api::Lanyard;
 
 /// Revoke a server's tokens at its identity provider (RFC 7009) and forget them.
 #[derive(clap::Args, Debug)]

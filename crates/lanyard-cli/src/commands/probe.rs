@@ -196,7 +196,7 @@ fn print_learnt(
 ) {
     let a = &d.auth_server;
     // `…/mcp/` pasted for a server that calls itself `…/mcp`: what `add` will call.
-    let settled = lanyard_core::flow::settled_url(url, &d.resource.resource);
+    let settled = lanyard_core::api::settled_url(url, &d.resource.resource);
     let url = &settled;
     println!("What Lanyard learnt");
     match mode {

@@ -1,6 +1,6 @@
 //! `lanyard remove NAME`.
 
-use lanyard_core::flow::Lanyard;
+use lanyard_core::api::Lanyard;
 
 /// Stop managing a server: revoke and delete its tokens, forget it.
 #[derive(clap::Args, Debug)]

@@ -1,6 +1,6 @@
 //! `lanyard set NAME [quirk flags]`: change a saved server's IdP quirks.
 
-use lanyard_core::flow::{FlowError, Lanyard};
+use lanyard_core::api::{FlowError, Lanyard};
 
 /// Change a saved server's IdP settings (resource, audience, authorize parameters, scopes on
 /// refresh, token header, fixed callback port). `lanyard list` shows them.

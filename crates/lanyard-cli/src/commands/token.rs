@@ -1,7 +1,7 @@
 //! `lanyard token NAME [--json|--header|--claude-headers]`: the headers helper. Fast path: no
 //! network when the token is fresh.
 
-use lanyard_core::flow::Lanyard;
+use lanyard_core::api::Lanyard;
 use lanyard_core::tokens::TokenSet;
 use lanyard_core::tokens::set::{REFRESH_MARGIN_SECS, now};
 

@@ -1,6 +1,6 @@
 //! `lanyard tools NAME [--json]`.
 
-use lanyard_core::flow::Lanyard;
+use lanyard_core::api::Lanyard;
 
 use crate::output;
 

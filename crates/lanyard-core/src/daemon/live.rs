@@ -326,7 +326,7 @@ impl LiveBackend {
             .await
             .map_err(|e| e.to_string())?;
         // Secrets first, then the state that points at them.
-        let reg = crate::flow::signin::keep_registration(
+        let reg = crate::api::signin::keep_registration(
             &*self.secrets,
             &issuer,
             &client,

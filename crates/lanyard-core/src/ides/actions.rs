@@ -160,7 +160,7 @@ pub async fn disconnect(name: &str, ides: Option<Vec<Ide>>) -> crate::Result<Vec
     .map_err(|e| IdeError::Watch(e.to_string()))??;
     let unused = unused_native_secrets(&before, &after);
     if !unused.is_empty() {
-        let lanyard = crate::flow::Lanyard::open()?;
+        let lanyard = crate::api::Lanyard::open()?;
         for key in unused {
             lanyard.secrets().delete(&key)?;
         }

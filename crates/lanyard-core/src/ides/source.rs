@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use super::records::Connection;
 use super::{EntryParams, IdeError, Mode, ModeParams};
-use crate::flow::Lanyard;
+use crate::api::Lanyard;
 
 /// What we would write for a connection now (URL from the state, the current binary, the
 /// current static token…). `None`: skip it this time (server gone, token unavailable).

@@ -1,7 +1,7 @@
 //! RFC 7009 revocation of one server's tokens — the one place that picks how the client
 //! authenticates at the revocation endpoint and what an answer means. `lanyard uninstall`
 //! ([`crate::cleanup::Cleanup`]), `logout` / `remove` and a failed `add`
-//! ([`crate::flow::Lanyard`]) all come here.
+//! ([`crate::api::Lanyard`]) all come here.
 //!
 //! A refusal is not a dead client: the official Python MCP SDK demands a `client_secret` even
 //! from public clients (`unauthorized_client` / `invalid_client`), and some IdPs refuse public

@@ -5,7 +5,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::FlowError;
-use super::engine::Progress;
+use super::progress::{Progress, ProgressFn};
 use crate::Error;
 use crate::authorization::callback::{AuthError, timeout_from_env};
 use crate::authorization::pkce::{Pkce, random_state};
@@ -21,8 +21,6 @@ use crate::tokens::{ClientCredentials, ClientStanding, TokenAuthMethod, TokenSet
 
 /// Most re-authorizations for more scopes in one operation (never a loop).
 pub const MAX_STEP_UPS: usize = 2;
-
-pub(crate) type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 
 /// The client id obtained for a sign-in.
 pub(crate) struct ObtainedClient {

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::discovery::AuthServerMetadata;
 
-use super::ServerView;
+use super::views::ServerView;
 
 /// The discovery result a person confirmed (issuer, and optionally its endpoints).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

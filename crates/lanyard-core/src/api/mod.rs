@@ -8,17 +8,23 @@
 //! dynamic registration is recorded as soon as the IdP created it, so a failed sign-in never
 //! causes a second registration (no client sprawl) and cleanup can always find it.
 
+mod add;
 pub mod consent;
-mod engine;
+mod facade;
 mod naming;
+mod progress;
+mod session;
 pub(crate) mod signin;
+mod signout;
+mod views;
 
+pub use add::{AddOptions, AddOutcome, settled_url};
 pub use consent::{Confirmed, SharedIssuer, shared_issuer};
-pub use engine::{
-    AddOptions, AddOutcome, Lanyard, LogoutOutcome, Progress, RegistrationView, ServerView,
-    settled_url,
-};
+pub use facade::Lanyard;
 pub use naming::derive_name;
+pub use progress::Progress;
+pub use signout::LogoutOutcome;
+pub use views::{RegistrationView, ServerView};
 
 use crate::error::UserFacing;
 

@@ -1,0 +1,396 @@
+//! `add` (discover → client id → sign in → first tool call → save) and `call URL`, the same
+//! flow in memory.
+
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+use super::FlowError;
+use super::facade::Lanyard;
+use super::naming::{derive_name, valid_name};
+use super::progress::{Progress, ProgressFn};
+use super::signin::{self, AuthContext, McpOp};
+use super::views::client_id_of;
+use crate::Error;
+use crate::discovery::Discovery;
+use crate::mcp::{McpClient, McpError, Tool};
+use crate::registration::ClientOptions;
+use crate::servers::{ClientSource, Quirks, Server, ServerStatus, State, StateError};
+use crate::tokens::set::now;
+use crate::tokens::store;
+use crate::tokens::{self as tok, TokenSet};
+
+/// Options of `add` (and of `call URL`, which runs the same flow).
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    pub name: Option<String>,
+    pub client: ClientOptions,
+    /// `--scope`: overrides the challenge / PRM scopes.
+    pub scopes: Option<Vec<String>>,
+    pub quirks: Quirks,
+    pub no_browser: bool,
+    /// The issuer (and endpoints) the user confirmed after a check: `add` aborts before any
+    /// registration or sign-in when discovery now says otherwise (issue 12).
+    pub confirmed: Option<super::Confirmed>,
+}
+
+/// What `add` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddOutcome {
+    pub name: String,
+    pub url: String,
+    pub issuer: String,
+    pub client_source: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub expires_at: i64,
+    pub tools: Vec<Tool>,
+}
+
+/// What one interactive sign-in produced.
+pub(super) struct Interactive {
+    pub(super) results: signin::McpResults,
+    pub(super) tokens: TokenSet,
+    pub(super) source: ClientSource,
+    pub(super) scopes: Vec<String>,
+    pub(super) discovery: Discovery,
+    pub(super) port: u16,
+    /// The MCP endpoint as it answered (after a same-origin redirect, e.g. `…/mcp/` → `…/mcp`).
+    pub(super) url: Url,
+}
+
+/// The MCP endpoint to call: the URL the user gave, or the server's own name for it (its
+/// Protected Resource Metadata `resource`) when the two differ only by a trailing slash. People
+/// paste `…/mcp/`; many servers (the TypeScript SDK's, better-auth's) answer it 404 after the
+/// sign-in, while the metadata names `…/mcp`, the URL they do serve.
+pub fn settled_url(url: &Url, resource: &Url) -> Url {
+    let same_but_slash = url.origin() == resource.origin()
+        && url.query() == resource.query()
+        && url.path() != resource.path()
+        && url.path().trim_end_matches('/') == resource.path().trim_end_matches('/');
+    if same_but_slash {
+        resource.clone()
+    } else {
+        url.clone()
+    }
+}
+
+pub(super) fn parse_url(s: &str) -> Result<Url, Error> {
+    let url = Url::parse(s.trim()).map_err(|_| FlowError::BadUrl(s.to_owned()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(FlowError::BadUrl(s.to_owned()).into());
+    }
+    Ok(url)
+}
+
+pub(super) fn unique_name(st: &State, base: &str) -> String {
+    if st.server(base).is_none() {
+        return base.to_owned();
+    }
+    (2..)
+        .map(|i| format!("{base}-{i}"))
+        .find(|n| st.server(n).is_none())
+        .unwrap_or_else(|| base.to_owned())
+}
+
+impl Lanyard {
+    /// `lanyard add URL`: discover, get a client id, sign in, first tool call (`tools/list`),
+    /// then save (secrets first). Nothing is saved when any step fails (but see the module docs
+    /// about new registrations).
+    pub async fn add(
+        &self,
+        url: &str,
+        opts: AddOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<AddOutcome, Error> {
+        let state_file = self.state_file()?;
+        let url = parse_url(url)?;
+        let st = state_file.load()?;
+        if let Some(existing) = st.servers.iter().find(|s| s.url == url) {
+            return Err(FlowError::AlreadyAdded {
+                url: url.to_string(),
+                name: existing.name.clone(),
+            }
+            .into());
+        }
+        let name = match &opts.name {
+            Some(n) if !valid_name(n) => return Err(FlowError::BadName(n.clone()).into()),
+            Some(n) if st.server(n).is_some() => {
+                return Err(StateError::NameTaken(n.clone()).into());
+            }
+            Some(n) => n.clone(),
+            None => unique_name(&st, &derive_name(&url)),
+        };
+        let done = self
+            .interactive(&url, &name, &opts, &[McpOp::ListTools], progress)
+            .await?;
+        let Interactive {
+            results,
+            tokens,
+            source,
+            scopes,
+            discovery: disc,
+            port,
+            url,
+        } = done;
+        let tools = results.tools.unwrap_or_default();
+
+        // Save: secrets first, then the state that refers to them.
+        self.secrets
+            .set(&store::tokens_key(&name), &tokens.to_json())?;
+        if let (
+            ClientSource::PreRegistered {
+                has_secret: true, ..
+            },
+            Some(secret),
+        ) = (&source, &opts.client.client_secret)
+        {
+            self.secrets.set(&store::server_secret_key(&name), secret)?;
+        }
+        let server = Server {
+            name: name.clone(),
+            url: url.clone(),
+            resource: disc.resource.resource.clone(),
+            auth_server: disc.auth_server.clone(),
+            client: source.clone(),
+            scopes: scopes.clone(),
+            quirks: opts.quirks.clone(),
+            status: ServerStatus::Ok,
+            added_at: now(),
+        };
+        let saved = state_file.update(|st| {
+            if st.server(&name).is_some() {
+                return Err(Error::from(StateError::NameTaken(name.clone())));
+            }
+            if let Some(existing) = st.servers.iter().find(|s| s.url == url) {
+                return Err(FlowError::AlreadyAdded {
+                    url: url.to_string(),
+                    name: existing.name.clone(),
+                }
+                .into());
+            }
+            st.put_server(server.clone());
+            Self::remember_port(st, &opts.quirks, port);
+            Ok(())
+        });
+        if let Err(e) = saved {
+            let _ = self.secrets.delete(&store::tokens_key(&name));
+            let _ = self.secrets.delete(&store::server_secret_key(&name));
+            return Err(e);
+        }
+        progress(Progress::Saved { name: name.clone() });
+        let st = state_file.load()?;
+        Ok(AddOutcome {
+            client_id: client_id_of(&st, &server).unwrap_or_default(),
+            name,
+            url: url.to_string(),
+            issuer: disc.auth_server.issuer_str().to_owned(),
+            client_source: source.label().into(),
+            scopes,
+            expires_at: tokens.expires_at,
+            tools,
+        })
+    }
+
+    /// Discovery + client + browser sign-in + `ops` with step-up. Saves nothing except a new
+    /// dynamic registration and the callback port.
+    pub(super) async fn interactive(
+        &self,
+        url: &Url,
+        name: &str,
+        opts: &AddOptions,
+        ops: &[McpOp],
+        progress: ProgressFn<'_>,
+    ) -> Result<Interactive, Error> {
+        progress(Progress::Discovering {
+            url: url.to_string(),
+        });
+        let mut disc = self.discover(url).await?;
+        if disc.challenge.is_none() {
+            // The server let the unauthenticated `initialize` through: its challenge (and the
+            // scope it names) comes with the first operation that needs a token. Only a
+            // read-only `tools/list` is tried without a token, never a tool call.
+            let mut anon = McpClient::anonymous(self.http().clone(), url.clone());
+            if let Err(McpError::Unauthorized {
+                www_authenticate: Some(www),
+                ..
+            }) = anon.list_tools().await
+                && let Some(challenge) = crate::discovery::BearerChallenge::parse(&www)
+            {
+                let http = crate::http::Http::new()?;
+                disc =
+                    crate::discovery::discover_after_challenge(&http, url, Some(challenge)).await?;
+            }
+        }
+        let mut rediscovered = false;
+        loop {
+            progress(Progress::Discovered {
+                issuer: disc.auth_server.issuer_str().to_owned(),
+                resource: disc.resource.resource.to_string(),
+            });
+            if let Some(c) = &opts.confirmed {
+                c.check(&disc.auth_server)?;
+            }
+            let listener = self.listener(&opts.quirks).await?;
+            let client = signin::obtain_client(
+                self.http(),
+                &disc.auth_server,
+                &opts.client,
+                &listener.redirect_uri(),
+                self.state.as_ref(),
+                &*self.secrets,
+                progress,
+            )
+            .await?;
+            let scopes = crate::authorization::choose_scopes(&disc, opts.scopes.as_deref());
+            let auth = AuthContext {
+                http: self.http(),
+                state_file: self.state.as_ref(),
+                as_meta: &disc.auth_server,
+                creds: &client.creds,
+                listener: &listener,
+                resource: &disc.resource.resource,
+                quirks: &opts.quirks,
+                no_browser: opts.no_browser,
+                progress,
+            };
+            let mut scopes = scopes;
+            // A sign-in that ends before tokens keeps its new registration: the next try reuses it.
+            let mut tokens = auth.authorize(&scopes).await?;
+            let _ = name;
+            let endpoint = settled_url(url, &disc.resource.resource);
+            let outcome =
+                signin::ops_with_step_up(&auth, &endpoint, &mut tokens, &mut scopes, ops).await;
+            let (results, settled_url) = match outcome {
+                Ok(r) => r,
+                // A token just obtained is refused: the server may have moved to another
+                // authorization server (SEP-2352). Discover once more; a new issuer means a new
+                // client there (credentials are per issuer), never the old client id.
+                Err(e)
+                    if !rediscovered
+                        && matches!(
+                            e.downcast_ref::<FlowError>(),
+                            Some(FlowError::FreshTokenRefused { .. })
+                        ) =>
+                {
+                    self.undo_sign_in(&disc.auth_server, &client, &tokens).await;
+                    let again = self.discover(url).await?;
+                    if again.auth_server.issuer_str() == disc.auth_server.issuer_str() {
+                        return Err(e);
+                    }
+                    rediscovered = true;
+                    disc = again;
+                    continue;
+                }
+                Err(e) => {
+                    self.undo_sign_in(&disc.auth_server, &client, &tokens).await;
+                    return Err(e);
+                }
+            };
+            return Ok(Interactive {
+                results,
+                tokens,
+                source: client.source,
+                scopes,
+                discovery: disc,
+                port: listener.port(),
+                url: settled_url,
+            });
+        }
+    }
+
+    /// A sign-in that cannot be used (its first MCP operation failed): revoke the tokens it
+    /// obtained (RFC 7009, best effort) and delete the client it registered for it (RFC 7592,
+    /// when the IdP allows), so a failed `add` leaves nothing live behind. A client reused
+    /// from an earlier sign-in stays: other servers may use it.
+    pub(super) async fn undo_sign_in(
+        &self,
+        as_meta: &crate::discovery::AuthServerMetadata,
+        client: &signin::ObtainedClient,
+        tokens: &TokenSet,
+    ) {
+        if let Some(endpoint) = &as_meta.revocation_endpoint {
+            let creds = tok::revoke::for_revocation(
+                as_meta,
+                client.creds.clone(),
+                Some(client.creds.method.as_str()),
+            );
+            let mut pending = Vec::new();
+            if let Some(rt) = &tokens.refresh_token {
+                pending.push((rt.as_str(), "refresh_token"));
+            }
+            pending.push((tokens.access_token.as_str(), "access_token"));
+            for (token, hint) in pending {
+                let revoked =
+                    tok::revoke::revoke_one(self.http(), as_meta, endpoint, &creds, token, hint)
+                        .await;
+                if let Err(e) = revoked {
+                    tracing::warn!("could not revoke the unused {hint}: {e}");
+                }
+            }
+        }
+        if client.registered_now && self.state.is_some() {
+            match self.delete_registration(&as_meta.issuer).await {
+                Ok(()) => tracing::info!(
+                    "deleted client {} again at {}",
+                    client.creds.client_id,
+                    as_meta.issuer
+                ),
+                Err(e) => tracing::warn!(
+                    "kept client {} (reused by the next sign-in, removed by uninstall): {e}",
+                    client.creds.client_id
+                ),
+            }
+        }
+    }
+
+    /// `lanyard call URL TOOL --ephemeral`: the whole flow in memory, then `tools/list` and the
+    /// call. Works on an ephemeral engine (nothing touches disk or keychain).
+    pub async fn call_url(
+        &self,
+        url: &str,
+        tool: &str,
+        args: Value,
+        opts: AddOptions,
+        progress: ProgressFn<'_>,
+    ) -> Result<Value, Error> {
+        let url = parse_url(url)?;
+        let ops = [
+            McpOp::ListTools,
+            McpOp::Call {
+                tool: tool.to_owned(),
+                args,
+            },
+        ];
+        let name = opts.name.clone().unwrap_or_else(|| derive_name(&url));
+        let done = self.interactive(&url, &name, &opts, &ops, progress).await?;
+        Ok(done.results.call.unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_pasted_trailing_slash_settles_on_the_servers_own_name() {
+        let resource = u("http://127.0.0.1:9/demo/mcp");
+        assert_eq!(
+            settled_url(&u("http://127.0.0.1:9/demo/mcp/"), &resource),
+            resource
+        );
+        assert_eq!(settled_url(&resource, &resource), resource);
+        // Anything more than the slash keeps the URL the user gave.
+        let other = u("http://127.0.0.1:9/other/mcp/");
+        assert_eq!(settled_url(&other, &resource), other);
+        let host = u("http://localhost:9/demo/mcp/");
+        assert_eq!(settled_url(&host, &resource), host);
+        // A resource with the slash and a URL without: the server's name wins too.
+        let slashed = u("http://127.0.0.1:9/mcp/");
+        assert_eq!(settled_url(&u("http://127.0.0.1:9/mcp"), &slashed), slashed);
+    }
+}
