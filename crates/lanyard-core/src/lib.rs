@@ -1,9 +1,25 @@
-//! Lanyard's engine. One module per step of the MCP authorization flow; data flows one way:
+//! Lanyard's engine: MCP authorization discovery, registration, sign-in, keychain tokens,
+//! assistant configs. Nothing here depends on a GUI toolkit: the CLI and the tray app are thin
+//! shells over [`api::Lanyard`] and [`daemon::Daemon`].
 //!
-//! `discovery` → `registration` → `authorization` → `tokens` → `servers` → `mcp` → `ides` → `watch`,
-//! with `cleanup` undoing what the others created. `http` is the one guarded way to the network,
-//! `paths` the one place that knows where state lives, `error` the user-facing error type.
-//! Nothing here depends on a GUI toolkit: the CLI and the tray app are thin shells over it.
+//! Data flows one way, upward; a module uses the ones below it and never one above:
+//!
+//! ```text
+//! cleanup                       undoes what everything below created (uninstall, prune)
+//! ides · daemon · bridge        assistant configs and their watcher · the refresh scheduler · stdio bridge
+//! api                           `Lanyard`, the facade the shells call: add, session, sign-out, views
+//! mcp                           the MCP wire: client, SSE
+//! tokens                        keychain tokens; refresh and revocation under the server's lock
+//! servers                       the state file: servers and registrations
+//! registration · authorization  MCP authorization: client id (DCR, CIMD), browser sign-in
+//! discovery                     challenge → Protected Resource Metadata → AS metadata
+//! http · net                    the one guarded way to the network
+//! error · paths · fsutil        user-facing errors · where state lives · locked, atomic writes
+//! ```
+//!
+//! `scripts/lint-cycles` (run by `scripts/test`) fails when two modules import each other, at
+//! the level of files and of these top-level modules. Where each mechanism lives and where a
+//! change goes: `docs/architecture.md`.
 
 // Error enums carry the URLs they are about (for the one-paragraph messages); they are only
 // built on the cold path, so their size does not matter.

@@ -16,6 +16,8 @@ mod progress;
 mod session;
 pub(crate) mod signin;
 mod signout;
+#[cfg(test)]
+mod tests_signout;
 mod views;
 
 pub use add::{AddOptions, AddOutcome, settled_url};

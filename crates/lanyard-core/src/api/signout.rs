@@ -7,7 +7,8 @@ use url::Url;
 use super::facade::Lanyard;
 use crate::Error;
 use crate::registration::{self, RegistrationError};
-use crate::servers::{Server, ServerStatus, State};
+use crate::servers::{ServerStatus, StateError};
+use crate::tokens::revoke::SignedOut;
 use crate::tokens::store;
 use crate::tokens::{self as tok};
 
@@ -25,78 +26,41 @@ pub struct LogoutOutcome {
 
 impl Lanyard {
     /// `logout NAME`: revoke at the AS (RFC 7009) when it has a revocation endpoint, forget the
-    /// tokens, mark the server "needs sign-in".
+    /// tokens, mark the server "needs sign-in" — under the server's refresh lock
+    /// ([`tok::revoke::sign_out`]).
     pub async fn logout(&self, name: &str) -> Result<LogoutOutcome, Error> {
-        let state_file = self.state_file()?;
-        let (st, server) = self.server(name)?;
-        // The server's refresh lock: a refresh in flight ends first (and its rotated tokens are
-        // the ones revoked); one waiting finds the tokens gone and the server signed out.
-        let _refresh_lock = tok::fresh::take_lock(&state_file.paths().server_lock(name)).await?;
-        let outcome = self.revoke_tokens(&st, &server).await;
-        self.secrets.delete(&store::tokens_key(name))?;
-        state_file.update(|st| {
-            if let Some(s) = st.server_mut(name) {
-                s.status = ServerStatus::NeedsSignIn {
-                    reason: "you signed out".into(),
-                };
-            }
-            Ok::<_, Error>(())
-        })?;
-        Ok(outcome)
-    }
-
-    /// Revoke a server's stored tokens at its AS (refresh token first: it takes the grant's
-    /// access tokens with it on most IdPs; then the access token).
-    pub async fn revoke_tokens(&self, st: &State, server: &Server) -> LogoutOutcome {
-        let tokens = match tok::stored_tokens(&*self.secrets, &server.name) {
-            Ok(Some(t)) => t,
-            Ok(None) => {
-                return LogoutOutcome {
-                    revoked: false,
-                    note: Some("no tokens were stored".into()),
-                    still_valid: None,
-                };
-            }
-            Err(e) => {
-                return LogoutOutcome {
-                    revoked: false,
-                    note: Some(e.to_string()),
-                    still_valid: None,
-                };
-            }
-        };
-        // The same revocation as `lanyard uninstall`: client authentication chosen for the
-        // revocation endpoint, a refusal reported as one (never as a dead client).
-        let r = tok::revoke::revoke_server_tokens(self.http(), st, server, &tokens, &*self.secrets)
-            .await;
-        let still_valid = match (r.still_valid, r.retry) {
-            (Some(s), _) => Some(s),
-            (None, Some((why, _))) => Some(format!(
-                "the tokens could not be revoked ({why}); the access token stays valid until {}, the refresh token until its own expiry or the end of the grant, which Lanyard cannot know",
-                tok::revoke::clock_utc(tokens.expires_at)
-            )),
-            (None, None) => None,
-        };
-        LogoutOutcome {
-            revoked: r.revoked && still_valid.is_none(),
-            note: (!r.notes.is_empty()).then(|| r.notes.join("; ")),
-            still_valid,
-        }
+        let signed_out = tok::revoke::sign_out(
+            self.state_file()?,
+            &*self.secrets,
+            self.http(),
+            name,
+            false,
+            |st| {
+                if let Some(s) = st.server_mut(name) {
+                    s.status = ServerStatus::NeedsSignIn {
+                        reason: "you signed out".into(),
+                    };
+                }
+            },
+        )
+        .await?;
+        logout_outcome(name, signed_out)
     }
 
     /// `remove NAME`: revoke (best effort), delete its keychain items, forget it. The issuer's
     /// registration stays for the other servers and later adds (cleanup deletes it).
     pub async fn remove(&self, name: &str) -> Result<LogoutOutcome, Error> {
-        let state_file = self.state_file()?;
-        let (st, server) = self.server(name)?;
-        let _refresh_lock = tok::fresh::take_lock(&state_file.paths().server_lock(name)).await?;
-        let outcome = self.revoke_tokens(&st, &server).await;
-        self.secrets.delete(&store::tokens_key(name))?;
+        let signed_out = tok::revoke::sign_out(
+            self.state_file()?,
+            &*self.secrets,
+            self.http(),
+            name,
+            false,
+            |st| st.servers.retain(|s| s.name != name),
+        )
+        .await?;
+        let outcome = logout_outcome(name, signed_out)?;
         self.secrets.delete(&store::server_secret_key(name))?;
-        state_file.update(|st| {
-            st.servers.retain(|s| s.name != name);
-            Ok::<_, Error>(())
-        })?;
         Ok(outcome)
     }
 
@@ -129,4 +93,37 @@ impl Lanyard {
         })?;
         Ok(())
     }
+}
+
+/// What signing out came to, as `logout` / `remove` report it.
+fn logout_outcome(name: &str, signed_out: SignedOut) -> Result<LogoutOutcome, Error> {
+    let (tokens, r) = match signed_out {
+        SignedOut::UnknownServer => return Err(StateError::UnknownServer(name.to_owned()).into()),
+        SignedOut::NoTokens => {
+            return Ok(LogoutOutcome {
+                revoked: false,
+                note: Some("no tokens were stored".into()),
+                still_valid: None,
+            });
+        }
+        SignedOut::Kept {
+            tokens, revocation, ..
+        }
+        | SignedOut::Forgotten {
+            tokens, revocation, ..
+        } => (tokens, revocation),
+    };
+    let still_valid = match (r.still_valid, r.retry) {
+        (Some(s), _) => Some(s),
+        (None, Some((why, _))) => Some(format!(
+            "the tokens could not be revoked ({why}); the access token stays valid until {}, the refresh token until its own expiry or the end of the grant, which Lanyard cannot know",
+            tok::revoke::clock_utc(tokens.expires_at)
+        )),
+        (None, None) => None,
+    };
+    Ok(LogoutOutcome {
+        revoked: r.revoked && still_valid.is_none(),
+        note: (!r.notes.is_empty()).then(|| r.notes.join("; ")),
+        still_valid,
+    })
 }

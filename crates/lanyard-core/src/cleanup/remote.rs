@@ -9,66 +9,54 @@ use crate::error::UserFacing;
 use crate::http::{self, Http, Method, Request};
 use crate::servers::{ServerStatus, StateError};
 use crate::tokens::endpoint::{self, ClientCredentials, ClientStanding, TokenAuthMethod};
-use crate::tokens::fresh::take_lock;
-use crate::tokens::{self as tok, store};
+use crate::tokens::revoke::SignedOut;
+use crate::tokens::store;
 
 impl Cleanup {
-    /// Revoke one server's tokens (refresh token first: it takes the grant with it), then
-    /// delete them from the keychain and mark the server "needs sign-in". Holds the server's
-    /// refresh lock, so a running engine cannot rotate the tokens meanwhile.
+    /// Revoke one server's tokens, delete them from the keychain and mark the server "needs
+    /// sign-in" ([`crate::tokens::revoke::sign_out`], under the server's refresh lock, so a
+    /// running engine cannot rotate the tokens meanwhile).
     pub(crate) async fn revoke_tokens(&self, name: &str) -> Outcome {
         let state_file = self.state_file();
-        let _lock = match take_lock(&self.paths.server_lock(name)).await {
-            Ok(l) => l,
-            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
-        };
-        let st = match state_file.load() {
-            Ok(s) => s,
-            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
-        };
-        let Some(server) = st.server(name).cloned() else {
-            return Outcome::gone("the server is no longer managed");
-        };
-        let tokens = match tok::stored_tokens(&*self.secrets, name) {
-            Ok(Some(t)) => t,
-            Ok(None) => return Outcome::gone("no tokens are stored"),
-            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
-        };
-        let r = crate::tokens::revoke::revoke_server_tokens(
-            self.http(),
-            &st,
-            &server,
-            &tokens,
+        let signed_out = crate::tokens::revoke::sign_out(
+            &state_file,
             &*self.secrets,
+            self.http(),
+            name,
+            !self.force,
+            |st| {
+                if let Some(s) = st.server_mut(name) {
+                    s.status = ServerStatus::NeedsSignIn {
+                        reason: "its tokens were revoked by `lanyard uninstall`".into(),
+                    };
+                }
+            },
         )
         .await;
-        let mut notes = r.notes.clone();
-        // A revocation that could not be tried (IdP unreachable): the tokens stay in the
-        // keychain for the next run — unless `--force` gives up on them.
-        if let Some((why, next)) = &r.retry
-            && !self.force
-        {
-            return Outcome::failed(
-                why.clone(),
-                format!(
-                    "{next} Or run `lanyard uninstall --force` to finish on this machine and list what stays at the identity provider."
-                ),
-            );
-        }
-        if let Err(e) = self.secrets.delete(&store::tokens_key(name)) {
-            return Outcome::failed(e.to_string(), e.next_step());
-        }
-        let marked = state_file.update(|st| {
-            if let Some(s) = st.server_mut(name) {
-                s.status = ServerStatus::NeedsSignIn {
-                    reason: "its tokens were revoked by `lanyard uninstall`".into(),
-                };
+        let (server, tokens, r) = match signed_out {
+            Err(e) => return Outcome::failed(e.what(), e.next_step()),
+            Ok(SignedOut::UnknownServer) => {
+                return Outcome::gone("the server is no longer managed");
             }
-            Ok::<_, StateError>(())
-        });
-        if let Err(e) = marked {
-            return Outcome::failed(e.to_string(), e.next_step());
-        }
+            Ok(SignedOut::NoTokens) => return Outcome::gone("no tokens are stored"),
+            Ok(SignedOut::Kept { revocation, .. }) => {
+                // A revocation that could not be tried (IdP unreachable): the tokens stay in
+                // the keychain for the next run — unless `--force` gives up on them.
+                let (why, next) = revocation.retry.unwrap_or_default();
+                return Outcome::failed(
+                    why,
+                    format!(
+                        "{next} Or run `lanyard uninstall --force` to finish on this machine and list what stays at the identity provider."
+                    ),
+                );
+            }
+            Ok(SignedOut::Forgotten {
+                server,
+                tokens,
+                revocation,
+            }) => (server, tokens, revocation),
+        };
+        let mut notes = r.notes.clone();
         if let Some((why, _)) = r.retry {
             notes.insert(
                 0,

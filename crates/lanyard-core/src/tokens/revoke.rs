@@ -1,7 +1,9 @@
 //! RFC 7009 revocation of one server's tokens — the one place that picks how the client
-//! authenticates at the revocation endpoint and what an answer means. `lanyard uninstall`
-//! ([`crate::cleanup::Cleanup`]), `logout` / `remove` and a failed `add`
-//! ([`crate::api::Lanyard`]) all come here.
+//! authenticates at the revocation endpoint and what an answer means — and [`sign_out`], the
+//! one way a saved server's tokens are revoked and forgotten, under the server's refresh lock.
+//! `logout` / `remove` ([`crate::api::Lanyard`]) and `lanyard uninstall`
+//! ([`crate::cleanup::Cleanup`]) come to [`sign_out`]; a failed `add`, whose tokens were never
+//! saved, to [`revoke_one`].
 //!
 //! A refusal is not a dead client: the official Python MCP SDK demands a `client_secret` even
 //! from public clients (`unauthorized_client` / `invalid_client`), and some IdPs refuse public
@@ -13,9 +15,13 @@ use url::Url;
 
 use crate::discovery::AuthServerMetadata;
 use crate::error::UserFacing;
-use crate::servers::{ClientSource, Server, State};
+use crate::servers::{ClientSource, Server, State, StateError, StateFile};
 use crate::tokens::endpoint::{self, ClientCredentials, ClientStanding, TokenAuthMethod};
-use crate::tokens::{FreshError, SecretStore, TokenError, TokenSet, client_standing};
+use crate::tokens::fresh::take_lock;
+use crate::tokens::store;
+use crate::tokens::{
+    FreshError, SecretStore, TokenError, TokenSet, client_standing, stored_tokens,
+};
 
 /// The methods the revocation endpoint takes: `revocation_endpoint_auth_methods_supported`
 /// when the metadata lists it, else the token endpoint's list.
@@ -290,6 +296,77 @@ pub async fn revoke_server_tokens(
         }
     }
     out
+}
+
+/// What [`sign_out`] did with one server's tokens.
+#[derive(Debug)]
+pub enum SignedOut {
+    /// The server is not (or no longer) in the state file.
+    UnknownServer,
+    /// No tokens were stored; `forget` ran all the same.
+    NoTokens,
+    /// The IdP could not be asked and the caller keeps tokens in that case: nothing was
+    /// deleted, nothing forgotten.
+    Kept {
+        server: Box<Server>,
+        tokens: TokenSet,
+        revocation: Revocation,
+    },
+    /// The tokens were offered for revocation (the [`Revocation`] says what came of it), then
+    /// deleted from the keychain, and `forget` ran.
+    Forgotten {
+        server: Box<Server>,
+        tokens: TokenSet,
+        revocation: Revocation,
+    },
+}
+
+/// Sign one saved server out: the one way Lanyard revokes a saved server's tokens (`logout`,
+/// `remove`, `lanyard uninstall`). Everything happens under the server's refresh lock, the
+/// one a refresh takes ([`crate::tokens::fresh`]): a refresh in flight ends first and its
+/// rotated tokens are the ones revoked; one waiting finds the tokens gone and the server
+/// signed out, and never writes tokens back. Under the lock the state and the tokens are read
+/// again, the tokens revoked (RFC 7009), deleted, and `forget` records it in the state file.
+/// With `keep_on_retry`, tokens the IdP could not be asked about stay for a later run.
+pub async fn sign_out(
+    state_file: &StateFile,
+    secrets: &dyn SecretStore,
+    http: &reqwest::Client,
+    name: &str,
+    keep_on_retry: bool,
+    forget: impl FnOnce(&mut State),
+) -> Result<SignedOut, crate::Error> {
+    let _refresh_lock = take_lock(&state_file.paths().server_lock(name)).await?;
+    let st = state_file.load()?;
+    let Some(server) = st.server(name).cloned() else {
+        return Ok(SignedOut::UnknownServer);
+    };
+    let Some(tokens) = stored_tokens(secrets, name)? else {
+        state_file.update(|st| {
+            forget(st);
+            Ok::<_, StateError>(())
+        })?;
+        return Ok(SignedOut::NoTokens);
+    };
+    let revocation = revoke_server_tokens(http, &st, &server, &tokens, secrets).await;
+    let server = Box::new(server);
+    if keep_on_retry && revocation.retry.is_some() {
+        return Ok(SignedOut::Kept {
+            server,
+            tokens,
+            revocation,
+        });
+    }
+    secrets.delete(&store::tokens_key(name))?;
+    state_file.update(|st| {
+        forget(st);
+        Ok::<_, StateError>(())
+    })?;
+    Ok(SignedOut::Forgotten {
+        server,
+        tokens,
+        revocation,
+    })
 }
 
 /// The revocation endpoint refused: the client is gone only when its token endpoint says
