@@ -5,7 +5,6 @@
 //! whenever the running image carries other bytes. Both the tray and the CLI run from the image
 //! use that copy.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The tray's identifier: its data folder is named by it.
@@ -65,30 +64,19 @@ pub fn install_copy(src: &Path, dest: &Path) -> std::io::Result<()> {
     if std::fs::read(dest).is_ok_and(|old| old == new) {
         return Ok(());
     }
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".lanyard.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&new)?;
-        f.sync_all()?;
-        set_executable(&tmp)?;
-        std::fs::rename(&tmp, dest)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    crate::fsutil::Staged::write(dest, &new, set_executable)
+        .and_then(|staged| staged.commit(dest))
+        .map_err(|e| e.source)
 }
 
 #[cfg(unix)]
-fn set_executable(p: &Path) -> std::io::Result<()> {
+fn set_executable(f: &std::fs::File) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
+    f.set_permissions(std::fs::Permissions::from_mode(0o755))
 }
 
 #[cfg(not(unix))]
-fn set_executable(_: &Path) -> std::io::Result<()> {
+fn set_executable(_: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 

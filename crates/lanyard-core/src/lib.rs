@@ -26,6 +26,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
+pub mod fsutil;
 pub mod http;
 pub mod paths;
 

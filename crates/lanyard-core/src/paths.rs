@@ -9,7 +9,6 @@
 //! - `install-id`   random id namespacing this install's keychain items
 //! - `locks/`       one lock file per server for the cross-process refresh single flight
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::UserFacing;
@@ -131,16 +130,17 @@ impl Paths {
             path: file.clone(),
             source,
         };
-        // Written through a temp file + rename so a concurrent first run reads a whole id.
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(io)?;
-        tmp.write_all(id.as_bytes()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        match tmp.persist_noclobber(&file) {
-            Ok(_) => Ok(id),
+        // Written atomically and never over another's, so a concurrent first run reads a
+        // whole id and both end up with the same one.
+        let staged = crate::fsutil::Staged::write(&file, id.as_bytes(), |_| Ok(()))
+            .map_err(|e| io(e.source))?;
+        if staged.commit_new(&file).map_err(|e| io(e.source))? {
+            Ok(id)
+        } else {
             // Another process won the race: use its id.
-            Err(_) => std::fs::read_to_string(&file)
+            std::fs::read_to_string(&file)
                 .map(|s| s.trim().to_owned())
-                .map_err(io),
+                .map_err(io)
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `daemon.lock` for as long as it runs. `lanyard list` uses the same lock to tell a live status
 //! file from one left behind by an engine that has stopped.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use fs4::fs_std::FileExt;
@@ -14,13 +14,7 @@ fn lock_path(state_dir: &Path) -> PathBuf {
 }
 
 fn open(state_dir: &Path) -> std::io::Result<File> {
-    std::fs::create_dir_all(state_dir)?;
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(lock_path(state_dir))
+    crate::fsutil::open_lock_file(&lock_path(state_dir)).map_err(|e| e.source)
 }
 
 /// Held while an engine runs; released when dropped (or when the process dies, even by kill -9).
@@ -32,12 +26,9 @@ pub struct InstanceLock {
 impl InstanceLock {
     /// Take the lock, or `Ok(None)` when another engine already runs.
     pub fn try_acquire(state_dir: &Path) -> std::io::Result<Option<InstanceLock>> {
-        let file = open(state_dir)?;
-        if FileExt::try_lock_exclusive(&file)? {
-            Ok(Some(InstanceLock { _file: file }))
-        } else {
-            Ok(None)
-        }
+        Ok(crate::fsutil::try_lock(&lock_path(state_dir))
+            .map_err(|e| e.source)?
+            .map(|file| InstanceLock { _file: file }))
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Local, Utc};
@@ -157,15 +156,9 @@ impl StatusFile {
         StatusFile::read(state_dir)
     }
 
-    /// Replace the status file atomically (temp file in the same directory, then rename).
+    /// Replace the status file atomically ([`crate::fsutil::write_json`]).
     pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(state_dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(state_dir)?;
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        tmp.write_all(&json)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(status_path(state_dir)).map_err(|e| e.error)?;
-        Ok(())
+        crate::fsutil::write_json(&status_path(state_dir), self).map_err(|e| e.source)
     }
 }
 

@@ -5,12 +5,13 @@
 //! change is copied once under the state dir.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::IdeError;
+use crate::fsutil::{FsError, Staged};
 
 /// What an edit wants done with the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,11 +78,6 @@ pub fn edit_file(
     edit: &mut dyn FnMut(Option<&str>) -> Result<NewContent, IdeError>,
 ) -> Result<Outcome, IdeError> {
     let path = resolve(path);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
     // What we wrote, once written: a later pass that finds nothing to do returns it.
     let mut wrote: Option<Outcome> = None;
     for attempt in 0..MAX_ATTEMPTS {
@@ -112,27 +108,14 @@ pub fn edit_file(
         if let Some(b) = &before {
             backup_once(&path, b, opts)?;
         }
-        fs::create_dir_all(&dir).map_err(|e| IdeError::io(&dir, e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".lanyard-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| IdeError::io(&dir, e))?;
-        tmp.write_all(after.as_bytes())
-            .map_err(|e| IdeError::io(tmp.path(), e))?;
-        keep_mode_and_owner(&path, tmp.as_file(), opts)?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| IdeError::io(tmp.path(), e))?;
+        let staged = Staged::write(&path, after.as_bytes(), |tmp| {
+            keep_mode_and_owner(&path, tmp, opts)
+        })?;
         // Last look before the rename: a change since we read means redo the edit on it.
         if read_text(&path)? != before {
             continue;
         }
-        tmp.persist(&path)
-            .map_err(|e| IdeError::io(&path, e.error))?;
-        if let Ok(d) = fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
+        staged.commit(&path)?;
         // A writer that read before our rename may have replaced the file since: look once
         // more, and redo the edit on its version when ours is no longer there.
         let landed = read_text(&path)?.as_deref() == Some(after.as_str());
@@ -152,7 +135,7 @@ pub fn edit_file(
     Err(IdeError::Contended(path))
 }
 
-fn keep_mode_and_owner(path: &Path, tmp: &fs::File, opts: &WriteOptions) -> Result<(), IdeError> {
+fn keep_mode_and_owner(path: &Path, tmp: &fs::File, opts: &WriteOptions) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -163,8 +146,7 @@ fn keep_mode_and_owner(path: &Path, tmp: &fs::File, opts: &WriteOptions) -> Resu
         if opts.private {
             mode &= 0o700;
         }
-        tmp.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(|e| IdeError::io(path, e))?;
+        tmp.set_permissions(fs::Permissions::from_mode(mode))?;
         if let Some((uid, gid)) = owner {
             // Only root can give a file away; for others this is a no-op on their own files.
             let _ = std::os::unix::fs::fchown(tmp, Some(uid), Some(gid));
@@ -196,19 +178,24 @@ fn backup_once(path: &Path, content: &str, opts: &WriteOptions) -> Result<(), Id
     if target.exists() {
         return Ok(());
     }
-    fs::create_dir_all(dir).map_err(|e| IdeError::io(dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| IdeError::io(dir, e))?;
-    tmp.write_all(content.as_bytes())
-        .map_err(|e| IdeError::io(&target, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600));
-    }
-    let _ = tmp.persist_noclobber(&target);
+    let staged = Staged::write(&target, content.as_bytes(), |tmp| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = tmp.set_permissions(fs::Permissions::from_mode(0o600));
+        }
+        #[cfg(not(unix))]
+        let _ = tmp;
+        Ok(())
+    })?;
+    let _ = staged.commit_new(&target);
     Ok(())
+}
+
+impl From<FsError> for IdeError {
+    fn from(e: FsError) -> IdeError {
+        IdeError::io(&e.path, e.source)
+    }
 }
 
 #[cfg(test)]

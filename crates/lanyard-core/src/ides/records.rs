@@ -1,7 +1,6 @@
 //! What Lanyard connected where: `ide-connections.json` under the state dir (beside the core's
 //! `state.json`, which stays the record of servers). Replaced atomically under a lock file.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -136,33 +135,12 @@ impl RecordsFile {
             path: dir.clone(),
             message: e.to_string(),
         })?;
-        let lock_path = dir.join("ide-connections.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| IdeError::io(&lock_path, e))?;
-        fs4::fs_std::FileExt::lock_exclusive(&lock).map_err(|e| IdeError::io(&lock_path, e))?;
-        let mut records = self.load()?;
-        let before = records.clone();
-        let out = f(&mut records)?;
-        if records != before {
-            let path = self.path();
-            let json = serde_json::to_vec_pretty(&records).map_err(|e| IdeError::Records {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            let mut tmp =
-                tempfile::NamedTempFile::new_in(&dir).map_err(|e| IdeError::io(&dir, e))?;
-            tmp.write_all(&json).map_err(|e| IdeError::io(&path, e))?;
-            tmp.as_file()
-                .sync_all()
-                .map_err(|e| IdeError::io(&path, e))?;
-            tmp.persist(&path)
-                .map_err(|e| IdeError::io(&path, e.error))?;
-        }
-        drop(lock);
-        Ok(out)
+        crate::fsutil::update_json(
+            &self.path(),
+            &dir.join("ide-connections.lock"),
+            || self.load(),
+            f,
+            IdeError::from,
+        )
     }
 }

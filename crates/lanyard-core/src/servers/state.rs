@@ -1,6 +1,5 @@
 //! The state file's types and its atomic, locked replacement.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -8,6 +7,7 @@ use url::Url;
 
 use crate::discovery::AuthServerMetadata;
 use crate::error::UserFacing;
+use crate::fsutil::{self, FsError};
 use crate::paths::{Paths, PathsError};
 
 /// Current version of the file format.
@@ -270,54 +270,29 @@ impl StateFile {
         serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path, source })
     }
 
-    /// Read-modify-write under the state lock; the closure's error aborts without writing.
+    /// Read-modify-write under the state lock; the closure's error aborts without writing
+    /// ([`fsutil::update_json`]: written atomically, and only when something changed).
     pub fn update<T, E>(&self, f: impl FnOnce(&mut State) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StateError>,
     {
         self.paths.ensure_dir().map_err(StateError::from)?;
-        let lock_path = self.paths.state_lock();
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StateError::Write {
-                path: lock_path.clone(),
-                source,
-            })?;
-        fs4::fs_std::FileExt::lock_exclusive(&lock).map_err(|source| StateError::Write {
-            path: lock_path.clone(),
-            source,
-        })?;
-        let mut state = self.load()?;
-        let out = f(&mut state)?;
-        self.write(&state)?;
-        drop(lock); // closing the file releases the lock
-        Ok(out)
+        fsutil::update_json(
+            &self.paths.state_file(),
+            &self.paths.state_lock(),
+            || self.load().map_err(E::from),
+            f,
+            |e| E::from(StateError::from(e)),
+        )
     }
+}
 
-    /// Replace the file atomically: temp file in the same directory, fsync, rename, fsync dir.
-    fn write(&self, state: &State) -> Result<(), StateError> {
-        let path = self.paths.state_file();
-        let err = |source| StateError::Write {
-            path: path.clone(),
-            source,
-        };
-        let json = serde_json::to_vec_pretty(state).map_err(|e| err(std::io::Error::other(e)))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".state.")
-            .suffix(".tmp")
-            .tempfile_in(self.paths.dir())
-            .map_err(err)?;
-        tmp.write_all(&json).map_err(err)?;
-        tmp.write_all(b"\n").map_err(err)?;
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(&path).map_err(|e| err(e.error))?;
-        if let Ok(dir) = std::fs::File::open(self.paths.dir()) {
-            let _ = dir.sync_all();
+impl From<FsError> for StateError {
+    fn from(e: FsError) -> StateError {
+        StateError::Write {
+            path: e.path,
+            source: e.source,
         }
-        Ok(())
     }
 }
 

@@ -475,26 +475,18 @@ pub(crate) async fn take_lock_bounded(
         path: shown.clone(),
         detail: e.to_string(),
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(err)?;
-    if fs4::fs_std::FileExt::try_lock_exclusive(&f).map_err(err)? {
+    if let Some(f) = crate::fsutil::try_lock(path).map_err(|e| err(e.source))? {
         return Ok(Some(f));
     }
     if wait.is_zero() {
         return Ok(None);
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let owned = path.to_path_buf();
     std::thread::Builder::new()
         .name("lanyard-lock-wait".into())
         .spawn(move || {
-            let r = fs4::fs_std::FileExt::lock_exclusive(&f).map(|()| f);
+            let r = crate::fsutil::lock(&owned).map_err(|e| e.source);
             // A waiter that gave up has dropped `rx`: the file (and the lock) is dropped here.
             let _ = tx.send(r);
         })
@@ -511,19 +503,8 @@ pub(crate) async fn take_lock_bounded(
 pub(crate) async fn take_lock(path: &std::path::Path) -> Result<std::fs::File, FreshError> {
     let path = path.to_path_buf();
     let shown = path.display().to_string();
-    let res = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        fs4::fs_std::FileExt::lock_exclusive(&f)?;
-        Ok(f)
-    })
-    .await;
+    let res =
+        tokio::task::spawn_blocking(move || crate::fsutil::lock(&path).map_err(|e| e.source)).await;
     match res {
         Ok(Ok(f)) => Ok(f),
         Ok(Err(e)) => Err(FreshError::Lock {
