@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::DateTime;
 
-use super::engine::{Backend, RefreshOutcome, ServerEntry, ServerState, TokenTimes};
+use super::scheduler::{Backend, RefreshOutcome, ServerEntry, ServerState, TokenTimes};
 use crate::registration::{self, DcrRequest};
 use crate::servers::{ClientSource, ServerStatus, StateError, StateFile};
 use crate::tokens::fresh::{Want, token_for};

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use super::engine::{self, EngineConfig, EngineHandle, SystemClock};
 use super::instance::InstanceLock;
 use super::live::{LiveBackend, RefreshRunner};
+use super::scheduler::{self, EngineConfig, EngineHandle, SystemClock};
+use super::state_watch;
 use super::status::{Event, Status};
-use super::watch;
 use crate::error::UserFacing;
 use crate::paths::{Paths, PathsError};
 use crate::servers::StateFile;
@@ -72,7 +72,7 @@ pub fn live_statuses() -> Option<BTreeMap<String, Status>> {
 pub async fn refresh_one(
     server: &str,
     want: Option<crate::tokens::fresh::Want>,
-) -> Result<super::engine::RefreshOutcome, DaemonError> {
+) -> Result<super::scheduler::RefreshOutcome, DaemonError> {
     let (paths, secrets) = from_env()?;
     let backend = LiveBackend::new(StateFile::new(paths), secrets, RefreshRunner::InProcess);
     Ok(backend.refresh_in_process(server, want).await)
@@ -129,9 +129,9 @@ impl Daemon {
         let lock = acquire_instance_lock(&dir)?;
         config.state_dir = Some(dir.clone());
         let backend = LiveBackend::new(StateFile::new(paths), secrets, runner);
-        let watched = crate::daemon::engine::Backend::watch_paths(&backend);
-        let handle = engine::start(backend, SystemClock, config);
-        let watcher = match watch::watch_files(&watched, handle.rescan_trigger()) {
+        let watched = crate::daemon::scheduler::Backend::watch_paths(&backend);
+        let handle = scheduler::start(backend, SystemClock, config);
+        let watcher = match state_watch::watch_files(&watched, handle.rescan_trigger()) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!(

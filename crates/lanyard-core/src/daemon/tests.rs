@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::time::Instant;
 
-use super::engine::{self, *};
+use super::scheduler::{self, *};
 use super::status::{Event, Status};
 
 #[derive(Clone)]
@@ -201,7 +201,7 @@ async fn five_minute_token_is_refreshed_every_225_seconds() {
     let clock = TokioClock::new();
     let fake = Fake::new(&clock, 300);
     fake.add("a");
-    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let engine = scheduler::start(fake.clone(), clock.clone(), cfg());
     run_for(3600).await;
     // 3600 s / 225 s = 16 (the 16th at 3600.x s, after 16 refreshes of 50 ms): fifteen
     // refreshes, never a gap that lets the token expire.
@@ -220,7 +220,7 @@ async fn thousand_servers_each_refreshed_once_per_window_with_bounded_parallelis
     for i in 0..1000 {
         fake.add(&format!("s{i:04}"));
     }
-    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let engine = scheduler::start(fake.clone(), clock.clone(), cfg());
     // 1000 refreshes of 50 ms, 4 at a time, from 225 s on: done by 237.5 s, long before expiry.
     run_for(240).await;
     assert_eq!(fake.total(), 1000);
@@ -237,7 +237,7 @@ async fn unreachable_idp_backs_off_keeps_token_and_recovers_without_sign_in() {
     let fake = Fake::new(&clock, 300);
     fake.add("a");
     fake.script("a", &[Next::Down, Next::Down, Next::Down, Next::Down]);
-    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let engine = scheduler::start(fake.clone(), clock.clone(), cfg());
     let mut events = engine.subscribe();
     run_for(226).await;
     assert_eq!(fake.count("a"), 1);
@@ -278,7 +278,7 @@ async fn invalid_grant_needs_sign_in_and_is_left_alone() {
     fake.add("a");
     fake.add("b");
     fake.script("a", &[Next::GrantGone]);
-    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let engine = scheduler::start(fake.clone(), clock.clone(), cfg());
     run_for(3600).await;
     assert_eq!(fake.count("a"), 1);
     assert_eq!(fake.count("b"), 15);
@@ -301,7 +301,7 @@ async fn invalid_client_reregisters_once_and_never_replays() {
     let fake = Fake::new(&clock, 300);
     fake.add("a");
     fake.script("a", &[Next::ClientGone, Next::ClientGone, Next::ClientGone]);
-    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let engine = scheduler::start(fake.clone(), clock.clone(), cfg());
     let mut events = engine.subscribe();
     run_for(3600).await;
     for _ in 0..3 {
@@ -326,7 +326,7 @@ async fn invalid_client_reregisters_once_and_never_replays() {
 async fn rescan_adds_and_removes_servers() {
     let clock = TokioClock::new();
     let fake = Fake::new(&clock, 300);
-    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let engine = scheduler::start(fake.clone(), clock.clone(), cfg());
     run_for(10).await;
     assert!(engine.statuses().is_empty());
     fake.add("new");
@@ -355,7 +355,7 @@ async fn status_file_follows_the_engine() {
         state_dir: Some(dir.path().to_owned()),
         ..cfg()
     };
-    let engine = engine::start(fake.clone(), clock.clone(), config);
+    let engine = scheduler::start(fake.clone(), clock.clone(), config);
     run_for(5).await;
     let file = super::status::StatusFile::read(dir.path()).expect("status file");
     assert!(matches!(file.servers.get("a"), Some(Status::Fresh { .. })));
@@ -368,7 +368,7 @@ async fn a_token_without_refresh_token_is_left_alone_until_it_expires() {
     let fake = Fake::new(&clock, 300);
     fake.add_without_refresh_token("a");
     fake.add("b");
-    let engine = engine::start(fake.clone(), clock.clone(), cfg());
+    let engine = scheduler::start(fake.clone(), clock.clone(), cfg());
     let expiry = clock.wall + TimeDelta::seconds(300);
     run_for(298).await;
     // No refresh (no helper run) for it, and it is not flagged while its token is valid; its

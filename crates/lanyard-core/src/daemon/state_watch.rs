@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use notify::{RecursiveMode, Watcher};
 
-use super::engine::RescanTrigger;
+use super::scheduler::RescanTrigger;
 
 /// Watch the directories of `files` and ask for a rescan when one of `files` changes
 /// (including being replaced by a rename, as atomic writers do). Keep the watcher alive.

@@ -1,4 +1,4 @@
-//! The refresh engine: one timer for every server, driven by messages, generic over the
+//! The refresh scheduler: one timer for every server, driven by messages, generic over the
 //! [`Backend`] that really refreshes (the keychain + IdP code in production, a fake in tests)
 //! and the [`Clock`] that tells wall time.
 //!
