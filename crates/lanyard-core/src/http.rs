@@ -103,6 +103,14 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The connection pool for token, registration, revocation and MCP requests: [`build_client`]
+/// with [`Limits::oauth`]. Callers wrap it in [`Http::over`] (or read streams with
+/// [`read_capped`]). There is no fallback: when it cannot be built, the request fails, and no
+/// client without these rules is ever used instead.
+pub fn oauth_client() -> Result<reqwest::Client, HttpError> {
+    build_client(&Limits::oauth())
+}
+
 /// A broken rule or a failed transport, always with the URL concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
@@ -461,7 +469,7 @@ impl Http {
     }
 
     /// The guarded client over a connection pool built by [`build_client`] (e.g. the one
-    /// `net::client()` hands to the token, registration and cleanup code), with
+    /// [`oauth_client`] hands to the token, registration and cleanup code), with
     /// [`Limits::oauth`]. A client that follows redirects by itself is caught: an answer from
     /// another URL than the one asked is refused ([`HttpError::BadRedirect`]).
     pub fn over(client: reqwest::Client) -> Self {

@@ -70,7 +70,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or(FlowError::BadUrl(url))?;
-        let http = Lanyard::ephemeral().http().clone();
+        let http = Lanyard::ephemeral().http()?.clone();
         return lanyard_core::mcp::bridge::run(http, parsed, Box::new(Anonymous)).await;
     }
     let name = args.name.unwrap_or_default();
@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             .url
             .clone()
     };
-    let http = lanyard.http().clone();
+    let http = lanyard.http()?.clone();
     let creds = Box::new(Live { lanyard, name });
     lanyard_core::mcp::bridge::run(http, url, creds).await
 }

@@ -210,7 +210,7 @@ impl Lanyard {
             // The server let the unauthenticated `initialize` through: its challenge (and the
             // scope it names) comes with the first operation that needs a token. Only a
             // read-only `tools/list` is tried without a token, never a tool call.
-            let mut anon = McpClient::anonymous(self.http().clone(), url.clone());
+            let mut anon = McpClient::anonymous(self.http()?.clone(), url.clone());
             if let Err(McpError::Unauthorized {
                 www_authenticate: Some(www),
                 ..
@@ -233,7 +233,7 @@ impl Lanyard {
             }
             let listener = self.listener(&opts.quirks).await?;
             let client = signin::obtain_client(
-                self.http(),
+                self.http()?,
                 &disc.auth_server,
                 &opts.client,
                 &listener.redirect_uri(),
@@ -244,7 +244,7 @@ impl Lanyard {
             .await?;
             let scopes = crate::authorization::choose_scopes(&disc, opts.scopes.as_deref());
             let auth = AuthContext {
-                http: self.http(),
+                http: self.http()?,
                 state_file: self.state.as_ref(),
                 as_meta: &disc.auth_server,
                 creds: &client.creds,
@@ -321,9 +321,14 @@ impl Lanyard {
             }
             pending.push((tokens.access_token.as_str(), "access_token"));
             for (token, hint) in pending {
-                let revoked =
-                    tok::revoke::revoke_one(self.http(), as_meta, endpoint, &creds, token, hint)
-                        .await;
+                let revoked = match self.http() {
+                    Ok(http) => {
+                        tok::revoke::revoke_one(http, as_meta, endpoint, &creds, token, hint)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
                 if let Err(e) = revoked {
                     tracing::warn!("could not revoke the unused {hint}: {e}");
                 }

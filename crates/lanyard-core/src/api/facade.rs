@@ -55,8 +55,14 @@ impl Lanyard {
         }
     }
 
-    pub fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(crate::net::client)
+    /// The guarded client of token, registration, revocation and MCP requests
+    /// ([`crate::http::oauth_client`]), built on first use.
+    pub fn http(&self) -> Result<&reqwest::Client, crate::http::HttpError> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let c = crate::http::oauth_client()?;
+        Ok(self.http.get_or_init(|| c))
     }
 
     pub fn secrets(&self) -> &dyn SecretStore {

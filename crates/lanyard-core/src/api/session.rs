@@ -111,7 +111,7 @@ impl Lanyard {
     /// user's Lanyard): killing this process never loses a rotated grant.
     pub async fn fresh_token(&self, name: &str, want: tok::fresh::Want) -> Result<TokenSet, Error> {
         let state_file = self.state_file()?;
-        let http = || self.http().clone();
+        let http = || self.http().cloned();
         Ok(if self.detached {
             tok::obtain(state_file, &*self.secrets, http, name, want).await?
         } else {
@@ -192,7 +192,7 @@ impl Lanyard {
         let mut step_ups = 0;
         loop {
             let mut client = McpClient::new(
-                self.http().clone(),
+                self.http()?.clone(),
                 server.url.clone(),
                 server.quirks.header_name(),
                 tokens.header_value(),

@@ -593,7 +593,7 @@ mod tests {
         let secrets = MemoryStore::new();
         let key = store::registration_token_key(issuer.as_str());
         secrets.set(&key, "rat-1").unwrap();
-        let http = crate::net::client();
+        let http = crate::http::oauth_client().unwrap();
         let token_endpoint = Url::parse("https://idp.example/token").unwrap();
         assert_eq!(
             still_registered(&http, &reg, &secrets, &token_endpoint, &[]).await,

@@ -32,7 +32,7 @@ impl Lanyard {
         let signed_out = tok::revoke::sign_out(
             self.state_file()?,
             &*self.secrets,
-            self.http(),
+            self.http()?,
             name,
             false,
             |st| {
@@ -53,7 +53,7 @@ impl Lanyard {
         let signed_out = tok::revoke::sign_out(
             self.state_file()?,
             &*self.secrets,
-            self.http(),
+            self.http()?,
             name,
             false,
             |st| st.servers.retain(|s| s.name != name),
@@ -74,7 +74,7 @@ impl Lanyard {
         };
         let key = store::registration_token_key(issuer.as_str());
         if let (Some(uri), Some(token)) = (&reg.registration_client_uri, self.secrets.get(&key)?) {
-            registration::delete_registration(self.http(), uri, &token, &reg.client_id).await?;
+            registration::delete_registration(self.http()?, uri, &token, &reg.client_id).await?;
         } else if !reg.dead {
             return Err(RegistrationError::Management {
                 endpoint: issuer.clone(),

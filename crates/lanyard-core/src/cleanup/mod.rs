@@ -181,8 +181,12 @@ impl Cleanup {
         StateFile::new(self.paths.clone())
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(crate::net::client)
+    pub(crate) fn http(&self) -> Result<&reqwest::Client, crate::http::HttpError> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let c = crate::http::oauth_client()?;
+        Ok(self.http.get_or_init(|| c))
     }
 
     /// True when the state directory holds an install id, i.e. keychain items may exist.

@@ -18,10 +18,14 @@ impl Cleanup {
     /// running engine cannot rotate the tokens meanwhile).
     pub(crate) async fn revoke_tokens(&self, name: &str) -> Outcome {
         let state_file = self.state_file();
+        let http = match self.http() {
+            Ok(h) => h,
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
         let signed_out = crate::tokens::revoke::sign_out(
             &state_file,
             &*self.secrets,
-            self.http(),
+            http,
             name,
             !self.force,
             |st| {
@@ -144,7 +148,11 @@ impl Cleanup {
         let req = Request::new(Method::DELETE, uri.clone())
             .bearer(&token)
             .header("Accept", "application/json");
-        let (status, body) = match Http::over(self.http().clone()).send(req).await {
+        let http = match self.http() {
+            Ok(h) => h.clone(),
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
+        let (status, body) = match Http::over(http).send(req).await {
             Ok(r) => (r.status, r.body),
             Err(e) if e.is_transport() => {
                 return Outcome::failed(
@@ -244,7 +252,11 @@ impl Cleanup {
             ),
             secret,
         };
-        match endpoint::client_standing(self.http(), &token_endpoint, &creds).await {
+        let http = match self.http() {
+            Ok(h) => h,
+            Err(e) => return Outcome::failed(e.to_string(), e.next_step()),
+        };
+        match endpoint::client_standing(http, &token_endpoint, &creds).await {
             ClientStanding::Unknown => Outcome::gone(format!(
                 "{refused} and its token endpoint no longer knows client {}: it was already deleted",
                 reg.client_id
@@ -287,7 +299,10 @@ impl Cleanup {
             let Ok(url) = Url::parse(&url) else {
                 continue;
             };
-            let Ok(resp) = Http::over(self.http().clone()).get_json(&url).await else {
+            let Ok(http) = self.http() else {
+                return None;
+            };
+            let Ok(resp) = Http::over(http.clone()).get_json(&url).await else {
                 continue;
             };
             if !resp.is_success() {

@@ -363,7 +363,7 @@ async fn revoke_server_tokens_reports_a_refusal_for_logout() {
     let st = f.cleanup.state_file().load().unwrap();
     let server = st.server("s").unwrap().clone();
     let r = crate::tokens::revoke::revoke_server_tokens(
-        f.cleanup.http(),
+        f.cleanup.http().unwrap(),
         &st,
         &server,
         &tokens(),

@@ -33,7 +33,8 @@ pub enum RefreshRunner {
 pub struct LiveBackend {
     state_file: StateFile,
     secrets: Arc<dyn SecretStore>,
-    http: reqwest::Client,
+    /// The guarded client ([`crate::http::oauth_client`]); its error is each refresh's.
+    http: Result<reqwest::Client, crate::http::HttpError>,
     runner: RefreshRunner,
     /// Re-registrations run one at a time in this process (they are per issuer).
     reregistering: Arc<tokio::sync::Mutex<()>>,
@@ -52,7 +53,7 @@ impl LiveBackend {
         LiveBackend {
             state_file,
             secrets,
-            http: crate::net::client(),
+            http: crate::http::oauth_client(),
             runner,
             reregistering: Arc::default(),
             known: Arc::default(),
@@ -322,7 +323,8 @@ impl LiveBackend {
             dead.redirect_uris.clone(),
             &server.auth_server.token_endpoint_auth_methods_supported,
         );
-        let client = registration::register(&self.http, &endpoint, &request)
+        let http = self.http.as_ref().map_err(|e| e.to_string())?;
+        let client = registration::register(http, &endpoint, &request)
             .await
             .map_err(|e| e.to_string())?;
         // Secrets first, then the state that points at them.

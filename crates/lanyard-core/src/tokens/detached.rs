@@ -88,7 +88,7 @@ pub async fn run_child(
 pub async fn obtain(
     state_file: &StateFile,
     secrets: &dyn SecretStore,
-    http: impl FnOnce() -> reqwest::Client,
+    http: impl FnOnce() -> Result<reqwest::Client, crate::http::HttpError>,
     name: &str,
     want: Want,
 ) -> Result<TokenSet, FreshError> {

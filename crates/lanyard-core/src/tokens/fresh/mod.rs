@@ -10,6 +10,7 @@ use super::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError, Toke
 use super::set::{TokenId, TokenSet, now};
 use super::store::{self, SecretError, SecretStore};
 use crate::error::UserFacing;
+use crate::http::HttpError;
 use crate::servers::{
     ClientSource, Registration, Server, ServerStatus, State, StateError, StateFile,
 };
@@ -42,6 +43,8 @@ pub enum FreshError {
     State(#[from] StateError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
 }
 
 impl UserFacing for FreshError {
@@ -54,6 +57,7 @@ impl UserFacing for FreshError {
             FreshError::LockBusy { .. } => "tokens.lock-busy",
             FreshError::State(e) => e.code(),
             FreshError::Secret(e) => e.code(),
+            FreshError::Http(e) => e.code(),
         }
     }
     fn next_step(&self) -> String {
@@ -71,6 +75,7 @@ impl UserFacing for FreshError {
             }
             FreshError::State(e) => e.next_step(),
             FreshError::Secret(e) => e.next_step(),
+            FreshError::Http(e) => e.next_step(),
         }
     }
 }
@@ -225,7 +230,7 @@ pub fn no_refresh_token_reason(refused: bool) -> String {
 pub async fn valid_token(
     state_file: &StateFile,
     secrets: &dyn SecretStore,
-    http: impl FnOnce() -> reqwest::Client,
+    http: impl FnOnce() -> Result<reqwest::Client, HttpError>,
     name: &str,
     rejected: Option<&str>,
 ) -> Result<TokenSet, FreshError> {
@@ -244,7 +249,7 @@ pub async fn valid_token(
 pub async fn token_for(
     state_file: &StateFile,
     secrets: &dyn SecretStore,
-    http: impl FnOnce() -> reqwest::Client,
+    http: impl FnOnce() -> Result<reqwest::Client, HttpError>,
     name: &str,
     want: Want,
 ) -> Result<TokenSet, FreshError> {
@@ -280,7 +285,7 @@ pub async fn token_for(
     let server = ensure_signed_in(&state, name)?;
     let client = client_credentials(&state, server, secrets)?;
     let result = endpoint::refresh(
-        &http(),
+        &http()?,
         &server.auth_server.token_endpoint,
         &client,
         &refresh_token,

@@ -387,7 +387,7 @@ async fn a_refresh_never_writes_tokens_back_after_they_were_deleted() {
     secrets
         .set(&store::tokens_key("s"), &due().to_json())
         .unwrap();
-    let e = valid_token(&file, &*secrets, crate::net::client, "s", None)
+    let e = valid_token(&file, &*secrets, crate::http::oauth_client, "s", None)
         .await
         .unwrap_err();
     assert!(matches!(e, FreshError::NeedsSignIn { .. }), "{e:?}");
@@ -411,7 +411,7 @@ async fn a_refresh_waiting_for_a_logout_finds_the_server_signed_out() {
         .unwrap();
     // "Logout" holds the lock, deletes the tokens, marks the server, then lets go.
     let lock = take_lock(&file.paths().server_lock("s")).await.unwrap();
-    let refresh = valid_token(&file, &secrets, crate::net::client, "s", None);
+    let refresh = valid_token(&file, &secrets, crate::http::oauth_client, "s", None);
     let logout = async {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         secrets.delete(&store::tokens_key("s")).unwrap();
