@@ -7,6 +7,10 @@
 //!   better-auth) with its admin API.
 //! - [`http`]: a tiny loopback HTTP client for the tests' own requests.
 
+// Test code through and through: a helper whose setup fails should panic with the value, like
+// the tests that call it (clippy.toml allows unwrap/expect only inside #[test] functions).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod http;
 pub mod keyring;
 pub mod sandbox;
