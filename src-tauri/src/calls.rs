@@ -9,10 +9,10 @@
 use std::future::Future;
 use std::sync::Mutex;
 
+use lanyard_core::api::{AddOptions, AddOutcome, Confirmed, Lanyard, Progress, ServerView};
 use lanyard_core::cleanup::{Cleanup, CleanupError, Purpose, Step};
 use lanyard_core::discovery;
 use lanyard_core::error::UserFacing;
-use lanyard_core::api::{AddOptions, AddOutcome, Confirmed, Lanyard, Progress, ServerView};
 use lanyard_core::http::Http;
 use lanyard_core::ides::actions::{self, ConnectTarget};
 use lanyard_core::ides::{Ide, IdeStatus};

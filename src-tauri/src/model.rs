@@ -4,10 +4,10 @@
 //! are these.
 
 use chrono::{DateTime, Local, TimeZone, Utc};
+use lanyard_core::api::ServerView;
 use lanyard_core::daemon::Status as EngineStatus;
 use lanyard_core::discovery::DiscoveryMode;
 use lanyard_core::error::UserFacing;
-use lanyard_core::api::ServerView;
 use lanyard_core::ides::{EntryState, Ide, IdeStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
