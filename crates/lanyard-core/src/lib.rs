@@ -6,14 +6,14 @@
 //!
 //! ```text
 //! cleanup                       undoes what everything below created (uninstall, prune)
-//! ides · daemon · bridge        assistant configs and their watcher · the refresh scheduler · stdio bridge
+//! ides · daemon                 assistant configs and their watcher · the refresh scheduler
 //! api                           `Lanyard`, the facade the shells call: add, session, sign-out, views
-//! mcp                           the MCP wire: client, SSE
+//! mcp                           the MCP wire: protocol, SSE, client, stdio bridge
 //! tokens                        keychain tokens; refresh and revocation under the server's lock
 //! servers                       the state file: servers and registrations
 //! registration · authorization  MCP authorization: client id (DCR, CIMD), browser sign-in
 //! discovery                     challenge → Protected Resource Metadata → AS metadata
-//! http · net                    the one guarded way to the network
+//! http                          the one guarded way to the network
 //! error · paths · fsutil        user-facing errors · where state lives · locked, atomic writes
 //! ```
 //!
