@@ -131,16 +131,12 @@ impl Prefs {
             .unwrap_or_default()
     }
 
-    /// Written atomically (temp file + rename) so a crash never leaves half a file.
+    /// Written atomically (`lanyard_core::fsutil`) so a crash never leaves half a file.
     pub fn save(&self) -> std::io::Result<()> {
         let Some(path) = Self::path() else {
             return Ok(());
         };
-        let dir = path.parent().unwrap_or(&path);
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(".tray.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self).unwrap_or_default())?;
-        std::fs::rename(tmp, path)
+        lanyard_core::fsutil::write_json(&path, self).map_err(|e| e.source)
     }
 
     pub fn prefers_system_browser(server: &str) -> bool {
