@@ -62,3 +62,52 @@ fn the_checked_in_ui_types_match_the_rust_types() {
         file.display()
     );
 }
+
+/// Every file under `dir` (recursively) as text.
+fn sources(dir: &Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+}
+
+/// The UI branches on error codes (`api.ts`); each one it names must be a code Rust sends:
+/// a core `UserFacing::code` or one of the tray's `tray.*` codes (`ui.*` are the page's own).
+#[test]
+fn every_error_code_the_ui_branches_on_is_sent_by_rust() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let api = std::fs::read_to_string(root.join("../ui/src/api.ts")).unwrap();
+    let (mut core, mut tray) = (String::new(), String::new());
+    sources(&root.join("../crates/lanyard-core/src"), &mut core);
+    sources(&root.join("src"), &mut tray);
+    let codes: Vec<&str> = api
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.split_once('.').is_some_and(|(m, f)| {
+                !m.is_empty()
+                    && !f.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
+            })
+        })
+        .collect();
+    assert!(codes.contains(&"registration.dcr-disabled"), "{codes:?}");
+    for code in codes {
+        let quoted = format!("\"{code}\"");
+        let sent = match code.split_once('.') {
+            Some(("ui", _)) => true,
+            Some(("tray", _)) => tray.contains(&quoted),
+            _ => core.contains(&quoted),
+        };
+        assert!(
+            sent,
+            "ui/src/api.ts branches on {code}, which Rust never sends"
+        );
+    }
+}
