@@ -38,16 +38,6 @@ pub mod daemon;
 pub mod discovery;
 pub mod ides;
 pub mod mcp;
-// Old names the MCP wire code (mcp/, its own owner) still uses; the guarded client itself is
-// `http::oauth_client`, with no fallback. Both go once mcp/ names the http ones.
-pub(crate) mod net {
-    pub use crate::http::MAX_OAUTH_BODY as MAX_BODY;
-
-    #[cfg(test)]
-    pub fn client() -> reqwest::Client {
-        crate::http::oauth_client().expect("the guarded client")
-    }
-}
 pub mod registration;
 pub mod servers;
 pub mod tokens;

@@ -1521,7 +1521,7 @@ mod tests {
     }
 
     async fn run_bridge(url: Url, input: &str) -> Vec<Value> {
-        run_bridge_with(crate::net::client(), url, input).await
+        run_bridge_with(crate::http::oauth_client().unwrap(), url, input).await
     }
 
     async fn run_bridge_with(http: reqwest::Client, url: Url, input: &str) -> Vec<Value> {
@@ -1775,7 +1775,7 @@ mod tests {
         }
         let (out_w, mut out_r) = tokio::io::duplex(1 << 16);
         run_with(
-            crate::net::client(),
+            crate::http::oauth_client().unwrap(),
             url,
             Box::new(Stuck),
             format!("{INIT}\n").as_bytes(),
@@ -1832,7 +1832,13 @@ mod tests {
             seen
         };
         let (ran, seen) = tokio::join!(
-            run_with(crate::net::client(), url, creds, in_r, out_w),
+            run_with(
+                crate::http::oauth_client().unwrap(),
+                url,
+                creds,
+                in_r,
+                out_w
+            ),
             client
         );
         ran.unwrap();
@@ -2030,7 +2036,7 @@ mod tests {
         let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
         let input = format!("{INIT}\n{CALL}\n");
         run_with(
-            crate::net::client(),
+            crate::http::oauth_client().unwrap(),
             url.clone(),
             creds,
             input.as_bytes(),

@@ -10,7 +10,6 @@ use crate::http;
 use crate::mcp::protocol::{self, LEGACY_VERSIONS, MODERN_VERSION, Request};
 use crate::mcp::sse::SseParser;
 use crate::mcp::tool_headers::ToolHeaders;
-use crate::net;
 
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
@@ -403,7 +402,7 @@ impl McpClient {
         let message = if ctype.starts_with("text/event-stream") {
             self.read_sse(resp, id).await?
         } else {
-            let bytes = http::read_capped(resp, net::MAX_BODY, &self.url)
+            let bytes = http::read_capped(resp, http::MAX_OAUTH_BODY, &self.url)
                 .await
                 .map_err(|e| self.proto(e.to_string()))?;
             let v: Value = serde_json::from_slice(&bytes)
@@ -439,13 +438,13 @@ impl McpClient {
     }
 
     /// Read SSE events until the response with `id` arrives (notifications are skipped); the
-    /// whole stream at most [`net::MAX_BODY`] bytes.
+    /// whole stream at most [`http::MAX_OAUTH_BODY`] bytes.
     async fn read_sse(&self, mut resp: reqwest::Response, id: i64) -> Result<Value, McpError> {
         let is_answer = |v: &Value| {
             v.get("id") == Some(&json!(id))
                 && (v.get("result").is_some() || v.get("error").is_some())
         };
-        let mut sse = SseParser::new(net::MAX_BODY);
+        let mut sse = SseParser::new(http::MAX_OAUTH_BODY);
         let mut total = 0usize;
         loop {
             let mut events = Vec::new();
@@ -453,7 +452,7 @@ impl McpClient {
             let ended = match resp.chunk().await.map_err(|e| self.net_err(&e))? {
                 Some(chunk) => {
                     total += chunk.len();
-                    if total > net::MAX_BODY || sse.feed(&chunk, &mut each).is_err() {
+                    if total > http::MAX_OAUTH_BODY || sse.feed(&chunk, &mut each).is_err() {
                         return Err(self.proto("the event stream exceeded the size limit".into()));
                     }
                     false
@@ -669,7 +668,7 @@ mod tests {
             seen
         });
         let mut c = McpClient::new(
-            crate::net::client(),
+            crate::http::oauth_client().unwrap(),
             url,
             "Authorization",
             "Bearer t".into(),
@@ -734,7 +733,7 @@ mod tests {
             seen
         });
         let mut c = McpClient::new(
-            crate::net::client(),
+            crate::http::oauth_client().unwrap(),
             url,
             "Authorization",
             "Bearer t".into(),
@@ -778,7 +777,7 @@ mod tests {
             }
         });
         let mut c = McpClient::new(
-            crate::net::client(),
+            crate::http::oauth_client().unwrap(),
             url,
             "X-Authorization",
             "Bearer t".into(),
@@ -836,7 +835,7 @@ mod tests {
             seen
         });
         let mut c = McpClient::new(
-            crate::net::client(),
+            crate::http::oauth_client().unwrap(),
             url,
             "Authorization",
             "Bearer t".into(),
@@ -903,7 +902,7 @@ mod tests {
             methods
         });
         let mut c = McpClient::new(
-            crate::net::client(),
+            crate::http::oauth_client().unwrap(),
             url,
             "Authorization",
             "Bearer t".into(),
