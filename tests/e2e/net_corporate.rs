@@ -11,7 +11,7 @@ use std::process::Stdio;
 use lanyard_e2e::corpnet::{Pki, Proxy, world_host};
 use lanyard_e2e::{Sandbox, Value, World, json, lanyard_bin};
 
-use crate::core_common::{add_ok, token_ok};
+use crate::core_common::{add_ok, assert_nothing_stored, said, token_ok};
 use crate::refresh_support::wait_until_due;
 
 /// The world over HTTPS under this machine's host name, its certificate signed by a private CA;
@@ -102,6 +102,30 @@ fn bridge_tools_list(sandbox: &Sandbox, name: &str) -> Value {
 }
 
 #[test]
+fn through_an_intercepting_proxy_everything_works_with_its_ca_in_lanyard_ca_file() {
+    let (world, pki) = tls_world();
+    let proxy = Proxy::mitmproxy(&pki.ca).expect("mitmproxy");
+    let mut sandbox = sandbox_for(&pki);
+    sandbox.set_env("HTTPS_PROXY", &proxy.url);
+    sandbox.set_env(
+        "LANYARD_CA_FILE",
+        proxy.ca.as_ref().expect("mitmproxy's CA"),
+    );
+
+    sign_in_refresh_bridge_uninstall(&sandbox, &world);
+
+    let log = proxy.log();
+    let issuer = world.issuer_url("idp");
+    for seen in [
+        format!("POST {issuer}/token"),
+        format!("POST {}", world.mcp_url("demo")),
+        format!("POST {issuer}/token/revocation"),
+    ] {
+        assert!(log.contains(&seen), "the proxy carried {seen}:\n{log}");
+    }
+}
+
+#[test]
 fn through_a_connect_proxy_everything_works_with_the_world_ca_in_ssl_cert_file() {
     let (world, pki) = tls_world();
     let proxy = Proxy::tinyproxy().expect("tinyproxy");
@@ -126,4 +150,51 @@ fn through_a_connect_proxy_everything_works_with_the_world_ca_in_ssl_cert_file()
             pki.host
         );
     }
+}
+
+#[test]
+fn without_the_proxy_ca_add_fails_naming_the_certificate_its_issuer_and_the_fix() {
+    let (world, pki) = tls_world();
+    let proxy = Proxy::mitmproxy(&pki.ca).expect("mitmproxy");
+    let mut sandbox = sandbox_for(&pki);
+    sandbox.set_env("HTTPS_PROXY", &proxy.url);
+    // The world's own CA is trusted, but not the one the proxy re-signs with.
+    sandbox.set_env("SSL_CERT_FILE", &pki.ca);
+
+    let run = sandbox.lanyard(&["add", &world.mcp_url("demo"), "--name", "demo"]);
+    run.assert_failed();
+    let out = said(&run);
+    for needed in [
+        format!("certificate for {}", pki.host).to_lowercase(),
+        "'mitmproxy'".to_owned(),
+        "lanyard_ca_file".to_owned(),
+    ] {
+        assert!(out.contains(&needed), "{needed:?} in:\n{}", run.describe());
+    }
+    assert!(
+        !out.contains("server down"),
+        "a refused certificate is not a connection failure:\n{}",
+        run.describe()
+    );
+    assert_nothing_stored(&sandbox);
+    assert!(!sandbox.browser_was_opened(), "no sign-in was started");
+}
+
+/// Plain http:// is allowed only to loopback because it never leaves the machine: a proxy must
+/// not change that, so loopback servers are reached directly whatever the proxy variables say.
+#[test]
+fn loopback_servers_are_reached_directly_never_through_a_proxy() {
+    let world = World::start(json!({})).expect("world");
+    let proxy = Proxy::tinyproxy().expect("tinyproxy");
+    let mut sandbox = Sandbox::new().expect("sandbox");
+    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy"] {
+        sandbox.set_env(var, &proxy.url);
+    }
+    add_ok(&sandbox, &world, "demo", "demo");
+    token_ok(&sandbox, "demo");
+    let log = proxy.log();
+    assert!(
+        !log.contains("Request (file descriptor") && !log.contains("Established connection"),
+        "nothing went through the proxy:\n{log}"
+    );
 }

@@ -16,6 +16,10 @@
 //!   POSTs never follow redirects: the 3xx comes back to the caller as a response.
 //! - **JSON content type**: [`HttpResponse::json`] / [`HttpResponse::json_value`] refuse a body
 //!   whose `Content-Type` is not `application/json` or `application/*+json`.
+//! - **Trust and proxies** (corporate networks): the system's certificate store plus
+//!   `LANYARD_CA_FILE` and `SSL_CERT_FILE`/`SSL_CERT_DIR` ([`trust`]); `HTTPS_PROXY`,
+//!   `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, loopback always direct ([`proxy`]). A refused
+//!   certificate is named with its issuer and the fix ([`HttpError::Certificate`]).
 //!
 //! The API (also used for token, registration and revocation requests):
 //! ```ignore
@@ -38,6 +42,13 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::error::UserFacing;
+
+mod cert_names;
+mod proxy;
+mod setting;
+mod trust;
+
+pub use trust::CA_FILE_VAR;
 
 pub use reqwest::Method;
 pub use reqwest::header::HeaderMap;
@@ -80,10 +91,20 @@ impl Limits {
 }
 
 /// The one reqwest configuration of Lanyard: redirects never followed by reqwest itself
-/// (see [`Http::send`]), connect and total timeouts, Lanyard's user agent.
+/// (see [`Http::send`]), connect and total timeouts, Lanyard's user agent, the trusted
+/// certificates ([`trust`]) and the proxies ([`proxy`]) of the environment.
 pub fn build_client(limits: &Limits) -> Result<reqwest::Client, HttpError> {
+    build_client_with(limits, &setting::env_var)
+}
+
+/// [`build_client`] with the environment read through `var`.
+fn build_client_with(
+    limits: &Limits,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<reqwest::Client, HttpError> {
     install_tls_provider();
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder().tls_backend_preconfigured(trust::client_config(var)?);
+    proxy::apply(builder, var)?
         .dns_resolver(std::sync::Arc::new(LoopbackNames))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(limits.connect_timeout)
@@ -122,6 +143,15 @@ pub enum HttpError {
     UnsupportedScheme { url: String },
     #[error("could not reach {url}: {detail}")]
     Transport { url: String, detail: String },
+    #[error("could not reach {url}: {refused}")]
+    Certificate {
+        url: String,
+        /// Which certificate, its issuer, why ([`trust::Refused`]).
+        refused: String,
+        fix: String,
+    },
+    #[error("Lanyard cannot use the network setting {setting}: {detail}")]
+    Setting { setting: String, detail: String },
     #[error("{url} did not answer within {seconds} s")]
     Timeout { url: String, seconds: u64 },
     #[error("refused the answer of {url}: it is larger than the {limit} bytes allowed")]
@@ -151,6 +181,7 @@ impl HttpError {
             HttpError::InsecureUrl { url }
             | HttpError::UnsupportedScheme { url }
             | HttpError::Transport { url, .. }
+            | HttpError::Certificate { url, .. }
             | HttpError::Timeout { url, .. }
             | HttpError::TooLarge { url, .. }
             | HttpError::NotJson { url, .. }
@@ -159,6 +190,7 @@ impl HttpError {
             | HttpError::TooManyRedirects { url, .. }
             | HttpError::BadRedirect { url, .. }
             | HttpError::Request { url, .. } => url,
+            HttpError::Setting { .. } => "",
         }
     }
 
@@ -167,6 +199,8 @@ impl HttpError {
     pub fn network_detail(&self) -> Option<String> {
         match self {
             HttpError::Transport { detail, .. } => Some(detail.clone()),
+            // With the fix: callers wrap this in their own "could not reach" error.
+            HttpError::Certificate { refused, fix, .. } => Some(format!("{refused}. {fix}")),
             HttpError::Timeout { seconds, .. } => Some(format!("no answer within {seconds} s")),
             _ => None,
         }
@@ -176,7 +210,7 @@ impl HttpError {
     pub fn is_transport(&self) -> bool {
         matches!(
             self,
-            HttpError::Transport { .. } | HttpError::Timeout { .. }
+            HttpError::Transport { .. } | HttpError::Certificate { .. } | HttpError::Timeout { .. }
         )
     }
 }
@@ -187,6 +221,8 @@ impl UserFacing for HttpError {
             HttpError::InsecureUrl { .. } => "http.insecure-url",
             HttpError::UnsupportedScheme { .. } => "http.unsupported-scheme",
             HttpError::Transport { .. } => "http.transport",
+            HttpError::Certificate { .. } => "http.certificate",
+            HttpError::Setting { .. } => "http.setting",
             HttpError::Timeout { .. } => "http.timeout",
             HttpError::TooLarge { .. } => "http.too-large",
             HttpError::NotJson { .. } => "http.not-json",
@@ -205,6 +241,11 @@ impl UserFacing for HttpError {
             HttpError::Transport { .. } | HttpError::Timeout { .. } => {
                 "Check the URL, your network and proxy, and that the server is up; then try again.".into()
             }
+            HttpError::Certificate { fix, .. } => format!("{fix}."),
+            HttpError::Setting { setting, .. } => format!(
+                "Fix or unset {}, then try again (README: Corporate networks).",
+                setting.split('=').next().unwrap_or(setting)
+            ),
             HttpError::TooLarge { .. }
             | HttpError::NotJson { .. }
             | HttpError::InvalidJson { .. } => {
@@ -216,6 +257,15 @@ impl UserFacing for HttpError {
                 "The server's admin must serve the metadata at its well-known URL without redirecting elsewhere; run `lanyard probe URL` and show them the output.".into()
             }
             HttpError::Request { .. } => "This is a bug in Lanyard; please report it.".into(),
+        }
+    }
+}
+
+impl From<setting::SettingError> for HttpError {
+    fn from(e: setting::SettingError) -> Self {
+        HttpError::Setting {
+            setting: e.setting,
+            detail: e.detail,
         }
     }
 }
@@ -597,6 +647,13 @@ impl Http {
     }
 
     fn describe(&self, url: &Url, e: &reqwest::Error) -> HttpError {
+        if let Some(refused) = trust::refusal(e) {
+            return HttpError::Certificate {
+                url: url.to_string(),
+                refused: refused.to_string(),
+                fix: refused.fix(),
+            };
+        }
         if e.is_timeout() {
             return HttpError::Timeout {
                 url: url.to_string(),
@@ -613,7 +670,11 @@ impl Http {
 /// A reqwest error as one sentence, its whole source chain included (for callers that speak
 /// to reqwest directly, e.g. the MCP event stream).
 pub fn describe_transport(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    if let Some(refused) = trust::refusal(e) {
+        format!("{refused}. {}", refused.fix())
+    } else if let Some(tls) = trust::tls_error(e) {
+        format!("the TLS handshake failed ({tls})")
+    } else if e.is_timeout() {
         "the request timed out".to_owned()
     } else if e.is_connect() {
         "the connection failed (server down, wrong port or unreachable)".to_owned()
@@ -879,6 +940,106 @@ mod tests {
             http.get_json(&u("http://example.com/x")).await,
             Err(HttpError::InsecureUrl { .. })
         ));
+    }
+
+    /// A proxy that records the first line of every connection and answers 502.
+    async fn recording_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let mut s = tokio::io::BufReader::new(s);
+                    let mut line = String::new();
+                    let _ = s.read_line(&mut line).await;
+                    record.lock().unwrap().push(line.trim().to_owned());
+                    let _ = s
+                        .get_mut()
+                        .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    fn vars(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    }
+
+    /// Plain http is allowed to loopback hosts because it never leaves the machine; a proxy
+    /// would take it off the machine, so loopback is never proxied, whatever the variables say.
+    #[tokio::test]
+    async fn loopback_hosts_are_reached_directly_whatever_the_proxy_variables_say() {
+        let port = canned(routes).await;
+        let (proxy, seen) = recording_proxy().await;
+        let env = vars(
+            ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy"]
+                .into_iter()
+                .map(|k| (k, proxy.clone()))
+                .collect(),
+        );
+        let http = Http::over(build_client_with(&Limits::default(), &env).unwrap());
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1.",
+            "localhost",
+            "LOCALHOST.",
+            "a.b.localhost",
+        ] {
+            let r = http
+                .get_json(&u(&format!("http://{host}:{port}/doc")))
+                .await
+                .unwrap_or_else(|e| panic!("{host}: {e}"));
+            assert_eq!(r.json_value().unwrap()["a"], 1, "{host}");
+        }
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "{:?}",
+            seen.lock().unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn other_hosts_are_tunnelled_through_https_proxy() {
+        let (proxy, seen) = recording_proxy().await;
+        let env = vars(vec![("https_proxy", proxy)]);
+        let http = Http::over(build_client_with(&Limits::default(), &env).unwrap());
+        let e = http
+            .get_json(&u("https://lanyard-test.invalid:8443/x"))
+            .await
+            .unwrap_err();
+        assert!(e.is_transport(), "{e}");
+        assert_eq!(
+            seen.lock().unwrap().first().map(String::as_str),
+            Some("CONNECT lanyard-test.invalid:8443 HTTP/1.1")
+        );
+    }
+
+    #[test]
+    fn an_unusable_ca_file_or_proxy_fails_the_client_naming_the_setting() {
+        for (var, value, named) in [
+            (
+                "LANYARD_CA_FILE",
+                "/nonexistent/ca.pem",
+                "LANYARD_CA_FILE=/nonexistent/ca.pem",
+            ),
+            ("ALL_PROXY", "socks5://p:1080", "ALL_PROXY=socks5://p:1080"),
+        ] {
+            let env = vars(vec![(var, value.to_owned())]);
+            match build_client_with(&Limits::default(), &env) {
+                Err(e @ HttpError::Setting { .. }) => {
+                    assert!(e.to_string().contains(named), "{e}");
+                    assert_eq!(e.code(), "http.setting");
+                    assert!(e.next_step().contains(var), "{}", e.next_step());
+                }
+                other => panic!("{var}: {:?}", other.map(|_| "a client")),
+            }
+        }
     }
 
     #[test]
