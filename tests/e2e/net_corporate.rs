@@ -178,6 +178,15 @@ fn without_the_proxy_ca_add_fails_naming_the_certificate_its_issuer_and_the_fix(
     );
     assert_nothing_stored(&sandbox);
     assert!(!sandbox.browser_was_opened(), "no sign-in was started");
+
+    let probe = sandbox.lanyard(&["probe", &world.mcp_url("demo")]);
+    probe.assert_failed();
+    let out = said(&probe);
+    assert!(
+        out.contains("the server's certificate must be trusted") && out.contains("'mitmproxy'"),
+        "{}",
+        probe.describe()
+    );
 }
 
 /// Plain http:// is allowed only to loopback because it never leaves the machine: a proxy must

@@ -154,6 +154,8 @@ impl DiscoveryFailure {
                 | HttpError::BadRedirect { .. } => {
                     "no redirects to another origin during discovery"
                 }
+                HttpError::Certificate { .. } => "the server's certificate must be trusted",
+                HttpError::Setting { .. } => "Lanyard's network settings must be usable",
                 _ => "the server must be reachable",
             },
             DiscoveryFailure::NotProtected { .. } => "server requires no authorization",
