@@ -207,3 +207,62 @@ fn loopback_servers_are_reached_directly_never_through_a_proxy() {
         "nothing went through the proxy:\n{log}"
     );
 }
+
+/// The tray is started by the desktop session, which does not see a shell profile's variables:
+/// a `ca.pem` in Lanyard's config folder is trusted like `LANYARD_CA_FILE`.
+#[test]
+fn a_ca_pem_in_lanyards_config_folder_is_trusted_like_lanyard_ca_file() {
+    let (world, pki) = tls_world();
+    let proxy = Proxy::mitmproxy(&pki.ca).expect("mitmproxy");
+    let mut sandbox = sandbox_for(&pki);
+    sandbox.set_env("HTTPS_PROXY", &proxy.url);
+    let dir = sandbox.config_home().join("lanyard");
+    std::fs::create_dir_all(&dir).expect("config folder");
+    std::fs::copy(
+        proxy.ca.as_ref().expect("mitmproxy's CA"),
+        dir.join("ca.pem"),
+    )
+    .expect("copy");
+
+    let probe = sandbox.lanyard(&["probe", &world.mcp_url("demo")]);
+    probe.assert_ok();
+    assert!(
+        proxy.log().contains(&world.mcp_url("demo")),
+        "{}",
+        proxy.log()
+    );
+}
+
+/// `ALL_PROXY` stands for `HTTPS_PROXY` when that is unset; `NO_PROXY` sends a host direct.
+#[test]
+fn all_proxy_carries_https_and_no_proxy_names_hosts_reached_directly() {
+    let (world, pki) = tls_world();
+    let proxy = Proxy::tinyproxy().expect("tinyproxy");
+    let mut sandbox = sandbox_for(&pki);
+    sandbox.set_env("SSL_CERT_FILE", &pki.ca);
+    sandbox.set_env("ALL_PROXY", &proxy.url);
+    sandbox
+        .lanyard(&["probe", &world.mcp_url("demo")])
+        .assert_ok();
+    assert!(
+        proxy.log().contains(&format!("CONNECT {}:", pki.host)),
+        "{}",
+        proxy.log()
+    );
+
+    // A proxy nobody listens on: only a direct connection can succeed.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_url = format!(
+        "http://127.0.0.1:{}",
+        dead.local_addr().expect("addr").port()
+    );
+    drop(dead);
+    sandbox.set_env("ALL_PROXY", &dead_url);
+    sandbox.set_env("NO_PROXY", format!("example.com, {}", pki.host));
+    sandbox
+        .lanyard(&["probe", &world.mcp_url("demo")])
+        .assert_ok();
+    sandbox.set_env("NO_PROXY", "example.com");
+    let through_dead = sandbox.lanyard(&["probe", &world.mcp_url("demo")]);
+    through_dead.assert_failed();
+}

@@ -17,9 +17,10 @@
 //! - **JSON content type**: [`HttpResponse::json`] / [`HttpResponse::json_value`] refuse a body
 //!   whose `Content-Type` is not `application/json` or `application/*+json`.
 //! - **Trust and proxies** (corporate networks): the system's certificate store plus
-//!   `LANYARD_CA_FILE` and `SSL_CERT_FILE`/`SSL_CERT_DIR` ([`trust`]); `HTTPS_PROXY`,
-//!   `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, loopback always direct ([`proxy`]). A refused
-//!   certificate is named with its issuer and the fix ([`HttpError::Certificate`]).
+//!   `LANYARD_CA_FILE`, `ca.pem` in the config folder and `SSL_CERT_FILE`/`SSL_CERT_DIR`
+//!   ([`trust`]); `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, loopback always direct
+//!   ([`proxy`]). A refused certificate is named with its issuer and the fix
+//!   ([`HttpError::Certificate`]).
 //!
 //! The API (also used for token, registration and revocation requests):
 //! ```ignore
@@ -94,16 +95,22 @@ impl Limits {
 /// (see [`Http::send`]), connect and total timeouts, Lanyard's user agent, the trusted
 /// certificates ([`trust`]) and the proxies ([`proxy`]) of the environment.
 pub fn build_client(limits: &Limits) -> Result<reqwest::Client, HttpError> {
-    build_client_with(limits, &setting::env_var)
+    let saved_ca = crate::paths::Paths::from_env()
+        .ok()
+        .map(|p| p.dir().join(trust::SAVED_CA_FILE));
+    build_client_with(limits, &setting::env_var, saved_ca.as_deref())
 }
 
-/// [`build_client`] with the environment read through `var`.
+/// [`build_client`] with the environment read through `var` and the saved CA bundle at
+/// `saved_ca` (trusted when it exists).
 fn build_client_with(
     limits: &Limits,
     var: &dyn Fn(&str) -> Option<String>,
+    saved_ca: Option<&std::path::Path>,
 ) -> Result<reqwest::Client, HttpError> {
     install_tls_provider();
-    let builder = reqwest::Client::builder().tls_backend_preconfigured(trust::client_config(var)?);
+    let tls = trust::client_config(var, saved_ca)?;
+    let builder = reqwest::Client::builder().tls_backend_preconfigured(tls);
     proxy::apply(builder, var)?
         .dns_resolver(std::sync::Arc::new(LoopbackNames))
         .redirect(reqwest::redirect::Policy::none())
@@ -983,7 +990,7 @@ mod tests {
                 .map(|k| (k, proxy.clone()))
                 .collect(),
         );
-        let http = Http::over(build_client_with(&Limits::default(), &env).unwrap());
+        let http = Http::over(build_client_with(&Limits::default(), &env, None).unwrap());
         for host in [
             "127.0.0.1",
             "127.0.0.1.",
@@ -1008,7 +1015,7 @@ mod tests {
     async fn other_hosts_are_tunnelled_through_https_proxy() {
         let (proxy, seen) = recording_proxy().await;
         let env = vars(vec![("https_proxy", proxy)]);
-        let http = Http::over(build_client_with(&Limits::default(), &env).unwrap());
+        let http = Http::over(build_client_with(&Limits::default(), &env, None).unwrap());
         let e = http
             .get_json(&u("https://lanyard-test.invalid:8443/x"))
             .await
@@ -1031,7 +1038,7 @@ mod tests {
             ("ALL_PROXY", "socks5://p:1080", "ALL_PROXY=socks5://p:1080"),
         ] {
             let env = vars(vec![(var, value.to_owned())]);
-            match build_client_with(&Limits::default(), &env) {
+            match build_client_with(&Limits::default(), &env, None) {
                 Err(e @ HttpError::Setting { .. }) => {
                     assert!(e.to_string().contains(named), "{e}");
                     assert_eq!(e.code(), "http.setting");

@@ -4,7 +4,9 @@
 //! system bundle — or, as OpenSSL reads them, `SSL_CERT_FILE` / `SSL_CERT_DIR` instead of
 //! it —; the Keychain on macOS; the Windows store), plus every certificate in the PEM file
 //! named by `LANYARD_CA_FILE`, plus on macOS and Windows, whose platform verifiers do not read
-//! them, the certificates of `SSL_CERT_FILE` / `SSL_CERT_DIR`.
+//! them, the certificates of `SSL_CERT_FILE` / `SSL_CERT_DIR`. A `ca.pem` in Lanyard's config
+//! folder ([`SAVED_CA_FILE`]) is trusted like `LANYARD_CA_FILE`: the tray, started by the desktop
+//! session, does not see variables set in a shell profile.
 //!
 //! A refused certificate comes back as a [`Refused`] inside the TLS error: the host, the
 //! certificate's issuer and the reason, with the fix ([`Refused::fix`]); [`refusal`] finds it
@@ -24,6 +26,9 @@ use super::setting::SettingError;
 /// The setting that adds a CA bundle (PEM) to the certificates Lanyard trusts.
 pub const CA_FILE_VAR: &str = "LANYARD_CA_FILE";
 
+/// The CA bundle (PEM) trusted when it exists in Lanyard's config folder.
+pub const SAVED_CA_FILE: &str = "ca.pem";
+
 /// On Linux and the BSDs the platform verifier reads `SSL_CERT_FILE` / `SSL_CERT_DIR` itself
 /// (through rustls-native-certs); elsewhere Lanyard adds them.
 const PLATFORM_READS_SSL_CERT_VARS: bool = cfg!(not(any(
@@ -37,9 +42,10 @@ const PLATFORM_READS_SSL_CERT_VARS: bool = cfg!(not(any(
 /// verifier with the extra roots, wrapped so a refusal names the certificate.
 pub fn client_config(
     var: &dyn Fn(&str) -> Option<String>,
+    saved_ca: Option<&Path>,
 ) -> Result<rustls::ClientConfig, SettingError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let extra = extra_roots(var)?;
+    let extra = extra_roots(var, saved_ca)?;
     let store_error = |e: rustls::Error| SettingError {
         setting: "the system's certificate store".into(),
         detail: e.to_string(),
@@ -57,13 +63,21 @@ pub fn client_config(
         .with_no_client_auth())
 }
 
-/// The roots added to the system's: `LANYARD_CA_FILE` (must be readable and hold a
-/// certificate: the user asked for it), and where the platform does not read them,
-/// `SSL_CERT_FILE` / `SSL_CERT_DIR` (best effort, as other tools treat them).
+/// The roots added to the system's: `LANYARD_CA_FILE` and `saved_ca` when it exists (each
+/// must be readable and hold a certificate: the user asked for it), and where the platform
+/// does not read them, `SSL_CERT_FILE` / `SSL_CERT_DIR` (best effort, as other tools do).
 fn extra_roots(
     var: &dyn Fn(&str) -> Option<String>,
+    saved_ca: Option<&Path>,
 ) -> Result<Vec<CertificateDer<'static>>, SettingError> {
     let mut roots = Vec::new();
+    if let Some(path) = saved_ca.filter(|p| p.exists()) {
+        let certs = read_pem_certs(path).map_err(|detail| SettingError {
+            setting: path.display().to_string(),
+            detail,
+        })?;
+        roots.extend(certs);
+    }
     if let Some(path) = var(CA_FILE_VAR) {
         let certs = read_pem_certs(Path::new(&path)).map_err(|detail| SettingError {
             setting: format!("{CA_FILE_VAR}={path}"),
@@ -353,17 +367,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("ca.pem");
         std::fs::write(&good, include_str!("testdata/leaf.pem")).unwrap();
-        let roots = extra_roots(&vars(&[(CA_FILE_VAR, good.display().to_string())])).unwrap();
+        let roots = extra_roots(&vars(&[(CA_FILE_VAR, good.display().to_string())]), None).unwrap();
         assert_eq!(roots.len(), 1);
+        let both = extra_roots(
+            &vars(&[(CA_FILE_VAR, good.display().to_string())]),
+            Some(&good),
+        )
+        .unwrap();
+        assert_eq!(both.len(), 2, "the saved ca.pem adds to LANYARD_CA_FILE");
+        let absent = dir.path().join("no-such-ca.pem");
+        assert!(extra_roots(&vars(&[]), Some(&absent)).unwrap().is_empty());
 
         let empty = dir.path().join("ca.der");
         std::fs::write(&empty, b"\x30\x03\x02\x01\x01").unwrap();
         let missing = dir.path().join("missing.pem");
         for (path, says) in [(&empty, "PEM"), (&missing, "cannot be read")] {
-            let e = extra_roots(&vars(&[(CA_FILE_VAR, path.display().to_string())])).unwrap_err();
+            let e =
+                extra_roots(&vars(&[(CA_FILE_VAR, path.display().to_string())]), None).unwrap_err();
             assert_eq!(e.setting, format!("LANYARD_CA_FILE={}", path.display()));
             assert!(e.detail.contains(says), "{}", e.detail);
         }
-        assert!(extra_roots(&vars(&[])).unwrap().is_empty());
+        let e = extra_roots(&vars(&[]), Some(&empty)).unwrap_err();
+        assert_eq!(e.setting, empty.display().to_string());
+        assert!(extra_roots(&vars(&[]), None).unwrap().is_empty());
     }
 }
