@@ -684,7 +684,20 @@ pub fn describe_transport(e: &reqwest::Error) -> String {
     } else if e.is_timeout() {
         "the request timed out".to_owned()
     } else if e.is_connect() {
-        "the connection failed (server down, wrong port or unreachable)".to_owned()
+        let mut cause = None;
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            cause = Some(inner.to_string());
+            src = inner.source();
+        }
+        let cause = cause.map(|c| format!(": {c}")).unwrap_or_default();
+        let through = e
+            .url()
+            .filter(|u| !is_loopback(u))
+            .and_then(|u| proxy::configured(u.scheme(), &setting::env_var))
+            .map(|p| format!("; {p} is set, so the request went through that proxy unless NO_PROXY names the host"))
+            .unwrap_or_default();
+        format!("the connection failed{cause} (server down, wrong port or unreachable{through})")
     } else {
         let mut s = e.to_string();
         let mut src = std::error::Error::source(e);

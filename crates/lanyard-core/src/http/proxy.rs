@@ -57,6 +57,19 @@ pub fn apply(
     Ok(builder)
 }
 
+/// The variable whose proxy a `scheme` request takes (`HTTPS_PROXY=http://proxy:3128`,
+/// password masked), for messages; NO_PROXY is not consulted.
+pub fn configured(scheme: &str, var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let names: &[&str] = if scheme == "https" {
+        &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    };
+    names
+        .iter()
+        .find_map(|n| var(n).map(|v| format!("{n}={}", masked(&v))))
+}
+
 /// A proxy variable's URL: `host:port` means `http://host:port`, as for curl; only HTTP(S)
 /// proxies are spoken to.
 fn proxy_url(name: &str, value: &str) -> Result<Url, SettingError> {
@@ -98,6 +111,16 @@ fn masked(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_connection_names_the_proxy_variable_it_went_through() {
+        let env = |k: &str| (k == "all_proxy").then(|| "http://u:pw@proxy:3128".to_owned());
+        assert_eq!(
+            configured("https", &env).as_deref(),
+            Some("all_proxy=http://u:***@proxy:3128")
+        );
+        assert_eq!(configured("https", &|_: &str| None), None);
+    }
 
     #[test]
     fn a_socks_or_broken_proxy_is_an_error_that_hides_the_password() {
