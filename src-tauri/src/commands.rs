@@ -149,10 +149,23 @@ async fn clean_up(app: &AppHandle, what: &str) -> Result<String, UiError> {
     out
 }
 
+/// After a removal: quit once the user has seen the result. The windows close first and the
+/// tray's data folder is deleted again, because an open webview writes it anew after the
+/// cleanup deleted it.
 fn quit_soon(app: &AppHandle) {
     let quit = app.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        for w in quit.webview_windows().into_values() {
+            let _ = w.destroy();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if let Ok(cleanup) = lanyard_core::cleanup::Cleanup::for_user()
+            && let outcome @ lanyard_core::cleanup::Outcome::Failed { .. } =
+                cleanup.delete_tray_data_again()
+        {
+            tracing::warn!("the tray's data folder stays: {outcome:?}");
+        }
         quit.exit(0);
     });
 }

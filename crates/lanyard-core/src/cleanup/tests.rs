@@ -511,3 +511,25 @@ async fn a_mimeapps_list_linked_by_a_dotfile_manager_is_edited_in_place_and_stay
         .collect();
     assert_eq!(names, ["mimeapps.list"]);
 }
+
+#[test]
+fn deleting_the_tray_data_again_removes_only_the_folders_named_after_the_tray() {
+    let dir = tempfile::tempdir().unwrap();
+    let tray_data = dir.path().join("share/dev.lanyard.tray");
+    let tray_cache = dir.path().join("cache/dev.lanyard.tray");
+    let state = dir.path().join("state/lanyard");
+    for d in [&tray_data, &tray_cache, &state] {
+        std::fs::create_dir_all(d.join("WebKit")).unwrap();
+    }
+    let paths = crate::paths::Paths::at(dir.path().join("config/lanyard"));
+    let cleanup = Cleanup::new(paths, Arc::new(MemoryStore::new()), None).with_user_dirs(
+        None,
+        vec![tray_data.clone(), tray_cache.clone(), state.clone()],
+    );
+    assert!(matches!(
+        cleanup.delete_tray_data_again(),
+        Outcome::Done { .. }
+    ));
+    assert!(!tray_data.exists() && !tray_cache.exists());
+    assert!(state.exists(), "not the tray's: left alone");
+}

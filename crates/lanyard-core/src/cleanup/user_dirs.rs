@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::desktop::DesktopDirs;
 
 /// The tray app's identifier (`src-tauri/tauri.conf.json`): its data directories are named by it.
-const TRAY_IDENTIFIER: &str = "dev.lanyard.tray";
+pub(crate) const TRAY_IDENTIFIER: &str = "dev.lanyard.tray";
 
 /// Where the autostart entry and the tray's data live for this user.
 #[derive(Debug, Clone, Default)]
