@@ -13,6 +13,7 @@
 //   foreign-state  like approve, but deliver the callback with a different `state`
 //   wrong-iss      like approve, but deliver the callback with a different `iss`
 //   no-callback    like approve, but stop at the callback redirect without calling it (prints its URL)
+//                  and writes its whole address to $WORLD_BROWSER_CALLBACK_FILE when set (paste-back)
 // WORLD_BROWSER_LOGIN: the user name to log in as (default "alice").
 
 import fs from 'node:fs';
@@ -155,7 +156,11 @@ async function main() {
       const params = Object.fromEntries(cb.searchParams);
       if (params.code) params.code = '<redacted>';
       say({ step: 'callback', url: `${cb.origin}${cb.pathname}`, params });
-      if (mode === 'no-callback') return 0;
+      if (mode === 'no-callback') {
+        // What a user would copy from the address bar of the page that could not load.
+        if (process.env.WORLD_BROWSER_CALLBACK_FILE) fs.writeFileSync(process.env.WORLD_BROWSER_CALLBACK_FILE, cb.href);
+        return 0;
+      }
       const res = await fetch(cb, { redirect: 'manual' });
       const body = await res.text();
       say({ step: 'callback-response', status: res.status, title: title(body), text: text(body) });

@@ -49,6 +49,11 @@ pub fn progress(p: Progress) {
     }
 }
 
+/// Pasted redirect addresses on stdin, prompts on stderr (commands that can sign in).
+pub fn paste_back() -> lanyard_core::authorization::PasteBack {
+    lanyard_core::authorization::PasteBack::stdin(|text| eprintln!("{text}"))
+}
+
 /// Print a value as pretty JSON on stdout.
 pub fn json<T: serde::Serialize>(v: &T) {
     match serde_json::to_string_pretty(v) {

@@ -29,7 +29,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     opts.confirmed = args
         .expect_issuer
         .map(lanyard_core::api::Confirmed::issuer);
-    let lanyard = Lanyard::open()?;
+    let lanyard = Lanyard::open()?.with_paste_back(output::paste_back());
     let out = lanyard.add(&args.url, opts, &output::progress).await?;
     if args.json {
         output::json(&out);

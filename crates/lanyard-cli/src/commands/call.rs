@@ -36,7 +36,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     }
     let is_url = args.target.contains("://");
     let result = if is_url && args.ephemeral {
-        let lanyard = Lanyard::ephemeral();
+        let lanyard = Lanyard::ephemeral().with_paste_back(output::paste_back());
         let opts = args.flags.to_options()?;
         lanyard
             .call_url(&args.target, &args.tool, tool_args, opts, &output::progress)
@@ -44,7 +44,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     } else if args.ephemeral {
         return Err(FlowError::Ephemeral.into());
     } else {
-        let lanyard = Lanyard::open()?;
+        let lanyard = Lanyard::open()?.with_paste_back(output::paste_back());
         let name = if is_url {
             let url = args.target.trim_end_matches('/');
             match lanyard

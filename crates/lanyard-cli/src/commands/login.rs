@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
-    let lanyard = Lanyard::open()?;
+    let lanyard = Lanyard::open()?.with_paste_back(output::paste_back());
     lanyard
         .login(&args.name, args.no_browser, &output::progress)
         .await?;

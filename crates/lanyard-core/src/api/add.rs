@@ -252,6 +252,7 @@ impl Lanyard {
                 resource: &disc.resource.resource,
                 quirks: &opts.quirks,
                 no_browser: opts.no_browser,
+                paste: self.paste.as_deref(),
                 progress,
             };
             let mut scopes = scopes;

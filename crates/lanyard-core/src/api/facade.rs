@@ -7,7 +7,7 @@ use url::Url;
 
 use super::FlowError;
 use crate::Error;
-use crate::authorization::Listener;
+use crate::authorization::{Listener, PasteBack};
 use crate::discovery::Discovery;
 use crate::paths::Paths;
 use crate::servers::{Quirks, Server, State, StateError, StateFile};
@@ -22,6 +22,8 @@ pub struct Lanyard {
     /// Refreshes run in a detached `lanyard` child ([`tok::detached`]): only for the user's
     /// Lanyard, whose state and keychain the child finds from the same environment.
     pub(super) detached: bool,
+    /// Pasted redirect addresses, when the caller can take them ([`Lanyard::with_paste_back`]).
+    pub(super) paste: Option<Arc<PasteBack>>,
 }
 
 impl Lanyard {
@@ -42,7 +44,15 @@ impl Lanyard {
             secrets,
             http: OnceLock::new(),
             detached: false,
+            paste: None,
         }
+    }
+
+    /// Sign-ins whose browser cannot reach the loopback listener (`--no-browser`, no display)
+    /// also take the redirected address pasted through `paste`.
+    pub fn with_paste_back(mut self, paste: PasteBack) -> Lanyard {
+        self.paste = Some(Arc::new(paste));
+        self
     }
 
     /// Nothing read or written on disk or in the keychain (`--ephemeral`).
@@ -52,6 +62,7 @@ impl Lanyard {
             secrets: Arc::new(MemoryStore::new()),
             http: OnceLock::new(),
             detached: false,
+            paste: None,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::Error;
 use crate::authorization::callback::{AuthError, timeout_from_env};
 use crate::authorization::pkce::{Pkce, random_state};
 use crate::authorization::request::step_up_scopes;
-use crate::authorization::{AuthRequest, Listener, browser};
+use crate::authorization::{AuthRequest, Listener, PasteBack, browser, paste};
 use crate::discovery::AuthServerMetadata;
 use crate::mcp::{McpClient, McpError, Tool};
 use crate::registration::{self, ClientOptions, ClientPlan, DcrRequest};
@@ -282,6 +282,8 @@ pub(crate) struct AuthContext<'a> {
     pub resource: &'a Url,
     pub quirks: &'a Quirks,
     pub no_browser: bool,
+    /// Where a pasted redirect address can come from when the browser cannot reach the listener.
+    pub paste: Option<&'a PasteBack>,
     pub progress: ProgressFn<'a>,
 }
 
@@ -316,7 +318,9 @@ impl AuthContext<'_> {
             extra: &self.quirks.extra_authorize_params,
         }
         .url();
-        if self.no_browser {
+        // No display (an SSH host, a container): xdg-open would "succeed" and show nothing.
+        let headless = self.no_browser || browser::no_display();
+        if headless {
             (self.progress)(Progress::OpenThisUrl {
                 url: url.to_string(),
             });
@@ -333,15 +337,15 @@ impl AuthContext<'_> {
                 }
             }
         }
-        let callback = self
-            .listener
-            .wait(
-                &state,
-                self.as_meta.issuer_str(),
-                self.as_meta.authorization_response_iss_parameter_supported,
-                timeout_from_env(),
-            )
-            .await?;
+        let callback = paste::callback_or_paste(
+            self.listener,
+            self.paste.filter(|_| headless),
+            &state,
+            self.as_meta.issuer_str(),
+            self.as_meta.authorization_response_iss_parameter_supported,
+            timeout_from_env(),
+        )
+        .await?;
         (self.progress)(Progress::ExchangingCode);
         let params = TokenParams {
             resource,

@@ -34,6 +34,16 @@ pub fn open(url: &str) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", opener[0]))
 }
 
+/// No browser can open on this machine: Linux (or another Unix but macOS) without
+/// `$DISPLAY`/`$WAYLAND_DISPLAY` and without `$BROWSER` (an SSH session, a container).
+pub fn no_display() -> bool {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    cfg!(all(unix, not(target_os = "macos")))
+        && !set("DISPLAY")
+        && !set("WAYLAND_DISPLAY")
+        && !set("BROWSER")
+}
+
 fn spawn_browser(template: &str, url: &str) -> Result<(), String> {
     let mut words = template
         .split_whitespace()

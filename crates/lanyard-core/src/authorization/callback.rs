@@ -45,6 +45,10 @@ pub enum AuthError {
     NoCode,
     #[error("the authorization server does not support PKCE S256 (it lists: {listed})")]
     NoS256 { listed: String },
+    #[error(
+        "Lanyard gave up on the pasted sign-in answer after {tries} unusable pastes (the last: {last})"
+    )]
+    PasteRefused { tries: u32, last: String },
     #[error("Lanyard could not open a browser ({detail}); open this URL yourself:\n{url}")]
     Browser { url: String, detail: String },
 }
@@ -61,6 +65,7 @@ impl UserFacing for AuthError {
             AuthError::NoCode => "authorization.no-code",
             AuthError::NoS256 { .. } => "authorization.no-s256",
             AuthError::Browser { .. } => "authorization.browser",
+            AuthError::PasteRefused { .. } => "authorization.paste-refused",
         }
     }
     fn next_step(&self) -> String {
@@ -74,6 +79,7 @@ impl UserFacing for AuthError {
             AuthError::NoCode => "Run the command again; if it keeps failing, tell your identity provider admin.".into(),
             AuthError::NoS256 { .. } => "Ask your admin to enable PKCE with S256 on the authorization server; Lanyard refuses to sign in without it.".into(),
             AuthError::Browser { .. } => "Open the URL above in a browser on this machine, or set $BROWSER.".into(),
+            AuthError::PasteRefused { .. } => "Run the command again, sign in in the browser, then copy the whole address of the page it ends on (http://127.0.0.1:PORT/callback?code=…&state=…) and paste it as one line.".into(),
         }
     }
 }
@@ -206,7 +212,7 @@ impl PartialEq for AuthError {
 impl Eq for AuthError {}
 
 /// The answer to a callback whose `state` is not the one Lanyard sent.
-const FOREIGN_STATE: &str =
+pub(crate) const FOREIGN_STATE: &str =
     "This sign-in response does not belong to the sign-in Lanyard is waiting for.";
 
 /// Interpret a request target such as `/callback?code=…&state=…`.

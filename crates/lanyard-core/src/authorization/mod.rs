@@ -5,9 +5,11 @@
 
 pub mod browser;
 pub mod callback;
+pub mod paste;
 pub mod pkce;
 pub mod request;
 
 pub use callback::{AuthError, Callback, Listener};
+pub use paste::PasteBack;
 pub use pkce::Pkce;
 pub use request::{AuthRequest, choose_scopes, resource_param};
