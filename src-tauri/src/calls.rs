@@ -215,6 +215,15 @@ fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
                     .log("error", format!("bad sign-in URL from the engine: {e}")),
             }
         }
+        Progress::EnterCode {
+            verification_uri,
+            user_code,
+            ..
+        } => step(
+            "sign in",
+            StepState::Running,
+            format!("Enter the code {user_code} at {verification_uri}…"),
+        ),
         Progress::ExchangingCode => {
             step(
                 "sign in",
@@ -273,6 +282,7 @@ pub async fn add(app: &AppHandle, req: AddRequest) -> Result<AddOutcome, UiError
             ..Quirks::default()
         },
         no_browser: true,
+        device: false,
         confirmed: nonempty(req.expect_issuer).map(|issuer| Confirmed {
             issuer,
             authorization_endpoint: nonempty(req.expect_authorization_endpoint),

@@ -39,6 +39,23 @@ pub fn progress(p: Progress) {
         Progress::OpenThisUrl { url } => {
             eprintln!("Open this URL in a browser on this machine to sign in:\n  {url}")
         }
+        Progress::EnterCode {
+            verification_uri,
+            verification_uri_complete,
+            user_code,
+            expires_in,
+        } => {
+            eprintln!(
+                "To sign in, open {verification_uri} on any device and enter the code:\n  {user_code}"
+            );
+            if let Some(complete) = verification_uri_complete {
+                eprintln!("or open this URL, which carries the code:\n  {complete}");
+            }
+            eprintln!(
+                "Waiting for the approval (the code is valid for {} min)…",
+                expires_in.div_ceil(60)
+            );
+        }
         Progress::ExchangingCode => eprintln!("Signed in; fetching tokens…"),
         Progress::CallingServer => eprintln!("Calling the MCP server…"),
         Progress::StepUp { scopes } => eprintln!(
@@ -129,6 +146,7 @@ pub fn progress_quiet(p: Progress) {
     match p {
         Progress::BrowserOpened { .. }
         | Progress::OpenThisUrl { .. }
+        | Progress::EnterCode { .. }
         | Progress::StepUp { .. }
         | Progress::Registering { .. } => progress(p),
         _ => {}

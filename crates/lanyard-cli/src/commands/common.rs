@@ -33,6 +33,10 @@ pub struct SignInFlags {
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
     pub no_browser: bool,
+    /// Sign in with a code entered on another device (RFC 8628 device grant; chosen anyway
+    /// when this machine has no display and the identity provider offers it).
+    #[arg(long, conflicts_with = "no_browser")]
+    pub device: bool,
     /// `audience` parameter for IdPs that want one (Auth0, Cognito).
     #[arg(long, value_name = "X")]
     pub audience: Option<String>,
@@ -108,6 +112,7 @@ impl SignInFlags {
                 callback_port: self.callback_port,
             },
             no_browser: self.no_browser,
+            device: self.device,
             confirmed: None,
         })
     }

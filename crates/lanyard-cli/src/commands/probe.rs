@@ -44,6 +44,9 @@ struct Report<'a> {
     discovery: Option<&'a Discovery>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scopes_to_request: Option<Vec<String>>,
+    /// Whether the AS offers the RFC 8628 device grant (sign-in without a browser here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_grant: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +118,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             steps,
             discovery,
             scopes_to_request: discovery.map(Discovery::scopes_to_request),
+            device_grant: discovery.map(|d| d.auth_server.device_authorization_endpoint.is_some()),
             notes: discovery.map(notes).unwrap_or_default(),
             registration: registration.as_ref(),
             failure,
@@ -255,6 +259,15 @@ fn print_learnt(
             "sent by the IdP (will be checked)"
         } else {
             "not advertised"
+        },
+    );
+    line(
+        "Device sign-in",
+        match &a.device_authorization_endpoint {
+            Some(ep) => format!(
+                "offered ({ep}): `lanyard add URL --device`, chosen by itself where no browser can open"
+            ),
+            None => "not offered (no device_authorization_endpoint): without a browser here, use `--no-browser`".into(),
         },
     );
     let scopes = d.scopes_to_request();

@@ -29,6 +29,9 @@ pub struct AddOptions {
     pub scopes: Option<Vec<String>>,
     pub quirks: Quirks,
     pub no_browser: bool,
+    /// `--device`: sign in by the RFC 8628 device authorization grant (chosen anyway when this
+    /// machine has no display and the AS offers it).
+    pub device: bool,
     /// The issuer (and endpoints) the user confirmed after a check: `add` aborts before any
     /// registration or sign-in when discovery now says otherwise (issue 12).
     pub confirmed: Option<super::Confirmed>,
@@ -252,6 +255,11 @@ impl Lanyard {
                 resource: &disc.resource.resource,
                 quirks: &opts.quirks,
                 no_browser: opts.no_browser,
+                device: super::device_signin::use_device_grant(
+                    opts.device,
+                    opts.no_browser,
+                    &disc.auth_server,
+                )?,
                 paste: self.paste.as_deref(),
                 progress,
             };

@@ -10,6 +10,7 @@
 
 mod add;
 pub mod consent;
+mod device_signin;
 mod facade;
 mod naming;
 mod progress;

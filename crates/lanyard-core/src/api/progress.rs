@@ -29,6 +29,14 @@ pub enum Progress {
     OpenThisUrl {
         url: String,
     },
+    /// Device authorization grant (RFC 8628): the user enters `user_code` at
+    /// `verification_uri` on any device (or opens `verification_uri_complete`).
+    EnterCode {
+        verification_uri: String,
+        verification_uri_complete: Option<String>,
+        user_code: String,
+        expires_in: u64,
+    },
     ExchangingCode,
     CallingServer,
     StepUp {

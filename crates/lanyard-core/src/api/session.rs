@@ -63,6 +63,7 @@ impl Lanyard {
             scopes,
             quirks: server.quirks.clone(),
             no_browser,
+            device: false,
             confirmed: None,
         };
         let Interactive {

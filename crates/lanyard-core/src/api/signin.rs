@@ -126,7 +126,8 @@ pub(crate) async fn obtain_client(
             progress(Progress::Registering {
                 endpoint: registration_endpoint.to_string(),
             });
-            let request = DcrRequest::for_this_machine(vec![redirect_uri.to_owned()], supported);
+            let request = DcrRequest::for_this_machine(vec![redirect_uri.to_owned()], supported)
+                .with_grants_listed(as_meta.grant_types_supported.as_deref());
             let client = registration::register(http, &registration_endpoint, &request).await?;
             let reg = keep_registration(
                 secrets,
@@ -282,6 +283,8 @@ pub(crate) struct AuthContext<'a> {
     pub resource: &'a Url,
     pub quirks: &'a Quirks,
     pub no_browser: bool,
+    /// Sign in by the device authorization grant instead of the browser round trip.
+    pub device: bool,
     /// Where a pasted redirect address can come from when the browser cannot reach the listener.
     pub paste: Option<&'a PasteBack>,
     pub progress: ProgressFn<'a>,
@@ -290,6 +293,9 @@ pub(crate) struct AuthContext<'a> {
 impl AuthContext<'_> {
     /// Authorization code + PKCE S256 + state + resource → tokens.
     pub async fn authorize(&self, scopes: &[String]) -> Result<TokenSet, Error> {
+        if self.device {
+            return self.authorize_device(scopes).await;
+        }
         if !self
             .as_meta
             .code_challenge_methods_supported

@@ -19,6 +19,9 @@ pub struct AuthServerMetadata {
     pub token_endpoint: Url,
     pub registration_endpoint: Option<Url>,
     pub revocation_endpoint: Option<Url>,
+    /// RFC 8628: where a device code is requested (sign-in without a browser on this machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<Url>,
     pub scopes_supported: Option<Vec<String>>,
     pub response_types_supported: Vec<String>,
     pub grant_types_supported: Option<Vec<String>>,
@@ -168,6 +171,12 @@ pub fn validate(
         token_endpoint,
         registration_endpoint: endpoint(doc_url, &f, "registration_endpoint", false)?,
         revocation_endpoint: endpoint(doc_url, &f, "revocation_endpoint", false)?,
+        device_authorization_endpoint: endpoint(
+            doc_url,
+            &f,
+            "device_authorization_endpoint",
+            false,
+        )?,
         scopes_supported: f.opt_str_array("scopes_supported").map_err(bad)?,
         response_types_supported: response_types,
         grant_types_supported: f.opt_str_array("grant_types_supported").map_err(bad)?,
@@ -234,6 +243,7 @@ pub fn legacy_default_endpoints(server_url: &Url) -> AuthServerMetadata {
         token_endpoint: at("/token"),
         registration_endpoint: Some(at("/register")),
         revocation_endpoint: None,
+        device_authorization_endpoint: None,
         scopes_supported: None,
         response_types_supported: vec!["code".into()],
         grant_types_supported: None,
@@ -262,6 +272,7 @@ pub(crate) fn test_metadata(origin: &str) -> AuthServerMetadata {
         token_endpoint: at("/token"),
         registration_endpoint: None,
         revocation_endpoint: None,
+        device_authorization_endpoint: None,
         scopes_supported: None,
         response_types_supported: vec!["code".into()],
         grant_types_supported: None,

@@ -60,6 +60,19 @@ impl DcrRequest {
     }
 }
 
+impl DcrRequest {
+    /// Also ask for the grants beyond code + refresh that Lanyard uses when the AS lists them
+    /// (`grant_types_supported`): the RFC 8628 device grant. An unlisted grant is never asked
+    /// for, since some IdPs refuse a registration that names one they do not know.
+    pub fn with_grants_listed(mut self, supported: Option<&[String]>) -> DcrRequest {
+        let device = crate::authorization::device::GRANT_TYPE;
+        if supported.is_some_and(|s| s.iter().any(|g| g == device)) {
+            self.grant_types.push(device.into());
+        }
+        self
+    }
+}
+
 /// This machine's short host name.
 pub fn hostname() -> String {
     let h = gethostname::gethostname().to_string_lossy().into_owned();
@@ -358,6 +371,33 @@ mod tests {
             br#"{"error":"invalid_redirect_uri","error_description":"bad"}"#,
         );
         assert!(matches!(e, RegistrationError::Rejected { status: 400, .. }));
+    }
+
+    #[test]
+    fn the_device_grant_is_registered_only_when_the_as_lists_it() {
+        let base = || DcrRequest::for_this_machine(vec![], &["none".into()]);
+        let listed = vec![
+            "authorization_code".to_owned(),
+            crate::authorization::device::GRANT_TYPE.to_owned(),
+        ];
+        assert_eq!(
+            base().with_grants_listed(Some(&listed)).grant_types,
+            [
+                "authorization_code",
+                "refresh_token",
+                crate::authorization::device::GRANT_TYPE
+            ]
+        );
+        assert_eq!(
+            base()
+                .with_grants_listed(Some(&["authorization_code".to_owned()]))
+                .grant_types,
+            ["authorization_code", "refresh_token"]
+        );
+        assert_eq!(
+            base().with_grants_listed(None).grant_types,
+            ["authorization_code", "refresh_token"]
+        );
     }
 
     #[test]

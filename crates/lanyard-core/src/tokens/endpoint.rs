@@ -281,7 +281,7 @@ pub async fn client_standing(
     }
 }
 
-fn add_params(form: &mut Vec<(&'static str, String)>, params: &TokenParams) {
+pub(super) fn add_params(form: &mut Vec<(&'static str, String)>, params: &TokenParams) {
     if let Some(r) = &params.resource {
         form.push(("resource", r.clone()));
     }
@@ -294,7 +294,7 @@ fn add_params(form: &mut Vec<(&'static str, String)>, params: &TokenParams) {
 }
 
 /// POST a form through the guarded client, the client authenticated as it registered.
-async fn send_form(
+pub(super) async fn send_form(
     http: &reqwest::Client,
     endpoint: &Url,
     client: &ClientCredentials,
@@ -321,7 +321,7 @@ fn http_err(endpoint: &Url, e: HttpError) -> TokenError {
     }
 }
 
-async fn post_form(
+pub(super) async fn post_form(
     http: &reqwest::Client,
     endpoint: &Url,
     client: &ClientCredentials,
@@ -354,7 +354,7 @@ async fn post_form(
     Ok(parsed)
 }
 
-fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
+pub(super) fn classify(endpoint: &Url, status: u16, body: &[u8]) -> TokenError {
     match http::oauth_error(body) {
         Some((e, description)) if e == "invalid_grant" => TokenError::InvalidGrant {
             endpoint: endpoint.clone(),

@@ -3,11 +3,14 @@
 //! get a usable access token for a managed server (single-flight refresh across processes).
 
 pub mod detached;
+pub mod device_grant;
 pub mod endpoint;
+pub mod file_store;
 pub mod fresh;
 pub mod revoke;
 pub mod set;
 pub mod store;
+pub mod store_choice;
 
 pub use detached::{obtain, set_refresh_helper};
 pub use endpoint::{

@@ -1,0 +1,106 @@
+//! Sign-in by the RFC 8628 device authorization grant: when this machine has no display (an SSH
+//! host, a container) and the authorization server offers it, or when asked (`--device`). The
+//! user approves on any other device; Lanyard polls the token endpoint meanwhile.
+
+use super::progress::Progress;
+use super::signin::AuthContext;
+use crate::Error;
+use crate::authorization::device::{self, DeviceError};
+use crate::discovery::AuthServerMetadata;
+use crate::tokens::TokenSet;
+use crate::tokens::device_grant::{poll_once, request_device_code};
+use crate::tokens::endpoint::TokenParams;
+
+/// Whether a sign-in uses the device grant: always when asked (`--device`, an error when the AS
+/// does not offer it), else when nothing here can show the sign-in page and the AS offers it.
+/// `--no-browser` keeps the authorization URL (printed, or pasted back), the user's choice.
+pub(crate) fn use_device_grant(
+    asked: bool,
+    no_browser: bool,
+    as_meta: &AuthServerMetadata,
+) -> Result<bool, Error> {
+    let offered = as_meta.device_authorization_endpoint.is_some();
+    if asked && !offered {
+        return Err(DeviceError::NotOffered {
+            issuer: as_meta.issuer_str().to_owned(),
+        }
+        .into());
+    }
+    Ok(asked || (offered && !no_browser && crate::authorization::browser::no_display()))
+}
+
+impl AuthContext<'_> {
+    /// Device code (with `scope` and `resource`) → user code shown → poll → tokens.
+    pub(crate) async fn authorize_device(&self, scopes: &[String]) -> Result<TokenSet, Error> {
+        let Some(endpoint) = &self.as_meta.device_authorization_endpoint else {
+            return Err(DeviceError::NotOffered {
+                issuer: self.as_meta.issuer_str().to_owned(),
+            }
+            .into());
+        };
+        let params = TokenParams {
+            resource: (!self.quirks.no_resource)
+                .then(|| crate::authorization::resource_param(self.resource)),
+            audience: self.quirks.audience.clone(),
+            scope: None,
+        };
+        let requested = (!scopes.is_empty()).then(|| scopes.join(" "));
+        let auth = request_device_code(
+            self.http,
+            endpoint,
+            self.creds,
+            requested.as_deref(),
+            &params,
+        )
+        .await?;
+        (self.progress)(Progress::EnterCode {
+            verification_uri: auth.verification_uri.to_string(),
+            verification_uri_complete: auth
+                .verification_uri_complete
+                .as_ref()
+                .map(|u| u.to_string()),
+            user_code: auth.user_code.clone(),
+            expires_in: auth.expires_in,
+        });
+        let tokens = device::poll_until(&auth, || {
+            poll_once(
+                self.http,
+                &self.as_meta.token_endpoint,
+                self.creds,
+                &auth.device_code,
+                &params,
+                requested.as_deref(),
+            )
+        })
+        .await?;
+        (self.progress)(Progress::ExchangingCode);
+        Ok(tokens)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    fn meta(device: bool) -> AuthServerMetadata {
+        AuthServerMetadata {
+            device_authorization_endpoint: device
+                .then(|| Url::parse("http://127.0.0.1:1/device/auth").unwrap()),
+            ..crate::discovery::auth_server::test_metadata("http://127.0.0.1:1")
+        }
+    }
+
+    #[test]
+    fn device_flag_against_an_as_without_the_grant_is_refused() {
+        let e = use_device_grant(true, false, &meta(false)).unwrap_err();
+        assert_eq!(e.code(), "device.not-offered");
+        assert!(use_device_grant(true, false, &meta(true)).unwrap());
+    }
+
+    #[test]
+    fn no_browser_keeps_the_authorization_url_flow() {
+        assert!(!use_device_grant(false, true, &meta(true)).unwrap());
+        assert!(!use_device_grant(false, false, &meta(false)).unwrap());
+    }
+}
