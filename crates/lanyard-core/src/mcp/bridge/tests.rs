@@ -1,0 +1,928 @@
+//! The bridge end to end against a Streamable HTTP server on loopback: sessions, both
+//! revisions, refresh and step-up, size caps, resumed streams.
+
+use super::*;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use url::Url;
+
+/// One request as the fake server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct FakeState {
+    seen: Vec<Seen>,
+    /// Answer 404 to the next request carrying session s1 (the server forgot it).
+    forget_session: bool,
+    sessions: u32,
+    /// Behave as a 2026-07-28-only server (see `respond_modern`).
+    modern: bool,
+    /// A 2025 server that also answers `server/discover`, listing both revisions.
+    dual: bool,
+    /// `tools/call` answers only after this long (a long-running tool).
+    call_delay: Option<std::time::Duration>,
+    /// `tools/call` answers with a message of this many bytes: "json" or "sse" framing.
+    huge_call: Option<(&'static str, usize)>,
+    /// Modern mode: refuse the first request's version (400, -32022, 2026-07-28 supported).
+    refuse_first: bool,
+    /// Modern mode: the tools `tools/list` answers with (default: one `echo`).
+    tools: Option<Value>,
+    /// 2025 mode: `tools/call` ends its event stream after a priming event (id `p1`,
+    /// retry 50 ms); a GET with `Last-Event-ID: p1` carries the answer.
+    resumable_call: bool,
+    pending_call: Option<Value>,
+    /// 2025 mode: the GET stream opens and never ends.
+    endless_get: bool,
+    /// 2025 mode: `tools/call` needs the scope "extra", which only "Bearer wide" carries
+    /// (403 `insufficient_scope` otherwise).
+    needs_scope: bool,
+}
+
+/// A Streamable HTTP server (2025-06-18 style) with just enough behaviour for the bridge:
+/// sessions, a token check ("Bearer new"), SSE answers carrying a notification and a
+/// server-to-client request before the response, 405 on GET, 404 for a forgotten session.
+async fn fake_server(state: Arc<Mutex<FakeState>>) -> Url {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/mcp", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break p + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let mut lines = head.lines();
+                let method = lines
+                    .next()
+                    .unwrap_or("")
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let headers: Vec<(String, String)> = lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < head_end + len {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body: Value = serde_json::from_slice(&buf[head_end..]).unwrap_or(Value::Null);
+                let seen = Seen {
+                    method: method.clone(),
+                    headers,
+                    body: body.clone(),
+                };
+                let (status, ctype, extra, payload, delay) = {
+                    let mut st = state.lock().unwrap();
+                    st.seen.push(seen.clone());
+                    let (a, b, c, d) = respond(&mut st, &seen);
+                    let delay = st
+                        .call_delay
+                        .filter(|_| seen.body["method"] == json!("tools/call"));
+                    (a, b, c, d, delay)
+                };
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+                if extra.iter().any(|(k, _)| k == "X-Endless") {
+                    // An event stream that never ends (a server's idle GET stream).
+                    let head =
+                        format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n\r\n{payload}");
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    std::future::pending::<()>().await;
+                }
+                let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+                if !ctype.is_empty() {
+                    out.push_str(&format!("Content-Type: {ctype}\r\n"));
+                }
+                for (k, v) in extra {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                out.push_str(&format!(
+                    "Content-Length: {}\r\n\r\n{payload}",
+                    payload.len()
+                ));
+                let _ = sock.write_all(out.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+fn respond(
+    st: &mut FakeState,
+    seen: &Seen,
+) -> (&'static str, &'static str, Vec<(String, String)>, String) {
+    if !matches!(
+        seen.header("authorization"),
+        Some("Bearer new" | "Bearer wide")
+    ) {
+        return (
+            "401 Unauthorized",
+            "",
+            vec![("WWW-Authenticate".into(), "Bearer".into())],
+            String::new(),
+        );
+    }
+    if st.modern {
+        if std::mem::take(&mut st.refuse_first) {
+            let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
+            let e = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32022,
+                "message": "Unsupported protocol version", "data": {"supported": ["2026-07-28"]}}});
+            return ("400 Bad Request", "application/json", vec![], e.to_string());
+        }
+        return respond_modern(st, seen);
+    }
+    if seen.method == "GET" {
+        if seen.header("last-event-id") == Some("p1")
+            && let Some(id) = st.pending_call.take()
+        {
+            let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": "resumed"}]}});
+            return (
+                "200 OK",
+                "text/event-stream",
+                vec![],
+                format!("id: p2\ndata: {answer}\n\n"),
+            );
+        }
+        if st.endless_get {
+            return (
+                "200 OK",
+                "text/event-stream",
+                vec![("X-Endless".into(), "1".into())],
+                ": open\n\n".to_owned(),
+            );
+        }
+        return ("405 Method Not Allowed", "", vec![], String::new());
+    }
+    if seen.method == "DELETE" {
+        return ("200 OK", "", vec![], String::new());
+    }
+    let method = seen
+        .body
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if method != "initialize" {
+        let session = seen.header("mcp-session-id").unwrap_or("");
+        if session == "s1" && st.forget_session {
+            st.forget_session = false;
+            return ("404 Not Found", "", vec![], String::new());
+        }
+    }
+    let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
+    match method {
+        "server/discover" if st.dual => {
+            let body = json!({"jsonrpc": "2.0", "id": id, "result": {
+                "supportedVersions": ["2026-07-28", "2025-06-18"], "capabilities": {}}});
+            ("200 OK", "application/json", vec![], body.to_string())
+        }
+        "initialize" => {
+            st.sessions += 1;
+            let body = json!({"jsonrpc": "2.0", "id": id, "result": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "fake", "version": "1"}}});
+            (
+                "200 OK",
+                "application/json",
+                vec![("Mcp-Session-Id".into(), format!("s{}", st.sessions))],
+                body.to_string(),
+            )
+        }
+        "tools/call" if st.huge_call.is_some() => {
+            let (framing, size) = st.huge_call.unwrap_or_default();
+            let text = "x".repeat(size);
+            let body = json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": text}]}});
+            if framing == "sse" {
+                (
+                    "200 OK",
+                    "text/event-stream",
+                    vec![],
+                    format!("data: {body}\n\n"),
+                )
+            } else {
+                ("200 OK", "application/json", vec![], body.to_string())
+            }
+        }
+        "tools/call" if st.needs_scope && seen.header("authorization") != Some("Bearer wide") => (
+            "403 Forbidden",
+            "",
+            vec![(
+                "WWW-Authenticate".into(),
+                r#"Bearer error="insufficient_scope", scope="extra""#.into(),
+            )],
+            String::new(),
+        ),
+        "tools/call" if st.resumable_call => {
+            st.pending_call = Some(id);
+            (
+                "200 OK",
+                "text/event-stream",
+                vec![],
+                "id: p1\nretry: 50\ndata: \n\n".to_owned(),
+            )
+        }
+        "tools/call" => {
+            let events = [
+                json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 0.5}}),
+                json!({"jsonrpc": "2.0", "id": "srv-1", "method": "roots/list"}),
+                json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": "done"}]}}),
+            ];
+            let sse: String = events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| format!("id: {i}\nevent: message\ndata: {e}\n\n"))
+                .collect();
+            ("200 OK", "text/event-stream", vec![], sse)
+        }
+        "" => ("202 Accepted", "", vec![], String::new()),
+        m if m.starts_with("notifications/") => ("202 Accepted", "", vec![], String::new()),
+        _ => {
+            let body = json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}});
+            ("200 OK", "application/json", vec![], body.to_string())
+        }
+    }
+}
+
+/// A 2026-07-28-only server, strict like the TypeScript SDK v2: every request needs the
+/// `_meta` envelope and a matching `MCP-Protocol-Version` header (else 400, -32022);
+/// `server/discover` lists 2026-07-28; `ping` is unknown (404, -32601).
+/// Also `tools/call`: `confirm` asks for input (SEP-2322) until it is called again with
+/// the answer and the exact `requestState`; any other tool answers "done".
+fn respond_modern(
+    st: &FakeState,
+    seen: &Seen,
+) -> (&'static str, &'static str, Vec<(String, String)>, String) {
+    let id = seen.body.get("id").cloned().unwrap_or(Value::Null);
+    let method = seen.body["method"].as_str().unwrap_or("");
+    let meta = &seen.body["params"]["_meta"];
+    let claimed = meta["io.modelcontextprotocol/protocolVersion"].as_str();
+    let complete = claimed == Some("2026-07-28")
+        && seen.header("mcp-protocol-version") == claimed
+        && meta["io.modelcontextprotocol/clientInfo"].is_object()
+        && meta["io.modelcontextprotocol/clientCapabilities"].is_object();
+    let json_reply = |status, body: Value| (status, "application/json", vec![], body.to_string());
+    if seen.method != "POST" {
+        return ("405 Method Not Allowed", "", vec![], String::new());
+    }
+    if !complete {
+        return json_reply(
+            "400 Bad Request",
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32022,
+                "message": "Unsupported protocol version", "data": {"supported": ["2026-07-28"]}}}),
+        );
+    }
+    if id.is_null() {
+        return ("202 Accepted", "", vec![], String::new());
+    }
+    match method {
+        "server/discover" => json_reply(
+            "200 OK",
+            json!({"jsonrpc": "2.0", "id": id, "result": {"supportedVersions": ["2026-07-28"],
+                "capabilities": {"tools": {}}, "instructions": "be kind",
+                "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "modern-fake", "version": "2"}}}}),
+        ),
+        "tools/list" => json_reply(
+            "200 OK",
+            json!({"jsonrpc": "2.0", "id": id, "result": {
+                "tools": st.tools.clone().unwrap_or_else(|| json!([{"name": "echo"}])),
+                "resultType": "complete"}}),
+        ),
+        "tools/call" if seen.body["params"]["name"] == json!("confirm") => {
+            let p = &seen.body["params"];
+            let result = if p.get("inputResponses").is_none() {
+                json!({"resultType": "input_required", "requestState": "opaque-\u{1f512}",
+                    "inputRequests": {"ok": {"method": "elicitation/create", "params": {
+                        "message": "Sure?", "requestedSchema": {"type": "object",
+                        "properties": {"sure": {"type": "boolean"}}}}}}})
+            } else if p["requestState"] == json!("opaque-\u{1f512}")
+                && p["inputResponses"]["ok"]["action"] == json!("accept")
+            {
+                json!({"resultType": "complete", "content": [{"type": "text", "text": "confirmed"}]})
+            } else {
+                json!({"resultType": "complete", "isError": true, "content": [{"type": "text", "text": format!("bad retry: {p}")}]})
+            };
+            json_reply(
+                "200 OK",
+                json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            )
+        }
+        "tools/call" => json_reply(
+            "200 OK",
+            json!({"jsonrpc": "2.0", "id": id, "result": {"resultType": "complete",
+                "content": [{"type": "text", "text": "done"}]}}),
+        ),
+        _ => json_reply(
+            "404 Not Found",
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "Method not found"}}),
+        ),
+    }
+}
+
+/// Hands out "Bearer old" first, "Bearer new" once "Bearer old" was refused.
+struct Rotating(Mutex<u32>);
+impl Credentials for Rotating {
+    fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a> {
+        Box::pin(async move {
+            *self.0.lock().unwrap() += 1;
+            let v = if rejected == Some("Bearer old") {
+                "Bearer new"
+            } else {
+                "Bearer old"
+            };
+            Ok(("Authorization".to_owned(), v.to_owned()))
+        })
+    }
+}
+
+async fn run_bridge(url: Url, input: &str) -> Vec<Value> {
+    run_bridge_with(crate::http::oauth_client().unwrap(), url, input).await
+}
+
+async fn run_bridge_with(http: reqwest::Client, url: Url, input: &str) -> Vec<Value> {
+    let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
+    let creds = Box::new(Rotating(Mutex::new(0)));
+    run_with(http, url, creds, input.as_bytes(), out_w)
+        .await
+        .unwrap();
+    let mut s = String::new();
+    out_r.read_to_string(&mut s).await.unwrap();
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"roots":{}},"clientInfo":{"name":"t","version":"1"}}}"#;
+
+const CALL: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
+
+/// The answer to request 1 in the bridge's output.
+fn answer_1(out: &[Value]) -> Value {
+    out.iter()
+        .find(|m| m.get("id") == Some(&json!(1)))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// A tool that runs longer than the HTTP client's total timeout (the CLI's client has 60 s;
+/// here 1 s against a 2 s tool): the call is not cut, its answer comes through.
+#[tokio::test]
+async fn a_tool_call_outlives_the_clients_total_timeout() {
+    let state = Arc::new(Mutex::new(FakeState {
+        call_delay: Some(std::time::Duration::from_secs(2)),
+        ..FakeState::default()
+    }));
+    let url = fake_server(state).await;
+    let http = crate::http::build_client(&crate::http::Limits {
+        total_timeout: std::time::Duration::from_secs(1),
+        ..crate::http::Limits::oauth()
+    })
+    .unwrap();
+    let out = run_bridge_with(http, url, &format!("{INIT}\n{CALL}\n")).await;
+    let a = answer_1(&out);
+    assert_eq!(a["result"]["content"][0]["text"], json!("done"), "{out:?}");
+}
+
+/// A body or an SSE event over the cap is refused with an error answer, never buffered
+/// and relayed; a large one under the cap still goes through.
+#[tokio::test]
+async fn bodies_and_events_over_the_cap_are_refused() {
+    for framing in ["json", "sse"] {
+        let state = Arc::new(Mutex::new(FakeState {
+            huge_call: Some((framing, MAX_MESSAGE + 1024)),
+            ..FakeState::default()
+        }));
+        let url = fake_server(state).await;
+        let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+        let a = answer_1(&out);
+        assert_eq!(a["error"]["code"], json!(-32603), "{framing}");
+        assert!(
+            a["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("larger than"),
+            "{framing}: {}",
+            a["error"]["message"]
+        );
+    }
+    let state = Arc::new(Mutex::new(FakeState {
+        huge_call: Some(("sse", 512 * 1024)),
+        ..FakeState::default()
+    }));
+    let url = fake_server(state).await;
+    let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+    assert!(answer_1(&out)["result"].is_object());
+}
+
+#[tokio::test]
+async fn forwards_both_ways_with_session_version_and_refresh() {
+    let state = Arc::new(Mutex::new(FakeState::default()));
+    let url = fake_server(state.clone()).await;
+    let input = format!(
+        "{INIT}\n{}\n{}\n{}\n",
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#,
+        r#"{"jsonrpc":"2.0","id":"srv-1","result":{"roots":[]}}"#,
+    );
+    let out = run_bridge(url, &input).await;
+    // The initialize answer, then the SSE stream's three messages in order.
+    assert_eq!(out[0]["result"]["protocolVersion"], json!("2025-06-18"));
+    let tail: Vec<&Value> = out
+        .iter()
+        .filter(|m| m.get("id") != Some(&json!(0)))
+        .collect();
+    assert_eq!(tail[0]["method"], json!("notifications/progress"));
+    assert_eq!(tail[1]["method"], json!("roots/list"));
+    assert_eq!(tail[2]["result"]["content"][0]["text"], json!("done"));
+
+    let seen = state.lock().unwrap().seen.clone();
+    // The first try with the old token got a 401; everything after used the new one.
+    assert_eq!(seen[0].header("authorization"), Some("Bearer old"));
+    assert!(
+        seen[1..]
+            .iter()
+            .all(|s| s.header("authorization") == Some("Bearer new"))
+    );
+    let call = seen
+        .iter()
+        .find(|s| s.body["method"] == json!("tools/call"))
+        .unwrap();
+    assert_eq!(call.header("mcp-session-id"), Some("s1"));
+    assert_eq!(call.header("mcp-protocol-version"), Some("2025-06-18"));
+    assert_eq!(call.header("mcp-method"), Some("tools/call"));
+    assert_eq!(call.header("mcp-name"), Some("echo"));
+    // The initialize the bridge forwarded names its method too, like every POST.
+    let init = seen
+        .iter()
+        .find(|s| s.body["method"] == json!("initialize"))
+        .unwrap();
+    assert_eq!(init.header("mcp-method"), Some("initialize"));
+    // The client's answer to the server's request went back as a POST in the session.
+    let answer = seen
+        .iter()
+        .find(|s| s.body["id"] == json!("srv-1"))
+        .unwrap();
+    assert_eq!(answer.method, "POST");
+    assert_eq!(answer.header("mcp-session-id"), Some("s1"));
+    // The GET stream was tried (405) and the session ended with DELETE.
+    assert!(seen.iter().any(|s| s.method == "GET"));
+    assert!(seen.iter().any(|s| s.method == "DELETE"));
+}
+
+/// A 2025 client (it sends `initialize`) behind the bridge, a 2026-07-28-only server in
+/// front: the bridge probes `server/discover`, answers `initialize` and `ping` itself, drops
+/// `notifications/initialized`, and sends each request with the `_meta` envelope (merged
+/// with the client's own `_meta`) and the modern headers; no GET stream, no DELETE.
+#[tokio::test]
+async fn a_2025_client_speaks_to_a_2026_07_28_server_through_the_bridge() {
+    let state = Arc::new(Mutex::new(FakeState {
+        modern: true,
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let input = format!(
+        "{INIT}\n{}\n{}\n{}\n",
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#,
+        r#"{"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"_meta":{"progressToken":1}}}"#,
+    );
+    let out = run_bridge(url, &input).await;
+    let answer = |id: i64| {
+        out.iter()
+            .find(|m| m["id"] == json!(id))
+            .unwrap_or_else(|| panic!("no answer {id}: {out:?}"))
+    };
+    let init = &answer(0)["result"];
+    assert_eq!(init["protocolVersion"], json!("2025-06-18"), "{out:?}");
+    assert_eq!(init["serverInfo"]["name"], json!("modern-fake"));
+    assert_eq!(init["capabilities"], json!({"tools": {}}));
+    assert_eq!(init["instructions"], json!("be kind"));
+    assert_eq!(answer(5)["result"], json!({}));
+    assert_eq!(answer(6)["result"]["tools"][0]["name"], json!("echo"));
+    assert_eq!(out.len(), 3, "{out:?}");
+
+    let seen = state.lock().unwrap().seen.clone();
+    let sent: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.header("authorization") == Some("Bearer new"))
+        .map(|s| s.body["method"].as_str().unwrap_or(s.method.as_str()))
+        .collect();
+    assert_eq!(sent, ["server/discover", "tools/list"], "{seen:?}");
+    let list = seen
+        .iter()
+        .find(|s| s.body["method"] == json!("tools/list"))
+        .unwrap();
+    assert_eq!(list.header("mcp-protocol-version"), Some("2026-07-28"));
+    assert_eq!(list.header("mcp-method"), Some("tools/list"));
+    let meta = &list.body["params"]["_meta"];
+    assert_eq!(meta["progressToken"], json!(1));
+    assert_eq!(
+        meta["io.modelcontextprotocol/clientInfo"]["name"],
+        json!("t")
+    );
+    // The client's own capabilities: the bridge relays input requests to it.
+    assert_eq!(
+        meta["io.modelcontextprotocol/clientCapabilities"],
+        json!({"roots": {}})
+    );
+}
+
+/// A server that speaks 2026-07-28 and a 2025 revision: a 2025 client gets a real 2025
+/// session (the server's own `initialize`), not the translation.
+#[tokio::test]
+async fn a_2025_client_gets_a_real_session_from_a_server_that_speaks_both() {
+    let state = Arc::new(Mutex::new(FakeState {
+        dual: true,
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let out = run_bridge(url, &format!("{INIT}\n")).await;
+    let init = out
+        .iter()
+        .find(|m| m["id"] == json!(0))
+        .unwrap_or_else(|| panic!("no answer: {out:?}"));
+    assert_eq!(
+        init["result"]["serverInfo"]["name"],
+        json!("fake"),
+        "{out:?}"
+    );
+    let seen = state.lock().unwrap().seen.clone();
+    assert!(
+        seen.iter().any(|s| s.body["method"] == json!("initialize")),
+        "the server's own initialize answered: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_forgotten_session_is_reinitialized_quietly() {
+    let state = Arc::new(Mutex::new(FakeState::default()));
+    let url = fake_server(state.clone()).await;
+    let list = r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
+    // Run the handshake, then make the server forget the session before tools/list.
+    let first = run_bridge(url.clone(), &format!("{INIT}\n")).await;
+    assert_eq!(first.len(), 1);
+    state.lock().unwrap().sessions = 0;
+    state.lock().unwrap().forget_session = true;
+    let out = run_bridge(url, &format!("{INIT}\n{list}\n")).await;
+    // The client sees exactly one initialize answer and the tools/list answer.
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[1]["id"], json!(7));
+    assert!(out[1].get("result").is_some(), "{out:?}");
+    let seen = state.lock().unwrap().seen.clone();
+    let lists: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.body["method"] == json!("tools/list"))
+        .collect();
+    assert_eq!(lists.len(), 2);
+    assert_eq!(lists[1].header("mcp-session-id"), Some("s2"));
+}
+
+#[tokio::test]
+async fn a_server_that_never_accepts_the_token_yields_a_json_rpc_error() {
+    let state = Arc::new(Mutex::new(FakeState::default()));
+    let url = fake_server(state.clone()).await;
+    struct Stuck;
+    impl Credentials for Stuck {
+        fn header<'a>(&'a self, _: Option<&'a str>) -> HeaderFuture<'a> {
+            Box::pin(async { Ok(("Authorization".to_owned(), "Bearer old".to_owned())) })
+        }
+    }
+    let (out_w, mut out_r) = tokio::io::duplex(1 << 16);
+    run_with(
+        crate::http::oauth_client().unwrap(),
+        url,
+        Box::new(Stuck),
+        format!("{INIT}\n").as_bytes(),
+        out_w,
+    )
+    .await
+    .unwrap();
+    let mut s = String::new();
+    out_r.read_to_string(&mut s).await.unwrap();
+    let v: Value = serde_json::from_str(s.trim()).unwrap();
+    assert_eq!(v["id"], json!(0));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the token"),
+        "{v}"
+    );
+    // Exactly one retry.
+    assert_eq!(state.lock().unwrap().seen.len(), 2);
+}
+
+/// Runs the bridge with a client that answers the bridge's requests (`answer`) and closes
+/// its input once request `last` is answered; everything the bridge wrote.
+async fn run_bridge_talking(
+    url: Url,
+    lines: &[&str],
+    last: i64,
+    answer: impl Fn(&Value) -> Value,
+) -> Vec<Value> {
+    let (mut in_w, in_r) = tokio::io::duplex(1 << 20);
+    let (out_w, out_r) = tokio::io::duplex(1 << 20);
+    for l in lines {
+        in_w.write_all(format!("{l}\n").as_bytes()).await.unwrap();
+    }
+    let creds = Box::new(Rotating(Mutex::new(0)));
+    let client = async move {
+        let mut seen = Vec::new();
+        let mut out = tokio::io::BufReader::new(out_r).lines();
+        let mut in_w = Some(in_w);
+        while let Ok(Some(line)) = out.next_line().await {
+            let m: Value = serde_json::from_str(&line).unwrap();
+            if m.get("method").is_some()
+                && let (Some(id), Some(w)) = (m.get("id"), in_w.as_mut())
+            {
+                let reply = json!({"jsonrpc": "2.0", "id": id, "result": answer(&m)});
+                w.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
+            }
+            if m.get("id") == Some(&json!(last)) {
+                in_w = None;
+            }
+            seen.push(m);
+        }
+        seen
+    };
+    let (ran, seen) = tokio::join!(
+        run_with(
+            crate::http::oauth_client().unwrap(),
+            url,
+            creds,
+            in_r,
+            out_w
+        ),
+        client
+    );
+    ran.unwrap();
+    seen
+}
+
+/// SEP-2322 through the bridge: a 2025 client cannot answer `input_required`, so the bridge
+/// puts the input request to it as an `elicitation/create`, then sends the call again with
+/// a new id, the client's answer and the server's `requestState` byte for byte; the client
+/// gets one answer, under its own id.
+#[tokio::test]
+async fn input_requests_of_a_2026_07_28_server_are_put_to_the_client_and_the_call_retried() {
+    let state = Arc::new(Mutex::new(FakeState {
+        modern: true,
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"confirm","arguments":{}}}"#;
+    let out = run_bridge_talking(url, &[INIT, call], 1, |ask| {
+        assert_eq!(ask["method"], json!("elicitation/create"));
+        json!({"action": "accept", "content": {"sure": true}})
+    })
+    .await;
+    let asks: Vec<&Value> = out.iter().filter(|m| m.get("method").is_some()).collect();
+    assert_eq!(asks.len(), 1, "{out:?}");
+    assert_eq!(asks[0]["params"]["message"], json!("Sure?"));
+    assert_eq!(
+        answer_1(&out)["result"]["content"][0]["text"],
+        json!("confirmed"),
+        "{out:?}"
+    );
+    let seen = state.lock().unwrap().seen.clone();
+    let calls: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| s.body["method"] == json!("tools/call"))
+        .collect();
+    assert_eq!(calls.len(), 2);
+    assert_ne!(
+        calls[0].body["id"], calls[1].body["id"],
+        "a retry has a new id"
+    );
+    assert!(calls[0].body["params"].get("requestState").is_none());
+    assert_eq!(
+        calls[1].body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+        json!("2026-07-28")
+    );
+}
+
+/// A server that refuses the first version it is sent (400, -32022) but lists 2026-07-28
+/// is asked again; the 2025 client never notices, and every request carries the envelope.
+#[tokio::test]
+async fn a_refused_first_version_is_asked_again() {
+    let state = Arc::new(Mutex::new(FakeState {
+        modern: true,
+        refuse_first: true,
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let out = run_bridge(url, &format!("{INIT}\n{list}\n")).await;
+    assert_eq!(out[0]["result"]["serverInfo"]["name"], json!("modern-fake"));
+    assert_eq!(answer_1(&out)["result"]["tools"][0]["name"], json!("echo"));
+    let seen = state.lock().unwrap().seen.clone();
+    let methods: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.header("authorization") == Some("Bearer new"))
+        .map(|s| s.body["method"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        methods,
+        ["server/discover", "server/discover", "tools/list"]
+    );
+}
+
+/// SEP-2243 through the bridge: `tools/list` loses the tool whose `x-mcp-header` is
+/// malformed and keeps the others' schemas as they are; a call of an annotated tool mirrors
+/// its arguments into `Mcp-Param-*` headers.
+#[tokio::test]
+async fn annotated_arguments_become_headers_and_malformed_tools_are_left_out() {
+    let route_schema = json!({"type": "object", "$defs": {"r": {"$anchor": "r"}},
+        "properties": {"region": {"type": "string", "x-mcp-header": "Region"},
+                       "n": {"type": "integer", "x-mcp-header": "N"},
+                       "q": {"$ref": "#/$defs/r"}}});
+    let state = Arc::new(Mutex::new(FakeState {
+        modern: true,
+        tools: Some(json!([
+            {"name": "route", "inputSchema": route_schema.clone()},
+            {"name": "bad", "inputSchema": {"type": "object",
+                "properties": {"v": {"type": "string", "x-mcp-header": "A B"}}}},
+        ])),
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"route","arguments":{"region":"eu west ","n":3,"q":"x"}}}"#;
+    let out = run_bridge(url, &format!("{INIT}\n{list}\n{call}\n")).await;
+    let tools = answer_1(&out)["result"]["tools"].clone();
+    assert_eq!(
+        tools,
+        json!([{"name": "route", "inputSchema": route_schema}]),
+        "{out:?}"
+    );
+    let seen = state.lock().unwrap().seen.clone();
+    let sent = seen
+        .iter()
+        .find(|s| s.body["method"] == json!("tools/call"))
+        .unwrap();
+    assert_eq!(sent.header("mcp-method"), Some("tools/call"));
+    assert_eq!(sent.header("mcp-name"), Some("route"));
+    assert_eq!(
+        sent.header("mcp-param-region"),
+        Some("=?base64?ZXUgd2VzdCA=?=")
+    );
+    assert_eq!(sent.header("mcp-param-n"), Some("3"));
+    assert_eq!(sent.header("mcp-param-q"), None);
+}
+
+/// SEP-1699: a POST's event stream that ends after a priming event, before the answer, is
+/// resumed with a GET carrying `Last-Event-ID`, after the server's `retry:`; the answer
+/// that comes on it reaches the client.
+#[tokio::test]
+async fn a_stream_closed_before_its_answer_is_resumed_with_last_event_id() {
+    let state = Arc::new(Mutex::new(FakeState {
+        resumable_call: true,
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+    assert_eq!(
+        answer_1(&out)["result"]["content"][0]["text"],
+        json!("resumed"),
+        "{out:?}"
+    );
+    let seen = state.lock().unwrap().seen.clone();
+    let resumed = seen
+        .iter()
+        .find(|s| s.method == "GET" && s.header("last-event-id").is_some())
+        .unwrap_or_else(|| panic!("no resumption: {seen:?}"));
+    assert_eq!(resumed.header("last-event-id"), Some("p1"));
+    assert_eq!(resumed.header("mcp-session-id"), Some("s1"));
+}
+
+/// A server's GET stream may stay open for hours: when the client closes its input, the
+/// bridge still ends (and ends the session), instead of waiting on the stream.
+#[tokio::test]
+async fn the_bridge_ends_with_its_input_even_with_the_get_stream_open() {
+    let state = Arc::new(Mutex::new(FakeState {
+        endless_get: true,
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        run_bridge(url, &format!("{INIT}\n{initialized}\n{list}\n")),
+    )
+    .await
+    .expect("the bridge ends");
+    assert!(answer_1(&out)["result"].is_object(), "{out:?}");
+    let seen = state.lock().unwrap().seen.clone();
+    assert!(seen.iter().any(|s| s.method == "GET"), "{seen:?}");
+    assert!(seen.iter().any(|s| s.method == "DELETE"), "{seen:?}");
+}
+
+/// Like [`Rotating`], and a step-up gives "Bearer wide" (recording the scope asked for).
+/// (the token refused, the scope asked for) of each step-up.
+type StepUps = Arc<Mutex<Vec<(String, Option<String>)>>>;
+struct Widening(Rotating, StepUps);
+impl Credentials for Widening {
+    fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a> {
+        self.0.header(rejected)
+    }
+    fn step_up<'a>(&'a self, rejected: &'a str, scope: Option<&'a str>) -> HeaderFuture<'a> {
+        self.1
+            .lock()
+            .unwrap()
+            .push((rejected.to_owned(), scope.map(str::to_owned)));
+        Box::pin(async { Ok(("Authorization".to_owned(), "Bearer wide".to_owned())) })
+    }
+}
+
+/// A 403 `insufficient_scope` is met with one step-up (the credentials sign in again for
+/// the scope the challenge names) and the request sent again with the wider token; without
+/// a way to step up, the client gets an error that names the scope.
+#[tokio::test]
+async fn insufficient_scope_steps_up_once_and_retries() {
+    let state = Arc::new(Mutex::new(FakeState {
+        needs_scope: true,
+        ..FakeState::default()
+    }));
+    let url = fake_server(state.clone()).await;
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let creds = Box::new(Widening(Rotating(Mutex::new(0)), asked.clone()));
+    let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
+    let input = format!("{INIT}\n{CALL}\n");
+    run_with(
+        crate::http::oauth_client().unwrap(),
+        url.clone(),
+        creds,
+        input.as_bytes(),
+        out_w,
+    )
+    .await
+    .unwrap();
+    let mut text = String::new();
+    out_r.read_to_string(&mut text).await.unwrap();
+    let out: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let a = answer_1(&out);
+    assert_eq!(a["result"]["content"][0]["text"], json!("done"), "{out:?}");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [("Bearer new".to_owned(), Some("extra".to_owned()))]
+    );
+    let seen = state.lock().unwrap().seen.clone();
+    assert!(
+        seen.iter().any(|s| s.body["method"] == json!("tools/call")
+            && s.header("authorization") == Some("Bearer wide")),
+        "{seen:?}"
+    );
+
+    let out = run_bridge(url, &format!("{INIT}\n{CALL}\n")).await;
+    let message = answer_1(&out)["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        message.contains("insufficient_scope") && message.contains("extra"),
+        "{out:?}"
+    );
+}
