@@ -13,6 +13,9 @@
 //   foreign-state  like approve, but deliver the callback with a different `state`
 //   wrong-iss      like approve, but deliver the callback with a different `iss`
 //   no-callback    like approve, but stop at the callback redirect without calling it (prints its URL)
+// Given a device verification URL (RFC 8628 `verification_uri_complete`) instead, the same walk
+// confirms the code, logs in and consents (or, with `deny`, cancels at the consent screen) and
+// ends on the provider's closing page.
 //                  and writes its whole address to $WORLD_BROWSER_CALLBACK_FILE when set (paste-back)
 // WORLD_BROWSER_LOGIN: the user name to log in as (default "alice").
 
@@ -148,6 +151,7 @@ async function main() {
 
   let target = url;
   let init = {};
+  let denied = false;
   for (let hop = 0; hop < 30; hop += 1) {
     if (isCallback(target)) {
       const cb = new URL(target);
@@ -179,6 +183,12 @@ async function main() {
     say({ step: 'page', status: res.status, url: target, title: title(html), text: text(html) });
     if (mode === 'never') return 0;
     if (res.status >= 400) return 1;
+    // The device verification page (RFC 8628): no redirect to a callback; the walk ends on
+    // the provider's last page (success, or the notice after a denial).
+    if (!redirectUri && (fs0.length === 0 || denied)) {
+      say({ step: 'done' });
+      return 0;
+    }
     const loginForm = fs0.find((f) => f.inputs.some((i) => i.name === 'login'));
     const consentForm = fs0.find((f) => f.inputs.some((i) => i.name === 'prompt' && i.value === 'consent'));
     let form;
@@ -200,6 +210,7 @@ async function main() {
           return 1;
         }
         say({ step: 'deny' });
+        denied = true;
         target = new URL(abort, target).href;
         continue;
       }

@@ -47,6 +47,10 @@ const KEYCLOAK_TRUSTED_HOSTS_403 = {
     "Policy 'Trusted Hosts' rejected request to client-registration service. Details: Host not trusted.",
 };
 
+// oidc-provider's notices (console.info, e.g. on the first device flow page) go to stderr: stdout
+// carries only the one JSON line, and the harness stops reading it after that (EPIPE otherwise).
+console.info = console.error;
+
 function log(...args) {
   process.stderr.write(`[world] ${args.join(' ')}\n`);
 }
@@ -102,6 +106,12 @@ function normalizeConfig(c) {
     rfc8414: i.rfc8414 ?? false, // also serve /.well-known/oauth-authorization-server[/path]
     faults: i.faults ?? [], // issuer-mismatch | no-s256
     scopes: i.scopes ?? ['openid', 'offline_access', 'profile', 'email'],
+    // RFC 8628 device grant: off by default; `true` or `{ interval: seconds, slowDown: n }` (the
+    // interval the device authorization answer names, and how many pending polls are answered
+    // `slow_down` instead — oidc-provider itself never sends it).
+    deviceFlow: i.deviceFlow
+      ? { interval: i.deviceFlow.interval ?? null, slowDown: i.deviceFlow.slowDown ?? 0 }
+      : null,
   }));
   const names = new Set(issuers.map((i) => i.name));
   const mcpServers = (c.mcpServers ?? [{ name: 'demo' }]).map((m, n) => {
@@ -358,6 +368,7 @@ class Issuer {
           rotateRegistrationAccessToken: cfg.rotateRegistrationToken,
         },
         revocation: { enabled: cfg.revocation },
+        deviceFlow: { enabled: Boolean(cfg.deviceFlow) },
         introspection: { enabled: cfg.introspection },
         resourceIndicators: {
           enabled: cfg.resourceIndicators,
@@ -398,10 +409,23 @@ class Issuer {
     }
 
     // Record every request the provider handles; rewrite metadata for the faulty variants.
+    let slowDownsLeft = cfg.deviceFlow?.slowDown ?? 0;
     provider.use(async (ctx, next) => {
       await next();
       const route = ctx.oidc?.route ?? 'other';
       const params = ctx.oidc?.params ?? {};
+      if (route === 'device_authorization' && ctx.status === 200 && cfg.deviceFlow?.interval) {
+        ctx.body = { ...ctx.body, interval: cfg.deviceFlow.interval };
+      }
+      if (
+        route === 'token'
+        && params.grant_type === 'urn:ietf:params:oauth:grant-type:device_code'
+        && ctx.body?.error === 'authorization_pending'
+        && slowDownsLeft > 0
+      ) {
+        slowDownsLeft -= 1;
+        ctx.body = { error: 'slow_down', error_description: 'polling too fast (forced by the test world)' };
+      }
       const entry = {
         route,
         method: ctx.method,
@@ -432,6 +456,11 @@ class Issuer {
           const { registration_client_uri: _u, registration_access_token: _t, ...rest } = ctx.body;
           ctx.body = rest;
         }
+      }
+      if (route === 'device_authorization') {
+        entry.resource = params.resource;
+        entry.scope = params.scope;
+        entry.client_id = ctx.oidc?.client?.clientId;
       }
       if (route === 'revocation') {
         entry.token_type_hint = params.token_type_hint;

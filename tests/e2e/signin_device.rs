@@ -1,0 +1,230 @@
+//! Sign-in by the RFC 8628 device authorization grant against oidc-provider: approved on the
+//! verification page (then a tool call works), denied there (nothing saved), `slow_down`
+//! honoured, and the grant chosen by itself on a machine without a display.
+
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use lanyard_e2e::{Sandbox, Value, World, browser_path, json};
+
+use crate::core_common::listed;
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn device_world(slow_down: u32) -> World {
+    World::start(json!({
+        "issuers": [{ "name": "idp", "deviceFlow": { "interval": 1, "slowDown": slow_down } }]
+    }))
+    .expect("world")
+}
+
+/// What one `lanyard add` by device code did.
+struct Outcome {
+    ok: bool,
+    stderr: String,
+    browser_ran: bool,
+}
+
+/// Runs `lanyard ARGS`, and when it shows a verification URL, walks it with the scripted
+/// browser in `mode` (approve | deny), as the user on another device would.
+fn sign_in_by_device(sandbox: &Sandbox, args: &[&str], mode: &str) -> Outcome {
+    sign_in_by_device_after(sandbox, args, mode, Duration::ZERO)
+}
+
+/// [`sign_in_by_device`], the user reaching the verification page only `delay` after the code
+/// was shown (so Lanyard polls meanwhile).
+fn sign_in_by_device_after(
+    sandbox: &Sandbox,
+    args: &[&str],
+    mode: &str,
+    delay: Duration,
+) -> Outcome {
+    let mut child = sandbox.spawn_lanyard(args).expect("spawn lanyard");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut said = String::new();
+    let mut browser_ran = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = match rx.recv_timeout(left) {
+            Ok(l) => l,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!("lanyard did not finish within 90 s:\n{said}");
+            }
+        };
+        said.push_str(&line);
+        said.push('\n');
+        let url = line.trim();
+        if !browser_ran && url.starts_with("http") && url.contains("user_code=") {
+            browser_ran = true;
+            std::thread::sleep(delay);
+            let status = sandbox
+                .command(browser_path())
+                .arg(url)
+                .env("WORLD_BROWSER_MODE", mode)
+                .status()
+                .expect("run the scripted browser");
+            assert!(status.success(), "the browser walk failed: {status}");
+        }
+    }
+    let status = child.wait().expect("wait for lanyard");
+    Outcome {
+        ok: status.success(),
+        stderr: said,
+        browser_ran,
+    }
+}
+
+fn issuer_log(world: &World) -> Vec<Value> {
+    world.log().expect("log")["issuers"]["idp"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn device_polls(world: &World) -> Vec<Value> {
+    issuer_log(world)
+        .into_iter()
+        .filter(|e| e["route"] == "token" && e["grant_type"] == DEVICE_GRANT)
+        .collect()
+}
+
+#[test]
+fn approved_device_sign_in_adds_the_server_and_a_tool_call_works() {
+    let world = device_world(0);
+    let sandbox = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("demo");
+    let out = sign_in_by_device(
+        &sandbox,
+        &["add", &url, "--name", "demo", "--device"],
+        "approve",
+    );
+    assert!(out.ok, "add --device failed:\n{}", out.stderr);
+    assert!(out.browser_ran, "no verification URL shown:\n{}", out.stderr);
+    assert!(out.stderr.contains("enter the code"), "{}", out.stderr);
+    // The device code request and every poll carry the resource (RFC 8707).
+    let log = issuer_log(&world);
+    let resource = world.mcp_url("demo");
+    let requests: Vec<_> = log
+        .iter()
+        .filter(|e| e["route"] == "device_authorization")
+        .collect();
+    assert_eq!(requests.len(), 1, "{log:?}");
+    assert_eq!(requests[0]["resource"], resource.as_str());
+    let polls = device_polls(&world);
+    assert!(!polls.is_empty());
+    assert!(polls.iter().all(|p| p["resource"] == resource.as_str()));
+    assert_eq!(
+        world
+            .counts()
+            .expect("counts")
+            .token_requests("idp", "authorization_code"),
+        0,
+        "no browser round trip"
+    );
+    // The registration asked for the device grant (the IdP lists it).
+    let clients = world.clients("idp").expect("clients");
+    assert!(
+        clients.iter().any(|c| c["grant_types"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|x| x == DEVICE_GRANT))),
+        "{clients:?}"
+    );
+    assert_eq!(listed(&sandbox).len(), 1);
+    let call = sandbox.lanyard(&["call", "demo", "echo", "--args", r#"{"text":"by-device"}"#]);
+    call.assert_ok();
+    assert!(call.stdout.contains("by-device"), "{}", call.describe());
+}
+
+#[test]
+fn denied_device_sign_in_fails_clearly_and_saves_nothing() {
+    let world = device_world(0);
+    let sandbox = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("demo");
+    let out = sign_in_by_device(
+        &sandbox,
+        &["add", &url, "--name", "demo", "--device"],
+        "deny",
+    );
+    assert!(!out.ok, "a denied sign-in must fail:\n{}", out.stderr);
+    assert!(out.stderr.contains("declined"), "{}", out.stderr);
+    assert!(out.stderr.contains("approve the request"), "{}", out.stderr);
+    assert!(
+        device_polls(&world)
+            .iter()
+            .any(|p| p["error"] == "access_denied"),
+        "{:?}",
+        device_polls(&world)
+    );
+    assert!(listed(&sandbox).is_empty(), "nothing saved after a denial");
+}
+
+#[test]
+fn slow_down_adds_five_seconds_to_the_polling_interval() {
+    let world = device_world(1);
+    let sandbox = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("demo");
+    // Approved only after the first poll, which the world answers `slow_down`.
+    let out = sign_in_by_device_after(
+        &sandbox,
+        &["add", &url, "--name", "demo", "--device"],
+        "approve",
+        Duration::from_millis(2500),
+    );
+    assert!(out.ok, "{}", out.stderr);
+    let log = issuer_log(&world);
+    let asked = log
+        .iter()
+        .find(|e| e["route"] == "device_authorization")
+        .expect("a device authorization request");
+    let polls = device_polls(&world);
+    let slow = polls
+        .iter()
+        .position(|p| p["error"] == "slow_down")
+        .unwrap_or_else(|| panic!("the world answered no slow_down: {polls:?}"));
+    let next = polls.get(slow + 1).expect("a poll after slow_down");
+    let gap = next["at"].as_i64().unwrap() - polls[slow]["at"].as_i64().unwrap();
+    // interval 1 s + 5 s after slow_down (a little slack for scheduling).
+    assert!(gap >= 5_900, "polled again after {gap} ms");
+    // Before it, the interval the IdP named (1 s), not the default 5 s.
+    let first = polls[0]["at"].as_i64().unwrap() - asked["at"].as_i64().unwrap();
+    assert!(first < 3_000, "first poll after {first} ms");
+}
+
+#[test]
+fn without_a_display_the_device_grant_is_chosen_by_itself() {
+    let world = device_world(0);
+    let mut sandbox = Sandbox::new().expect("sandbox");
+    // No $DISPLAY / $WAYLAND_DISPLAY in the sandbox; an empty $BROWSER names none.
+    sandbox.set_env("BROWSER", "");
+    let url = world.mcp_url("demo");
+    let out = sign_in_by_device(&sandbox, &["add", &url, "--name", "demo"], "approve");
+    assert!(out.ok, "{}", out.stderr);
+    assert!(out.browser_ran, "{}", out.stderr);
+    assert!(!device_polls(&world).is_empty());
+}
+
+#[test]
+fn probe_says_whether_the_device_grant_is_offered() {
+    let world = device_world(0);
+    let sandbox = Sandbox::new().expect("sandbox");
+    let run = sandbox.lanyard(&["probe", &world.mcp_url("demo"), "--json"]);
+    run.assert_ok();
+    assert_eq!(run.json().expect("json")["device_grant"], true);
+    let plain = World::start(json!({})).expect("world");
+    let run = sandbox.lanyard(&["probe", &plain.mcp_url("demo")]);
+    run.assert_ok();
+    assert!(run.stdout.contains("Device sign-in"), "{}", run.describe());
+    assert!(run.stdout.contains("not offered"), "{}", run.describe());
+}
