@@ -55,6 +55,8 @@ commands! {
     Ides => ides,
     /// Run a stdio MCP server that forwards to a saved server with fresh tokens.
     Bridge => bridge,
+    /// Where tokens are kept: the OS keychain, or (opted in) a file only you can read.
+    Store => store,
     /// Keep every server's tokens fresh in the background (what the tray runs); stop with ^C.
     Daemon => daemon,
 }

@@ -11,7 +11,7 @@ use crate::authorization::{Listener, PasteBack};
 use crate::discovery::Discovery;
 use crate::paths::Paths;
 use crate::servers::{Quirks, Server, State, StateError, StateFile};
-use crate::tokens::store::{LazyKeyringStore, MemoryStore, SecretStore};
+use crate::tokens::store::{MemoryStore, SecretStore};
 
 /// The engine. Cheap to build; the HTTP client is made on first network use (so `token` with a
 /// fresh token never pays for it).
@@ -33,7 +33,7 @@ impl Lanyard {
         let paths = Paths::from_env()?;
         Ok(Lanyard {
             detached: true,
-            ..Lanyard::with(paths.clone(), Arc::new(LazyKeyringStore::new(paths)))
+            ..Lanyard::with(paths.clone(), crate::tokens::store_choice::open(&paths)?)
         })
     }
 

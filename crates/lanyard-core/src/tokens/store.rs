@@ -13,6 +13,14 @@ use crate::error::UserFacing;
 pub enum SecretError {
     #[error("the OS keychain is not available: {0}")]
     Unavailable(String),
+    /// Linux without a Secret Service (or without a session bus): SSH hosts, containers.
+    #[error(
+        "there is no Secret Service on this machine (the keychain Lanyard keeps tokens in on Linux), so Lanyard has nowhere safe to keep them ({0})"
+    )]
+    NoSecretService(String),
+    /// The opt-in file store ([`super::file_store`]) could not be read or written.
+    #[error("the token file {0}")]
+    File(String),
     #[error("the OS keychain refused to {action} the item \"{key}\": {detail}")]
     Failed {
         action: &'static str,
@@ -40,13 +48,36 @@ impl UserFacing for SecretError {
     fn code(&self) -> &'static str {
         match self {
             SecretError::Unavailable(..) => "keychain.unavailable",
+            SecretError::NoSecretService(..) => "keychain.no-secret-service",
+            SecretError::File(..) => "keychain.file",
             SecretError::Failed { .. } => "keychain.failed",
             SecretError::Interrupted { .. } => "keychain.interrupted",
         }
     }
     fn next_step(&self) -> String {
+        match self {
+            SecretError::NoSecretService(..) => return NO_SECRET_SERVICE_WAYS_IN.into(),
+            SecretError::File(..) => return "Check that the file and Lanyard's folder belong to you and the disk is not full, then run the command again.".into(),
+            _ => {}
+        }
         "Unlock your keychain (on Linux: a Secret Service such as gnome-keyring must be running and unlocked), then run the command again.".into()
     }
+}
+
+/// The ways in when Linux has no Secret Service.
+pub const NO_SECRET_SERVICE_WAYS_IN: &str = "Start a Secret Service and run the command again: gnome-keyring (`gnome-keyring-daemon --start --components=secrets` in a session with a D-Bus session bus, e.g. under `dbus-run-session`), or KeePassXC with its Secret Service integration turned on. Soon: forward your laptop's Lanyard over SSH. Or opt in to the file store: `lanyard store use-file --i-understand-the-risk` (or LANYARD_STORE=file) keeps tokens in a file only your user can read; anyone who can read your files (root, a backup, a copied disk) can then use them.";
+
+/// A keychain failure that means "no Secret Service here" (no session bus, or nobody owning
+/// `org.freedesktop.secrets` on it).
+fn no_secret_service(detail: &str) -> bool {
+    cfg!(all(unix, not(target_os = "macos")))
+        && [
+            "org.freedesktop.secrets",
+            "ServiceUnknown",
+            "NameHasNoOwner",
+        ]
+        .iter()
+        .any(|m| detail.contains(m))
 }
 
 /// Where secrets go. Keys are short ASCII names such as `tokens:NAME`.
@@ -88,6 +119,14 @@ impl KeyringStore {
 
     fn entry(&self, key: &str) -> Result<keyring::Entry, SecretError> {
         keyring::Entry::new(&self.service, key).map_err(|e| match e {
+            // The store is set up once per process; its own error says why it could not be.
+            keyring::Error::NoDefaultStore if cfg!(all(unix, not(target_os = "macos"))) => {
+                let why = match keyring::Entry::store_status() {
+                    Err(init) => init.to_string(),
+                    Ok(()) => e.to_string(),
+                };
+                SecretError::NoSecretService(why)
+            }
             keyring::Error::NoDefaultStore | keyring::Error::NoStorageAccess(_) => {
                 SecretError::Unavailable(e.to_string())
             }
@@ -105,6 +144,9 @@ impl SecretStore for KeyringStore {
         match self.entry(key)?.get_password() {
             Ok(v) => Ok(Some(v)),
             Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) if no_secret_service(&e.to_string()) => {
+                Err(SecretError::NoSecretService(e.to_string()))
+            }
             Err(e) => Err(SecretError::Failed {
                 action: "read",
                 key: key.to_owned(),
@@ -115,6 +157,9 @@ impl SecretStore for KeyringStore {
     fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
         self.entry(key)?.set_password(value).map_err(|e| {
             let (action, key, detail) = ("write", key.to_owned(), e.to_string());
+            if no_secret_service(&detail) {
+                return SecretError::NoSecretService(detail);
+            }
             match e {
                 keyring::Error::PlatformFailure(_) => SecretError::Interrupted {
                     action,
@@ -133,6 +178,9 @@ impl SecretStore for KeyringStore {
     fn delete(&self, key: &str) -> Result<(), SecretError> {
         match self.entry(key)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) if no_secret_service(&e.to_string()) => {
+                Err(SecretError::NoSecretService(e.to_string()))
+            }
             Err(e) => Err(SecretError::Failed {
                 action: "delete",
                 key: key.to_owned(),
