@@ -1,5 +1,6 @@
 //! Shared printing helpers: progress lines on stderr, JSON on stdout.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use lanyard_core::api::Progress;
@@ -48,8 +49,15 @@ pub fn progress(p: Progress) {
             eprintln!(
                 "To sign in, open {verification_uri} on any device and enter the code:\n  {user_code}"
             );
-            if let Some(complete) = verification_uri_complete {
+            if let Some(complete) = &verification_uri_complete {
                 eprintln!("or open this URL, which carries the code:\n  {complete}");
+            }
+            if std::io::stderr().is_terminal()
+                && let Some(code) = qr(verification_uri_complete
+                    .as_deref()
+                    .unwrap_or(&verification_uri))
+            {
+                eprintln!("or scan it with a phone:\n{code}");
             }
             eprintln!(
                 "Waiting for the approval (the code is valid for {} min)…",
@@ -69,6 +77,20 @@ pub fn progress(p: Progress) {
 /// Pasted redirect addresses on stdin, prompts on stderr (commands that can sign in).
 pub fn paste_back() -> lanyard_core::authorization::PasteBack {
     lanyard_core::authorization::PasteBack::stdin(|text| eprintln!("{text}"))
+}
+
+/// `text` as a QR code of Unicode half blocks, light on dark (as most terminals are); `None`
+/// when it is too long for one.
+fn qr(text: &str) -> Option<String> {
+    use qrcode::render::unicode::Dense1x2;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
 }
 
 /// Print a value as pretty JSON on stdout.
@@ -156,6 +178,18 @@ pub fn progress_quiet(p: Progress) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verification_url_fits_a_terminal_qr_code() {
+        let code = qr("https://idp.example.com/device?user_code=WDJB-MJHT").unwrap();
+        let rows: Vec<&str> = code.lines().collect();
+        // Version 3 (29 modules) + quiet zones, two modules a row: small enough for any terminal.
+        assert!(rows.len() <= 25, "{} rows", rows.len());
+        assert!(
+            rows.iter()
+                .all(|r| r.chars().count() == rows[0].chars().count())
+        );
+    }
 
     #[test]
     fn past_times_read_as_ago_never_as_in_0_s() {
