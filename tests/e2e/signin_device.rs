@@ -26,8 +26,8 @@ struct Outcome {
     browser_ran: bool,
 }
 
-/// Runs `lanyard ARGS`, and when it shows a verification URL, walks it with the scripted
-/// browser in `mode` (approve | deny), as the user on another device would.
+/// Runs `lanyard ARGS`, and when it shows a verification URL (or an authorization URL), walks
+/// it with the scripted browser in `mode` (approve | deny), as the user on another device would.
 fn sign_in_by_device(sandbox: &Sandbox, args: &[&str], mode: &str) -> Outcome {
     sign_in_by_device_after(sandbox, args, mode, Duration::ZERO)
 }
@@ -66,7 +66,9 @@ fn sign_in_by_device_after(
         said.push_str(&line);
         said.push('\n');
         let url = line.trim();
-        if !browser_ran && url.starts_with("http") && url.contains("user_code=") {
+        // The verification URL, or (after a fallback) the authorization URL.
+        let to_open = url.contains("user_code=") || url.contains("code_challenge=");
+        if !browser_ran && url.starts_with("http") && to_open {
             browser_ran = true;
             std::thread::sleep(delay);
             let status = sandbox
@@ -213,6 +215,39 @@ fn without_a_display_the_device_grant_is_chosen_by_itself() {
     assert!(out.ok, "{}", out.stderr);
     assert!(out.browser_ran, "{}", out.stderr);
     assert!(!device_polls(&world).is_empty());
+}
+
+#[test]
+fn a_client_refused_the_chosen_device_grant_signs_in_with_the_browser_after_all() {
+    // A pre-registered client without the device grant, on an IdP that offers it.
+    let world = World::start(json!({
+        "issuers": [{ "name": "idp", "deviceFlow": { "interval": 1 },
+                      "clients": [{ "client_id": "no-device" }] }]
+    }))
+    .expect("world");
+    let mut sandbox = Sandbox::new().expect("sandbox");
+    sandbox.set_env("BROWSER", "");
+    let url = world.mcp_url("demo");
+    let out = sign_in_by_device(
+        &sandbox,
+        &["add", &url, "--name", "demo", "--client-id", "no-device"],
+        "approve",
+    );
+    assert!(out.ok, "{}", out.stderr);
+    let refused = issuer_log(&world)
+        .into_iter()
+        .filter(|e| e["route"] == "device_authorization" && e["status"] == 400)
+        .count();
+    assert_eq!(refused, 1, "the device grant was tried first");
+    assert!(device_polls(&world).is_empty());
+    assert_eq!(
+        world
+            .counts()
+            .expect("counts")
+            .token_requests("idp", "authorization_code"),
+        1
+    );
+    assert_eq!(listed(&sandbox).len(), 1);
 }
 
 #[test]

@@ -11,6 +11,19 @@ use crate::tokens::TokenSet;
 use crate::tokens::device_grant::{poll_once, request_device_code};
 use crate::tokens::endpoint::TokenParams;
 
+/// How a sign-in uses the device grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceGrant {
+    /// The browser round trip (loopback callback, or a pasted redirect).
+    No,
+    /// `--device`: the device grant or an error.
+    Asked,
+    /// Chosen for a machine without a display: when the AS refuses it for this client (a
+    /// registration made before, a pre-registered client without the grant), the browser
+    /// round trip after all.
+    Chosen,
+}
+
 /// Whether a sign-in uses the device grant: always when asked (`--device`, an error when the AS
 /// does not offer it), else when nothing here can show the sign-in page and the AS offers it.
 /// `--no-browser` keeps the authorization URL (printed, or pasted back), the user's choice.
@@ -18,7 +31,7 @@ pub(crate) fn use_device_grant(
     asked: bool,
     no_browser: bool,
     as_meta: &AuthServerMetadata,
-) -> Result<bool, Error> {
+) -> Result<DeviceGrant, Error> {
     let offered = as_meta.device_authorization_endpoint.is_some();
     if asked && !offered {
         return Err(DeviceError::NotOffered {
@@ -26,12 +39,34 @@ pub(crate) fn use_device_grant(
         }
         .into());
     }
-    Ok(asked || (offered && !no_browser && crate::authorization::browser::no_display()))
+    Ok(if asked {
+        DeviceGrant::Asked
+    } else if offered && !no_browser && crate::authorization::browser::no_display() {
+        DeviceGrant::Chosen
+    } else {
+        DeviceGrant::No
+    })
 }
 
 impl AuthContext<'_> {
+    /// The sign-in by device code when this context uses it; `None` for the browser round trip
+    /// (also after the AS refused the grant it was chosen for, not asked).
+    pub(crate) async fn by_device(&self, scopes: &[String]) -> Option<Result<TokenSet, Error>> {
+        match self.device {
+            DeviceGrant::No => None,
+            DeviceGrant::Asked => Some(self.authorize_device(scopes).await),
+            DeviceGrant::Chosen => match self.authorize_device(scopes).await {
+                Err(e) if matches!(e.downcast_ref(), Some(DeviceError::Refused { .. })) => {
+                    tracing::warn!("device sign-in refused, using the browser sign-in: {e}");
+                    None
+                }
+                other => Some(other),
+            },
+        }
+    }
+
     /// Device code (with `scope` and `resource`) → user code shown → poll → tokens.
-    pub(crate) async fn authorize_device(&self, scopes: &[String]) -> Result<TokenSet, Error> {
+    async fn authorize_device(&self, scopes: &[String]) -> Result<TokenSet, Error> {
         let Some(endpoint) = &self.as_meta.device_authorization_endpoint else {
             return Err(DeviceError::NotOffered {
                 issuer: self.as_meta.issuer_str().to_owned(),
@@ -95,12 +130,21 @@ mod tests {
     fn device_flag_against_an_as_without_the_grant_is_refused() {
         let e = use_device_grant(true, false, &meta(false)).unwrap_err();
         assert_eq!(e.code(), "device.not-offered");
-        assert!(use_device_grant(true, false, &meta(true)).unwrap());
+        assert_eq!(
+            use_device_grant(true, false, &meta(true)).unwrap(),
+            DeviceGrant::Asked
+        );
     }
 
     #[test]
     fn no_browser_keeps_the_authorization_url_flow() {
-        assert!(!use_device_grant(false, true, &meta(true)).unwrap());
-        assert!(!use_device_grant(false, false, &meta(false)).unwrap());
+        assert_eq!(
+            use_device_grant(false, true, &meta(true)).unwrap(),
+            DeviceGrant::No
+        );
+        assert_eq!(
+            use_device_grant(false, false, &meta(false)).unwrap(),
+            DeviceGrant::No
+        );
     }
 }

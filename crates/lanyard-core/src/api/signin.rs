@@ -283,8 +283,8 @@ pub(crate) struct AuthContext<'a> {
     pub resource: &'a Url,
     pub quirks: &'a Quirks,
     pub no_browser: bool,
-    /// Sign in by the device authorization grant instead of the browser round trip.
-    pub device: bool,
+    /// Whether to sign in by the device authorization grant instead of the browser round trip.
+    pub device: super::device_signin::DeviceGrant,
     /// Where a pasted redirect address can come from when the browser cannot reach the listener.
     pub paste: Option<&'a PasteBack>,
     pub progress: ProgressFn<'a>,
@@ -293,8 +293,8 @@ pub(crate) struct AuthContext<'a> {
 impl AuthContext<'_> {
     /// Authorization code + PKCE S256 + state + resource → tokens.
     pub async fn authorize(&self, scopes: &[String]) -> Result<TokenSet, Error> {
-        if self.device {
-            return self.authorize_device(scopes).await;
+        if let Some(done) = self.by_device(scopes).await {
+            return done;
         }
         if !self
             .as_meta
