@@ -24,6 +24,8 @@ const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 pub struct DeviceAuthorization {
     pub device_code: String,
     pub user_code: String,
+    /// Google's device endpoint spells it `verification_url` (pre-RFC draft name).
+    #[serde(alias = "verification_url")]
     pub verification_uri: Url,
     #[serde(default)]
     pub verification_uri_complete: Option<Url>,
@@ -219,5 +221,14 @@ mod tests {
         .unwrap();
         assert_eq!(parsed.interval(), Duration::from_secs(5));
         assert!(parsed.verification_uri_complete.is_none());
+        let google: DeviceAuthorization = serde_json::from_value(serde_json::json!({
+            "device_code": "d", "user_code": "U", "verification_url": "https://www.google.com/device",
+            "expires_in": 1800, "interval": 5
+        }))
+        .unwrap();
+        assert_eq!(
+            google.verification_uri.as_str(),
+            "https://www.google.com/device"
+        );
     }
 }
