@@ -59,10 +59,47 @@ fn with_the_opt_in_file_store_add_token_and_logout_work_and_the_file_is_the_user
 
     sb.lanyard(&["logout", "p"]).assert_ok();
     let after = std::fs::read_to_string(&file).expect("file kept");
-    assert!(!after.contains("tokens:"), "no tokens after logout: {after}");
+    assert!(
+        !after.contains("tokens:"),
+        "no tokens after logout: {after}"
+    );
     assert!(!after.contains(&token), "the access token is gone: {after}");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&file).expect("metadata").permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn with_the_file_store_uninstall_revokes_at_the_idp_deletes_the_client_and_leaves_nothing() {
+    let world = World::start(json!({})).expect("world");
+    let sb = without_secret_service();
+    sb.lanyard(&["store", "use-file", "--i-understand-the-risk"])
+        .assert_ok();
+    crate::core_common::add_ok(&sb, &world, "demo", "p");
+    crate::core_common::token_ok(&sb, "p");
+
+    let run = sb.lanyard(&["uninstall", "--yes"]);
+    run.assert_ok();
+    let log = world.log().expect("log");
+    let revoked = log["issuers"]["idp"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["route"] == "revocation" && e["status"] == 200)
+        .count();
+    assert!(
+        revoked >= 1,
+        "the tokens kept in the file were revoked: {}",
+        run.describe()
+    );
+    assert_eq!(
+        world.counts().expect("counts").registration_deletes("idp"),
+        1
+    );
+    assert!(
+        !sb.files().iter().any(|f| f.ends_with("secrets.json")),
+        "the file store is gone: {:?}",
+        sb.files()
+    );
 }

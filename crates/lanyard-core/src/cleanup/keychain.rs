@@ -9,7 +9,7 @@ use crate::tokens::store;
 
 impl Cleanup {
     pub(crate) fn delete_keychain_items(&self, service: &str) -> Outcome {
-        if !self.has_keychain() {
+        if !self.has_secrets() {
             return Outcome::gone("this install never used the keychain");
         }
         let st = match self.state_file().load() {

@@ -46,7 +46,7 @@ use crate::error::UserFacing;
 use crate::ides::IdeEnv;
 use crate::paths::Paths;
 use crate::servers::StateFile;
-use crate::tokens::{LazyKeyringStore, SecretStore};
+use crate::tokens::SecretStore;
 
 /// Why a cleanup command stopped or did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -131,11 +131,12 @@ pub struct Cleanup {
 }
 
 impl Cleanup {
-    /// The current user's Lanyard: state dir from the environment, the OS keychain, the
-    /// assistants' configs under `$HOME`.
+    /// The current user's Lanyard: state dir from the environment, the secret store the user
+    /// chose (the OS keychain unless they opted in to the file store), the assistants' configs
+    /// under `$HOME`. The OS keychain is searched for leftovers of this install either way.
     pub fn for_user() -> Result<Cleanup, crate::Error> {
         let paths = Paths::from_env()?;
-        let secrets: Arc<dyn SecretStore> = Arc::new(LazyKeyringStore::new(paths.clone()));
+        let secrets = crate::tokens::store_choice::open(&paths)?;
         let mut c = Cleanup::new(paths, secrets, IdeEnv::from_env().ok());
         c.sweep_os_keychain = true;
         c.user_dirs = user_dirs::UserDirs::from_env();
@@ -205,9 +206,11 @@ impl Cleanup {
         Ok(self.http.get_or_init(|| c))
     }
 
-    /// True when the state directory holds an install id, i.e. keychain items may exist.
-    /// (Asking the keychain without one would create a new install id — and the directory.)
-    pub(crate) fn has_keychain(&self) -> bool {
+    /// True when secrets may exist: the state directory holds an install id (keychain items are
+    /// named by it; asking the keychain without one would create a new id — and the directory),
+    /// or the opt-in file store's file.
+    pub(crate) fn has_secrets(&self) -> bool {
         self.paths.install_id_file().exists()
+            || crate::tokens::file_store::FileStore::path(&self.paths).exists()
     }
 }

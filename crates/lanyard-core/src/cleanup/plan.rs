@@ -202,7 +202,7 @@ impl Cleanup {
     /// The registrations of this machine with their servers and last use.
     pub fn clients(&self) -> Result<Vec<ClientView>, crate::Error> {
         let st = self.load_state()?;
-        let keychain = self.has_keychain();
+        let keychain = self.has_secrets();
         let mut out = Vec::new();
         for r in &st.registrations {
             let servers = users_of(&st, &r.issuer);
@@ -232,7 +232,7 @@ impl Cleanup {
         let dir = self.paths.dir().to_path_buf();
         let st = self.load_state()?;
         let engine_running = dir.exists() && crate::daemon::instance::is_running(&dir);
-        let keychain = self.has_keychain();
+        let keychain = self.has_secrets();
         let mut items = Vec::new();
         if engine_running && purpose == Purpose::Uninstall {
             items.push(Item::StopEngine {

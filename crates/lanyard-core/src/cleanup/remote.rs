@@ -122,7 +122,7 @@ impl Cleanup {
         // would create one (and a keychain may not even be running).
         let token = if reg.registration_client_uri.is_some()
             && reg.has_registration_access_token
-            && self.has_keychain()
+            && self.has_secrets()
         {
             match self.secrets.get(&token_key) {
                 Ok(t) => t,
@@ -235,7 +235,7 @@ impl Cleanup {
                 )
             };
         };
-        let secret = if reg.has_secret && self.has_keychain() {
+        let secret = if reg.has_secret && self.has_secrets() {
             self.secrets
                 .get(&store::registration_secret_key(reg.issuer.as_str()))
                 .ok()
@@ -372,7 +372,7 @@ impl Cleanup {
             store::registration_token_key(issuer.as_str()),
             store::registration_secret_key(issuer.as_str()),
         ];
-        for key in keys.iter().filter(|_| self.has_keychain()) {
+        for key in keys.iter().filter(|_| self.has_secrets()) {
             if let Err(e) = self.secrets.delete(key) {
                 return Outcome::failed(e.to_string(), e.next_step());
             }

@@ -15,7 +15,8 @@ use super::status::{Event, Status};
 use crate::error::UserFacing;
 use crate::paths::{Paths, PathsError};
 use crate::servers::StateFile;
-use crate::tokens::{KeyringStore, SecretStore};
+use crate::tokens::SecretStore;
+use crate::tokens::store_choice::{self, StoreChoiceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -31,6 +32,8 @@ pub enum DaemonError {
     },
     #[error(transparent)]
     Paths(#[from] PathsError),
+    #[error(transparent)]
+    Store(#[from] StoreChoiceError),
 }
 
 impl UserFacing for DaemonError {
@@ -39,6 +42,7 @@ impl UserFacing for DaemonError {
             DaemonError::AlreadyRunning { .. } => "daemon.already-running",
             DaemonError::Io { .. } => "daemon.io",
             DaemonError::Paths(e) => e.code(),
+            DaemonError::Store(e) => e.code(),
         }
     }
     fn next_step(&self) -> String {
@@ -49,14 +53,16 @@ impl UserFacing for DaemonError {
                 dir.display()
             ),
             DaemonError::Paths(e) => e.next_step(),
+            DaemonError::Store(e) => e.next_step(),
         }
     }
 }
 
-/// The state directory and the OS keychain, from the environment.
+/// The state directory and the secret store the user chose (the OS keychain unless they opted
+/// in to the file store), from the environment.
 pub fn from_env() -> Result<(Paths, Arc<dyn SecretStore>), DaemonError> {
     let paths = Paths::from_env()?;
-    let secrets: Arc<dyn SecretStore> = Arc::new(KeyringStore::new(&paths.install_id()?));
+    let secrets = store_choice::open(&paths)?;
     Ok((paths, secrets))
 }
 
