@@ -9,6 +9,7 @@ use super::error::McpError;
 use crate::mcp::protocol::{self, LEGACY_VERSIONS, MODERN_VERSION};
 use crate::mcp::tool_headers::ToolHeaders;
 
+/// A tool as listed by the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
     pub name: String,
