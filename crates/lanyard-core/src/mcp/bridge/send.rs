@@ -9,7 +9,8 @@ use super::state::Bridge;
 use crate::mcp::protocol::{self, Request};
 
 /// A request to the server may take as long as its tool runs: the client's total timeout is
-/// replaced by this ceiling (the stream is cut only by [`IDLE`](super::body::IDLE) or a broken connection).
+/// replaced by this ceiling (the stream is cut only by [`IDLE`](super::body::IDLE) or a
+/// broken connection).
 const REQUEST_CEILING: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub(super) enum Sent {
