@@ -26,6 +26,10 @@ fn without_a_secret_service_add_fails_and_names_the_ways_in() {
     for way in ["gnome-keyring", "KeePassXC", "lanyard store use-file"] {
         assert!(out.contains(way), "names {way}: {out}");
     }
+    // Refused before any request: no client left behind at the IdP, no sign-in started.
+    let counts = world.counts().expect("counts");
+    assert_eq!(counts.registrations("idp"), 0, "{:?}", counts.0);
+    assert_eq!(counts.authorizations("idp"), 0, "{:?}", counts.0);
 }
 
 #[test]

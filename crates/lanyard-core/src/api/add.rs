@@ -124,6 +124,10 @@ impl Lanyard {
             Some(n) => n.clone(),
             None => unique_name(&st, &derive_name(&url)),
         };
+        // The secret store must answer before anything is registered or signed in: a store that
+        // fails only at the end (no Secret Service, a locked keychain refused) would leave a new
+        // client at the IdP whose management token had nowhere to go.
+        self.secrets.get(&store::tokens_key(&name))?;
         let done = self
             .interactive(&url, &name, &opts, &[McpOp::ListTools], progress)
             .await?;
