@@ -5,24 +5,11 @@
 use super::progress::Progress;
 use super::signin::AuthContext;
 use crate::Error;
-use crate::authorization::device::{self, DeviceError};
+use crate::authorization::device::{self, DeviceError, DeviceGrant};
 use crate::discovery::AuthServerMetadata;
 use crate::tokens::TokenSet;
 use crate::tokens::device_grant::{poll_once, request_device_code};
 use crate::tokens::endpoint::TokenParams;
-
-/// How a sign-in uses the device grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DeviceGrant {
-    /// The browser round trip (loopback callback, or a pasted redirect).
-    No,
-    /// `--device`: the device grant or an error.
-    Asked,
-    /// Chosen for a machine without a display: when the AS refuses it for this client (a
-    /// registration made before, a pre-registered client without the grant), the browser
-    /// round trip after all.
-    Chosen,
-}
 
 /// Whether a sign-in uses the device grant: always when asked (`--device`, an error when the AS
 /// does not offer it), else when nothing here can show the sign-in page and the AS offers it.

@@ -284,7 +284,7 @@ pub(crate) struct AuthContext<'a> {
     pub quirks: &'a Quirks,
     pub no_browser: bool,
     /// Whether to sign in by the device authorization grant instead of the browser round trip.
-    pub device: super::device_signin::DeviceGrant,
+    pub device: crate::authorization::device::DeviceGrant,
     /// Where a pasted redirect address can come from when the browser cannot reach the listener.
     pub paste: Option<&'a PasteBack>,
     pub progress: ProgressFn<'a>,

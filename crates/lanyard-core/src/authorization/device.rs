@@ -11,6 +11,19 @@ use url::Url;
 
 use crate::error::UserFacing;
 
+/// How a sign-in uses the device grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceGrant {
+    /// The browser round trip (loopback callback, or a pasted redirect).
+    No,
+    /// `--device`: the device grant or an error.
+    Asked,
+    /// Chosen for a machine without a display: when the AS refuses it for this client (a
+    /// registration made before, a pre-registered client without the grant), the browser
+    /// round trip after all.
+    Chosen,
+}
+
 /// The grant type of the device code at the token endpoint (RFC 8628 §3.4).
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 

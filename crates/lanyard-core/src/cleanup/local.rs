@@ -164,3 +164,21 @@ impl Cleanup {
         }
     }
 }
+
+impl Cleanup {
+    /// The tray's own data directories once more, for the tray to call after its windows are
+    /// gone: a webview still open during the cleanup may have written them anew. Only the
+    /// directories named after the tray's identifier; nothing else is touched.
+    pub fn delete_tray_data_again(&self) -> Outcome {
+        let dirs: Vec<PathBuf> = self
+            .user_dirs
+            .present_app_dirs()
+            .into_iter()
+            .filter(|d| {
+                d.file_name()
+                    .is_some_and(|n| n == super::user_dirs::TRAY_IDENTIFIER)
+            })
+            .collect();
+        delete_paths(&dirs)
+    }
+}
