@@ -10,10 +10,10 @@
 //! - `bridge`: the stdio MCP server assistants start (`lanyard bridge NAME`), forwarding
 //!   every message both ways.
 //!
-//! Why not `rmcp`: rmcp 3.x's streamable HTTP client is built on reqwest 0.13 (a second HTTP
-//! stack beside the workspace's 0.12 and the guarded client), runs a background service task
-//! per connection, and hides the raw 401/403 + `WWW-Authenticate` handling that scope step-up,
-//! refresh-on-401 and custom token header names (`X-Authorization`) need. The subset Lanyard
+//! Why not `rmcp`: rmcp 3.x's streamable HTTP client builds its own reqwest client (outside the
+//! guarded one: no URL policy, size caps or corporate trust settings), runs a background service
+//! task per connection, and hides the raw 401/403 + `WWW-Authenticate` handling that scope
+//! step-up, refresh-on-401 and custom token header names (`X-Authorization`) need. The subset Lanyard
 //! uses — one request/response at a time, JSON or SSE answers — is small enough to own.
 
 pub mod bridge;
