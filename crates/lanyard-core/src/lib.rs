@@ -7,6 +7,7 @@
 //! ```text
 //! cleanup                       undoes what everything below created (uninstall, prune)
 //! ides · daemon                 assistant configs and their watcher · the refresh scheduler
+//! agent                         tokens served over a Unix socket (local, and forwarded to remotes)
 //! api                           `Lanyard`, the facade the shells call: add, session, sign-out, views
 //! mcp                           the MCP wire: protocol, SSE, client, stdio bridge
 //! tokens                        keychain tokens; refresh and revocation under the server's lock
@@ -30,6 +31,7 @@ pub mod fsutil;
 pub mod http;
 pub mod paths;
 
+pub mod agent;
 pub mod api;
 pub mod appimage;
 pub mod authorization;
@@ -39,6 +41,7 @@ pub mod discovery;
 pub mod ides;
 pub mod mcp;
 pub mod registration;
+pub mod registry;
 pub mod servers;
 pub mod tokens;
 

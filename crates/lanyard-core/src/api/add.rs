@@ -106,6 +106,19 @@ impl Lanyard {
         opts: AddOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<AddOutcome, Error> {
+        self.add_after(url, opts, &[McpOp::ListTools], progress)
+            .await
+    }
+
+    /// `add` with the operations that prove the sign-in: `tools/list` for an MCP server, none
+    /// for a protected registry (`import`), whose list request proves it instead.
+    pub(super) async fn add_after(
+        &self,
+        url: &str,
+        opts: AddOptions,
+        ops: &[McpOp],
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<AddOutcome, Error> {
         let state_file = self.state_file()?;
         let url = parse_url(url)?;
         let st = state_file.load()?;
@@ -128,9 +141,7 @@ impl Lanyard {
         // fails only at the end (no Secret Service, a locked keychain refused) would leave a new
         // client at the IdP whose management token had nowhere to go.
         self.secrets.get(&store::tokens_key(&name))?;
-        let done = self
-            .interactive(&url, &name, &opts, &[McpOp::ListTools], progress)
-            .await?;
+        let done = self.interactive(&url, &name, &opts, ops, progress).await?;
         let Interactive {
             results,
             tokens,
