@@ -12,6 +12,7 @@ use super::live::{LiveBackend, RefreshRunner};
 use super::scheduler::{self, EngineConfig, EngineHandle, SystemClock};
 use super::state_watch;
 use super::status::{Event, Status};
+use crate::agent::AgentServer;
 use crate::error::UserFacing;
 use crate::paths::{Paths, PathsError};
 use crate::servers::StateFile;
@@ -105,9 +106,37 @@ fn acquire_instance_lock(dir: &std::path::Path) -> Result<InstanceLock, DaemonEr
     })
 }
 
+/// Whatever the engine reports about a server (refreshed, signed out, removed…) makes the
+/// agent drop the token it holds for it, so it never hands out one the engine replaced.
+fn forget_on_events(
+    agent: std::sync::Weak<AgentServer>,
+    mut events: broadcast::Receiver<Event>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let event = events.recv().await;
+            let Some(agent) = agent.upgrade() else { return };
+            match event {
+                Ok(
+                    Event::Status { server, .. }
+                    | Event::Refreshed { server, .. }
+                    | Event::Reregistered { server, .. }
+                    | Event::Removed { server },
+                ) => agent.forget(&server),
+                // Missed events: forget everything rather than guess which.
+                Err(broadcast::error::RecvError::Lagged(_)) => agent.forget_all(),
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
 /// A running engine with everything it needs. Dropping it stops nothing in flight cleanly:
 /// call [`Daemon::shutdown`].
 pub struct Daemon {
+    // Before `handle`: the sockets close before the engine stops.
+    _agent: Option<Arc<AgentServer>>,
+    _forgetter: Option<tokio::task::JoinHandle<()>>,
     handle: EngineHandle,
     _watcher: Option<notify::RecommendedWatcher>,
     _lock: InstanceLock,
@@ -134,6 +163,13 @@ impl Daemon {
         let dir = paths.dir().to_path_buf();
         let lock = acquire_instance_lock(&dir)?;
         config.state_dir = Some(dir.clone());
+        let agent = match AgentServer::start(StateFile::new(paths.clone()), secrets.clone()) {
+            Ok(a) => Some(Arc::new(a)),
+            Err(e) => {
+                tracing::warn!("{} {}", e.what(), e.next_step());
+                None
+            }
+        };
         let backend = LiveBackend::new(StateFile::new(paths), secrets, runner);
         let watched = crate::daemon::scheduler::Backend::watch_paths(&backend);
         let handle = scheduler::start(backend, SystemClock, config);
@@ -147,8 +183,13 @@ impl Daemon {
                 None
             }
         };
+        let forgetter = agent
+            .as_ref()
+            .map(|a| forget_on_events(Arc::downgrade(a), handle.subscribe()));
         tracing::info!("refresh engine started on {}", dir.display());
         Ok(Daemon {
+            _agent: agent,
+            _forgetter: forgetter,
             handle,
             _watcher: watcher,
             _lock: lock,
@@ -178,6 +219,10 @@ impl Daemon {
 
     /// Stop cleanly: no new refreshes, those in flight finish (bounded), status file written.
     pub async fn shutdown(self) {
+        if let Some(f) = &self._forgetter {
+            f.abort();
+        }
+        drop(self._agent);
         self.handle.shutdown().await;
     }
 }

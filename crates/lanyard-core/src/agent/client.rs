@@ -1,0 +1,108 @@
+//! Asking an agent socket for a token: the one named by `LANYARD_AGENT_SOCK` (forwarded from
+//! the laptop; nothing else is tried), else the local engine's when one runs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+use super::error::AgentError;
+use super::protocol::{Granted, MAX_LINE, Request, Response};
+
+/// Longer than any refresh the engine may have to run first (its lock wait is bounded).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An agent socket to ask.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    path: PathBuf,
+    forwarded: bool,
+}
+
+/// Which agent a command uses.
+pub enum Found {
+    /// `LANYARD_AGENT_SOCK` is set: this agent and nothing else (no state, no keychain here).
+    Forwarded(Agent),
+    /// The engine running for this state directory: asked first, the keychain path after.
+    Local(Agent),
+    /// No agent: the keychain path.
+    None,
+}
+
+impl Agent {
+    pub fn at(path: impl Into<PathBuf>, forwarded: bool) -> Agent {
+        Agent {
+            path: path.into(),
+            forwarded,
+        }
+    }
+
+    /// The agent for this process: `LANYARD_AGENT_SOCK`, else the local engine's socket when
+    /// its file exists (the state directory from `state_dir`, only looked up then).
+    pub fn find(state_dir: impl FnOnce() -> Option<PathBuf>) -> Found {
+        if let Some(p) = std::env::var_os(super::SOCK_ENV).filter(|p| !p.is_empty()) {
+            return Found::Forwarded(Agent::at(p, true));
+        }
+        match state_dir().map(|d| super::local_socket(&d)) {
+            Some(p) if p.exists() => Found::Local(Agent::at(p, false)),
+            _ => Found::None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether this is a forwarded socket (`LANYARD_AGENT_SOCK`).
+    pub fn forwarded(&self) -> bool {
+        self.forwarded
+    }
+
+    /// A valid token for `server`; `refused`: the token the MCP server just refused.
+    pub async fn token(&self, server: &str, refused: Option<&str>) -> Result<Granted, AgentError> {
+        let req = Request::Token {
+            server: server.to_owned(),
+            refused: refused.map(str::to_owned),
+        };
+        match self.ask(&req).await? {
+            Response::Granted(g) => Ok(g),
+            Response::Error { error } => Err(AgentError::Answered {
+                path: self.path.clone(),
+                code: error.code,
+                message: error.message,
+                next_step: error.next_step,
+            }),
+        }
+    }
+
+    async fn ask(&self, req: &Request) -> Result<Response, AgentError> {
+        let mut stream =
+            UnixStream::connect(&self.path)
+                .await
+                .map_err(|source| AgentError::Unreachable {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        let broken = |detail: String| AgentError::Broken {
+            path: self.path.clone(),
+            detail,
+        };
+        let mut line = serde_json::to_string(req).map_err(|e| broken(e.to_string()))?;
+        line.push('\n');
+        let exchange = async {
+            stream.write_all(line.as_bytes()).await?;
+            let mut answer = String::new();
+            BufReader::new(&mut stream)
+                .take(MAX_LINE as u64)
+                .read_line(&mut answer)
+                .await?;
+            Ok::<_, std::io::Error>(answer)
+        };
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
+            .await
+            .map_err(|_| broken(format!("no answer in {} s", ANSWER_TIMEOUT.as_secs())))?
+            .map_err(|e| broken(e.to_string()))?;
+        serde_json::from_str(answer.trim()).map_err(|e| broken(format!("unreadable answer ({e})")))
+    }
+}
