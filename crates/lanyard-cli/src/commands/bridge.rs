@@ -1,9 +1,15 @@
 //! `lanyard bridge NAME`: the stdio MCP server an assistant starts; every message is forwarded to
 //! the remote server with a fresh token (see `lanyard_core::mcp::bridge`).
 //! `lanyard bridge --url URL`: the same to a server that needs no sign-in, sending no token.
+//! With `LANYARD_AGENT_SOCK` (forwarded from the laptop) the URL and every token come from the
+//! agent and nothing here is read or written; with a local engine running, tokens come from its
+//! socket first.
 
 use lanyard_core::authorization::request::step_up_scopes;
+use lanyard_core::agent::credentials::FromAgent;
+use lanyard_core::agent::{Agent, Found};
 use lanyard_core::api::{FlowError, Lanyard};
+use lanyard_core::paths::Paths;
 use lanyard_core::mcp::bridge::{Anonymous, Credentials, HeaderFuture};
 use lanyard_core::tokens::fresh::Want;
 
@@ -22,11 +28,17 @@ pub struct Args {
 struct Live {
     lanyard: Lanyard,
     name: String,
+    agent: Option<Agent>,
 }
 
 impl Credentials for Live {
     fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a> {
         Box::pin(async move {
+            if let Some(agent) = &self.agent
+                && let Ok(g) = agent.token(&self.name, rejected).await
+            {
+                return Ok((g.header_name, g.header_value));
+            }
             let state = self.lanyard.state_file()?.load()?;
             let server = state.server(&self.name).ok_or_else(|| {
                 lanyard_core::servers::StateError::UnknownServer(self.name.clone())
@@ -74,6 +86,12 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         return lanyard_core::mcp::bridge::run(http, parsed, Box::new(Anonymous)).await;
     }
     let name = args.name.unwrap_or_default();
+    let state_dir = || Paths::from_env().ok().map(|p| p.dir().to_path_buf());
+    let local = match Agent::find(state_dir) {
+        Found::Forwarded(agent) => return forwarded(agent, name).await,
+        Found::Local(agent) => Some(agent),
+        Found::None => None,
+    };
     let lanyard = Lanyard::open()?;
     let url = {
         let state = lanyard.state_file()?.load()?;
@@ -84,6 +102,22 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             .clone()
     };
     let http = lanyard.http()?.clone();
-    let creds = Box::new(Live { lanyard, name });
+    let creds = Box::new(Live {
+        lanyard,
+        name,
+        agent: local,
+    });
+    lanyard_core::mcp::bridge::run(http, url, creds).await
+}
+
+/// The bridge on a remote machine: the server's URL from the agent's first answer, no state.
+async fn forwarded(agent: Agent, name: String) -> lanyard_core::Result<()> {
+    let first = agent.token(&name, None).await?;
+    let url = url::Url::parse(&first.url).map_err(|_| FlowError::BadUrl(first.url.clone()))?;
+    let http = Lanyard::ephemeral().http()?.clone();
+    let creds = Box::new(FromAgent {
+        agent,
+        server: name,
+    });
     lanyard_core::mcp::bridge::run(http, url, creds).await
 }

@@ -59,4 +59,6 @@ commands! {
     Store => store,
     /// Keep every server's tokens fresh in the background (what the tray runs); stop with ^C.
     Daemon => daemon,
+    /// The engine's token sockets, and which servers forwarded connections (SSH) may get.
+    Agent => agent,
 }

@@ -1,7 +1,12 @@
 //! `lanyard token NAME [--json|--header|--claude-headers]`: the headers helper. Fast path: no
-//! network when the token is fresh.
+//! network when the token is fresh. With an agent (`LANYARD_AGENT_SOCK`, forwarded from the
+//! laptop; else the local engine's socket) the token comes from it: on a remote machine nothing
+//! here is read or written, locally no keychain read while the engine holds the token.
 
+use lanyard_core::agent::protocol::Granted;
+use lanyard_core::agent::{Agent, Found};
 use lanyard_core::api::Lanyard;
+use lanyard_core::paths::Paths;
 use lanyard_core::tokens::TokenSet;
 use lanyard_core::tokens::set::{REFRESH_MARGIN_SECS, now};
 
@@ -22,10 +27,20 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
-    let lanyard = Lanyard::open()?;
-    let t = valid_token(&lanyard, &args.name).await?;
+    let (t, (name, value)) = match from_agent(&args.name).await? {
+        Some(g) => (
+            (g.token, g.expires_at),
+            (g.header_name, g.header_value),
+        ),
+        None => {
+            let lanyard = Lanyard::open()?;
+            let t = valid_token(&lanyard, &args.name).await?;
+            let header = lanyard.header_for(&args.name, &t)?;
+            ((t.access_token, t.expires_at), header)
+        }
+    };
+    let (access_token, expires_at) = t;
     if args.header || args.claude_headers {
-        let (name, value) = lanyard.header_for(&args.name, &t)?;
         if args.header {
             println!("{name}: {value}");
         } else {
@@ -43,16 +58,29 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "access_token": t.access_token,
+                "access_token": access_token,
                 "token_type": "Bearer",
-                "expires_at": t.expires_at,
-                "expires_in": t.expires_at.saturating_sub(now).max(0),
+                "expires_at": expires_at,
+                "expires_in": expires_at.saturating_sub(now).max(0),
             })
         );
     } else {
-        println!("{}", t.access_token);
+        println!("{access_token}");
     }
     Ok(())
+}
+
+/// The token from an agent: the forwarded one or nothing (its error is the answer); the local
+/// engine's when it answers, else `None` and the keychain path says what is wrong (a socket
+/// left by a killed engine, or an error the engine met — the keychain path reports it with its
+/// own code).
+pub async fn from_agent(name: &str) -> lanyard_core::Result<Option<Granted>> {
+    let state_dir = || Paths::from_env().ok().map(|p| p.dir().to_path_buf());
+    match Agent::find(state_dir) {
+        Found::Forwarded(agent) => Ok(Some(agent.token(name, None).await?)),
+        Found::Local(agent) => Ok(agent.token(name, None).await.ok()),
+        Found::None => Ok(None),
+    }
 }
 
 /// A valid token: the stored one unless a refresh is due, else refreshed by a detached child

@@ -65,7 +65,7 @@ impl UserFacing for SecretError {
 }
 
 /// The ways in when Linux has no Secret Service.
-pub const NO_SECRET_SERVICE_WAYS_IN: &str = "Start a Secret Service and run the command again: gnome-keyring (`gnome-keyring-daemon --start --components=secrets` in a session with a D-Bus session bus, e.g. under `dbus-run-session`), or KeePassXC with its Secret Service integration turned on. Soon: forward your laptop's Lanyard over SSH. Or opt in to the file store: `lanyard store use-file --i-understand-the-risk` (or LANYARD_STORE=file) keeps tokens in a file only your user can read; anyone who can read your files (root, a backup, a copied disk) can then use them.";
+pub const NO_SECRET_SERVICE_WAYS_IN: &str = "Start a Secret Service and run the command again: gnome-keyring (`gnome-keyring-daemon --start --components=secrets` in a session with a D-Bus session bus, e.g. under `dbus-run-session`), or KeePassXC with its Secret Service integration turned on. Or let your laptop's Lanyard be the agent, keeping nothing here: on the laptop `lanyard agent share NAME` and `ssh -R /tmp/lanyard-agent.sock:$(lanyard agent path --forward) HOST`, here `export LANYARD_AGENT_SOCK=/tmp/lanyard-agent.sock`. Or sign in here with a code approved on another device (`lanyard add URL --device`) or by pasting the redirected address back (`--no-browser`), after you opt in to the file store: `lanyard store use-file --i-understand-the-risk` (or LANYARD_STORE=file) keeps tokens in a file only your user can read; anyone who can read your files (root, a backup, a copied disk) can then use them.";
 
 /// A keychain failure that means "no Secret Service here" (no session bus, or nobody owning
 /// `org.freedesktop.secrets` on it).

@@ -1,0 +1,191 @@
+//! The laptop as the agent (issue 15, item 3): the running engine serves tokens over its Unix
+//! sockets. Locally a burst of `lanyard token` is answered from the engine's memory (the
+//! callers cannot even reach a keychain, and the IdP sees no refresh); a second HOME without a
+//! keychain, given the forwarding socket in `LANYARD_AGENT_SOCK`, gets tokens and runs the
+//! bridge while nothing lands in its files, only for servers the laptop shared; and with
+//! short-lived tokens every refresh is the laptop engine's own.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use lanyard_e2e::{Sandbox, lanyard_bin, tests_dir};
+
+use crate::refresh_support::*;
+
+const NO_BUS: &str = "unix:path=/nonexistent/lanyard-no-bus";
+
+fn socket(sandbox: &Sandbox, name: &str) -> PathBuf {
+    state_dir(sandbox).join("agent").join(name)
+}
+
+/// Waits for the engine's socket (a hang guard, not a timing assertion).
+fn wait_for_socket(path: &std::path::Path, daemon: &Daemon) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no agent socket at {}\n{}",
+            path.display(),
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `lanyard token NAME` ×10 at once in `sandbox` with `env`; every printed token.
+fn burst(sandbox: &Sandbox, name: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            let mut cmd = sandbox.command(lanyard_bin());
+            cmd.args(["token", name])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            cmd.spawn().expect("start lanyard token")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().expect("lanyard token ends");
+            assert!(
+                out.status.success(),
+                "lanyard token failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        })
+        .collect()
+}
+
+/// A second user (another HOME) with no Secret Service, pointed at the laptop's forwarding socket.
+fn remote_of(laptop: &Sandbox) -> Sandbox {
+    let mut remote = Sandbox::new().expect("remote sandbox");
+    remote.set_env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
+    remote.set_env("LANYARD_AGENT_SOCK", socket(laptop, "forward.sock"));
+    remote
+}
+
+#[test]
+fn a_local_burst_is_served_from_the_engines_memory_without_keychain_or_refresh() {
+    let world = world_with_ttl(3600);
+    let laptop = signed_in(&world);
+    let daemon = Daemon::start(&laptop);
+    wait_for_socket(&socket(&laptop, "local.sock"), &daemon);
+    world.reset_counts().expect("reset");
+    let stored = stored_tokens(&laptop, "demo")["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+
+    // The callers have no session bus: a keychain read would fail them. Twice: the second
+    // burst is answered from memory without even the engine's one read.
+    for _ in 0..2 {
+        for token in burst(&laptop, "demo", &[("DBUS_SESSION_BUS_ADDRESS", NO_BUS)]) {
+            assert_eq!(token, stored);
+        }
+    }
+    let counts = world.counts().expect("counts");
+    assert_eq!(counts.token_requests("idp", "refresh_token"), 0, "{:?}", counts.0);
+
+    // Without the engine, the same callers meet the keychain path (and its missing bus).
+    drop(daemon);
+    let run = laptop.lanyard_env(&["token", "demo"], &[("DBUS_SESSION_BUS_ADDRESS", NO_BUS)]);
+    run.assert_failed();
+    assert!(run.output().contains("no Secret Service"), "{}", run.describe());
+}
+
+#[test]
+fn a_remote_without_a_keychain_gets_shared_tokens_and_bridges_and_keeps_nothing() {
+    let world = world_with_ttl(3600);
+    let laptop = signed_in(&world);
+    let daemon = Daemon::start(&laptop);
+    wait_for_socket(&socket(&laptop, "forward.sock"), &daemon);
+    let remote = remote_of(&laptop);
+    let before = remote.files();
+
+    // Not shared yet: the forwarding socket refuses, and says how to share.
+    let refused = remote.lanyard(&["token", "demo"]);
+    refused.assert_failed();
+    assert!(
+        refused.output().contains("lanyard agent share demo"),
+        "{}",
+        refused.describe()
+    );
+
+    laptop.lanyard(&["agent", "share", "demo"]).assert_ok();
+    let stored = stored_tokens(&laptop, "demo")["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    let token = remote.lanyard(&["token", "demo"]);
+    token.assert_ok();
+    assert_eq!(token.stdout.trim(), stored);
+    let headers = remote.lanyard(&["token", "demo", "--claude-headers"]);
+    headers.assert_ok();
+    assert!(
+        headers.stdout.contains(&format!("Bearer {stored}")),
+        "{}",
+        headers.describe()
+    );
+
+    // The bridge, under the official SDK's stdio client, lists and calls tools.
+    let mut cmd = remote.command("node");
+    cmd.arg(tests_dir().join("ide-clis/bridge-client.mjs"))
+        .arg(lanyard_bin())
+        .arg("demo");
+    let run = remote.run(cmd);
+    run.assert_ok();
+    let tools = run.step("tools");
+    assert!(
+        tools["names"].as_array().is_some_and(|n| !n.is_empty()),
+        "{}",
+        run.describe()
+    );
+    run.step("call");
+
+    assert_eq!(remote.files(), before, "nothing lands in the remote's HOME");
+
+    // Unshared again: refused again.
+    laptop.lanyard(&["agent", "unshare", "demo"]).assert_ok();
+    remote.lanyard(&["token", "demo"]).assert_failed();
+}
+
+#[test]
+fn with_short_lived_tokens_every_refresh_is_the_laptop_engines() {
+    let world = world_with_ttl(6);
+    let laptop = signed_in(&world);
+    laptop.lanyard(&["agent", "share", "demo"]).assert_ok();
+    world.reset_counts().expect("reset");
+    let mut daemon = Daemon::start(&laptop);
+    wait_for_socket(&socket(&laptop, "forward.sock"), &daemon);
+    let remote = remote_of(&laptop);
+    let before = remote.files();
+
+    // Bursts from the remote across two token lifetimes; every token works at the server.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(12) {
+        for token in burst(&remote, "demo", &[]) {
+            crate::core_common::assert_server_accepts(&world, "demo", &token);
+        }
+        daemon.collect_for(Duration::from_millis(1500));
+    }
+    let elapsed = start.elapsed().as_secs();
+    let counts = world.counts().expect("counts");
+    let at_idp = counts.token_requests("idp", "refresh_token");
+    let exit = daemon.terminate();
+    assert!(exit.success(), "daemon exit: {exit:?}");
+    // 6 s tokens are refreshed at half their life: one refresh per 3 s on the laptop (the
+    // engine's timer, or the agent for it), never one per remote caller.
+    let calls = 10 * (elapsed / 2).max(1);
+    assert!(
+        at_idp >= 1 && at_idp <= elapsed / 3 + 2,
+        "the IdP saw {at_idp} refreshes in {elapsed} s for about {calls} remote calls"
+    );
+    assert_eq!(counts.token_errors("idp", "invalid_grant"), 0, "no grant lost");
+    assert_eq!(remote.files(), before, "nothing lands in the remote's HOME");
+}
