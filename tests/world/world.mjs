@@ -24,6 +24,8 @@ import { SUPPORTED_PROTOCOL_VERSIONS as V1_VERSIONS } from '@modelcontextprotoco
 import { McpServer as McpServerV2, createMcpHandler } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
+import { Registry, normalizeRegistries } from './registry.mjs';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 let HOST = '127.0.0.1';
 // HTTPS mode (config `tls`): issuers and the gateway serve TLS with the given certificate under a
@@ -136,6 +138,7 @@ function normalizeConfig(c) {
     tls: c.tls ?? null, // { cert, key, ca: PEM paths, host: name in URLs, bind: listen address }
     issuers,
     mcpServers,
+    registries: normalizeRegistries(c.registries, mcpServers, names),
   };
 }
 
@@ -318,8 +321,9 @@ class Issuer {
   }
 
   // Resources (MCP servers) this issuer mints tokens for.
+  // What this issuer mints tokens for: its MCP servers and the registries it protects.
   resources() {
-    return this.world.mcp.filter((m) => m.cfg.issuer === this.cfg.name);
+    return [...this.world.mcp, ...this.world.registries].filter((m) => m.cfg.issuer === this.cfg.name);
   }
 
   async init() {
@@ -883,6 +887,8 @@ class World {
     this.cfg = cfg;
     this.issuers = cfg.issuers.map((i) => new Issuer(i, this));
     this.mcp = cfg.mcpServers.map((m) => new McpResource(m, this));
+    const helpers = { publicServer, origin, listen, sendJson, RequestLog, jose };
+    this.registries = cfg.registries.map((r) => new Registry(r, this, helpers));
   }
 
   get gatewayBase() {
@@ -892,6 +898,7 @@ class World {
   async start() {
     if (this.cfg.stateDir) fs.mkdirSync(this.cfg.stateDir, { recursive: true });
     this.gatewayPort = this.cfg.gatewayPort || (await freePort());
+    for (const r of this.registries) await r.start();
     for (const i of this.issuers) await i.init();
     for (const i of this.issuers) await i.start();
     this.gateway = publicServer((req, res) => this.gatewayHandler(req, res).catch((e) => {
@@ -938,6 +945,7 @@ class World {
       stateDir: this.cfg.stateDir,
       issuers: Object.fromEntries(this.issuers.map((i) => [i.cfg.name, i.describe()])),
       mcpServers: Object.fromEntries(this.mcp.map((m) => [m.cfg.name, m.describe()])),
+      registries: Object.fromEntries(this.registries.map((r) => [r.cfg.name, r.describe()])),
     };
   }
 
@@ -967,10 +975,11 @@ class World {
       return sendJson(res, 200, {
         issuers: Object.fromEntries(this.issuers.map((i) => [i.cfg.name, i.log.entries])),
         mcpServers: Object.fromEntries(this.mcp.map((m) => [m.cfg.name, m.log.entries])),
+        registries: Object.fromEntries(this.registries.map((r) => [r.cfg.name, r.log.entries])),
       });
     }
     if (req.method === 'POST' && url.pathname === '/reset') {
-      for (const x of [...this.issuers, ...this.mcp]) x.log.reset();
+      for (const x of [...this.issuers, ...this.mcp, ...this.registries]) x.log.reset();
       return sendJson(res, 200, { ok: true });
     }
     if (req.method === 'POST' && url.pathname === '/shutdown') {

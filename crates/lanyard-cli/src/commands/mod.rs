@@ -41,6 +41,8 @@ commands! {
     Remove => remove,
     /// Change a saved server's IdP settings (resource, audience, token header, …).
     Set => set,
+    /// Import remote servers from an MCP registry: list them, add the ones you choose.
+    Import => import,
     /// Show how a server signs in, step by step, without signing in (what an admin runs first).
     Probe => probe,
     /// Remove everything Lanyard did: revoke tokens, delete registered clients, assistant entries, keychain items, state.

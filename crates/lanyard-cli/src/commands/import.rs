@@ -1,0 +1,304 @@
+//! `lanyard import REGISTRY_URL [--select a,b | --all] [--connect IDES] [--json]`: list a
+//! registry's remote servers (name, description, URL, skipped entries with the reason), then add
+//! the ones the user chose — by flag, or by answering the prompt on a terminal. Nothing is sent
+//! to an entry's URL before it is chosen; each chosen entry goes through `add` (all or nothing).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use lanyard_core::api::{AddOptions, FlowError, Lanyard, Listing};
+use lanyard_core::registry::Entry;
+use serde::Serialize;
+
+use crate::output;
+
+/// Import remote servers from an MCP registry (GET /v0.1/servers): list them, add the chosen ones.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The registry's URL (its base, or its /v0.1/servers URL).
+    pub registry: String,
+    /// Add these entries (their short or registry names, comma-separated).
+    #[arg(long, value_name = "NAMES", conflicts_with = "all")]
+    pub select: Option<String>,
+    /// Add every remote entry listed.
+    #[arg(long)]
+    pub all: bool,
+    /// Then connect each added server to AI coding assistants: cursor,claude,codex (or all).
+    #[arg(long, value_name = "IDES")]
+    pub connect: Option<String>,
+    /// Print the sign-in URL instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Sign in with a code entered on another device (RFC 8628).
+    #[arg(long, conflicts_with = "no_browser")]
+    pub device: bool,
+    /// Print the listing and the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What became of one chosen entry.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+enum Outcome {
+    Added {
+        entry: String,
+        name: String,
+        url: String,
+        tools: usize,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        connected: Vec<String>,
+    },
+    Skipped {
+        entry: String,
+        reason: String,
+    },
+    Failed {
+        entry: String,
+        code: &'static str,
+        error: String,
+        next_step: String,
+    },
+}
+
+pub async fn run(args: Args) -> lanyard_core::Result<()> {
+    let lanyard = Lanyard::open()?.with_paste_back(output::paste_back());
+    let opts = AddOptions {
+        no_browser: args.no_browser,
+        device: args.device,
+        ..AddOptions::default()
+    };
+    let listing = lanyard
+        .import_list(&args.registry, opts.clone(), &output::progress)
+        .await?;
+    if !args.json {
+        print_listing(&listing);
+    }
+    let chosen = match choose(&args, &listing)? {
+        Some(c) => c,
+        None => {
+            if args.json {
+                output::json(&serde_json::json!({ "listing": listing, "results": [] }));
+            }
+            eprintln!(
+                "Nothing added: choose entries with --select NAMES (or --all){}.",
+                if std::io::stdin().is_terminal() {
+                    ""
+                } else {
+                    "; without a terminal Lanyard does not ask"
+                }
+            );
+            return Ok(());
+        }
+    };
+    let mut results = Vec::new();
+    for entry in chosen {
+        let outcome = import_one(&lanyard, entry, &opts, args.connect.as_deref()).await;
+        if !args.json {
+            print_outcome(&outcome);
+        }
+        results.push(outcome);
+    }
+    if args.json {
+        output::json(&serde_json::json!({ "listing": listing, "results": results }));
+    }
+    let failed = results
+        .iter()
+        .filter(|r| matches!(r, Outcome::Failed { .. }))
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} chosen server(s) could not be added; the others are saved.",
+            results.len()
+        );
+        output::set_exit_code(1);
+    }
+    Ok(())
+}
+
+async fn import_one(
+    lanyard: &Lanyard,
+    entry: &Entry,
+    opts: &AddOptions,
+    connect: Option<&str>,
+) -> Outcome {
+    let known = lanyard
+        .state_file()
+        .and_then(|f| Ok(f.load()?))
+        .ok()
+        .and_then(|st| {
+            st.servers
+                .iter()
+                .find(|s| s.url == entry.url)
+                .map(|s| s.name.clone())
+        });
+    if let Some(name) = known {
+        return Outcome::Skipped {
+            entry: entry.name.clone(),
+            reason: format!("already added as \"{name}\""),
+        };
+    }
+    let failed = |e: &lanyard_core::Error| Outcome::Failed {
+        entry: entry.name.clone(),
+        code: e.code(),
+        error: e.what(),
+        next_step: e.next_step(),
+    };
+    let added = match lanyard.import_entry(entry, opts, &output::progress).await {
+        Ok(a) => a,
+        Err(e) => return failed(&e),
+    };
+    let mut connected = Vec::new();
+    if let Some(ides) = connect {
+        let target = super::connect::Target {
+            ide: Some(ides.to_owned()),
+            ..Default::default()
+        };
+        match super::connect::connect(&added.name, &target).await {
+            Ok(reports) => connected = reports.iter().map(|r| r.ide.label().to_owned()).collect(),
+            Err(e) => return failed(&e),
+        }
+    }
+    Outcome::Added {
+        entry: entry.name.clone(),
+        name: added.name,
+        url: added.url,
+        tools: added.tools.len(),
+        connected,
+    }
+}
+
+/// The entries to add: `--all`, `--select`, the answer at the prompt on a terminal, or `None`
+/// (list only).
+fn choose<'a>(args: &Args, listing: &'a Listing) -> lanyard_core::Result<Option<Vec<&'a Entry>>> {
+    let entries = &listing.catalogue.entries;
+    if args.all {
+        return Ok(Some(entries.iter().collect()));
+    }
+    let answer = match &args.select {
+        Some(s) => s.clone(),
+        None if entries.is_empty() => return Ok(None),
+        None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
+            eprint!(
+                "Add which? Numbers or names, comma-separated ('all' for every one, empty for none): "
+            );
+            let _ = std::io::stderr().flush();
+            let mut line = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut line);
+            if line.trim().is_empty() {
+                return Ok(None);
+            }
+            if line.trim() == "all" {
+                return Ok(Some(entries.iter().collect()));
+            }
+            line
+        }
+        None => return Ok(None),
+    };
+    let mut out: Vec<&Entry> = Vec::new();
+    for want in answer.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let found = want
+            .parse::<usize>()
+            .ok()
+            .filter(|_| args.select.is_none())
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| entries.get(i))
+            .or_else(|| entries.iter().find(|e| e.name == want || e.short == want));
+        match found {
+            Some(e) if !out.iter().any(|o| o.name == e.name) => out.push(e),
+            Some(_) => {}
+            None => {
+                let skipped = listing.catalogue.skipped.iter().find(|s| s.name == want);
+                return Err(FlowError::BadFlag(match skipped {
+                    Some(s) => format!("\"{want}\" cannot be added: {}", s.reason),
+                    None => format!(
+                        "the registry lists no remote server \"{want}\" (it lists: {})",
+                        entries
+                            .iter()
+                            .map(|e| e.short.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+                .into());
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+fn print_listing(listing: &Listing) {
+    let c = &listing.catalogue;
+    println!(
+        "{} lists {} remote server(s){}:",
+        c.url,
+        c.entries.len(),
+        if c.pages > 1 {
+            format!(" over {} pages", c.pages)
+        } else {
+            String::new()
+        }
+    );
+    for (i, e) in c.entries.iter().enumerate() {
+        println!("  {:>2}. {}  ({})  {}", i + 1, e.short, e.name, e.url);
+        if !e.description.is_empty() {
+            println!("      {}", e.description);
+        }
+        let mut hints = Vec::new();
+        if let Some(h) = &e.hints.token_header {
+            hints.push(format!("token in {h}"));
+        }
+        if let Some(id) = &e.hints.client_id {
+            hints.push(format!("client id {id}"));
+        }
+        if let Some(p) = e.hints.callback_port {
+            hints.push(format!("callback port {p}"));
+        }
+        if !e.other_headers.is_empty() {
+            hints.push(format!(
+                "also wants headers Lanyard does not send: {}",
+                e.other_headers.join(", ")
+            ));
+        }
+        if !hints.is_empty() {
+            println!("      ({})", hints.join("; "));
+        }
+    }
+    println!("      Whether each one needs a sign-in is found out when it is added.");
+    for s in &c.skipped {
+        println!("  skipped {}: {}", s.name, s.reason);
+    }
+    if c.truncated {
+        println!(
+            "  (the registry has more; Lanyard read the first {} pages)",
+            c.pages
+        );
+    }
+}
+
+fn print_outcome(o: &Outcome) {
+    match o {
+        Outcome::Added {
+            entry,
+            name,
+            url,
+            tools,
+            connected,
+        } => {
+            let to = if connected.is_empty() {
+                String::new()
+            } else {
+                format!(", connected to {}", connected.join(", "))
+            };
+            println!("added {entry} as \"{name}\" ({url}): {tools} tool(s){to}.");
+        }
+        Outcome::Skipped { entry, reason } => println!("skipped {entry}: {reason}."),
+        Outcome::Failed {
+            entry,
+            code,
+            error,
+            next_step,
+        } => {
+            println!("failed {entry}: [{code}] {error}\n  {next_step}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `lanyard import REGISTRY` against the world's MCP registry (the official OpenAPI's
+//! `GET /v0.1/servers`, pages of two): the listing reads every page and names what it skips,
+//! nothing is sent to an entry's URL before it is chosen, `--select` adds exactly the chosen
+//! entries (through `add`: signed in, first tool call, saved), a failed entry fails the command
+//! without undoing the others, a registry behind the world's IdP is signed in to first, and
+//! `--connect cursor` writes Cursor's config in the sandbox.
+
+use lanyard_e2e::{Sandbox, Value, World, json};
+
+/// Two MCP servers, one that fails after sign-in, an open registry listing them all (plus the
+/// stdio-only and the broken entry) and one protected by `idp`.
+fn world() -> World {
+    World::start(json!({
+        "mcpServers": [
+            {"name": "demo"},
+            {"name": "other"},
+            {"name": "down", "faults": ["broken-after-auth"]}
+        ],
+        "registries": [
+            {"name": "open", "pageSize": 2},
+            {"name": "locked", "issuer": "idp", "servers": ["demo", "other"]}
+        ]
+    }))
+    .expect("world starts")
+}
+
+fn registry(world: &World, name: &str) -> String {
+    world.info["registries"][name]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no registry {name}"))
+        .to_owned()
+}
+
+fn log_of(world: &World, kind: &str, name: &str) -> Vec<Value> {
+    world.log().expect("log")[kind][name]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Requests that reached MCP server `name` (PRM reads included).
+fn mcp_seen(world: &World, name: &str) -> usize {
+    log_of(world, "mcpServers", name).len()
+}
+
+fn saved_names(sandbox: &Sandbox) -> Vec<String> {
+    let list = sandbox.lanyard(&["list", "--json"]);
+    list.assert_ok();
+    let v = list.json().expect("list json");
+    let servers = v.get("servers").cloned().unwrap_or(v);
+    let mut names: Vec<String> = servers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn listing_reads_every_page_names_the_skipped_entries_and_contacts_no_entry() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let run = sandbox.lanyard(&["import", &registry(&world, "open"), "--json"]);
+    run.assert_ok();
+    let out = run.json().expect("json");
+    let listing = &out["listing"];
+    let entries: Vec<&str> = listing["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["short"].as_str().unwrap())
+        .collect();
+    assert_eq!(entries, ["demo", "other", "down"], "{}", run.describe());
+    assert_eq!(
+        listing["entries"][0]["url"],
+        json!(world.mcp_url("demo")),
+        "{}",
+        run.describe()
+    );
+    let skipped: Vec<(String, String)> = listing["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(skipped.len(), 2, "{}", run.describe());
+    assert!(
+        skipped[0].0.ends_with("/local-files") && skipped[0].1.contains("stdio"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[1].0.ends_with("/broken") && skipped[1].1.contains("not a valid URL"),
+        "{skipped:?}"
+    );
+    assert_eq!(out["results"], json!([]));
+    assert!(run.stderr.contains("--select"), "{}", run.describe());
+
+    // Every page was read (five latest entries, two per page), with the registry's cursors.
+    let pages = log_of(&world, "registries", "open");
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert_eq!(listing["pages"], json!(3));
+    assert!(
+        pages[0]["cursor"].is_null() && pages[1]["cursor"].is_string(),
+        "{pages:?}"
+    );
+    // Listing is not a request on an entry's behalf: no MCP server, no IdP, no browser.
+    for m in ["demo", "other", "down"] {
+        assert_eq!(
+            mcp_seen(&world, m),
+            0,
+            "{m} was contacted before it was chosen"
+        );
+    }
+    assert_eq!(world.counts().unwrap().issuer_total("idp"), 0);
+    assert!(!sandbox.browser_was_opened());
+    assert!(saved_names(&sandbox).is_empty());
+
+    // The human listing says the same.
+    let text = sandbox.lanyard(&["import", &registry(&world, "open")]);
+    text.assert_ok();
+    for line in [
+        "lists 3 remote server(s) over 3 pages",
+        "demo  (dev.lanyard.world/demo)",
+        "skipped dev.lanyard.world/local-files: only local packages (stdio)",
+        "skipped dev.lanyard.world/broken:",
+    ] {
+        assert!(
+            text.stdout.contains(line),
+            "missing {line:?}:\n{}",
+            text.describe()
+        );
+    }
+}
+
+#[test]
+fn select_adds_exactly_the_chosen_entry_and_its_tools_work() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let reg = registry(&world, "open");
+    let unknown = sandbox.lanyard(&["import", &reg, "--select", "nope"]);
+    unknown.assert_failed();
+    assert!(
+        unknown.stderr.contains("no remote server \"nope\""),
+        "{}",
+        unknown.describe()
+    );
+    let stdio = sandbox.lanyard(&["import", &reg, "--select", "dev.lanyard.world/local-files"]);
+    stdio.assert_failed();
+    assert!(stdio.stderr.contains("stdio"), "{}", stdio.describe());
+
+    let run = sandbox.lanyard(&["import", &reg, "--select", "demo"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .contains("added dev.lanyard.world/demo as \"demo\""),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(saved_names(&sandbox), ["demo"]);
+    assert_eq!(mcp_seen(&world, "other"), 0);
+    let call = sandbox.lanyard(&["call", "demo", "echo", "--args", r#"{"text":"imported"}"#]);
+    call.assert_ok();
+    assert!(call.stdout.contains("imported"), "{}", call.describe());
+
+    // Importing it again is a skip, not a failure or a second server.
+    let again = sandbox.lanyard(&["import", &reg, "--select", "dev.lanyard.world/demo"]);
+    again.assert_ok();
+    assert!(
+        again.stdout.contains("already added as \"demo\""),
+        "{}",
+        again.describe()
+    );
+    assert_eq!(saved_names(&sandbox), ["demo"]);
+}
+
+#[test]
+fn a_failed_entry_fails_the_command_and_leaves_the_others_added() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let run = sandbox.lanyard(&["import", &registry(&world, "open"), "--all", "--json"]);
+    run.assert_failed();
+    let out = run.json().expect("json");
+    let status: Vec<(&str, &str)> = out["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["entry"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("dev.lanyard.world/demo", "added"),
+            ("dev.lanyard.world/other", "added"),
+            ("dev.lanyard.world/down", "failed")
+        ],
+        "{}",
+        run.describe()
+    );
+    let failed = &out["results"][2];
+    assert!(failed["code"].as_str().unwrap().contains('.'), "{failed}");
+    assert!(
+        !failed["next_step"].as_str().unwrap().is_empty(),
+        "{failed}"
+    );
+    // Nothing half-written for the failed one.
+    assert_eq!(saved_names(&sandbox), ["demo", "other"]);
+}
+
+#[test]
+fn a_protected_registry_is_signed_in_to_then_listed_and_its_token_is_kept() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let reg = registry(&world, "locked");
+    let run = sandbox.lanyard(&["import", &reg, "--select", "other", "--json"]);
+    run.assert_ok();
+    let out = run.json().expect("json");
+    assert_eq!(out["listing"]["registry_server"], json!("registry-local"));
+    assert_eq!(
+        out["results"][0]["status"],
+        json!("added"),
+        "{}",
+        run.describe()
+    );
+    let log = log_of(&world, "registries", "locked");
+    assert_eq!(log[0]["status"], json!(401), "{log:?}");
+    assert!(
+        log.iter().any(|e| e["prm"] == json!(true)),
+        "the registry's PRM was read: {log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e["status"] == json!(200) && e["sub"].is_string()),
+        "listed with a token: {log:?}"
+    );
+    assert_eq!(saved_names(&sandbox), ["other", "registry-local"]);
+    assert_eq!(mcp_seen(&world, "demo"), 0);
+
+    // Listed again: the saved token, no second sign-in.
+    let before = world.counts().unwrap().authorizations("idp");
+    let again = sandbox.lanyard(&["import", &reg]);
+    again.assert_ok();
+    assert!(
+        again.stdout.contains("lists 2 remote server(s)"),
+        "{}",
+        again.describe()
+    );
+    assert_eq!(world.counts().unwrap().authorizations("idp"), before);
+}
+
+#[test]
+fn connect_cursor_writes_the_imported_server_into_cursors_config() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let run = sandbox.lanyard(&[
+        "import",
+        &registry(&world, "open"),
+        "--select",
+        "demo",
+        "--connect",
+        "cursor",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("connected to Cursor"),
+        "{}",
+        run.describe()
+    );
+    let cursor: Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.home().join(".cursor/mcp.json")).expect("cursor config"),
+    )
+    .expect("cursor json");
+    assert!(cursor["mcpServers"]["demo"].is_object(), "{cursor}");
+}
