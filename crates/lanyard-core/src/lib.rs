@@ -10,6 +10,7 @@
 //! agent                         tokens served over a Unix socket (local, and forwarded to remotes)
 //! api                           `Lanyard`, the facade the shells call: add, session, sign-out, views
 //! mcp                           the MCP wire: protocol, SSE, client, stdio bridge
+//! registry                      MCP Registry API: list a catalogue, judge its server.json entries
 //! tokens                        keychain tokens; refresh and revocation under the server's lock
 //! servers                       the state file: servers and registrations
 //! registration · authorization  MCP authorization: client id (DCR, CIMD), browser sign-in
