@@ -140,7 +140,7 @@ impl Lanyard {
         // The secret store must answer before anything is registered or signed in: a store that
         // fails only at the end (no Secret Service, a locked keychain refused) would leave a new
         // client at the IdP whose management token had nowhere to go.
-        self.secrets.get(&store::tokens_key(&name))?;
+        self.secrets.check()?;
         let done = self.interactive(&url, &name, &opts, ops, progress).await?;
         let Interactive {
             results,

@@ -80,6 +80,9 @@ fn owner_only(_: &std::fs::File) -> std::io::Result<()> {
 }
 
 impl SecretStore for FileStore {
+    fn check(&self) -> Result<(), SecretError> {
+        self.load().map(|_| ())
+    }
     fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
         Ok(self.load()?.get(key).cloned())
     }

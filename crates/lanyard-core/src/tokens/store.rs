@@ -86,6 +86,12 @@ pub trait SecretStore: Send + Sync {
     fn set(&self, key: &str, value: &str) -> Result<(), SecretError>;
     /// Deleting an absent item is not an error.
     fn delete(&self, key: &str) -> Result<(), SecretError>;
+    /// Whether the store answers at all (a Secret Service on the bus, an unlocked keychain),
+    /// asked before a sign-in so that nothing is registered for secrets with nowhere to go.
+    /// Writes nothing.
+    fn check(&self) -> Result<(), SecretError> {
+        Ok(())
+    }
 }
 
 /// Key of a server's token set.
@@ -139,7 +145,13 @@ impl KeyringStore {
     }
 }
 
+/// A key no install writes: reading it only tells whether the keychain answers.
+const CHECK_KEY: &str = "availability-check";
+
 impl SecretStore for KeyringStore {
+    fn check(&self) -> Result<(), SecretError> {
+        self.get(CHECK_KEY).map(|_| ())
+    }
     fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
         match self.entry(key)?.get_password() {
             Ok(v) => Ok(Some(v)),
@@ -218,6 +230,14 @@ impl LazyKeyringStore {
 }
 
 impl SecretStore for LazyKeyringStore {
+    fn check(&self) -> Result<(), SecretError> {
+        // Without an install id yet, ask under a service no install uses, so that a check that
+        // is followed by a refusal (bad URL, hostile metadata) leaves no id behind.
+        if self.inner.get().is_none() && !self.paths.install_id_file().exists() {
+            return KeyringStore::new(CHECK_KEY).check();
+        }
+        self.store()?.check()
+    }
     fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
         self.store()?.get(key)
     }
