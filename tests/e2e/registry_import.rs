@@ -278,3 +278,75 @@ fn connect_cursor_writes_the_imported_server_into_cursors_config() {
     .expect("cursor json");
     assert!(cursor["mcpServers"]["demo"].is_object(), "{cursor}");
 }
+
+/// Lines of a running command's stdout, read on a thread.
+fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `needle`, returning every line seen so far.
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, seen: &mut Vec<String>, needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !seen.iter().any(|l| l.contains(needle)) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no line with {needle:?}; saw:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+#[test]
+fn watch_offers_servers_that_appear_and_names_those_that_leave_without_adding_or_contacting_them() {
+    let world = World::start(json!({
+        "mcpServers": [{"name": "demo"}, {"name": "other"}],
+        "registries": [{"name": "open", "servers": ["demo"]}]
+    }))
+    .expect("world starts");
+    let sandbox = Sandbox::new().expect("sandbox");
+    let reg = registry(&world, "open");
+    sandbox
+        .lanyard(&["import", &reg, "--select", "demo"])
+        .assert_ok();
+    let mut child = sandbox
+        .spawn_lanyard(&["import", &reg, "--watch", "--interval", "1"])
+        .expect("watch starts");
+    let rx = lines_of(&mut child);
+    let mut seen = Vec::new();
+    wait_for(&rx, &mut seen, "Watching");
+    let changed = lanyard_e2e::http::request(
+        "POST",
+        &format!("{}/registries/open/servers", world.admin()),
+        &[("Content-Type", "application/json")],
+        Some(r#"{"servers": ["other"]}"#),
+    )
+    .expect("admin");
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    wait_for(&rx, &mut seen, "new in the registry: other");
+    wait_for(
+        &rx,
+        &mut seen,
+        "gone from the registry: dev.lanyard.world/demo",
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("still saved as \"demo\"") && l.contains("lanyard remove demo")),
+        "{}",
+        seen.join("\n")
+    );
+    // Offered, not added, and not contacted.
+    assert_eq!(mcp_seen(&world, "other"), 0);
+    assert_eq!(saved_names(&sandbox), ["demo"]);
+}

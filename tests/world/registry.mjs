@@ -184,6 +184,15 @@ export class Registry {
     return this.h.sendJson(res, 200, { servers, metadata: { count: servers.length, ...(next ? { nextCursor: next } : {}) } });
   }
 
+  // Admin: list these MCP servers from now on (a catalogue that changes under a watcher).
+  setServers(names) {
+    for (const n of names) {
+      if (!this.world.mcp.some((m) => m.cfg.name === n)) throw new Error(`unknown mcp server ${n}`);
+    }
+    this.cfg.servers = names;
+    return this.describe();
+  }
+
   describe() {
     return {
       name: this.cfg.name,

@@ -965,6 +965,7 @@ class World {
   //   GET  /issuers/NAME/clients     the dynamically registered and static clients in the store
   //   POST /issuers/NAME/clients/ID/delete   delete a client behind the client's back (an admin prune)
   //   POST /issuers/NAME/revoke-all  revoke every grant, refresh token and opaque access token
+  //   POST /registries/NAME/servers  {"servers": [...]}: the MCP servers registry NAME lists from now on
   //   POST /shutdown                 exit the process
   async adminHandler(req, res) {
     const url = new URL(req.url, `http://${HOST}`);
@@ -986,6 +987,12 @@ class World {
       sendJson(res, 200, { ok: true });
       setTimeout(() => process.exit(0), 10);
       return undefined;
+    }
+    if (req.method === 'POST' && parts[0] === 'registries' && parts[2] === 'servers') {
+      const reg = this.registries.find((r) => r.cfg.name === parts[1]);
+      if (!reg) return sendJson(res, 404, { error: `no registry ${parts[1]}` });
+      const body = JSON.parse((await readBody(req)) || '{}');
+      return sendJson(res, 200, reg.setServers(body.servers ?? []));
     }
     if (parts[0] === 'issuers' && parts[1]) {
       const iss = this.issuers.find((i) => i.cfg.name === parts[1]);

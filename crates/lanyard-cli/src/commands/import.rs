@@ -34,6 +34,13 @@ pub struct Args {
     /// Print the listing and the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Keep listing: report servers that appear in or leave the registry (never adds or
+    /// removes anything by itself); stop with ^C.
+    #[arg(long, conflicts_with_all = ["select", "all", "connect", "json"])]
+    pub watch: bool,
+    /// Seconds between two listings with --watch.
+    #[arg(long, value_name = "SECS", default_value_t = 300, requires = "watch")]
+    pub interval: u64,
 }
 
 /// What became of one chosen entry.
@@ -70,6 +77,9 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let listing = lanyard
         .import_list(&args.registry, opts.clone(), &output::progress)
         .await?;
+    if args.watch {
+        return watch(&lanyard, &args, opts, listing).await;
+    }
     if !args.json {
         print_listing(&listing);
     }
@@ -113,6 +123,62 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         output::set_exit_code(1);
     }
     Ok(())
+}
+
+/// `--watch`: list again every `--interval` seconds and say what appeared or left; a failed
+/// listing is reported and the next one tried.
+async fn watch(
+    lanyard: &Lanyard,
+    args: &Args,
+    opts: AddOptions,
+    first: Listing,
+) -> lanyard_core::Result<()> {
+    print_listing(&first);
+    println!(
+        "Watching {} every {} s; new servers are offered, never added (^C to stop).",
+        first.catalogue.url, args.interval
+    );
+    let mut known = first.catalogue.entries;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(args.interval.max(1))).await;
+        let now = match lanyard
+            .import_list(&args.registry, opts.clone(), &output::progress)
+            .await
+        {
+            Ok(l) => l.catalogue.entries,
+            Err(e) => {
+                eprintln!("could not list the registry: {}", e.paragraph());
+                continue;
+            }
+        };
+        let delta = lanyard_core::registry::changes(&known, &now);
+        for e in &delta.added {
+            println!(
+                "new in the registry: {}  ({})  {} — add it with `lanyard import {} --select {}`",
+                e.short, e.name, e.url, args.registry, e.name
+            );
+        }
+        for e in &delta.removed {
+            let saved = lanyard
+                .state_file()
+                .and_then(|f| Ok(f.load()?))
+                .ok()
+                .and_then(|st| {
+                    st.servers
+                        .iter()
+                        .find(|s| s.url == e.url)
+                        .map(|s| s.name.clone())
+                });
+            match saved {
+                Some(name) => println!(
+                    "gone from the registry: {} ({}) — still saved as \"{name}\"; `lanyard remove {name}` if you no longer want it",
+                    e.name, e.url
+                ),
+                None => println!("gone from the registry: {} ({})", e.name, e.url),
+            }
+        }
+        known = now;
+    }
 }
 
 async fn import_one(

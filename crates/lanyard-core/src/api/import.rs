@@ -5,7 +5,6 @@
 //! in to with the same discovery and sign-in engine as any server and saved as one (its token
 //! refreshes, logs out and uninstalls like the others); its list request proves the sign-in.
 
-use super::FlowError;
 use super::add::{AddOptions, AddOutcome, unique_name};
 use super::facade::Lanyard;
 use super::progress::ProgressFn;
@@ -71,7 +70,11 @@ impl Lanyard {
                 })
             }
             Err(RegistryError::Unauthorized { url, .. }) if saved.is_some() => {
-                Err(FlowError::FreshTokenRefused { url }.into())
+                Err(RegistryError::TokenRefused {
+                    url,
+                    name: saved.unwrap_or_default(),
+                }
+                .into())
             }
             Err(e) => Err(e.into()),
         }

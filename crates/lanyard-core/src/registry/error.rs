@@ -16,6 +16,9 @@ pub enum RegistryError {
         url: String,
         www_authenticate: Option<String>,
     },
+    /// The token of the registry's saved sign-in was refused (revoked, or the registry moved).
+    #[error("the registry {url} refused the token of \"{name}\", its saved sign-in (HTTP 401)")]
+    TokenRefused { url: String, name: String },
     #[error("the registry {url} answered HTTP {status}: {excerpt}")]
     Status {
         url: String,
@@ -32,6 +35,7 @@ impl UserFacing for RegistryError {
             RegistryError::BadUrl(_) => "registry.bad-url",
             RegistryError::Http(_) => "registry.http",
             RegistryError::Unauthorized { .. } => "registry.unauthorized",
+            RegistryError::TokenRefused { .. } => "registry.token-refused",
             RegistryError::Status { .. } => "registry.status",
             RegistryError::NotAList { .. } => "registry.not-a-list",
         }
@@ -43,6 +47,7 @@ impl UserFacing for RegistryError {
             }
             RegistryError::Http(e) => e.next_step(),
             RegistryError::Unauthorized { .. } => "The registry does not say how to sign in (no WWW-Authenticate challenge Lanyard can follow). Ask its admin how it is protected.".into(),
+            RegistryError::TokenRefused { name, .. } => format!("Sign in to it again with `lanyard login {name}`, then import again."),
             RegistryError::Status { .. } | RegistryError::NotAList { .. } => "Check that the URL is an MCP registry (it serves GET /v0.1/servers); `curl URL/v0.1/servers` shows what it answers.".into(),
         }
     }
