@@ -350,3 +350,52 @@ fn watch_offers_servers_that_appear_and_names_those_that_leave_without_adding_or
     assert_eq!(mcp_seen(&world, "other"), 0);
     assert_eq!(saved_names(&sandbox), ["demo"]);
 }
+
+#[test]
+fn on_a_terminal_the_prompt_adds_only_the_entry_answered() {
+    use std::io::{Read, Write};
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    // `script` gives lanyard a pseudo-terminal as stdin and stderr; the answer is typed into it.
+    let line = format!(
+        "{} import {}",
+        lanyard_e2e::lanyard_bin().display(),
+        registry(&world, "open")
+    );
+    let mut child = sandbox
+        .command("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"2\n").expect("answer");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "import did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(stdin);
+    let mut out = String::new();
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out);
+    assert!(status.success(), "{out}");
+    assert!(out.contains("Add which?"), "{out}");
+    assert!(
+        out.contains("added dev.lanyard.world/other as \"other\""),
+        "{out}"
+    );
+    assert_eq!(saved_names(&sandbox), ["other"]);
+    assert_eq!(mcp_seen(&world, "demo"), 0);
+}
