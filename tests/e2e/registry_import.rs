@@ -399,3 +399,33 @@ fn on_a_terminal_the_prompt_adds_only_the_entry_answered() {
     assert_eq!(saved_names(&sandbox), ["other"]);
     assert_eq!(mcp_seen(&world, "demo"), 0);
 }
+
+#[test]
+fn an_entrys_token_header_hint_is_shown_and_used_for_its_sign_in_and_calls() {
+    let world = World::start(json!({
+        "mcpServers": [{"name": "gated", "tokenHeader": "X-Authorization"}],
+        "registries": [{
+            "name": "open",
+            "stdioOnly": false,
+            "broken": false,
+            "meta": {"gated": {"dev.lanyard/oauth": {"token_header": "X-Authorization"}}}
+        }]
+    }))
+    .expect("world starts");
+    let sandbox = Sandbox::new().expect("sandbox");
+    let reg = registry(&world, "open");
+    let list = sandbox.lanyard(&["import", &reg]);
+    list.assert_ok();
+    assert!(
+        list.stdout.contains("(token in X-Authorization)"),
+        "{}",
+        list.describe()
+    );
+    sandbox
+        .lanyard(&["import", &reg, "--select", "gated"])
+        .assert_ok();
+    let call = sandbox.lanyard(&["call", "gated", "echo", "--args", r#"{"text":"via hint"}"#]);
+    call.assert_ok();
+    assert!(call.stdout.contains("via hint"), "{}", call.describe());
+    assert!(world.counts().unwrap().mcp_authorized("gated") >= 2);
+}

@@ -129,6 +129,7 @@ function normalizeConfig(c) {
       challengeMetadata: m.challengeMetadata ?? true,
       faults: m.faults ?? [], // prm-resource-mismatch | broken-after-auth
       sdk: sdkOf(name, m.sdk),
+      tokenHeader: (m.tokenHeader ?? 'authorization').toLowerCase(), // where the bearer token is read
     };
   });
   return {
@@ -671,7 +672,7 @@ class McpResource {
   }
 
   async authenticate(req) {
-    const h = req.headers.authorization ?? '';
+    const h = req.headers[this.cfg.tokenHeader] ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h);
     if (!m) return { ok: false, status: 401, why: 'no token', header: this.challenge() };
     try {
