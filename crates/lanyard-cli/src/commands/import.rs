@@ -268,7 +268,25 @@ fn choose<'a>(args: &Args, listing: &'a Listing) -> lanyard_core::Result<Option<
             .filter(|_| args.select.is_none())
             .and_then(|i| i.checked_sub(1))
             .and_then(|i| entries.get(i))
-            .or_else(|| entries.iter().find(|e| e.name == want || e.short == want));
+            .or_else(|| entries.iter().find(|e| e.name == want));
+        let found = match found {
+            Some(e) => Some(e),
+            None => {
+                let by_short: Vec<&Entry> = entries.iter().filter(|e| e.short == want).collect();
+                if by_short.len() > 1 {
+                    return Err(FlowError::BadFlag(format!(
+                        "\"{want}\" names several entries ({}): give the registry name",
+                        by_short
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .into());
+                }
+                by_short.first().copied()
+            }
+        };
         match found {
             Some(e) if !out.iter().any(|o| o.name == e.name) => out.push(e),
             Some(_) => {}
@@ -366,5 +384,63 @@ fn print_outcome(o: &Outcome) {
         } => {
             println!("failed {entry}: [{code}] {error}\n  {next_step}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lanyard_core::registry::{Catalogue, Judged, judge};
+
+    fn listing(names: &[&str]) -> Listing {
+        let entries = names
+            .iter()
+            .map(|n| {
+                let item = serde_json::json!({"server": {"name": n, "remotes": [
+                    {"type": "streamable-http", "url": format!("https://{}.example/mcp", n.replace('/', "-"))}
+                ]}});
+                match judge(&item) {
+                    Judged::Remote(e) => *e,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        Listing {
+            catalogue: Catalogue {
+                entries,
+                ..Catalogue::default()
+            },
+            registry_server: None,
+        }
+    }
+
+    fn select(s: &str) -> Args {
+        Args {
+            registry: "https://r.example".into(),
+            select: Some(s.into()),
+            all: false,
+            connect: None,
+            no_browser: false,
+            device: false,
+            json: false,
+            watch: false,
+            interval: 300,
+        }
+    }
+
+    #[test]
+    fn a_short_name_shared_by_two_entries_must_be_given_in_full() {
+        let l = listing(&["com.a/search", "com.b/search", "com.a/crm"]);
+        let err = choose(&select("search"), &l).unwrap_err();
+        assert!(
+            err.what().contains("com.a/search, com.b/search"),
+            "{}",
+            err.what()
+        );
+        let picked = choose(&select("com.b/search,crm"), &l).unwrap().unwrap();
+        let names: Vec<&str> = picked.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["com.b/search", "com.a/crm"]);
+        // Numbers are for the prompt only: with --select they are names.
+        assert!(choose(&select("1"), &l).is_err());
     }
 }
