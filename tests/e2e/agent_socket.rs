@@ -189,3 +189,174 @@ fn with_short_lived_tokens_every_refresh_is_the_laptop_engines() {
     assert_eq!(counts.token_errors("idp", "invalid_grant"), 0, "no grant lost");
     assert_eq!(remote.files(), before, "nothing lands in the remote's HOME");
 }
+
+/// A real OpenSSH server (scripts/setup.d/27-sshd.sh) on loopback with throwaway keys, for the
+/// user running the tests; killed when dropped.
+struct Sshd {
+    child: std::process::Child,
+    port: u16,
+    client_key: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Sshd {
+    fn start() -> Sshd {
+        let sshd = PathBuf::from("/usr/sbin/sshd");
+        assert!(
+            sshd.exists(),
+            "no /usr/sbin/sshd: run scripts/setup.d/27-sshd.sh (the pinned openssh-server)"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("lanyard-sshd-")
+            .tempdir()
+            .expect("sshd dir");
+        let keygen = |name: &str| {
+            let key = dir.path().join(name);
+            let ok = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&key)
+                .status()
+                .expect("ssh-keygen")
+                .success();
+            assert!(ok, "ssh-keygen {name}");
+            key
+        };
+        let host_key = keygen("host_key");
+        let client_key = keygen("client_key");
+        let authorized = dir.path().join("authorized_keys");
+        std::fs::copy(client_key.with_extension("pub"), &authorized).expect("authorized_keys");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let config = dir.path().join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\nPidFile {}\n\
+                 StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
+                 AllowStreamLocalForwarding yes\nStreamLocalBindUnlink yes\n",
+                host_key.display(),
+                authorized.display(),
+                dir.path().join("sshd.pid").display()
+            ),
+        )
+        .expect("sshd_config");
+        // sshd started as root wants its privilege-separation folder.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let child = std::process::Command::new(&sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sshd");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < PATIENCE, "sshd does not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Sshd {
+            child,
+            port,
+            client_key,
+            dir,
+        }
+    }
+
+    /// `ssh -R remote:local 127.0.0.1 COMMAND…` with the throwaway key, run to the end.
+    fn run_forwarding(
+        &self,
+        remote: &std::path::Path,
+        local: &std::path::Path,
+        command: &[String],
+    ) -> std::process::Output {
+        // Its own HOME: nothing of the real ~/.ssh is read or written.
+        std::process::Command::new("ssh")
+            .env("HOME", self.dir.path())
+            .args(["-F", "/dev/null", "-i"])
+            .arg(&self.client_key)
+            .args([
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "ExitOnForwardFailure=yes",
+                "-o",
+                "LogLevel=ERROR",
+                "-p",
+                &self.port.to_string(),
+                "-R",
+            ])
+            .arg(format!("{}:{}", remote.display(), local.display()))
+            .arg("127.0.0.1")
+            .args(command)
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh")
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn over_a_real_sshd_the_remotes_token_comes_through_the_forwarded_socket() {
+    let world = world_with_ttl(3600);
+    let laptop = signed_in(&world);
+    laptop.lanyard(&["agent", "share", "demo"]).assert_ok();
+    let daemon = Daemon::start(&laptop);
+    let forward = socket(&laptop, "forward.sock");
+    wait_for_socket(&forward, &daemon);
+    let remote = Sandbox::new().expect("remote sandbox");
+    let before = remote.files();
+    let remote_sock = remote.home().join("lanyard-agent.sock");
+    let home = remote.home();
+    // The command as the remote shell runs it: the remote user's HOME, no session bus.
+    let command: Vec<String> = vec![
+        "env".into(),
+        "-i".into(),
+        format!("PATH={}", std::env::var("PATH").unwrap_or_default()),
+        format!("HOME={}", home.display()),
+        format!("XDG_CONFIG_HOME={}", home.join(".config").display()),
+        format!("DBUS_SESSION_BUS_ADDRESS={NO_BUS}"),
+        format!("LANYARD_AGENT_SOCK={}", remote_sock.display()),
+        lanyard_bin().display().to_string(),
+        "token".into(),
+        "demo".into(),
+        "--json".into(),
+    ];
+    let sshd = Sshd::start();
+    let out = sshd.run_forwarding(&remote_sock, &forward, &command);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "remote lanyard token over ssh -R failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: lanyard_e2e::Value = serde_json::from_str(stdout.trim()).expect("token JSON");
+    let stored = stored_tokens(&laptop, "demo")["access_token"].clone();
+    assert_eq!(json["access_token"], stored);
+    crate::core_common::assert_server_accepts(
+        &world,
+        "demo",
+        json["access_token"].as_str().expect("token"),
+    );
+    // sshd unlinks its end of the forward when the session ends: nothing else was written.
+    let after: Vec<_> = remote
+        .files()
+        .into_iter()
+        .filter(|f| !f.ends_with("lanyard-agent.sock"))
+        .collect();
+    assert_eq!(after, before, "nothing lands in the remote's HOME");
+}
