@@ -25,11 +25,32 @@ use crate::tokens::{SecretStore, TokenId, TokenSet};
 /// announced (a sign-out by another process) can go unseen.
 const RECHECK: Duration = Duration::from_secs(30);
 
+/// A token that was due but could not be refreshed (the IdP unreachable, no refresh token) is
+/// handed out as it is for this long before the refresh path is tried again: a burst during an
+/// outage costs one attempt, not one per caller.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
 struct Held {
     token: TokenSet,
     header_name: String,
     url: String,
     read_at: Instant,
+    /// Set when the refresh path handed out a token that is still due (see [`RETRY_AFTER`]).
+    retry_at: Option<Instant>,
+}
+
+impl Held {
+    /// Whether this can be handed out for `want` without the refresh path.
+    fn serves(&self, want: Want) -> bool {
+        if self.read_at.elapsed() >= RECHECK {
+            return false;
+        }
+        let t_now = now();
+        !want.wants_refresh(&self.token, t_now)
+            || (want == Want::Usable
+                && self.retry_at.is_some_and(|at| Instant::now() < at)
+                && want.usable_as_is(&self.token, t_now))
+    }
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Held>>>;
@@ -213,8 +234,7 @@ impl Inner {
         let slot = self.slot(&server);
         let mut held = slot.lock().await;
         if let Some(h) = held.as_ref()
-            && h.read_at.elapsed() < RECHECK
-            && !want.wants_refresh(&h.token, now())
+            && h.serves(want)
         {
             return granted(h);
         }
@@ -246,11 +266,15 @@ impl Inner {
         let saved = state
             .server(server)
             .ok_or_else(|| StateError::UnknownServer(server.to_owned()))?;
+        let retry_at = want
+            .wants_refresh(&token, now())
+            .then(|| Instant::now() + RETRY_AFTER);
         Ok(Held {
             header_name: saved.quirks.header_name().to_owned(),
             url: saved.url.to_string(),
             token,
             read_at: Instant::now(),
+            retry_at,
         })
     }
 }

@@ -30,6 +30,11 @@ impl SecretStore for Counting {
 }
 
 fn saved(dir: &std::path::Path, store: &Counting) -> StateFile {
+    saved_expiring(dir, store, 3600, 0)
+}
+
+/// `docs` saved, its token expiring in `expires_in` s and obtained `age` s ago.
+fn saved_expiring(dir: &std::path::Path, store: &Counting, expires_in: i64, age: i64) -> StateFile {
     let file = StateFile::new(Paths::at(dir));
     file.update(|s| {
         s.servers.push(crate::servers::test_server("docs"));
@@ -39,10 +44,10 @@ fn saved(dir: &std::path::Path, store: &Counting) -> StateFile {
     let t = TokenSet {
         access_token: "at-1".into(),
         token_type: "Bearer".into(),
-        expires_at: now() + 3600,
+        expires_at: now() + expires_in,
         refresh_token: Some("rt".into()),
         scope: None,
-        obtained_at: now(),
+        obtained_at: now() - age,
     };
     store.inner.set("tokens:docs", &t.to_json()).unwrap();
     file
@@ -135,4 +140,23 @@ async fn a_dead_forwarded_socket_says_how_to_forward() {
         .unwrap_err();
     assert_eq!(crate::error::UserFacing::code(&e), "agent.unreachable");
     assert!(crate::error::UserFacing::next_step(&e).contains("ssh -R"));
+}
+
+#[tokio::test]
+async fn during_an_outage_a_burst_tries_the_refresh_once_and_gets_the_still_valid_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Counting::default());
+    // Due (30 s left of an hour), and its token endpoint (127.0.0.1:9) refuses connections.
+    let file = saved_expiring(dir.path(), &store, 30, 3570);
+    let _server = AgentServer::start(file, store.clone()).unwrap();
+    let agent = Agent::at(local_socket(dir.path()), false);
+    assert_eq!(agent.token("docs", None).await.unwrap().token, "at-1");
+    let after_first = store.reads.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(agent.token("docs", None).await.unwrap().token, "at-1");
+    }
+    assert_eq!(store.reads.load(Ordering::SeqCst), after_first);
+    // A refused token is never served from memory, outage or not.
+    let _ = agent.token("docs", Some("at-1")).await;
+    assert!(store.reads.load(Ordering::SeqCst) > after_first);
 }
