@@ -37,12 +37,24 @@ struct Held {
     read_at: Instant,
     /// Set when the refresh path handed out a token that is still due (see [`RETRY_AFTER`]).
     retry_at: Option<Instant>,
+    /// The state file as it was when the token was read: a sign-out, removal or sign-in
+    /// rewrites it, and what is held is then read again before the engine's event arrives.
+    state_stamp: Option<Stamp>,
+}
+
+/// Which version of a file: its inode (an atomic write renames a new one in) and mtime.
+type Stamp = (u64, std::time::SystemTime);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.ino(), m.modified().ok()?))
 }
 
 impl Held {
     /// Whether this can be handed out for `want` without the refresh path.
-    fn serves(&self, want: Want) -> bool {
-        if self.read_at.elapsed() >= RECHECK {
+    fn serves(&self, want: Want, state_file: &Path) -> bool {
+        if self.read_at.elapsed() >= RECHECK || stamp(state_file) != self.state_stamp {
             return false;
         }
         let t_now = now();
@@ -234,7 +246,7 @@ impl Inner {
         let slot = self.slot(&server);
         let mut held = slot.lock().await;
         if let Some(h) = held.as_ref()
-            && h.serves(want)
+            && h.serves(want, &self.state_file.paths().state_file())
         {
             return granted(h);
         }
@@ -254,6 +266,7 @@ impl Inner {
     /// The keychain path: what `lanyard token` does without an engine.
     async fn fetch(&self, server: &str, want: Want) -> Result<Held, crate::Error> {
         tracing::debug!("agent: {server} from the secret store");
+        let state_stamp = stamp(&self.state_file.paths().state_file());
         let token = crate::tokens::obtain(
             &self.state_file,
             &*self.secrets,
@@ -275,6 +288,7 @@ impl Inner {
             token,
             read_at: Instant::now(),
             retry_at,
+            state_stamp,
         })
     }
 }

@@ -160,3 +160,23 @@ async fn during_an_outage_a_burst_tries_the_refresh_once_and_gets_the_still_vali
     let _ = agent.token("docs", Some("at-1")).await;
     assert!(store.reads.load(Ordering::SeqCst) > after_first);
 }
+
+#[tokio::test]
+async fn a_rewritten_state_file_makes_the_agent_read_the_keychain_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Counting::default());
+    let file = saved(dir.path(), &store);
+    let _server = AgentServer::start(file.clone(), store.clone()).unwrap();
+    let agent = Agent::at(local_socket(dir.path()), false);
+    agent.token("docs", None).await.unwrap();
+    let reads = store.reads.load(Ordering::SeqCst);
+    // What a sign-out does, without the engine's event: tokens deleted, state rewritten.
+    store.inner.delete("tokens:docs").unwrap();
+    file.update(|s| {
+        s.servers.retain(|x| x.name != "docs");
+        Ok::<_, crate::servers::StateError>(())
+    })
+    .unwrap();
+    assert!(agent.token("docs", None).await.is_err());
+    assert!(store.reads.load(Ordering::SeqCst) > reads);
+}
