@@ -73,7 +73,9 @@ fn remote_of(laptop: &Sandbox) -> Sandbox {
 #[test]
 fn a_local_burst_is_served_from_the_engines_memory_without_keychain_or_refresh() {
     let world = world_with_ttl(3600);
-    let laptop = signed_in(&world);
+    let mut laptop = signed_in(&world);
+    // The agent logs each time it goes to the secret store.
+    laptop.set_env("LANYARD_LOG", "info,lanyard_core::agent=debug");
     let daemon = Daemon::start(&laptop);
     wait_for_socket(&socket(&laptop, "local.sock"), &daemon);
     world.reset_counts().expect("reset");
@@ -91,6 +93,12 @@ fn a_local_burst_is_served_from_the_engines_memory_without_keychain_or_refresh()
     }
     let counts = world.counts().expect("counts");
     assert_eq!(counts.token_requests("idp", "refresh_token"), 0, "{:?}", counts.0);
+    let log = daemon.log();
+    assert_eq!(
+        log.matches("agent: demo from the secret store").count(),
+        1,
+        "20 calls, one keychain read by the engine:\n{log}"
+    );
 
     // Without the engine, the same callers meet the keychain path (and its missing bus).
     drop(daemon);
