@@ -161,6 +161,22 @@ fn a_remote_without_a_keychain_gets_shared_tokens_and_bridges_and_keeps_nothing(
     // Unshared again: refused again.
     laptop.lanyard(&["agent", "unshare", "demo"]).assert_ok();
     remote.lanyard(&["token", "demo"]).assert_failed();
+
+    // Shared, removed and added again under the same name: a new server, not shared.
+    laptop.lanyard(&["agent", "share", "demo"]).assert_ok();
+    remote.lanyard(&["token", "demo"]).assert_ok();
+    laptop.lanyard(&["remove", "demo"]).assert_ok();
+    std::thread::sleep(Duration::from_millis(1100)); // a different added_at (whole seconds)
+    laptop
+        .lanyard(&["add", &world.mcp_url("demo"), "--name", "demo"])
+        .assert_ok();
+    let again = remote.lanyard(&["token", "demo"]);
+    again.assert_failed();
+    assert!(
+        again.output().contains("not shared"),
+        "{}",
+        again.describe()
+    );
 }
 
 #[test]

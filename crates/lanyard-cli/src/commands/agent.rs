@@ -40,21 +40,23 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             println!("{}", p.display());
         }
         Action::Share { name } => {
-            if StateFile::new(paths).load()?.server(&name).is_none() {
-                return Err(StateError::UnknownServer(name).into());
-            }
-            share::set(&dir, &name, true)?;
+            let added_at = StateFile::new(paths)
+                .load()?
+                .server(&name)
+                .map(|s| s.added_at)
+                .ok_or_else(|| StateError::UnknownServer(name.clone()))?;
+            share::set(&dir, &name, Some(added_at))?;
             println!(
                 "Forwarded connections may now get tokens for \"{name}\" (socket: {}).",
                 agent::forward_socket(&dir).display()
             );
         }
         Action::Unshare { name } => {
-            share::set(&dir, &name, false)?;
+            share::set(&dir, &name, None)?;
             println!("Forwarded connections no longer get tokens for \"{name}\".");
         }
         Action::Shared => {
-            for name in share::load(&dir).servers {
+            for name in share::load(&dir).servers.keys() {
                 println!("{name}");
             }
         }

@@ -232,11 +232,7 @@ impl Inner {
 
     async fn answer(&self, req: Request, forwarded: bool) -> Response {
         let Request::Token { server, refused } = req;
-        if forwarded
-            && !super::share::load(self.state_file.paths().dir())
-                .servers
-                .contains(&server)
-        {
+        if forwarded && !self.shared(&server) {
             return Response::failure(&AgentError::NotShared { server });
         }
         let want = match refused {
@@ -261,6 +257,16 @@ impl Inner {
                 Response::failure(e.inner())
             }
         }
+    }
+
+    /// Whether the user shared `server` as it is saved now (one state file read, no keychain).
+    fn shared(&self, server: &str) -> bool {
+        let Ok(state) = self.state_file.load() else {
+            return false;
+        };
+        state.server(server).is_some_and(|s| {
+            super::share::load(self.state_file.paths().dir()).allows(server, s.added_at)
+        })
     }
 
     /// The keychain path: what `lanyard token` does without an engine.

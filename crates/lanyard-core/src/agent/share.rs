@@ -1,7 +1,9 @@
 //! Which servers the forwarding socket serves: `agent-share.json` in the state directory,
-//! `{"servers": ["NAME", …]}`. Nothing is shared unless the user says so per server.
+//! `{"servers": {"NAME": ADDED_AT, …}}`. Nothing is shared unless the user says so per server.
+//! A share names the server as it was added (its `added_at`): a server removed and added again
+//! under the same name is not shared until the user shares it again.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +13,14 @@ use super::error::AgentError;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shared {
     #[serde(default)]
-    pub servers: BTreeSet<String>,
+    pub servers: BTreeMap<String, i64>,
+}
+
+impl Shared {
+    /// Whether `server` (added at `added_at`) is shared.
+    pub fn allows(&self, server: &str, added_at: i64) -> bool {
+        self.servers.get(server) == Some(&added_at)
+    }
 }
 
 fn file(state_dir: &Path) -> PathBuf {
@@ -26,9 +35,9 @@ pub fn load(state_dir: &Path) -> Shared {
         .unwrap_or_default()
 }
 
-/// Share `server` with forwarded connections (`on`), or stop sharing it. Returns whether
-/// anything changed.
-pub fn set(state_dir: &Path, server: &str, on: bool) -> Result<bool, AgentError> {
+/// Share `server` (added at `added_at`) with forwarded connections (`Some`), or stop sharing it
+/// (`None`). Returns whether anything changed.
+pub fn set(state_dir: &Path, server: &str, added_at: Option<i64>) -> Result<bool, AgentError> {
     let fs_err = |e: crate::fsutil::FsError| AgentError::Share {
         detail: e.to_string(),
     };
@@ -37,10 +46,9 @@ pub fn set(state_dir: &Path, server: &str, on: bool) -> Result<bool, AgentError>
         &state_dir.join("agent-share.lock"),
         || Ok(load(state_dir)),
         |s: &mut Shared| {
-            Ok(if on {
-                s.servers.insert(server.to_owned())
-            } else {
-                s.servers.remove(server)
+            Ok(match added_at {
+                Some(at) => s.servers.insert(server.to_owned(), at) != Some(at),
+                None => s.servers.remove(server).is_some(),
             })
         },
         fs_err,
@@ -55,10 +63,17 @@ mod tests {
     fn nothing_is_shared_until_the_user_shares_it_and_unsharing_takes_it_back() {
         let dir = tempfile::tempdir().unwrap();
         assert!(load(dir.path()).servers.is_empty());
-        assert!(set(dir.path(), "docs", true).unwrap());
-        assert!(!set(dir.path(), "docs", true).unwrap());
-        assert!(load(dir.path()).servers.contains("docs"));
-        assert!(set(dir.path(), "docs", false).unwrap());
+        assert!(set(dir.path(), "docs", Some(7)).unwrap());
+        assert!(!set(dir.path(), "docs", Some(7)).unwrap());
+        assert!(load(dir.path()).allows("docs", 7));
+        assert!(set(dir.path(), "docs", None).unwrap());
         assert!(load(dir.path()).servers.is_empty());
+    }
+
+    #[test]
+    fn a_server_added_again_under_a_shared_name_is_not_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        set(dir.path(), "docs", Some(7)).unwrap();
+        assert!(!load(dir.path()).allows("docs", 8));
     }
 }

@@ -88,7 +88,7 @@ async fn the_forwarding_socket_serves_only_shared_servers() {
         "{e}"
     );
     assert_eq!(store.reads.load(Ordering::SeqCst), 0);
-    share::set(dir.path(), "docs", true).unwrap();
+    share::set(dir.path(), "docs", Some(0)).unwrap();
     assert_eq!(remote.token("docs", None).await.unwrap().token, "at-1");
 }
 
