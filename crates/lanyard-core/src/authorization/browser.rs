@@ -1,24 +1,87 @@
 //! Opening the system browser: `$BROWSER` (a command; the URL is appended as an argument, or
-//! replaces `%s`), else the platform opener (`xdg-open`, `open`, `start`).
+//! replaces `%s`), else on WSL Windows' browser ([`super::wsl`]), else the platform opener
+//! (`xdg-open`, `open`, `start`).
 
-use std::process::{Command, Stdio};
+use std::ffi::OsString;
+use std::process::{Child, Command, Stdio};
+
+use super::wsl;
+
+/// What decides how a browser opens; [`Env::current`] reads it from this process.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `$BROWSER`, when set and not blank.
+    pub browser: Option<String>,
+    /// `$PATH`, where the WSL openers are looked for.
+    pub path: Option<OsString>,
+    /// Running in WSL.
+    pub wsl: bool,
+    /// `$DISPLAY` or `$WAYLAND_DISPLAY` is set.
+    pub display: bool,
+}
+
+impl Env {
+    pub fn current() -> Env {
+        let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+        Env {
+            browser: std::env::var("BROWSER")
+                .ok()
+                .filter(|b| !b.trim().is_empty()),
+            path: std::env::var_os("PATH"),
+            wsl: wsl::running(),
+            display: set("DISPLAY") || set("WAYLAND_DISPLAY"),
+        }
+    }
+
+    /// No browser can open: Linux (or another Unix but macOS) without a display and without
+    /// `$BROWSER` (an SSH session, a container), unless it is WSL with a Windows opener.
+    pub fn no_display(&self) -> bool {
+        cfg!(all(unix, not(target_os = "macos")))
+            && !self.display
+            && self.browser.is_none()
+            && !(self.wsl && wsl::can_open(self.path.as_deref()))
+    }
+
+    /// Start the browser on `url`; the child is not waited for (tests wait on it).
+    pub fn open(&self, url: &str) -> Result<Child, String> {
+        if let Some(cmd) = &self.browser {
+            return open_with_browser_var(cmd, url);
+        }
+        if self.wsl {
+            for mut c in wsl::openers(self.path.as_deref(), url) {
+                match quiet(&mut c).spawn() {
+                    Ok(child) => return Ok(child),
+                    Err(e) => tracing::warn!("browser: {:?}: {e}", c.get_program()),
+                }
+            }
+        }
+        platform_opener(url)
+    }
+}
 
 /// Start the browser on `url` without waiting for it. `Err` says why it could not start.
 pub fn open(url: &str) -> Result<(), String> {
-    if let Some(cmd) = std::env::var("BROWSER")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-    {
-        // xdg-open convention: several commands separated by ':', first that starts wins.
-        let mut last_err = String::new();
-        for candidate in cmd.split(':').filter(|c| !c.trim().is_empty()) {
-            match spawn_browser(candidate, url) {
-                Ok(()) => return Ok(()),
-                Err(e) => last_err = e,
-            }
+    Env::current().open(url).map(drop)
+}
+
+/// No browser can open on this machine (see [`Env::no_display`]).
+pub fn no_display() -> bool {
+    Env::current().no_display()
+}
+
+fn open_with_browser_var(cmd: &str, url: &str) -> Result<Child, String> {
+    // xdg-open convention: several commands separated by ':', first that starts wins.
+    let mut last_err = String::new();
+    for candidate in cmd.split(':').filter(|c| !c.trim().is_empty()) {
+        match spawn_browser(candidate, url) {
+            Ok(child) => return Ok(child),
+            Err(e) => last_err = e,
         }
-        return Err(last_err);
     }
+    Err(last_err)
+}
+
+fn platform_opener(url: &str) -> Result<Child, String> {
     let opener: &[&str] = if cfg!(target_os = "macos") {
         &["open"]
     } else if cfg!(windows) {
@@ -30,21 +93,10 @@ pub fn open(url: &str) -> Result<(), String> {
     c.args(&opener[1..]).arg(url);
     quiet(&mut c)
         .spawn()
-        .map(|_| ())
         .map_err(|e| format!("{}: {e}", opener[0]))
 }
 
-/// No browser can open on this machine: Linux (or another Unix but macOS) without
-/// `$DISPLAY`/`$WAYLAND_DISPLAY` and without `$BROWSER` (an SSH session, a container).
-pub fn no_display() -> bool {
-    let set = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
-    cfg!(all(unix, not(target_os = "macos")))
-        && !set("DISPLAY")
-        && !set("WAYLAND_DISPLAY")
-        && !set("BROWSER")
-}
-
-fn spawn_browser(template: &str, url: &str) -> Result<(), String> {
+fn spawn_browser(template: &str, url: &str) -> Result<Child, String> {
     let mut words = template
         .split_whitespace()
         .map(str::to_owned)
@@ -63,7 +115,6 @@ fn spawn_browser(template: &str, url: &str) -> Result<(), String> {
     c.args(&words[1..]);
     quiet(&mut c)
         .spawn()
-        .map(|_| ())
         .map_err(|e| format!("$BROWSER ({}): {e}", words[0]))
 }
 
@@ -74,3 +125,6 @@ fn quiet(c: &mut Command) -> &mut Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
 }
+
+#[cfg(test)]
+mod tests;
