@@ -1,5 +1,6 @@
 //! `lanyard agent`: the sockets the running engine serves tokens on, and which servers a
-//! forwarded connection may get (see `lanyard_core::agent`).
+//! forwarded connection may get (see `lanyard_core::agent`). Unix only: elsewhere every action
+//! says the platform does not support the agent.
 
 use lanyard_core::agent::{self, share};
 use lanyard_core::paths::Paths;
@@ -28,6 +29,9 @@ pub enum Action {
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
+    if cfg!(not(unix)) {
+        return Err(agent::AgentError::Unsupported.into());
+    }
     let paths = Paths::from_env()?;
     let dir = paths.dir().to_path_buf();
     match args.action {

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::error::AgentError;
 use super::protocol::{Granted, MAX_LINE, Request, Response};
@@ -76,14 +75,30 @@ impl Agent {
         }
     }
 
+    #[cfg(unix)]
     async fn ask(&self, req: &Request) -> Result<Response, AgentError> {
-        let mut stream =
-            UnixStream::connect(&self.path)
-                .await
-                .map_err(|source| AgentError::Unreachable {
-                    path: self.path.clone(),
-                    source,
-                })?;
+        let stream = tokio::net::UnixStream::connect(&self.path)
+            .await
+            .map_err(|source| AgentError::Unreachable {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.exchange(stream, req).await
+    }
+
+    /// No Unix sockets here: no agent to ask (callers without `LANYARD_AGENT_SOCK` never get
+    /// this far, [`Agent::find`] finds no local socket file).
+    #[cfg(not(unix))]
+    async fn ask(&self, _req: &Request) -> Result<Response, AgentError> {
+        Err(AgentError::Unsupported)
+    }
+
+    #[cfg_attr(not(unix), allow(dead_code))]
+    async fn exchange(
+        &self,
+        mut stream: impl AsyncRead + AsyncWrite + Unpin,
+        req: &Request,
+    ) -> Result<Response, AgentError> {
         let broken = |detail: String| AgentError::Broken {
             path: self.path.clone(),
             detail,

@@ -39,6 +39,9 @@ pub enum AgentError {
     },
     #[error("Lanyard could not record which servers are shared with remotes ({detail})")]
     Share { detail: String },
+    /// The agent speaks over Unix sockets, which this platform (Windows) does not give Lanyard.
+    #[error("Lanyard's agent is not supported on this platform (it needs Unix sockets)")]
+    Unsupported,
 }
 
 impl UserFacing for AgentError {
@@ -51,6 +54,7 @@ impl UserFacing for AgentError {
             AgentError::NoStepUp { .. } => "agent.no-step-up",
             AgentError::Listen { .. } => "agent.listen",
             AgentError::Share { .. } => "agent.share",
+            AgentError::Unsupported => "agent.unsupported",
         }
     }
     fn next_step(&self) -> String {
@@ -79,6 +83,7 @@ impl UserFacing for AgentError {
                 "Check that Lanyard's state folder is writable by you, then run the command again."
                     .into()
             }
+            AgentError::Unsupported => "Here `lanyard token` and `lanyard bridge` read the keychain themselves; unset LANYARD_AGENT_SOCK. To sign in from a remote machine, use `lanyard add URL --device` or `--no-browser` and paste-back there.".into(),
         }
     }
 }

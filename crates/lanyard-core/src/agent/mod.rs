@@ -17,11 +17,19 @@
 //! - [`client`]: asking a socket (`LANYARD_AGENT_SOCK`, else the local engine's).
 //! - [`credentials`]: the bridge's header from the agent.
 //! - [`error`]: what can fail, [`error::AgentError`].
+//!
+//! Without Unix sockets (Windows) there is no agent: [`server`] is `unsupported.rs`, whose
+//! `start` fails with [`AgentError::Unsupported`]; the engine runs without it, callers find no
+//! socket and use the keychain path, and `lanyard agent` says the platform does not support it.
 
 pub mod client;
 pub mod credentials;
 pub mod error;
 pub mod protocol;
+#[cfg(unix)]
+pub mod server;
+#[cfg(not(unix))]
+#[path = "unsupported.rs"]
 pub mod server;
 pub mod share;
 

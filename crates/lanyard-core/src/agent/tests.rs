@@ -1,6 +1,8 @@
 //! The agent over real sockets in a temporary state directory: answered from memory after
 //! one keychain read, refused on the forwarding socket until shared, errors carried whole.
 
+#![cfg(unix)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
