@@ -26,7 +26,17 @@ impl Signin {
     /// `lanyard ARGS…` with stdin piped; `no_display` runs it as on an SSH host (no `$BROWSER`,
     /// no `$DISPLAY`).
     fn start(sb: &Sandbox, args: &[&str], no_display: bool) -> Signin {
+        Signin::start_with(sb, args, no_display, |_| {})
+    }
+
+    fn start_with(
+        sb: &Sandbox,
+        args: &[&str],
+        no_display: bool,
+        configure: impl FnOnce(&mut std::process::Command),
+    ) -> Signin {
         let mut cmd = sb.command(lanyard_bin());
+        configure(&mut cmd);
         cmd.args(args)
             .env("LANYARD_CALLBACK_TIMEOUT_SECS", "60")
             .stdin(Stdio::piped())
@@ -202,6 +212,25 @@ fn login_takes_a_pasted_address_too() {
     crate::core_common::add_ok(&sb, &world, "demo", "p");
     let mut s = Signin::start(&sb, &["login", "p", "--no-browser"], false);
     let auth_url = s.authorization_url();
+    let address = browse_without_callback(&sb, &auth_url);
+    s.paste(&address);
+    let (code, stderr) = s.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    token_ok(&sb, "p");
+}
+
+/// WSL without `wslview` or `powershell.exe`, or a `$BROWSER` that does not exist: nothing opens,
+/// so the printed URL's redirect address may be pasted back as on a machine without a display.
+#[test]
+fn a_browser_that_cannot_start_leaves_the_printed_url_to_paste_back() {
+    let world = World::start(json!({})).expect("world");
+    let sb = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("demo");
+    let mut s = Signin::start_with(&sb, &["add", &url, "--name", "p"], false, |c| {
+        c.env("BROWSER", "/nonexistent/lanyard-test-browser");
+    });
+    let auth_url = s.authorization_url();
+    s.wait_for("paste prompt", |l| l.contains("paste it here"));
     let address = browse_without_callback(&sb, &auth_url);
     s.paste(&address);
     let (code, stderr) = s.finish();

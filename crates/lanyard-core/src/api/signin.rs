@@ -326,6 +326,9 @@ impl AuthContext<'_> {
         .url();
         // No display (an SSH host, a container): xdg-open would "succeed" and show nothing.
         let headless = self.no_browser || browser::no_display();
+        // No browser could be started (none found, WSL without a Windows opener): the URL is
+        // printed, and the address the browser ends on may be pasted back as when headless.
+        let mut url_printed = headless;
         if headless {
             (self.progress)(Progress::OpenThisUrl {
                 url: url.to_string(),
@@ -337,6 +340,7 @@ impl AuthContext<'_> {
                 }),
                 Err(detail) => {
                     tracing::warn!("browser: {detail}");
+                    url_printed = true;
                     (self.progress)(Progress::OpenThisUrl {
                         url: url.to_string(),
                     })
@@ -345,7 +349,7 @@ impl AuthContext<'_> {
         }
         let callback = paste::callback_or_paste(
             self.listener,
-            self.paste.filter(|_| headless),
+            self.paste.filter(|_| url_printed),
             &state,
             self.as_meta.issuer_str(),
             self.as_meta.authorization_response_iss_parameter_supported,
