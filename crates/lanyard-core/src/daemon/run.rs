@@ -117,6 +117,13 @@ fn forget_on_events(
             let event = events.recv().await;
             let Some(agent) = agent.upgrade() else { return };
             match event {
+                // A token that is fresh, or in hand while a refresh runs, is the one held: its
+                // replacement comes as `Refreshed` (and a sign-in or sign-out rewrites the state
+                // file, which the agent checks). Forgetting here cost a keychain read per scan.
+                Ok(Event::Status {
+                    status: Status::Fresh { .. } | Status::NoExpiry | Status::Refreshing { .. },
+                    ..
+                }) => {}
                 Ok(
                     Event::Status { server, .. }
                     | Event::Refreshed { server, .. }
