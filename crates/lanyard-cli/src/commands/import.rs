@@ -159,17 +159,7 @@ async fn watch(
             );
         }
         for e in &delta.removed {
-            let saved = lanyard
-                .state_file()
-                .and_then(|f| Ok(f.load()?))
-                .ok()
-                .and_then(|st| {
-                    st.servers
-                        .iter()
-                        .find(|s| s.url == e.url)
-                        .map(|s| s.name.clone())
-                });
-            match saved {
+            match saved_as(lanyard, &e.url) {
                 Some(name) => println!(
                     "gone from the registry: {} ({}) — still saved as \"{name}\"; `lanyard remove {name}` if you no longer want it",
                     e.name, e.url
@@ -187,17 +177,7 @@ async fn import_one(
     opts: &AddOptions,
     connect: Option<&str>,
 ) -> Outcome {
-    let known = lanyard
-        .state_file()
-        .and_then(|f| Ok(f.load()?))
-        .ok()
-        .and_then(|st| {
-            st.servers
-                .iter()
-                .find(|s| s.url == entry.url)
-                .map(|s| s.name.clone())
-        });
-    if let Some(name) = known {
+    if let Some(name) = saved_as(lanyard, &entry.url) {
         return Outcome::Skipped {
             entry: entry.name.clone(),
             reason: format!("already added as \"{name}\""),
@@ -385,6 +365,15 @@ fn print_outcome(o: &Outcome) {
             println!("failed {entry}: [{code}] {error}\n  {next_step}");
         }
     }
+}
+
+/// The name a server with this URL is saved under, if any.
+fn saved_as(lanyard: &Lanyard, url: &url::Url) -> Option<String> {
+    let st = lanyard.state_file().and_then(|f| Ok(f.load()?)).ok()?;
+    st.servers
+        .iter()
+        .find(|s| &s.url == url)
+        .map(|s| s.name.clone())
 }
 
 #[cfg(test)]
