@@ -13,7 +13,7 @@ pub fn derive_name(url: &Url) -> String {
         .into_iter()
         .flatten()
         .rfind(|s| !GENERIC.contains(&s.to_ascii_lowercase().as_str()))
-        .map(sanitize)
+        .map(crate::servers::name_from)
         .filter(|s| !s.is_empty());
     if let Some(n) = from_path {
         return n;
@@ -24,7 +24,7 @@ pub fn derive_name(url: &Url) -> String {
                 .split('.')
                 .find(|l| !matches!(*l, "www" | "mcp" | "api"))
                 .unwrap_or(d);
-            let n = sanitize(label);
+            let n = crate::servers::name_from(label);
             if n.is_empty() { "server".into() } else { n }
         }
         _ => match url.port() {
@@ -32,21 +32,6 @@ pub fn derive_name(url: &Url) -> String {
             None => "local".into(),
         },
     }
-}
-
-fn sanitize(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_owned();
-    s.chars().take(40).collect()
 }
 
 /// Names are short ASCII words (used in keychain item names and lock file names).

@@ -82,17 +82,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 /// The name Lanyard saves an entry under: `com.example/weather-api` → `weather-api`.
 pub fn short_name(name: &str) -> String {
     let last = name.rsplit('/').next().unwrap_or(name);
-    let s: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s: String = s.trim_matches('-').chars().take(40).collect();
+    let s = crate::servers::name_from(last);
     if s.is_empty() { "server".into() } else { s }
 }
 
