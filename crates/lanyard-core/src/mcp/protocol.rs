@@ -174,6 +174,15 @@ pub fn apply(
     req
 }
 
+/// Every `WWW-Authenticate` value of an answer (a server may send several).
+pub fn www_authenticate(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

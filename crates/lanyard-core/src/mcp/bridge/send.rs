@@ -121,12 +121,7 @@ impl Bridge {
 
 /// A 403 whose `WWW-Authenticate` says `insufficient_scope`: the scope it asks for, if any.
 fn insufficient_scope(resp: &reqwest::Response) -> Option<Option<String>> {
-    let values: Vec<String> = resp
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
+    let values = crate::mcp::protocol::www_authenticate(resp.headers());
     let c = crate::discovery::BearerChallenge::from_headers(&values)?;
     (c.error.as_deref() == Some("insufficient_scope")).then_some(c.scope)
 }

@@ -232,12 +232,7 @@ impl McpClient {
 
     pub(super) async fn status_err(&self, resp: reqwest::Response) -> McpError {
         let status = resp.status().as_u16();
-        let values: Vec<String> = resp
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
+        let values = crate::mcp::protocol::www_authenticate(resp.headers());
         let www = Some(values.join(", ")).filter(|w| !w.is_empty());
         let challenge = BearerChallenge::from_headers(&values);
         let body = http::read_capped(resp, 64 * 1024, &self.url)
