@@ -5,11 +5,9 @@
 //! agent and nothing here is read or written; with a local engine running, tokens come from its
 //! socket first.
 
-use lanyard_core::authorization::request::step_up_scopes;
 use lanyard_core::agent::credentials::FromAgent;
 use lanyard_core::agent::{Agent, Found};
 use lanyard_core::api::{FlowError, Lanyard};
-use lanyard_core::paths::Paths;
 use lanyard_core::mcp::bridge::{Anonymous, Credentials, HeaderFuture};
 use lanyard_core::tokens::fresh::Want;
 
@@ -54,24 +52,16 @@ impl Credentials for Live {
         })
     }
 
-    /// As `lanyard call` does on a 403 `insufficient_scope`: the saved scopes plus those the
-    /// server asks for, and a sign-in again in the browser (the progress goes to stderr, which
-    /// assistants log; stdout is the protocol).
+    /// As `lanyard call` does on a 403 `insufficient_scope`: a sign-in again in the browser with
+    /// the scopes the server asks for added (the progress goes to stderr, which assistants log;
+    /// stdout is the protocol).
     fn step_up<'a>(&'a self, _rejected: &'a str, scope: Option<&'a str>) -> HeaderFuture<'a> {
         Box::pin(async move {
-            let state = self.lanyard.state_file()?;
-            let widened = state.update(|st| {
-                let server = st.server_mut(&self.name).ok_or_else(|| {
-                    lanyard_core::servers::StateError::UnknownServer(self.name.clone())
-                })?;
-                server.scopes = step_up_scopes(&server.scopes, scope);
-                Ok::<_, lanyard_core::Error>(server.quirks.header_name().to_owned())
-            })?;
-            self.lanyard
-                .login(&self.name, false, &crate::output::progress_quiet)
+            let t = self
+                .lanyard
+                .step_up(&self.name, scope, &crate::output::progress_quiet)
                 .await?;
-            let t = self.lanyard.fresh_token(&self.name, Want::Usable).await?;
-            Ok((widened, t.header_value()))
+            self.lanyard.header_for(&self.name, &t)
         })
     }
 }
@@ -86,8 +76,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         return lanyard_core::mcp::bridge::run(http, parsed, Box::new(Anonymous)).await;
     }
     let name = args.name.unwrap_or_default();
-    let state_dir = || Paths::from_env().ok().map(|p| p.dir().to_path_buf());
-    let local = match Agent::find(state_dir) {
+    let local = match Agent::find_for_user() {
         Found::Forwarded(agent) => return forwarded(agent, name).await,
         Found::Local(agent) => Some(agent),
         Found::None => None,

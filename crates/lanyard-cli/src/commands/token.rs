@@ -6,7 +6,6 @@
 use lanyard_core::agent::protocol::Granted;
 use lanyard_core::agent::{Agent, Found};
 use lanyard_core::api::Lanyard;
-use lanyard_core::paths::Paths;
 use lanyard_core::tokens::TokenSet;
 use lanyard_core::tokens::set::{REFRESH_MARGIN_SECS, now};
 
@@ -75,8 +74,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
 /// left by a killed engine, or an error the engine met — the keychain path reports it with its
 /// own code).
 pub async fn from_agent(name: &str) -> lanyard_core::Result<Option<Granted>> {
-    let state_dir = || Paths::from_env().ok().map(|p| p.dir().to_path_buf());
-    match Agent::find(state_dir) {
+    match Agent::find_for_user() {
         Found::Forwarded(agent) => Ok(Some(agent.token(name, None).await?)),
         Found::Local(agent) => Ok(agent.token(name, None).await.ok()),
         Found::None => Ok(None),

@@ -49,6 +49,15 @@ impl Agent {
         }
     }
 
+    /// [`Agent::find`] for this user's state directory (from the environment).
+    pub fn find_for_user() -> Found {
+        Agent::find(|| {
+            crate::paths::Paths::from_env()
+                .ok()
+                .map(|p| p.dir().to_path_buf())
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

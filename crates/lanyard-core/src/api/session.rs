@@ -151,6 +151,24 @@ impl Lanyard {
         Ok((server.quirks.header_name().to_owned(), token.header_value()))
     }
 
+    /// A 403 `insufficient_scope` from `name`'s server: sign in again with the saved scopes plus
+    /// the ones the challenge asks for (`lanyard call`, `tools`, the bridge). The widened scopes
+    /// are saved with the new tokens, so only when the sign-in succeeds.
+    pub async fn step_up(
+        &self,
+        name: &str,
+        scope: Option<&str>,
+        progress: ProgressFn<'_>,
+    ) -> Result<TokenSet, Error> {
+        let (_, current) = self.server(name)?;
+        let union = crate::authorization::request::step_up_scopes(&current.scopes, scope);
+        progress(Progress::StepUp {
+            scopes: union.clone(),
+        });
+        self.sign_in_again(&current, Some(union), false, progress)
+            .await
+    }
+
     /// `tools NAME`.
     pub async fn tools(&self, name: &str, progress: ProgressFn<'_>) -> Result<Vec<Tool>, Error> {
         Ok(self
@@ -210,17 +228,7 @@ impl Lanyard {
                     if step_ups < signin::MAX_STEP_UPS =>
                 {
                     step_ups += 1;
-                    let (_, current) = self.server(name)?;
-                    let union = crate::authorization::request::step_up_scopes(
-                        &current.scopes,
-                        scope.as_deref(),
-                    );
-                    progress(Progress::StepUp {
-                        scopes: union.clone(),
-                    });
-                    tokens = self
-                        .sign_in_again(&current, Some(union), false, progress)
-                        .await?;
+                    tokens = self.step_up(name, scope.as_deref(), progress).await?;
                 }
                 Err(McpError::InsufficientScope { scope, .. }) => {
                     return Err(FlowError::StepUpLimit(step_ups, scope.unwrap_or_default()).into());
