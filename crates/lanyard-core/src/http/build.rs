@@ -49,8 +49,10 @@ impl Limits {
 /// agent, the trusted certificates ([`trust`]) and the proxies ([`proxy`]) of the
 /// environment.
 pub fn build_client(limits: &Limits) -> Result<reqwest::Client, HttpError> {
+    // Unit tests never read the real HOME's config folder; the saved CA is tested by path.
     let saved_ca = crate::paths::Paths::from_env()
         .ok()
+        .filter(|_| !cfg!(test))
         .map(|p| p.dir().join(trust::SAVED_CA_FILE));
     build_client_with(limits, &setting::env_var, saved_ca.as_deref())
 }
