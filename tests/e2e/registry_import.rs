@@ -3,7 +3,10 @@
 //! nothing is sent to an entry's URL before it is chosen, `--select` adds exactly the chosen
 //! entries (through `add`: signed in, first tool call, saved), a failed entry fails the command
 //! without undoing the others, a registry behind the world's IdP is signed in to first, and
-//! `--connect cursor` writes Cursor's config in the sandbox.
+//! `--connect cursor` writes Cursor's config in the sandbox. Before any sign-in the chosen
+//! entries are checked and where each signs in is shown; entries whose issuer also signs in
+//! servers of other origins (saved, or chosen with them) are signed in to only when that issuer
+//! was confirmed, and entries sharing an issuer sign in once when the IdP session allows.
 
 use lanyard_e2e::{Sandbox, Value, World, json};
 
@@ -184,7 +187,15 @@ fn select_adds_exactly_the_chosen_entry_and_its_tools_work() {
 fn a_failed_entry_fails_the_command_and_leaves_the_others_added() {
     let world = world();
     let sandbox = Sandbox::new().expect("sandbox");
-    let run = sandbox.lanyard(&["import", &registry(&world, "open"), "--all", "--json"]);
+    let idp = world.issuer_url("idp");
+    let run = sandbox.lanyard(&[
+        "import",
+        &registry(&world, "open"),
+        "--all",
+        "--expect-issuer",
+        &idp,
+        "--json",
+    ]);
     run.assert_failed();
     let out = run.json().expect("json");
     let status: Vec<(&str, &str)> = out["results"]
@@ -218,7 +229,18 @@ fn a_protected_registry_is_signed_in_to_then_listed_and_its_token_is_kept() {
     let world = world();
     let sandbox = Sandbox::new().expect("sandbox");
     let reg = registry(&world, "locked");
-    let run = sandbox.lanyard(&["import", &reg, "--select", "other", "--json"]);
+    // The registry's own sign-in is at idp too, from another origin: the entry's sign-in there
+    // is confirmed by naming the issuer.
+    let idp = world.issuer_url("idp");
+    let run = sandbox.lanyard(&[
+        "import",
+        &reg,
+        "--select",
+        "other",
+        "--expect-issuer",
+        &idp,
+        "--json",
+    ]);
     run.assert_ok();
     let out = run.json().expect("json");
     assert_eq!(out["listing"]["registry_server"], json!("registry-local"));
@@ -428,4 +450,150 @@ fn an_entrys_token_header_hint_is_shown_and_used_for_its_sign_in_and_calls() {
     call.assert_ok();
     assert!(call.stdout.contains("via hint"), "{}", call.describe());
     assert!(world.counts().unwrap().mcp_authorized("gated") >= 2);
+}
+
+/// Requests a world MCP server saw other than discovery's (PRM reads and the unauthenticated
+/// probe): with a token, i.e. after a sign-in.
+fn authorized_at(world: &World, name: &str) -> u64 {
+    world.counts().unwrap().mcp_authorized(name)
+}
+
+#[test]
+fn the_listing_says_what_each_entry_costs_and_a_chosen_one_shows_its_issuer_before_signing_in() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let reg = registry(&world, "open");
+    let list = sandbox.lanyard(&["import", &reg]);
+    list.assert_ok();
+    assert!(
+        list.stdout.contains("sign-in needed: where it signs in is checked"),
+        "{}",
+        list.describe()
+    );
+    let run = sandbox.lanyard(&["import", &reg, "--select", "demo", "--json"]);
+    run.assert_ok();
+    let out = run.json().expect("json");
+    assert_eq!(out["checks"][0]["issuer"], json!(world.issuer_url("idp")));
+    assert!(out["checks"][0]["warning"].is_null(), "{out}");
+    assert_eq!(out["results"][0]["status"], json!("added"), "{out}");
+    // Listed again: the added entry costs nothing, and the text run prints where it signs in.
+    let again = sandbox.lanyard(&["import", &reg, "--json"]);
+    let costs = again.json().expect("json")["costs"].clone();
+    assert_eq!(costs[0], json!({"kind": "already-added", "name": "demo"}));
+    // other is served from demo's origin (the world's gateway): a sign-in where the user is
+    // signed in already.
+    assert_eq!(
+        costs[1],
+        json!({"kind": "known-issuer", "issuer": world.issuer_url("idp"), "via": "demo"})
+    );
+    assert!(
+        sandbox
+            .lanyard(&["import", &reg])
+            .stdout
+            .contains("where you are signed in already (for demo)"),
+        "the text listing says it too"
+    );
+    let text = sandbox.lanyard(&["import", &reg, "--select", "other", "--expect-issuer", &world.issuer_url("idp")]);
+    text.assert_ok();
+    let signs_in = text.stdout.find("other signs in at ").expect("the issuer line");
+    let added = text.stdout.find("added dev.lanyard.world/other").expect("added");
+    assert!(signs_in < added, "{}", text.describe());
+}
+
+#[test]
+fn an_entry_whose_issuer_also_signs_in_another_origin_is_not_signed_in_until_that_issuer_is_confirmed()
+{
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    // The protected registry is signed in to at idp (its own origin, the URL the user typed);
+    // its entries are on the gateway's origin and sign in at idp too.
+    let reg = registry(&world, "locked");
+    let idp = world.issuer_url("idp");
+    let run = sandbox.lanyard(&["import", &reg, "--select", "other", "--json"]);
+    run.assert_failed();
+    let out = run.json().expect("json");
+    let warning = out["checks"][0]["warning"].as_str().unwrap_or_default();
+    assert!(
+        warning.starts_with("127.0.0.1:")
+            && warning.contains("will receive tokens from your sign-in at")
+            && warning.contains("(which also signs you in to registry-local: http://127.0.0.1:"),
+        "{out}"
+    );
+    assert_eq!(
+        out["results"][0]["code"],
+        json!("import.issuer-not-confirmed"),
+        "{out}"
+    );
+    assert!(
+        out["results"][0]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--expect-issuer {idp}")),
+        "{out}"
+    );
+    // Checked (discovery), never signed in: the one authorization is the registry's.
+    assert_eq!(world.counts().unwrap().authorizations("idp"), 1);
+    assert_eq!(authorized_at(&world, "other"), 0);
+    assert_eq!(saved_names(&sandbox), ["registry-local"]);
+
+    // An issuer named that is not its own: still nothing.
+    let wrong = sandbox.lanyard(&[
+        "import",
+        &reg,
+        "--select",
+        "other",
+        "--expect-issuer",
+        "https://idp.corp.example",
+        "--json",
+    ]);
+    wrong.assert_failed();
+    assert_eq!(
+        wrong.json().expect("json")["results"][0]["code"],
+        json!("import.unexpected-issuer")
+    );
+    assert_eq!(world.counts().unwrap().authorizations("idp"), 1);
+
+    // The text run shows the warning; naming the issuer signs in.
+    let text = sandbox.lanyard(&["import", &reg, "--select", "other"]);
+    text.assert_failed();
+    assert!(
+        text.stdout.contains("  warning: 127.0.0.1:"),
+        "{}",
+        text.describe()
+    );
+    sandbox
+        .lanyard(&["import", &reg, "--select", "other", "--expect-issuer", &idp])
+        .assert_ok();
+    assert_eq!(saved_names(&sandbox), ["other", "registry-local"]);
+    assert!(authorized_at(&world, "other") > 0);
+}
+
+#[test]
+fn servers_sharing_an_issuer_sign_in_once_when_the_idp_session_allows() {
+    let world = World::start(json!({
+        "mcpServers": [{"name": "demo"}, {"name": "other"}],
+        "registries": [{"name": "open", "stdioOnly": false, "broken": false}]
+    }))
+    .expect("world starts");
+    let mut sandbox = Sandbox::new().expect("sandbox");
+    // The scripted browser keeps its cookies between sign-ins, as the user's browser (and the
+    // tray's sign-in window) keeps the IdP's session.
+    let jar = sandbox.home().join("browser-jar.json");
+    sandbox.set_env("WORLD_BROWSER_JAR", &jar);
+    let run = sandbox.lanyard(&[
+        "import",
+        &registry(&world, "open"),
+        "--all",
+        "--expect-issuer",
+        &world.issuer_url("idp"),
+    ]);
+    run.assert_ok();
+    assert_eq!(saved_names(&sandbox), ["demo", "other"]);
+    let log = sandbox.browser_log();
+    let steps = |s: &str| log.iter().filter(|l| l["step"] == json!(s)).count();
+    assert_eq!(steps("open"), 2, "{log:?}");
+    assert_eq!(steps("login"), 1, "one login for both: {log:?}");
+    assert_eq!(world.counts().unwrap().authorizations("idp"), 2);
+    // One client at the IdP for both servers.
+    assert_eq!(world.counts().unwrap().registrations("idp"), 1);
 }

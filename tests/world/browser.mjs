@@ -18,6 +18,8 @@
 // ends on the provider's closing page.
 //                  and writes its whole address to $WORLD_BROWSER_CALLBACK_FILE when set (paste-back)
 // WORLD_BROWSER_LOGIN: the user name to log in as (default "alice").
+// WORLD_BROWSER_JAR: a file that keeps the cookie jar from one run to the next, as a real
+//   browser keeps the identity provider's session (without it every run starts logged out).
 
 import fs from 'node:fs';
 
@@ -46,7 +48,20 @@ function say(obj) {
 }
 
 // --- cookies (one jar a host:port; paths ignored, expired cookies removed) ----------------------
+const jarFile = process.env.WORLD_BROWSER_JAR;
 const jar = new Map();
+if (jarFile && fs.existsSync(jarFile)) {
+  for (const [host, cookies] of Object.entries(JSON.parse(fs.readFileSync(jarFile, 'utf8')))) {
+    jar.set(host, new Map(Object.entries(cookies)));
+  }
+}
+
+function saveJar() {
+  if (!jarFile) return;
+  const out = {};
+  for (const [host, cookies] of jar) out[host] = Object.fromEntries(cookies);
+  fs.writeFileSync(jarFile, JSON.stringify(out));
+}
 
 function storeCookies(origin, headers) {
   const list = headers.getSetCookie ? headers.getSetCookie() : [];
@@ -68,6 +83,7 @@ function storeCookies(origin, headers) {
     else cookies.set(name, value);
   }
   jar.set(host, cookies);
+  saveJar();
 }
 
 function cookieHeader(target) {

@@ -1,11 +1,14 @@
 //! `lanyard import REGISTRY_URL [--select a,b | --all] [--connect IDES] [--json]`: list a
-//! registry's remote servers (name, description, URL, skipped entries with the reason), then add
-//! the ones the user chose — by flag, or by answering the prompt on a terminal. Nothing is sent
-//! to an entry's URL before it is chosen; each chosen entry goes through `add` (all or nothing).
+//! registry's remote servers (name, description, URL, what each costs, skipped entries with the
+//! reason), then add the ones the user chose — by flag, or by answering the prompt on a
+//! terminal. Nothing is sent to an entry's URL before it is chosen. The chosen ones are checked
+//! first (discovery only) and where each signs in is printed, with the shared-issuer warning;
+//! a warned entry is signed in to only after a yes on the terminal or with `--expect-issuer`
+//! naming its issuer. Each goes through `add` (all or nothing) held to the issuer it showed.
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use lanyard_core::api::{AddOptions, FlowError, Lanyard, Listing};
+use lanyard_core::api::{AddOptions, Cost, EntryCheck, FlowError, Lanyard, Listing};
 use lanyard_core::registry::Entry;
 use serde::Serialize;
 
@@ -31,12 +34,16 @@ pub struct Args {
     /// Sign in with a code entered on another device (RFC 8628).
     #[arg(long, conflicts_with = "no_browser")]
     pub device: bool,
+    /// Sign in only at this authorization server (repeatable): chosen entries that sign in
+    /// elsewhere are not signed in to, and its shared-issuer warning counts as answered.
+    #[arg(long, value_name = "ISSUER")]
+    pub expect_issuer: Vec<String>,
     /// Print the listing and the results as JSON.
     #[arg(long)]
     pub json: bool,
     /// Keep listing: report servers that appear in or leave the registry (never adds or
     /// removes anything by itself); stop with ^C.
-    #[arg(long, conflicts_with_all = ["select", "all", "connect", "json"])]
+    #[arg(long, conflicts_with_all = ["select", "all", "connect", "json", "expect_issuer"])]
     pub watch: bool,
     /// Seconds between two listings with --watch.
     #[arg(long, value_name = "SECS", default_value_t = 300, requires = "watch")]
@@ -80,14 +87,15 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     if args.watch {
         return watch(&lanyard, &args, opts, listing).await;
     }
+    let costs = lanyard.import_costs(&listing.catalogue.entries)?;
     if !args.json {
-        print_listing(&listing);
+        print_listing(&listing, &costs);
     }
     let chosen = match choose(&args, &listing)? {
         Some(c) => c,
         None => {
             if args.json {
-                output::json(&serde_json::json!({ "listing": listing, "results": [] }));
+                output::json(&serde_json::json!({ "listing": listing, "costs": costs, "results": [] }));
             }
             eprintln!(
                 "Nothing added: choose entries with --select NAMES (or --all){}.",
@@ -101,23 +109,58 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         }
     };
     let mut results = Vec::new();
-    for entry in chosen {
-        let outcome = import_one(&lanyard, entry, &opts, args.connect.as_deref()).await;
+    let mut record = |outcome: Outcome| {
         if !args.json {
             print_outcome(&outcome);
         }
         results.push(outcome);
+    };
+    // Entries already saved are not contacted again.
+    let mut to_check = Vec::new();
+    for entry in chosen {
+        match saved_as(&lanyard, &entry.url) {
+            Some(name) => record(Outcome::Skipped {
+                entry: entry.name.clone(),
+                reason: format!("already added as \"{name}\""),
+            }),
+            None => to_check.push(entry),
+        }
+    }
+    let checks = lanyard.import_check(&to_check).await?;
+    if !args.json {
+        print_checks(&to_check, &checks);
+    }
+    let answer = answer_warnings(&args, &checks);
+    let mut shown = Vec::new();
+    for (entry, check) in to_check.into_iter().zip(checks) {
+        let check = match check {
+            Ok(c) => c,
+            Err(e) => {
+                record(failed(entry, &e));
+                continue;
+            }
+        };
+        record(match check.go_ahead(&args.expect_issuer, answer) {
+            Ok(()) => import_one(&lanyard, entry, &check, &opts, args.connect.as_deref()).await,
+            Err(e) => failed(entry, &lanyard_core::Error::from(e)),
+        });
+        shown.push(check);
     }
     if args.json {
-        output::json(&serde_json::json!({ "listing": listing, "results": results }));
+        output::json(&serde_json::json!({
+            "listing": listing,
+            "costs": costs,
+            "checks": shown,
+            "results": results,
+        }));
     }
-    let failed = results
+    let n_failed = results
         .iter()
         .filter(|r| matches!(r, Outcome::Failed { .. }))
         .count();
-    if failed > 0 {
+    if n_failed > 0 {
         eprintln!(
-            "{failed} of {} chosen server(s) could not be added; the others are saved.",
+            "{n_failed} of {} chosen server(s) could not be added; the others are saved.",
             results.len()
         );
         output::set_exit_code(1);
@@ -133,7 +176,7 @@ async fn watch(
     opts: AddOptions,
     first: Listing,
 ) -> lanyard_core::Result<()> {
-    print_listing(&first);
+    print_listing(&first, &lanyard.import_costs(&first.catalogue.entries)?);
     println!(
         "Watching {} every {} s; new servers are offered, never added (^C to stop).",
         first.catalogue.url, args.interval
@@ -171,27 +214,60 @@ async fn watch(
     }
 }
 
-async fn import_one(
-    lanyard: &Lanyard,
-    entry: &Entry,
-    opts: &AddOptions,
-    connect: Option<&str>,
-) -> Outcome {
-    if let Some(name) = saved_as(lanyard, &entry.url) {
-        return Outcome::Skipped {
-            entry: entry.name.clone(),
-            reason: format!("already added as \"{name}\""),
-        };
-    }
-    let failed = |e: &lanyard_core::Error| Outcome::Failed {
+fn failed(entry: &Entry, e: &lanyard_core::Error) -> Outcome {
+    Outcome::Failed {
         entry: entry.name.clone(),
         code: e.code(),
         error: e.what(),
         next_step: e.next_step(),
-    };
-    let added = match lanyard.import_entry(entry, opts, &output::progress).await {
+    }
+}
+
+/// Where each checked entry signs in, and its warning.
+fn print_checks(entries: &[&Entry], checks: &[lanyard_core::Result<EntryCheck>]) {
+    for (e, c) in entries.iter().zip(checks) {
+        match c {
+            Ok(c) => {
+                println!("{} signs in at {}", e.short, c.issuer);
+                if let Some(w) = &c.warning {
+                    println!("  warning: {w}");
+                }
+            }
+            Err(err) => println!("{} could not be checked: {}", e.short, err.what()),
+        }
+    }
+}
+
+/// The terminal's answer to the shared-issuer warnings (`None`: no warning, no terminal, or
+/// `--expect-issuer` decides).
+fn answer_warnings(args: &Args, checks: &[lanyard_core::Result<EntryCheck>]) -> Option<bool> {
+    let warned = checks
+        .iter()
+        .filter(|c| c.as_ref().is_ok_and(|c| c.warning.is_some()))
+        .count();
+    if warned == 0
+        || !args.expect_issuer.is_empty()
+        || !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
+    {
+        return None;
+    }
+    eprint!("Sign in to the {warned} server(s) with a warning anyway? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    Some(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+async fn import_one(
+    lanyard: &Lanyard,
+    entry: &Entry,
+    check: &EntryCheck,
+    opts: &AddOptions,
+    connect: Option<&str>,
+) -> Outcome {
+    let added = match lanyard.import_entry(entry, check, opts, &output::progress).await {
         Ok(a) => a,
-        Err(e) => return failed(&e),
+        Err(e) => return failed(entry, &e),
     };
     let mut connected = Vec::new();
     if let Some(ides) = connect {
@@ -201,7 +277,7 @@ async fn import_one(
         };
         match super::connect::connect(&added.name, &target).await {
             Ok(reports) => connected = reports.iter().map(|r| r.ide.label().to_owned()).collect(),
-            Err(e) => return failed(&e),
+            Err(e) => return failed(entry, &e),
         }
     }
     Outcome::Added {
@@ -290,7 +366,7 @@ fn choose<'a>(args: &Args, listing: &'a Listing) -> lanyard_core::Result<Option<
     Ok(Some(out))
 }
 
-fn print_listing(listing: &Listing) {
+fn print_listing(listing: &Listing, costs: &[Cost]) {
     let c = &listing.catalogue;
     println!(
         "{} lists {} remote server(s){}:",
@@ -302,8 +378,9 @@ fn print_listing(listing: &Listing) {
             String::new()
         }
     );
-    for (i, e) in c.entries.iter().enumerate() {
+    for (i, (e, cost)) in c.entries.iter().zip(costs).enumerate() {
         println!("  {:>2}. {}  ({})  {}", i + 1, e.short, e.name, e.url);
+        println!("      {}", cost_line(cost));
         if !e.description.is_empty() {
             println!("      {}", e.description);
         }
@@ -327,7 +404,6 @@ fn print_listing(listing: &Listing) {
             println!("      ({})", hints.join("; "));
         }
     }
-    println!("      Whether each one needs a sign-in is found out when it is added.");
     for s in &c.skipped {
         println!("  skipped {}: {}", s.name, s.reason);
     }
@@ -336,6 +412,18 @@ fn print_listing(listing: &Listing) {
             "  (the registry has more; Lanyard read the first {} pages)",
             c.pages
         );
+    }
+}
+
+fn cost_line(cost: &Cost) -> String {
+    match cost {
+        Cost::AlreadyAdded { name } => format!("already added as \"{name}\": nothing to do"),
+        Cost::KnownIssuer { issuer, via } => format!(
+            "sign-in at {issuer}, where you are signed in already (for {via}): usually no new prompt"
+        ),
+        Cost::SignIn => {
+            "sign-in needed: where it signs in is checked and shown before it starts".into()
+        }
     }
 }
 
@@ -411,6 +499,7 @@ mod tests {
             connect: None,
             no_browser: false,
             device: false,
+            expect_issuer: vec![],
             json: false,
             watch: false,
             interval: 300,

@@ -64,7 +64,7 @@ impl Confirmed {
 
 /// Issuer identifiers compare as strings (RFC 8414 §3.3); a bare origin's trailing slash is
 /// the one spelling difference a parsed URL introduces, so it is ignored.
-fn same_issuer(a: &str, b: &str) -> bool {
+pub(super) fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
@@ -104,11 +104,27 @@ pub struct SharedIssuer {
 /// from `url`'s. Servers at the same origin (another path on the same gateway) are no warning:
 /// they already receive each other's tokens' audience by being the same site.
 pub fn shared_issuer(existing: &[ServerView], url: &Url, issuer: &str) -> Option<SharedIssuer> {
+    shared_issuer_among(
+        existing
+            .iter()
+            .map(|s| (s.name.as_str(), s.url.as_str(), s.issuer.as_str())),
+        url,
+        issuer,
+    )
+}
+
+/// The same rule over any `(name, url, issuer)` triples: saved servers, and the other entries
+/// chosen in one import (which will sign in at the same issuer moments later).
+pub fn shared_issuer_among<'a>(
+    others: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    url: &Url,
+    issuer: &str,
+) -> Option<SharedIssuer> {
     let new_origin = url.origin().ascii_serialization();
-    let others: Vec<(String, String)> = existing
-        .iter()
-        .filter(|s| same_issuer(&s.issuer, issuer))
-        .filter_map(|s| Some((s.name.clone(), origin(&s.url)?)))
+    let others: Vec<(String, String)> = others
+        .into_iter()
+        .filter(|(_, _, i)| same_issuer(i, issuer))
+        .filter_map(|(n, u, _)| Some((n.to_owned(), origin(u)?)))
         .filter(|(_, o)| *o != new_origin)
         .collect();
     if others.is_empty() {

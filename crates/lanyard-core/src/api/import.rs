@@ -7,6 +7,7 @@
 
 use super::add::{AddOptions, AddOutcome, unique_name};
 use super::facade::Lanyard;
+use super::import_check::EntryCheck;
 use super::progress::ProgressFn;
 use crate::Error;
 use crate::http::Http;
@@ -34,20 +35,8 @@ impl Lanyard {
     ) -> Result<Listing, Error> {
         let list = registry::list_url(registry_url)?;
         let http = Http::new()?;
-        let saved = match &self.state {
-            Some(f) => f
-                .load()?
-                .servers
-                .iter()
-                .find(|s| s.url == list)
-                .map(|s| s.name.clone()),
-            None => None,
-        };
-        let auth = match &saved {
-            Some(name) => Some(self.auth_header(name).await?),
-            None => None,
-        };
-        match registry::fetch(&http, &list, auth.as_ref()).await {
+        let (saved, listed) = self.list_with_saved_token(&http, &list).await?;
+        match listed {
             Ok(catalogue) => Ok(Listing {
                 catalogue,
                 registry_server: saved,
@@ -80,16 +69,44 @@ impl Lanyard {
         }
     }
 
+    /// One listing of `list` with the token of its saved sign-in when it is a saved server
+    /// (never a new sign-in): the saved server's name, and the registry's answer.
+    pub(super) async fn list_with_saved_token(
+        &self,
+        http: &Http,
+        list: &url::Url,
+    ) -> Result<(Option<String>, Result<Catalogue, RegistryError>), Error> {
+        let saved = match &self.state {
+            Some(f) => f
+                .load()?
+                .servers
+                .iter()
+                .find(|s| &s.url == list)
+                .map(|s| s.name.clone()),
+            None => None,
+        };
+        let auth = match &saved {
+            Some(name) => Some(self.auth_header(name).await?),
+            None => None,
+        };
+        let listed = registry::fetch(http, list, auth.as_ref()).await;
+        Ok((saved, listed))
+    }
+
     /// Add one chosen entry through `add` (same discovery, sign-in, first tool call and
     /// all-or-nothing save), under its short name (made unique) and with the sign-in hints it
-    /// carries where the user gave none.
+    /// carries where the user gave none. `check` is what the user saw before choosing to go
+    /// ahead ([`Lanyard::import_check`]): the sign-in happens only at that issuer and those
+    /// endpoints (`add` stops before any registration or browser otherwise).
     pub async fn import_entry(
         &self,
         entry: &Entry,
+        check: &EntryCheck,
         base: &AddOptions,
         progress: ProgressFn<'_>,
     ) -> Result<AddOutcome, Error> {
         let mut opts = base.clone();
+        opts.confirmed = Some(check.confirmed());
         if opts.name.is_none() {
             let st = self.state_file()?.load()?;
             opts.name = Some(unique_name(&st, &entry.short));
