@@ -9,6 +9,7 @@
 //! with one line in `commands/mod.rs`.
 
 mod commands;
+mod fast_token;
 mod output;
 
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ fn quiet_on_broken_pipe() {
 
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
+    if let Some(code) = fast_token::serve(std::env::args_os()) {
+        return code;
+    }
     // Usage errors exit 1 like every other failure (0 ok, 1 failure); help and version 0.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

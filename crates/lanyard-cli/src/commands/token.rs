@@ -39,17 +39,19 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         }
     };
     let (access_token, expires_at) = t;
-    if args.header || args.claude_headers {
-        if args.header {
-            println!("{name}: {value}");
-        } else {
-            let mut m = serde_json::Map::new();
-            m.insert(name, value.into());
-            println!("{}", serde_json::Value::Object(m));
-        }
-        return Ok(());
-    }
-    if args.json {
+    print(&args, &access_token, expires_at, &name, &value);
+    Ok(())
+}
+
+/// The answer on stdout in the format asked for.
+pub fn print(args: &Args, access_token: &str, expires_at: i64, header_name: &str, value: &str) {
+    if args.header {
+        println!("{header_name}: {value}");
+    } else if args.claude_headers {
+        let mut m = serde_json::Map::new();
+        m.insert(header_name.to_owned(), value.into());
+        println!("{}", serde_json::Value::Object(m));
+    } else if args.json {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -66,7 +68,6 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     } else {
         println!("{access_token}");
     }
-    Ok(())
 }
 
 /// The token from an agent: the forwarded one or nothing (its error is the answer); the local

@@ -69,11 +69,53 @@ impl Agent {
 
     /// A valid token for `server`; `refused`: the token the MCP server just refused.
     pub async fn token(&self, server: &str, refused: Option<&str>) -> Result<Granted, AgentError> {
+        let line = self.request_line(server, refused)?;
+        let answer = self.ask(&line).await?;
+        self.granted(&answer)
+    }
+
+    /// [`Agent::token`] without an async runtime, for `lanyard token`'s fast path: a headers
+    /// helper started on every assistant connection pays for nothing it does not use.
+    #[cfg(unix)]
+    pub fn token_blocking(&self, server: &str) -> Result<Granted, AgentError> {
+        use std::io::{BufRead, Read, Write};
+        let line = self.request_line(server, None)?;
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.path).map_err(|source| {
+            AgentError::Unreachable {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
+        let mut exchange = || {
+            stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+            stream.set_write_timeout(Some(ANSWER_TIMEOUT))?;
+            stream.write_all(line.as_bytes())?;
+            let mut answer = String::new();
+            std::io::BufReader::new(&stream)
+                .take(MAX_LINE as u64)
+                .read_line(&mut answer)?;
+            Ok::<_, std::io::Error>(answer)
+        };
+        let answer = exchange().map_err(|e| self.broken(e.to_string()))?;
+        self.granted(&answer)
+    }
+
+    /// The question, one line, newline included.
+    fn request_line(&self, server: &str, refused: Option<&str>) -> Result<String, AgentError> {
         let req = Request::Token {
             server: server.to_owned(),
             refused: refused.map(str::to_owned),
         };
-        match self.ask(&req).await? {
+        let mut line = serde_json::to_string(&req).map_err(|e| self.broken(e.to_string()))?;
+        line.push('\n');
+        Ok(line)
+    }
+
+    /// The answer line read as a token or the agent's error.
+    fn granted(&self, answer: &str) -> Result<Granted, AgentError> {
+        let response: Response = serde_json::from_str(answer.trim())
+            .map_err(|e| self.broken(format!("unreadable answer ({e})")))?;
+        match response {
             Response::Granted(g) => Ok(g),
             Response::Error { error } => Err(AgentError::Answered {
                 path: self.path.clone(),
@@ -84,21 +126,28 @@ impl Agent {
         }
     }
 
+    fn broken(&self, detail: String) -> AgentError {
+        AgentError::Broken {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+
     #[cfg(unix)]
-    async fn ask(&self, req: &Request) -> Result<Response, AgentError> {
+    async fn ask(&self, line: &str) -> Result<String, AgentError> {
         let stream = tokio::net::UnixStream::connect(&self.path)
             .await
             .map_err(|source| AgentError::Unreachable {
                 path: self.path.clone(),
                 source,
             })?;
-        self.exchange(stream, req).await
+        self.exchange(stream, line).await
     }
 
     /// No Unix sockets here: no agent to ask (callers without `LANYARD_AGENT_SOCK` never get
     /// this far, [`Agent::find`] finds no local socket file).
     #[cfg(not(unix))]
-    async fn ask(&self, _req: &Request) -> Result<Response, AgentError> {
+    async fn ask(&self, _line: &str) -> Result<String, AgentError> {
         Err(AgentError::Unsupported)
     }
 
@@ -106,14 +155,8 @@ impl Agent {
     async fn exchange(
         &self,
         mut stream: impl AsyncRead + AsyncWrite + Unpin,
-        req: &Request,
-    ) -> Result<Response, AgentError> {
-        let broken = |detail: String| AgentError::Broken {
-            path: self.path.clone(),
-            detail,
-        };
-        let mut line = serde_json::to_string(req).map_err(|e| broken(e.to_string()))?;
-        line.push('\n');
+        line: &str,
+    ) -> Result<String, AgentError> {
         let exchange = async {
             stream.write_all(line.as_bytes()).await?;
             let mut answer = String::new();
@@ -123,10 +166,9 @@ impl Agent {
                 .await?;
             Ok::<_, std::io::Error>(answer)
         };
-        let answer = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
+        tokio::time::timeout(ANSWER_TIMEOUT, exchange)
             .await
-            .map_err(|_| broken(format!("no answer in {} s", ANSWER_TIMEOUT.as_secs())))?
-            .map_err(|e| broken(e.to_string()))?;
-        serde_json::from_str(answer.trim()).map_err(|e| broken(format!("unreadable answer ({e})")))
+            .map_err(|_| self.broken(format!("no answer in {} s", ANSWER_TIMEOUT.as_secs())))?
+            .map_err(|e| self.broken(e.to_string()))
     }
 }
