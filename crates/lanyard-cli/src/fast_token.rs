@@ -23,24 +23,25 @@ pub fn serve(args: impl IntoIterator<Item = OsString>) -> Option<ExitCode> {
         Found::Local(agent) => (agent, false),
         Found::None => return None,
     };
-    match agent.token_blocking(&args.name) {
-        Ok(g) => {
-            token::print(
-                &args,
-                &g.token,
-                g.expires_at,
-                &g.header_name,
-                &g.header_value,
-            );
-            Some(ExitCode::SUCCESS)
-        }
+    let answered = match agent.token_blocking(&args.name) {
+        Ok(g) => token::answer(
+            &args,
+            &g.token,
+            g.expires_at,
+            &g.header_name,
+            &g.header_value,
+        ),
         // A forwarded agent's answer is final: this machine has nothing else to ask.
-        Err(e) if forwarded => {
-            eprintln!("error: {}", lanyard_core::Error::from(e).paragraph());
-            Some(ExitCode::from(1))
+        Err(e) if forwarded => Err(e.into()),
+        Err(_) => return None,
+    };
+    Some(match answered {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.paragraph());
+            ExitCode::from(1)
         }
-        Err(_) => None,
-    }
+    })
 }
 
 /// `token NAME` with at most one format flag, else `None` (clap reads it).

@@ -27,10 +27,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let (t, (name, value)) = match from_agent(&args.name).await? {
-        Some(g) => (
-            (g.token, g.expires_at),
-            (g.header_name, g.header_value),
-        ),
+        Some(g) => ((g.token, g.expires_at), (g.header_name, g.header_value)),
         None => {
             let lanyard = Lanyard::open()?;
             let t = valid_token(&lanyard, &args.name).await?;
@@ -39,12 +36,18 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         }
     };
     let (access_token, expires_at) = t;
-    print(&args, &access_token, expires_at, &name, &value);
-    Ok(())
+    answer(&args, &access_token, expires_at, &name, &value)
 }
 
-/// The answer on stdout in the format asked for.
-pub fn print(args: &Args, access_token: &str, expires_at: i64, header_name: &str, value: &str) {
+/// The answer on stdout in the format asked for (also `lanyard token`'s fast path's, in
+/// `fast_token.rs`: what is checked here holds for both).
+pub fn answer(
+    args: &Args,
+    access_token: &str,
+    expires_at: i64,
+    header_name: &str,
+    value: &str,
+) -> lanyard_core::Result<()> {
     if args.header {
         println!("{header_name}: {value}");
     } else if args.claude_headers {
@@ -68,6 +71,7 @@ pub fn print(args: &Args, access_token: &str, expires_at: i64, header_name: &str
     } else {
         println!("{access_token}");
     }
+    Ok(())
 }
 
 /// The token from an agent: the forwarded one or nothing (its error is the answer); the local
