@@ -263,3 +263,45 @@ fn probe_says_whether_the_device_grant_is_offered() {
     assert!(run.stdout.contains("Device sign-in"), "{}", run.describe());
     assert!(run.stdout.contains("not offered"), "{}", run.describe());
 }
+
+#[test]
+fn login_device_signs_a_saved_server_in_again_by_device_code() {
+    let world = device_world(0);
+    let sandbox = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("demo");
+    sandbox
+        .lanyard(&["add", &url, "--name", "demo"])
+        .assert_ok();
+    let out = sign_in_by_device(&sandbox, &["login", "demo", "--device"], "approve");
+    assert!(out.ok, "login --device failed:\n{}", out.stderr);
+    assert!(out.stderr.contains("enter the code"), "{}", out.stderr);
+    assert!(!device_polls(&world).is_empty(), "no device polls");
+    assert_eq!(
+        world
+            .counts()
+            .expect("counts")
+            .token_requests("idp", "authorization_code"),
+        1,
+        "only `add` went through the browser"
+    );
+    let call = sandbox.lanyard(&["call", "demo", "echo", "--args", r#"{"text":"again"}"#]);
+    call.assert_ok();
+    assert!(call.stdout.contains("again"), "{}", call.describe());
+}
+
+#[test]
+fn login_device_says_when_the_identity_provider_does_not_offer_it() {
+    let world = World::start(json!({})).expect("world");
+    let sandbox = Sandbox::new().expect("sandbox");
+    sandbox
+        .lanyard(&["add", &world.mcp_url("demo"), "--name", "demo"])
+        .assert_ok();
+    let run = sandbox.lanyard(&["login", "demo", "--device"]);
+    assert!(!run.ok(), "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("does not offer the device authorization grant"),
+        "{}",
+        run.describe()
+    );
+}

@@ -12,13 +12,23 @@ pub struct Args {
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
     pub no_browser: bool,
+    /// Sign in with a code entered on another device (RFC 8628 device grant; chosen anyway
+    /// when this machine has no display and the identity provider offers it).
+    #[arg(long, conflicts_with = "no_browser")]
+    pub device: bool,
 }
 
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?.with_paste_back(output::paste_back());
-    lanyard
-        .login(&args.name, args.no_browser, &output::progress)
-        .await?;
+    if args.device {
+        lanyard
+            .login_by_device(&args.name, &output::progress)
+            .await?;
+    } else {
+        lanyard
+            .login(&args.name, args.no_browser, &output::progress)
+            .await?;
+    }
     println!("Signed in to \"{}\".", args.name);
     Ok(())
 }

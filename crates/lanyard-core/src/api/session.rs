@@ -24,9 +24,25 @@ impl Lanyard {
         no_browser: bool,
         progress: ProgressFn<'_>,
     ) -> Result<(), Error> {
+        self.login_by(name, no_browser, false, progress).await
+    }
+
+    /// `lanyard login NAME --device`: [`Lanyard::login`] by the RFC 8628 device grant (an error
+    /// when the authorization server does not offer it).
+    pub async fn login_by_device(&self, name: &str, progress: ProgressFn<'_>) -> Result<(), Error> {
+        self.login_by(name, false, true, progress).await
+    }
+
+    async fn login_by(
+        &self,
+        name: &str,
+        no_browser: bool,
+        device: bool,
+        progress: ProgressFn<'_>,
+    ) -> Result<(), Error> {
         let (_, server) = self.server(name)?;
         let extra = (!server.scopes.is_empty()).then(|| server.scopes.clone());
-        self.sign_in_again(&server, extra, no_browser, progress)
+        self.sign_in_again(&server, extra, no_browser, device, progress)
             .await
             .map(|_| ())
     }
@@ -37,6 +53,7 @@ impl Lanyard {
         server: &Server,
         scopes: Option<Vec<String>>,
         no_browser: bool,
+        device: bool,
         progress: ProgressFn<'_>,
     ) -> Result<TokenSet, Error> {
         let state_file = self.state_file()?;
@@ -63,7 +80,7 @@ impl Lanyard {
             scopes,
             quirks: server.quirks.clone(),
             no_browser,
-            device: false,
+            device,
             confirmed: None,
         };
         let Interactive {
@@ -165,7 +182,7 @@ impl Lanyard {
         progress(Progress::StepUp {
             scopes: union.clone(),
         });
-        self.sign_in_again(&current, Some(union), false, progress)
+        self.sign_in_again(&current, Some(union), false, false, progress)
             .await
     }
 
