@@ -305,3 +305,65 @@ fn login_device_says_when_the_identity_provider_does_not_offer_it() {
         run.describe()
     );
 }
+
+/// `add --device` with a confidential client against an AS whose `fault` refuses HTTP Basic
+/// (the method Lanyard tries first: oidc-provider lists it first); what the issuer logged.
+fn device_sign_in_refused_basic(fault: &str) -> Vec<Value> {
+    let world = World::start(json!({
+        "issuers": [{ "name": "idp", "deviceFlow": { "interval": 1 }, "faults": [fault],
+                      "clients": [{ "client_id": "form-only", "client_secret": "s3cret",
+                                    "token_endpoint_auth_method": "client_secret_post",
+                                    "grant_types": ["authorization_code", "refresh_token", DEVICE_GRANT] }] }]
+    }))
+    .expect("world");
+    let sandbox = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("demo");
+    let args = [
+        "add",
+        &url,
+        "--name",
+        "demo",
+        "--client-id",
+        "form-only",
+        "--client-secret",
+        "s3cret",
+        "--device",
+    ];
+    let out = sign_in_by_device(&sandbox, &args, "approve");
+    assert!(out.ok, "{}", out.stderr);
+    let call = sandbox.lanyard(&["call", "demo", "echo", "--args", r#"{"text":"form"}"#]);
+    call.assert_ok();
+    issuer_log(&world)
+}
+
+/// The statuses of the requests to `route` (`device_authorization` or `token`).
+fn statuses(log: &[Value], route: &str) -> Vec<i64> {
+    log.iter()
+        .filter(|e| e["route"] == route)
+        .filter_map(|e| e["status"].as_i64())
+        .collect()
+}
+
+#[test]
+fn a_device_code_request_refused_for_basic_auth_is_asked_again_with_the_form() {
+    let log = device_sign_in_refused_basic("refuse-basic");
+    assert_eq!(statuses(&log, "device_authorization"), [401, 200], "{log:#?}");
+    // The polls use the method that worked: none is refused.
+    let tokens = statuses(&log, "token");
+    assert!(!tokens.is_empty() && !tokens.contains(&401), "{log:#?}");
+}
+
+#[test]
+fn a_device_poll_refused_for_basic_auth_is_retried_with_the_form_and_polling_goes_on() {
+    let log = device_sign_in_refused_basic("refuse-basic-at-token");
+    assert_eq!(statuses(&log, "device_authorization"), [200], "{log:#?}");
+    // The first poll is refused once, retried with the form; every later poll uses the form.
+    let tokens = statuses(&log, "token");
+    assert_eq!(tokens.first(), Some(&401), "{log:#?}");
+    assert_eq!(tokens.iter().filter(|s| **s == 401).count(), 1, "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|e| e["grant_type"] == DEVICE_GRANT && e["status"] == 200),
+        "{log:#?}"
+    );
+}

@@ -106,7 +106,10 @@ function normalizeConfig(c) {
     // Pre-registered clients accept any loopback redirect path (and port) unless this is false.
     lenientLoopbackPaths: i.lenientLoopbackPaths ?? true,
     rfc8414: i.rfc8414 ?? false, // also serve /.well-known/oauth-authorization-server[/path]
-    faults: i.faults ?? [], // issuer-mismatch | no-s256
+    // issuer-mismatch | no-s256 | refuse-basic (token and device authorization endpoints answer
+    // a client authenticated by HTTP Basic `invalid_client`, as an AS taking only the form
+    // does) | refuse-basic-at-token (the token endpoint only)
+    faults: i.faults ?? [],
     scopes: i.scopes ?? ['openid', 'offline_access', 'profile', 'email'],
     // RFC 8628 device grant: off by default; `true` or `{ interval: seconds, slowDown: n }` (the
     // interval the device authorization answer names, and how many pending polls are answered
@@ -493,6 +496,15 @@ class Issuer {
         await readBody(req);
         this.log.add({ route: 'registration', method: 'POST', path: url.pathname, status: 403 });
         sendJson(res, 403, KEYCLOAK_TRUSTED_HOSTS_403);
+        return;
+      }
+      const refusesBasic = (cfg.faults.includes('refuse-basic') && url.pathname.endsWith('/device/auth'))
+        || (cfg.faults.some((f) => f.startsWith('refuse-basic')) && url.pathname.endsWith('/token'));
+      if (refusesBasic && req.method === 'POST' && /^basic /i.test(req.headers.authorization ?? '')) {
+        await readBody(req);
+        const route = url.pathname.endsWith('/token') ? 'token' : 'device_authorization';
+        this.log.add({ route, method: 'POST', path: url.pathname, status: 401, error: 'invalid_client', basic: true });
+        sendJson(res, 401, { error: 'invalid_client', error_description: 'client authentication by the form only' });
         return;
       }
       // RFC 8414 metadata, when configured, mirrors the OIDC discovery document.

@@ -5,11 +5,11 @@
 use super::progress::Progress;
 use super::signin::AuthContext;
 use crate::Error;
-use crate::authorization::device::{self, DeviceError, DeviceGrant};
+use crate::authorization::device::{self, DeviceError, DeviceGrant, Poll};
 use crate::discovery::AuthServerMetadata;
-use crate::tokens::TokenSet;
-use crate::tokens::device_grant::{poll_once, request_device_code};
+use crate::tokens::device_grant::{poll_once, read_device_code, request_device_code};
 use crate::tokens::endpoint::TokenParams;
+use crate::tokens::{ClientCredentials, TokenSet};
 
 /// Whether a sign-in uses the device grant: always when asked (`--device`, an error when the AS
 /// does not offer it), else when nothing here can show the sign-in page and the AS offers it.
@@ -67,14 +67,17 @@ impl AuthContext<'_> {
             scope: None,
         };
         let requested = (!scopes.is_empty()).then(|| scopes.join(" "));
-        let auth = request_device_code(
-            self.http,
-            endpoint,
-            self.creds,
-            requested.as_deref(),
-            &params,
-        )
-        .await?;
+        let ask = |creds: ClientCredentials| {
+            let (params, requested) = (&params, &requested);
+            async move {
+                request_device_code(self.http, endpoint, &creds, requested.as_deref(), params).await
+            }
+        };
+        let (answer, worked) = self
+            .with_client_auth(self.creds.method, ask)
+            .await
+            .map_err(|e| refused(endpoint, e))?;
+        let auth = read_device_code(endpoint, &answer)?;
         (self.progress)(Progress::EnterCode {
             verification_uri: auth.verification_uri.to_string(),
             verification_uri_complete: auth
@@ -84,20 +87,48 @@ impl AuthContext<'_> {
             user_code: auth.user_code.clone(),
             expires_in: auth.expires_in,
         });
-        let tokens = device::poll_until(&auth, || {
-            poll_once(
-                self.http,
-                &self.as_meta.token_endpoint,
-                self.creds,
-                &auth.device_code,
-                &params,
-                requested.as_deref(),
-            )
+        let poll = |creds: ClientCredentials| {
+            let (params, requested, device_code) = (&params, &requested, &auth.device_code);
+            async move {
+                poll_once(
+                    self.http,
+                    &self.as_meta.token_endpoint,
+                    &creds,
+                    device_code,
+                    params,
+                    requested.as_deref(),
+                )
+                .await
+            }
+        };
+        // The method that worked, kept for the following polls.
+        let method = std::cell::Cell::new(worked);
+        let tokens = device::poll_until(&auth, || async {
+            match self.with_client_auth(method.get(), poll).await {
+                Ok((answer, worked)) => {
+                    method.set(worked);
+                    answer
+                }
+                Err(e) => Poll::Failed(e),
+            }
         })
         .await?;
         (self.progress)(Progress::ExchangingCode);
         Ok(tokens)
     }
+}
+
+/// The device authorization endpoint's refusal (the browser sign-in may follow, when the grant
+/// was chosen rather than asked for); a network failure stays what it is.
+fn refused(endpoint: &url::Url, e: Error) -> Error {
+    if e.code() == "token-endpoint.network" {
+        return e;
+    }
+    DeviceError::Refused {
+        endpoint: endpoint.clone(),
+        detail: e.what(),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::discovery::AuthServerMetadata;
 use crate::mcp::{McpClient, McpError, Tool};
 use crate::registration::{self, ClientOptions, ClientPlan, DcrRequest};
 use crate::servers::{ClientSource, Quirks, Registration, State, StateFile};
+use crate::tokens::endpoint::TokenError;
 use crate::tokens::endpoint::{self, TokenParams};
 use crate::tokens::store::{self, SecretStore};
 use crate::tokens::{ClientCredentials, ClientStanding, TokenAuthMethod, TokenSet};
@@ -380,8 +381,29 @@ impl AuthContext<'_> {
                 .await
             }
         };
-        let first = match exchange(self.creds.clone()).await {
-            Ok(tokens) => return Ok(tokens),
+        self.with_client_auth(self.creds.method, exchange)
+            .await
+            .map(|(tokens, _)| tokens)
+    }
+
+    /// A token endpoint request (`request`, given the client's credentials) authenticated by
+    /// `method`; when the endpoint refuses how the client authenticated, once more with the
+    /// other listed method, remembered in the registration when it works. Returns the method
+    /// that worked, for the next request of the same sign-in (the device grant's polls).
+    pub(super) async fn with_client_auth<T, Fut>(
+        &self,
+        method: TokenAuthMethod,
+        request: impl Fn(ClientCredentials) -> Fut,
+    ) -> Result<(T, TokenAuthMethod), Error>
+    where
+        Fut: std::future::Future<Output = Result<T, TokenError>>,
+    {
+        let creds = |method| ClientCredentials {
+            method,
+            ..self.creds.clone()
+        };
+        let first = match request(creds(method)).await {
+            Ok(t) => return Ok((t, method)),
             Err(e) if e.refused_client_auth() => e,
             Err(e) => return Err(e.into()),
         };
@@ -395,30 +417,21 @@ impl AuthContext<'_> {
             tried,
             detail: first.to_string(),
         };
-        let Some(other) = self.creds.method.alternative(supported) else {
-            return Err(refused(self.creds.method.as_str().to_owned()).into());
+        let Some(other) = method.alternative(supported) else {
+            return Err(refused(method.as_str().to_owned()).into());
         };
-        let creds = ClientCredentials {
-            method: other,
-            ..self.creds.clone()
-        };
-        match exchange(creds).await {
-            Ok(tokens) => {
+        match request(creds(other)).await {
+            Ok(t) => {
                 tracing::info!(
                     "{} refused {} but took {}; remembered",
                     self.as_meta.issuer_str(),
-                    self.creds.method.as_str(),
+                    method.as_str(),
                     other.as_str()
                 );
                 self.remember_method(other);
-                Ok(tokens)
+                Ok((t, other))
             }
-            Err(_) => Err(refused(format!(
-                "{} and {}",
-                self.creds.method.as_str(),
-                other.as_str()
-            ))
-            .into()),
+            Err(_) => Err(refused(format!("{} and {}", method.as_str(), other.as_str())).into()),
         }
     }
 

@@ -10,15 +10,18 @@ use super::endpoint::{
 };
 use super::set::{TokenSet, now};
 use crate::authorization::device::{DeviceAuthorization, DeviceError, GRANT_TYPE, Poll};
+use crate::http::HttpResponse;
 
-/// RFC 8628 §3.1–3.2: ask for a device code and a user code.
+/// RFC 8628 §3.1–3.2: ask for a device code and a user code. A refusal is the endpoint's
+/// error as the token endpoint's would be, for the caller to retry with the other client
+/// authentication when it refused this one.
 pub async fn request_device_code(
     http: &reqwest::Client,
     endpoint: &Url,
     client: &ClientCredentials,
     scope: Option<&str>,
     params: &TokenParams,
-) -> crate::Result<DeviceAuthorization> {
+) -> Result<HttpResponse, TokenError> {
     let mut form = Vec::new();
     if let Some(s) = scope {
         form.push(("scope", s.to_owned()));
@@ -26,13 +29,13 @@ pub async fn request_device_code(
     add_params(&mut form, params);
     let resp = send_form(http, endpoint, client, form).await?;
     if !resp.is_success() {
-        let refusal = classify(endpoint, resp.status, &resp.body);
-        return Err(DeviceError::Refused {
-            endpoint: endpoint.clone(),
-            detail: refusal.to_string(),
-        }
-        .into());
+        return Err(classify(endpoint, resp.status, &resp.body));
     }
+    Ok(resp)
+}
+
+/// The device authorization endpoint's answer read.
+pub fn read_device_code(endpoint: &Url, resp: &HttpResponse) -> crate::Result<DeviceAuthorization> {
     resp.json::<DeviceAuthorization>().map_err(|e| {
         DeviceError::BadResponse {
             endpoint: endpoint.clone(),
@@ -43,7 +46,8 @@ pub async fn request_device_code(
 }
 
 /// RFC 8628 §3.4–3.5: one poll of the token endpoint with the device code (and `resource`
-/// again, RFC 8707 §2.2).
+/// again, RFC 8707 §2.2). An error other than the grant's own answers is the token endpoint's,
+/// for the caller to retry with the other client authentication when it refused this one.
 pub async fn poll_once(
     http: &reqwest::Client,
     token_endpoint: &Url,
@@ -51,43 +55,45 @@ pub async fn poll_once(
     device_code: &str,
     params: &TokenParams,
     requested_scope: Option<&str>,
-) -> Poll<TokenSet> {
+) -> Result<Poll<TokenSet>, TokenError> {
     let mut form = vec![
         ("grant_type", GRANT_TYPE.to_owned()),
         ("device_code", device_code.to_owned()),
     ];
     add_params(&mut form, params);
     match post_form(http, token_endpoint, client, form).await {
-        Ok(resp) => Poll::Tokens(TokenSet::from_response(resp, now(), requested_scope, None)),
+        Ok(resp) => Ok(Poll::Tokens(TokenSet::from_response(
+            resp,
+            now(),
+            requested_scope,
+            None,
+        ))),
         Err(e) => answer(e),
     }
 }
 
-fn answer(e: TokenError) -> Poll<TokenSet> {
-    match e {
+fn answer(e: TokenError) -> Result<Poll<TokenSet>, TokenError> {
+    Ok(match e {
+        TokenError::Rejected { ref error, .. } if error == "authorization_pending" => Poll::Pending,
+        TokenError::Rejected { ref error, .. } if error == "slow_down" => Poll::SlowDown,
         TokenError::Rejected {
             ref error,
-            ref description,
+            description,
             ..
-        } => match error.as_str() {
-            "authorization_pending" => Poll::Pending,
-            "slow_down" => Poll::SlowDown,
-            "access_denied" => Poll::Denied(description.clone()),
-            "expired_token" => Poll::Expired,
-            _ => Poll::Failed(e.into()),
-        },
+        } if error == "access_denied" => Poll::Denied(description),
+        TokenError::Rejected { ref error, .. } if error == "expired_token" => Poll::Expired,
         // A dropped connection while the user is still approving: back off like `slow_down`
         // (RFC 8628 §3.5) rather than lose the sign-in; the code's expiry bounds the retries.
         TokenError::Network { .. } => Poll::SlowDown,
-        other => Poll::Failed(other.into()),
-    }
+        other => return Err(other),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn answer_to(body: &str) -> Poll<TokenSet> {
+    fn answer_to(body: &str) -> Result<Poll<TokenSet>, TokenError> {
         let u = Url::parse("http://127.0.0.1:1/token").unwrap();
         answer(classify(&u, 400, body.as_bytes()))
     }
@@ -96,23 +102,28 @@ mod tests {
     fn each_device_grant_error_is_its_own_poll_answer() {
         assert!(matches!(
             answer_to(r#"{"error":"authorization_pending"}"#),
-            Poll::Pending
+            Ok(Poll::Pending)
         ));
         assert!(matches!(
             answer_to(r#"{"error":"slow_down"}"#),
-            Poll::SlowDown
+            Ok(Poll::SlowDown)
         ));
         assert!(matches!(
             answer_to(r#"{"error":"access_denied","error_description":"no"}"#),
-            Poll::Denied(Some(d)) if d == "no"
+            Ok(Poll::Denied(Some(d))) if d == "no"
         ));
         assert!(matches!(
             answer_to(r#"{"error":"expired_token"}"#),
-            Poll::Expired
+            Ok(Poll::Expired)
         ));
         assert!(matches!(
             answer_to(r#"{"error":"invalid_grant"}"#),
-            Poll::Failed(e) if e.code() == "token-endpoint.invalid-grant"
+            Err(TokenError::InvalidGrant { .. })
+        ));
+        // A refused client authentication is the caller's to retry with the other method.
+        assert!(matches!(
+            answer_to(r#"{"error":"invalid_client"}"#),
+            Err(e) if e.refused_client_auth()
         ));
     }
 }
