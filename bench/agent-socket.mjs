@@ -8,10 +8,14 @@
 //              forwarding socket (what `ssh -R` hands a remote, without the SSH hop);
 //   over ssh:  the same through a real `ssh -R` to a loopback sshd (scripts/setup.d/27-sshd.sh,
 //              throwaway keys), LANYARD_AGENT_SOCK at the socket sshd made.
-// Also a single caller each way. Prints figures, asserts nothing on time.
+// Also a single caller each way, the same bursts of /bin/true (what spawning costs here, the
+// floor under every figure), the load average before and after (other processes share the
+// cores), and — load-independent — the CPU one caller costs on the local socket (task-clock and
+// page faults over 100 calls, `perf stat`, when perf is installed). Prints figures, asserts
+// nothing on time.
 // Env: LANYARD_BIN, BENCH_ROUNDS (default 12), SOAK_BURST (default 10).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,10 +27,10 @@ const BURST = Number(process.env.SOAK_BURST || 10);
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'lanyard-agent-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function run(env, args) {
+function run(env, args, bin = LANYARD) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(LANYARD, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -43,15 +47,16 @@ function percentile(xs, p) {
 const fmt = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'n/a');
 const pct = (xs) => `p50 ${fmt(percentile(xs, 50))}, p99 ${fmt(percentile(xs, 99))} (n=${xs.length})`;
 
-async function measure(env) {
+async function measure(env, bin = LANYARD) {
   const burst = [];
   const single = [];
   let failed = 0;
+  const args = bin === LANYARD ? ['token', 'demo'] : [];
   for (let i = 0; i < ROUNDS; i += 1) {
-    const one = await run(env, ['token', 'demo']);
+    const one = await run(env, args, bin);
     if (one.code === 0) single.push(one.ms);
     else failed += 1;
-    const rs = await Promise.all(Array.from({ length: BURST }, () => run(env, ['token', 'demo'])));
+    const rs = await Promise.all(Array.from({ length: BURST }, () => run(env, args, bin)));
     for (const r of rs) {
       if (r.code === 0) burst.push(r.ms);
       else failed += 1;
@@ -59,6 +64,16 @@ async function measure(env) {
     await sleep(200);
   }
   return { burst, single, failed };
+}
+
+/// What one `lanyard token` served by the local socket costs the machine, whatever else runs:
+/// mean task-clock (ms) and page faults over 100 calls, or null without perf.
+function perCallCpu(env) {
+  const perf = spawnSync('perf', ['stat', '-x', ',', '-r', '100', '-e', 'task-clock,page-faults',
+    '--', LANYARD, 'token', 'demo'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (perf.status !== 0) return null;
+  return Object.fromEntries(perf.stderr.toString().trim().split('\n').map((l) => l.split(','))
+    .filter((f) => f.length > 2).map((f) => [f[2].replace(/:.*/, ''), Number(f[0])]));
 }
 
 /// A loopback sshd with throwaway keys and `ssh -N -R remote.sock:forward`; measures there.
@@ -108,7 +123,10 @@ const added = await run(env, ['add', world.mcpServers.demo.url, '--name', 'demo'
 if (added.code !== 0) throw new Error(`lanyard add failed:\n${added.stdout}${added.stderr}`);
 await run(env, ['agent', 'share', 'demo']);
 
+const loadBefore = os.loadavg();
 const results = {};
+// The floor of this harness on this machine now: the same bursts of a program that does nothing.
+results['/bin/true'] = await measure(env, '/bin/true');
 results.keychain = await measure(env);
 
 const daemon = spawn(LANYARD, ['daemon'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
@@ -123,6 +141,8 @@ const remoteEnv = {
 };
 results.forwarded = await measure(remoteEnv);
 results['over ssh'] = await overSsh(forward);
+const cpu = perCallCpu(env);
+const loadAfter = os.loadavg();
 const counts = await admin(world, '/counts');
 daemon.kill('SIGTERM');
 child.kill('SIGTERM');
@@ -133,8 +153,12 @@ for (const [label, r] of Object.entries(results)) {
   console.log(`  ${label.padEnd(10)}: burst ${pct(r.burst)}; single ${pct(r.single)}; failed ${r.failed}`);
 }
 console.log(`  refresh grants at the IdP while the engine served: ${JSON.stringify(refreshes)}`);
+const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
+console.log(`  load average (1/5/15 min) before ${load(loadBefore)}, after ${load(loadAfter)}; ${os.cpus().length} cores`);
+console.log(`  one local caller's CPU (perf stat, 100 calls): ${cpu
+  ? `task-clock ${cpu['task-clock'].toFixed(2)} ms, ${cpu['page-faults']} page faults` : 'n/a (no perf)'}`);
 console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, {
   burst_p50: percentile(r.burst, 50), burst_p99: percentile(r.burst, 99),
   single_p50: percentile(r.single, 50), single_p99: percentile(r.single, 99), failed: r.failed,
-}]))));
+}]).concat([['cpu_per_call', cpu], ['load', { before: loadBefore, after: loadAfter }]]))));
 fs.rmSync(TMP, { recursive: true, force: true });
