@@ -25,6 +25,7 @@ import { McpServer as McpServerV2, createMcpHandler } from '@modelcontextprotoco
 import { z } from 'zod';
 
 import { Registry, normalizeRegistries } from './registry.mjs';
+import { machineClientKeys, registerWorkloadGrant, sha16, workloadAudience } from './machine.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 let HOST = '127.0.0.1';
@@ -117,6 +118,10 @@ function normalizeConfig(c) {
     deviceFlow: i.deviceFlow
       ? { interval: i.deviceFlow.interval ?? null, slowDown: i.deviceFlow.slowDown ?? 0 }
       : null,
+    // Machine clients (see machine.mjs): the client credentials grant, and the names of the
+    // issuers of this world whose tokens it takes as workload identities (RFC 7523 JWT-bearer).
+    clientCredentials: i.clientCredentials ?? false,
+    workloadIssuers: i.workloadIssuers ?? [],
   }));
   const names = new Set(issuers.map((i) => i.name));
   const mcpServers = (c.mcpServers ?? [{ name: 'demo' }]).map((m, n) => {
@@ -338,6 +343,7 @@ class Issuer {
       : null;
     this.store = new Store(file);
     this.jwks = await loadKeys(this.world.cfg.stateDir, cfg.name);
+    await machineClientKeys(cfg.clients);
     this.provider = this.buildProvider();
   }
 
@@ -376,6 +382,7 @@ class Issuer {
           rotateRegistrationAccessToken: cfg.rotateRegistrationToken,
         },
         revocation: { enabled: cfg.revocation },
+        clientCredentials: { enabled: cfg.clientCredentials },
         deviceFlow: { enabled: Boolean(cfg.deviceFlow) },
         introspection: { enabled: cfg.introspection },
         resourceIndicators: {
@@ -383,6 +390,8 @@ class Issuer {
           defaultResource: async () => undefined,
           useGrantedResource: async () => true,
           getResourceServerInfo: async (_ctx, resourceIndicator) => {
+            const workload = workloadAudience(issuer, resourceIndicator);
+            if (workload) return workload;
             const m = issuer.resources().find((r) => r.resource === resourceIndicator);
             if (!m) throw new oidcErrors.InvalidTarget(`unknown resource ${resourceIndicator}`);
             return {
@@ -397,6 +406,7 @@ class Issuer {
       },
     });
     provider.proxy = false;
+    if (cfg.workloadIssuers.length) registerWorkloadGrant(issuer, provider);
 
     if (cfg.lenientLoopbackPaths) {
       const lenient = new Set(cfg.clients.map((c) => c.client_id));
@@ -448,6 +458,7 @@ class Issuer {
         entry.at = Date.now();
         // Which refresh token was presented (a fingerprint, never the token): two refresh
         // grants with one fingerprint are two refreshes of the same token generation.
+        if (typeof params.assertion === 'string') entry.assertion_sha = sha16(params.assertion);
         if (params.grant_type === 'refresh_token' && typeof params.refresh_token === 'string') {
           entry.refresh_token_sha = crypto.createHash('sha256').update(params.refresh_token).digest('hex').slice(0, 16);
         }

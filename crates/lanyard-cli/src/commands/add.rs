@@ -12,6 +12,8 @@ pub struct Args {
     pub url: String,
     #[command(flatten)]
     pub flags: SignInFlags,
+    #[command(flatten)]
+    pub machine: super::machine::MachineFlags,
     /// Abort before any registration or sign-in unless discovery names this authorization
     /// server (the issuer `lanyard probe URL` showed you).
     #[arg(long, value_name = "ISSUER")]
@@ -30,7 +32,14 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         .expect_issuer
         .map(lanyard_core::api::Confirmed::issuer);
     let lanyard = Lanyard::open()?.with_paste_back(output::paste_back());
-    let out = lanyard.add(&args.url, opts, &output::progress).await?;
+    let out = match args.machine.to_options(&args.flags)? {
+        Some(machine) => {
+            lanyard
+                .add_machine(&args.url, opts, machine, &output::progress)
+                .await?
+        }
+        None => lanyard.add(&args.url, opts, &output::progress).await?,
+    };
     if args.json {
         output::json(&out);
     } else {

@@ -21,6 +21,7 @@ macro_rules! commands {
 }
 
 pub mod common;
+pub mod machine;
 
 commands! {
     /// Add an MCP server: discover, register, sign in, first tool call, save.

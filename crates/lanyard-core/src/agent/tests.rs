@@ -48,6 +48,7 @@ fn saved_expiring(dir: &std::path::Path, store: &Counting, expires_in: i64, age:
         token_type: "Bearer".into(),
         expires_at: now() + expires_in,
         refresh_token: Some("rt".into()),
+        reissuable: false,
         scope: None,
         obtained_at: now() - age,
     };

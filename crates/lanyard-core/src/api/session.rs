@@ -73,6 +73,9 @@ impl Lanyard {
                 client_opts.client_metadata_url = Some(client_id.clone());
             }
             ClientSource::Dynamic => {}
+            ClientSource::Machine { .. } => {
+                return self.machine_sign_in_again(server, progress).await;
+            }
         }
         let opts = AddOptions {
             name: Some(server.name.clone()),

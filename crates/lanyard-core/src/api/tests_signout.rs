@@ -98,6 +98,7 @@ async fn a_logout_during_a_refresh_revokes_the_rotated_tokens_and_none_come_back
         token_type: "Bearer".into(),
         expires_at: now() + 10,
         refresh_token: Some("rt-0".into()),
+        reissuable: false,
         scope: None,
         obtained_at: now() - 600,
     };

@@ -42,6 +42,7 @@ pub(super) fn client_id_of(st: &State, s: &Server) -> Option<String> {
     match &s.client {
         ClientSource::PreRegistered { client_id, .. } => Some(client_id.clone()),
         ClientSource::MetadataDocument { client_id } => Some(client_id.to_string()),
+        ClientSource::Machine { client_id, .. } => client_id.clone(),
         ClientSource::Dynamic => st
             .registration(&s.auth_server.issuer)
             .map(|r| r.client_id.clone()),

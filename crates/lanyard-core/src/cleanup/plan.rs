@@ -178,6 +178,7 @@ pub(crate) fn foreign_client_ids(st: &State) -> Vec<String> {
         .filter_map(|s| match &s.client {
             ClientSource::PreRegistered { client_id, .. } => Some(client_id.clone()),
             ClientSource::MetadataDocument { client_id } => Some(client_id.to_string()),
+            ClientSource::Machine { client_id, .. } => client_id.clone(),
             ClientSource::Dynamic => None,
         })
         .collect()
@@ -360,6 +361,9 @@ impl Cleanup {
         for s in &st.servers {
             keys.push(store::tokens_key(&s.name));
             if let ClientSource::PreRegistered {
+                has_secret: true, ..
+            }
+            | ClientSource::Machine {
                 has_secret: true, ..
             } = s.client
             {

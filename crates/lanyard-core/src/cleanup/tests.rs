@@ -73,6 +73,7 @@ fn tokens() -> String {
         token_type: "Bearer".into(),
         expires_at: i64::MAX / 2,
         refresh_token: Some("rt".into()),
+        reissuable: false,
         scope: None,
         obtained_at: 5,
     }

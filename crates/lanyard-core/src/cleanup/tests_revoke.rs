@@ -170,6 +170,7 @@ fn tokens() -> TokenSet {
         token_type: "Bearer".into(),
         expires_at: EXPIRES_AT,
         refresh_token: Some("the-refresh-token".into()),
+        reissuable: false,
         scope: None,
         obtained_at: 5,
     }

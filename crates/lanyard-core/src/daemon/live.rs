@@ -371,6 +371,7 @@ mod tests {
             token_type: "Bearer".into(),
             expires_at: now() + expires_in,
             refresh_token: None,
+            reissuable: false,
             scope: None,
             obtained_at: now() - 10,
         };

@@ -6,9 +6,11 @@
 //! under `state.lock`, so concurrent writers (CLI, daemon, tray) never lose each other's changes:
 //! use [`StateFile::update`] for every change. Readers need no lock.
 
+mod machine;
 mod name;
 mod state;
 
+pub use machine::MachineGrant;
 pub use name::name_from;
 pub use state::{
     ClientSource, Quirks, Registration, Server, ServerStatus, State, StateError, StateFile,

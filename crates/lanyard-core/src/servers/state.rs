@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::machine::MachineGrant;
 use crate::discovery::AuthServerMetadata;
 use crate::error::UserFacing;
 use crate::fsutil::{self, FsError};
@@ -163,6 +164,17 @@ pub enum ClientSource {
     MetadataDocument { client_id: Url },
     /// RFC 7591 registration kept in [`State::registrations`] under the server's issuer.
     Dynamic,
+    /// A headless agent's own client: no browser, no refresh token ([`MachineGrant`]).
+    /// `client_id` is absent for workload identity without one; `has_secret`: a client secret
+    /// is in the keychain.
+    Machine {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        #[serde(default)]
+        has_secret: bool,
+        #[serde(flatten)]
+        grant: MachineGrant,
+    },
 }
 
 impl ClientSource {
@@ -172,6 +184,7 @@ impl ClientSource {
             ClientSource::PreRegistered { .. } => "pre-registered",
             ClientSource::MetadataDocument { .. } => "client-id-metadata-document",
             ClientSource::Dynamic => "dynamic-registration",
+            ClientSource::Machine { grant, .. } => grant.label(),
         }
     }
 }

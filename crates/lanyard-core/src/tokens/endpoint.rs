@@ -119,6 +119,9 @@ impl ClientCredentials {
                 form.push(("client_secret", secret.clone()));
                 None
             }
+            // An empty id: a client named by its assertion (RFC 7523 §3) or none at all
+            // (workload identity, SEP-1933).
+            _ if self.client_id.is_empty() => None,
             _ => {
                 form.push(("client_id", self.client_id.clone()));
                 None

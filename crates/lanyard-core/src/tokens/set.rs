@@ -103,6 +103,10 @@ pub struct TokenSet {
     pub expires_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Renewed by asking for a new one (client credentials, workload identity): no refresh
+    /// token, no person needed, so it counts as refreshable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reissuable: bool,
     /// The granted scopes, when the AS said (else the requested ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -139,6 +143,7 @@ impl TokenSet {
                 .refresh_token
                 .filter(|r| !r.is_empty())
                 .or_else(|| previous_refresh.map(str::to_owned)),
+            reissuable: false,
             scope: resp.scope.or_else(|| requested_scope.map(str::to_owned)),
             obtained_at: now,
         }
@@ -180,9 +185,10 @@ impl TokenSet {
 
     /// Whether the IdP issued a refresh token. RFC 6749 §5.1 makes it optional (the Python MCP
     /// SDK's example server and some enterprise IdPs issue none): without one the access token
-    /// is used until it expires, and then only a new sign-in helps.
+    /// is used until it expires, and then only a new sign-in helps — unless it is
+    /// [`TokenSet::reissuable`] (a machine client asks again).
     pub fn refreshable(&self) -> bool {
-        self.refresh_token.as_deref().is_some_and(|r| !r.is_empty())
+        self.reissuable || self.refresh_token.as_deref().is_some_and(|r| !r.is_empty())
     }
 
     /// When a new sign-in will be needed (unix seconds): the expiry of an access token that
@@ -323,6 +329,7 @@ mod tests {
         assert_eq!(t.sign_in_needed_at(), None);
         let odd = TokenSet {
             refresh_token: Some(String::new()),
+            reissuable: false,
             ..t
         };
         assert!(!odd.refreshable(), "an empty refresh token is none");

@@ -39,6 +39,12 @@ pub enum FreshError {
         secs: u64,
         path: String,
     },
+    #[error("renewing the token of {server} failed: {source}")]
+    Machine {
+        server: String,
+        #[source]
+        source: crate::tokens::machine::MachineError,
+    },
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
@@ -55,6 +61,7 @@ impl UserFacing for FreshError {
             FreshError::Refresh { source, .. } => source.code(),
             FreshError::Lock { .. } => "tokens.lock",
             FreshError::LockBusy { .. } => "tokens.lock-busy",
+            FreshError::Machine { source, .. } => source.code(),
             FreshError::State(e) => e.code(),
             FreshError::Secret(e) => e.code(),
             FreshError::Http(e) => e.code(),
@@ -69,6 +76,9 @@ impl UserFacing for FreshError {
                 "Run `lanyard login {server}`: Lanyard registers a new client and signs you in (or ask your admin for a client id and use `lanyard add URL --client-id ID`)."
             ),
             FreshError::Refresh { source, .. } => source.next_step(),
+            FreshError::Machine { source, server } => {
+                source.next_step().replace("NAME", server)
+            }
             FreshError::LockBusy { .. } => "A Lanyard process (daemon, tray or token helper) seems stuck: stop it, or wait for it to finish, then try again.".into(),
             FreshError::Lock { .. } => {
                 "Check that Lanyard's state directory is writable, then try again.".into()
@@ -133,6 +143,25 @@ pub fn client_credentials(
             secret: None,
             method: TokenAuthMethod::None,
         }),
+        // What revocation can use: a client secret; a private_key_jwt or workload client is
+        // named only (an AS that wants its assertion there refuses, and sign-out says so).
+        ClientSource::Machine {
+            client_id,
+            has_secret,
+            ..
+        } => {
+            let secret = if *has_secret {
+                secrets.get(&store::server_secret_key(&server.name))?
+            } else {
+                None
+            };
+            let method = TokenAuthMethod::choose(supported, secret.is_some(), None);
+            Ok(ClientCredentials {
+                client_id: client_id.clone().unwrap_or_default(),
+                secret,
+                method,
+            })
+        }
         ClientSource::Dynamic => {
             let reg = state
                 .registration(&server.auth_server.issuer)
@@ -279,6 +308,11 @@ pub async fn token_for(
             return Err(needs_sign_in(name, &reason));
         }
         UnderLock::Refresh(rt) => rt,
+        UnderLock::Reissue => {
+            let t = reissue(state_file, secrets, http, name, &current, want).await;
+            drop(lock);
+            return t;
+        }
     };
     // Re-read state under the refresh lock: the registration may have changed.
     let state = state_file.load()?;
@@ -363,6 +397,8 @@ enum UnderLock {
     Use(TokenSet),
     /// Refresh with this refresh token.
     Refresh(String),
+    /// A machine client's token: make the grant again.
+    Reissue,
     /// Nothing to refresh with and nothing usable: the server needs a new sign-in (why).
     SignIn(String),
 }
@@ -379,6 +415,7 @@ fn decide_under_lock(current: &TokenSet, seen: &TokenSet, want: Want) -> UnderLo
     }
     match current.refresh_token.clone().filter(|r| !r.is_empty()) {
         Some(rt) => UnderLock::Refresh(rt),
+        None if current.reissuable => UnderLock::Reissue,
         None if want.usable_as_is(current, now()) => UnderLock::Use(current.clone()),
         None => UnderLock::SignIn(no_refresh_token_reason(current.fresh_at(now(), 0))),
     }
@@ -456,6 +493,44 @@ fn refresh_failed(
         e => Err(FreshError::Refresh {
             server: name.to_owned(),
             source: e,
+        }),
+    }
+}
+
+/// A new token for the machine server `name`, stored in place of `current` (the refresh lock
+/// is held by the caller). A failure leaves the server as it is — nobody can sign in for it,
+/// the next attempt may succeed (a rotated workload token, the AS back) — and hands out
+/// `current` while it is still usable for `want`.
+async fn reissue(
+    state_file: &StateFile,
+    secrets: &dyn SecretStore,
+    http: impl FnOnce() -> Result<reqwest::Client, HttpError>,
+    name: &str,
+    current: &TokenSet,
+    want: Want,
+) -> Result<TokenSet, FreshError> {
+    let state = state_file.load()?;
+    let server = ensure_signed_in(&state, name)?;
+    let result = match crate::tokens::machine::for_server(&http()?, server, secrets).await {
+        Some(r) => r,
+        None => {
+            return Err(FreshError::NeedsSignIn {
+                server: name.to_owned(),
+                reason: "its token was issued to a machine client it no longer uses".into(),
+            });
+        }
+    };
+    match result {
+        Ok(new) => store_rotated(secrets, name, current, new).await,
+        Err(e) if want.usable_as_is(current, now()) => {
+            tracing::warn!(
+                "renewing the token of {name} failed ({e}); the current one is still valid"
+            );
+            Ok(current.clone())
+        }
+        Err(source) => Err(FreshError::Machine {
+            server: name.to_owned(),
+            source,
         }),
     }
 }

@@ -16,6 +16,7 @@ fn tokens(expires_in: i64) -> TokenSet {
         token_type: "Bearer".into(),
         expires_at: now() + expires_in,
         refresh_token: Some("rt".into()),
+        reissuable: false,
         scope: None,
         obtained_at: now(),
     }
@@ -144,6 +145,7 @@ async fn needs_sign_in_status_and_missing_tokens_are_errors() {
 fn without_refresh_token(expires_in: i64) -> TokenSet {
     TokenSet {
         refresh_token: None,
+        reissuable: false,
         ..tokens(expires_in)
     }
 }
