@@ -490,7 +490,7 @@ fn the_listing_says_what_each_entry_costs_and_a_chosen_one_shows_its_issuer_befo
         sandbox
             .lanyard(&["import", &reg])
             .stdout
-            .contains("where you are signed in already (for demo)"),
+            .contains("where you are signed in already for demo at the same address"),
         "the text listing says it too"
     );
     let text = sandbox.lanyard(&["import", &reg, "--select", "other", "--expect-issuer", &world.issuer_url("idp")]);

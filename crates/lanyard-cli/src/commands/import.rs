@@ -419,7 +419,7 @@ fn cost_line(cost: &Cost) -> String {
     match cost {
         Cost::AlreadyAdded { name } => format!("already added as \"{name}\": nothing to do"),
         Cost::KnownIssuer { issuer, via } => format!(
-            "sign-in at {issuer}, where you are signed in already (for {via}): usually no new prompt"
+            "likely a sign-in at {issuer}, where you are signed in already for {via} at the same address: often no new prompt"
         ),
         Cost::SignIn => {
             "sign-in needed: where it signs in is checked and shown before it starts".into()

@@ -21,9 +21,9 @@ use crate::servers::State;
 pub enum Cost {
     /// Its URL is saved already: nothing to add.
     AlreadyAdded { name: String },
-    /// It is served from the origin of saved servers that sign in at `issuer` (`via` is one of
-    /// them): a sign-in there, which the identity provider's session usually lets through
-    /// without asking again.
+    /// It is served from the origin of saved servers that all sign in at `issuer` (`via` is one
+    /// of them): likely a sign-in there, which the identity provider's session usually lets
+    /// through without asking again. A guess from the address: the check says for sure.
     KnownIssuer { issuer: String, via: String },
     /// A sign-in at an identity provider learnt only once the entry is checked.
     SignIn,
