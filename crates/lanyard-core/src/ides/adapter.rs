@@ -1,32 +1,10 @@
-//! Where each assistant keeps its MCP servers, and what Lanyard's entry looks like in each mode.
-//!
-//! Checked against the real CLIs (Claude Code 2.1.197, Codex 0.171.0, pinned in tests/ide-clis):
-//! - Claude Code: user scope = `.claude.json` top-level `mcpServers` (in `$CLAUDE_CONFIG_DIR` when
-//!   set, else `$HOME`); local = `projects[<abs git root>].mcpServers`; project = `<dir>/.mcp.json`.
-//!   Remote entries need `"type": "http"`; `headersHelper` is a shell command string.
-//! - Codex: `$CODEX_HOME/config.toml` (default `~/.codex`), `[mcp_servers.NAME]`; stdio entries
-//!   `command` + `args`, remote `url` + `http_headers`; `[mcp_servers.NAME.oauth] client_id`.
-//! - Codex runs `http_headers_helper` (a shell command string) for remote servers at connect
-//!   time, like Claude's `headersHelper`: stdout `{"Authorization":"Bearer …"}` became the request's
-//!   header (seen with `codex exec` against a loopback server). `codex mcp get --json` shows it as
-//!   `"http_headers_helper": "<redacted>"`.
-//! - `claude mcp get NAME` exits 0 for any present entry (also `✘ Failed to connect` or, for
-//!   `.mcp.json`, `⏸ Pending approval`), 1 with `No MCP server named "NAME"` otherwise.
-//! - Any write by Claude Code 2.1.197 (even `claude mcp add-json`) migrates the file: every
-//!   project's `history` is dropped (22 MB → 1.6 MB in bench/ides) and keys such as `userID`,
-//!   `machineID`, `migrationVersion` are added; other unknown keys survive; an existing file keeps
-//!   its mode.
-//! - Codex refuses to start when `CODEX_HOME` names a missing folder ("failed to resolve
-//!   CODEX_HOME"); one bad `[mcp_servers.*]` entry stops every command ("failed to load bootstrap
-//!   configuration … bearer_token is not supported for streamable_http"); a project's
-//!   `.codex/config.toml` is read only when `[projects."<abs>"] trust_level = "trusted"`.
-//! - Cursor: `~/.cursor/mcp.json`, `<project>/.cursor/mcp.json`, JSONC, `mcpServers`; remote `url` +
-//!   `headers`, static client `auth.CLIENT_ID`; stdio `command` + `args`.
+//! What every assistant shares: the environment its config is found in, a config file's
+//! [`Location`] and the entry parameters per mode. Each assistant's own file is under
+//! [`super::assistants`].
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::text::Format;
@@ -42,7 +20,7 @@ pub struct IdeEnv {
     pub path: Option<OsString>,
 }
 
-fn non_empty(var: &str) -> Option<PathBuf> {
+pub(crate) fn non_empty(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -83,18 +61,6 @@ impl IdeEnv {
             .find(|p| is_executable(p))
     }
 
-    /// The assistant's CLI, if installed (`LANYARD_CLAUDE_BIN` and the like override the `PATH` search).
-    pub fn cli(&self, ide: Ide) -> Option<PathBuf> {
-        let (var, bin) = match ide {
-            Ide::Claude => ("LANYARD_CLAUDE_BIN", "claude"),
-            Ide::Codex => ("LANYARD_CODEX_BIN", "codex"),
-            Ide::Cursor => ("LANYARD_CURSOR_BIN", "cursor"),
-        };
-        non_empty(var)
-            .filter(|p| is_executable(p))
-            .or_else(|| self.which(bin))
-    }
-
     /// Sets the variables that locate configs on a command (for the judges).
     pub fn apply(&self, cmd: &mut std::process::Command) {
         cmd.env("HOME", &self.home);
@@ -112,7 +78,7 @@ impl IdeEnv {
     }
 }
 
-fn is_executable(p: &Path) -> bool {
+pub(crate) fn is_executable(p: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -161,205 +127,12 @@ pub fn git_root(dir: &Path) -> PathBuf {
     }
 }
 
-fn abs(p: &Path) -> PathBuf {
+pub(crate) fn abs(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| {
         std::env::current_dir()
             .map(|c| c.join(p))
             .unwrap_or_else(|_| p.to_path_buf())
     })
-}
-
-impl Ide {
-    /// The file (and container in it) for a scope.
-    pub fn location(self, env: &IdeEnv, scope: &Scope) -> Result<Location, IdeError> {
-        let mcp_servers = vec!["mcpServers".to_owned()];
-        let (file, container, format) = match (self, scope) {
-            (Ide::Cursor, Scope::User) => {
-                (env.home.join(".cursor/mcp.json"), mcp_servers, Format::Json)
-            }
-            (Ide::Cursor, Scope::Project(p)) => {
-                (abs(p).join(".cursor/mcp.json"), mcp_servers, Format::Json)
-            }
-            (Ide::Claude, Scope::User) => (env.claude_json(), mcp_servers, Format::Json),
-            (Ide::Claude, Scope::Project(p)) => {
-                (abs(p).join(".mcp.json"), mcp_servers, Format::Json)
-            }
-            (Ide::Claude, Scope::Local(p)) => (
-                env.claude_json(),
-                vec![
-                    "projects".to_owned(),
-                    git_root(p).to_string_lossy().into_owned(),
-                    "mcpServers".to_owned(),
-                ],
-                Format::Json,
-            ),
-            (Ide::Codex, Scope::User) => (
-                env.codex_home().join("config.toml"),
-                vec!["mcp_servers".to_owned()],
-                Format::Toml,
-            ),
-            (Ide::Codex, Scope::Project(p)) => (
-                abs(p).join(".codex/config.toml"),
-                vec!["mcp_servers".to_owned()],
-                Format::Toml,
-            ),
-            (ide, Scope::Local(_)) => {
-                return Err(IdeError::ScopeUnsupported {
-                    ide,
-                    scope: "local",
-                });
-            }
-        };
-        Ok(Location {
-            ide: self,
-            scope: scope.clone(),
-            file,
-            container,
-            format,
-        })
-    }
-
-    /// The keys of an entry that Lanyard owns; any other key a user adds to our entry is kept.
-    pub fn managed_keys(self) -> &'static [&'static str] {
-        match self {
-            Ide::Claude => &[
-                "type",
-                "url",
-                "command",
-                "args",
-                "headers",
-                "headersHelper",
-                "oauth",
-            ],
-            Ide::Cursor => &["type", "url", "command", "args", "headers", "auth"],
-            Ide::Codex => &[
-                "url",
-                "command",
-                "args",
-                "http_headers",
-                "http_headers_helper",
-                "bearer_token_env_var",
-                "oauth",
-            ],
-        }
-    }
-
-    /// The mode used when none is asked for. Cursor ignores configured headers when the server
-    /// advertises OAuth and has no helper, so it gets the bridge. Claude Code and Codex get the
-    /// headers helper: Codex 0.171.0 was seen running `http_headers_helper` through a shell for a
-    /// remote (`url`) server at connect time and sending the JSON object it printed as headers.
-    pub fn default_mode(self) -> Mode {
-        match self {
-            Ide::Claude | Ide::Codex => Mode::Helper,
-            Ide::Cursor => Mode::Bridge,
-        }
-    }
-
-    /// Whether the assistant is installed: its CLI on PATH or its config folder present.
-    pub fn detect(self, env: &IdeEnv) -> Detection {
-        let cli = env.cli(self);
-        let config = match self {
-            Ide::Cursor => env.home.join(".cursor"),
-            Ide::Claude => env.claude_json(),
-            Ide::Codex => env.codex_home(),
-        };
-        let config_present =
-            config.exists() || (self == Ide::Claude && env.home.join(".claude").is_dir());
-        Detection {
-            ide: self,
-            installed: cli.is_some() || config_present,
-            cli,
-            config_present,
-        }
-    }
-
-    /// Our entry for a server in a mode (only the managed keys).
-    pub fn entry(self, p: &EntryParams) -> Result<Map<String, Value>, IdeError> {
-        let url = p.url.as_str();
-        let lanyard = p.lanyard.to_string_lossy().into_owned();
-        let bridge_args = json!(["bridge", p.name]);
-        let bearer = |header: &str, token: &str| {
-            let mut h = Map::new();
-            h.insert(header.to_owned(), Value::String(format!("Bearer {token}")));
-            Value::Object(h)
-        };
-        let v = match (self, &p.mode) {
-            (Ide::Claude, ModeParams::Helper) => json!({
-                "type": "http",
-                "url": url,
-                "headersHelper": helper_command(&lanyard, &p.name),
-            }),
-            (Ide::Claude, ModeParams::Bridge) => json!({
-                "type": "stdio", "command": lanyard, "args": bridge_args,
-            }),
-            (Ide::Claude, ModeParams::Static { header, token }) => json!({
-                "type": "http", "url": url, "headers": bearer(header, token),
-            }),
-            (
-                Ide::Claude,
-                ModeParams::Native {
-                    client_id,
-                    callback_port,
-                    ..
-                },
-            ) => {
-                let mut oauth = json!({"clientId": client_id});
-                if let Some(port) = callback_port {
-                    oauth["callbackPort"] = json!(port);
-                }
-                json!({"type": "http", "url": url, "oauth": oauth})
-            }
-            (Ide::Cursor, ModeParams::Helper) => {
-                return Err(IdeError::ModeUnsupported {
-                    ide: self,
-                    mode: Mode::Helper,
-                    why: "Cursor has no headers helper",
-                });
-            }
-            (Ide::Cursor, ModeParams::Bridge) | (Ide::Codex, ModeParams::Bridge) => json!({
-                "command": lanyard, "args": bridge_args,
-            }),
-            (Ide::Cursor, ModeParams::Static { header, token }) => json!({
-                "url": url, "headers": bearer(header, token),
-            }),
-            (
-                Ide::Cursor,
-                ModeParams::Native {
-                    client_id,
-                    client_secret,
-                    ..
-                },
-            ) => {
-                let mut auth = json!({"CLIENT_ID": client_id});
-                if let Some(s) = client_secret {
-                    auth["CLIENT_SECRET"] = json!(s);
-                }
-                json!({"url": url, "auth": auth})
-            }
-            (Ide::Codex, ModeParams::Helper) => json!({
-                "url": url,
-                "http_headers_helper": helper_command(&lanyard, &p.name),
-            }),
-            (Ide::Codex, ModeParams::Static { header, token }) => json!({
-                "url": url, "http_headers": bearer(header, token),
-            }),
-            (
-                Ide::Codex,
-                ModeParams::Native {
-                    client_id,
-                    client_secret,
-                    ..
-                },
-            ) => {
-                let mut oauth = json!({"client_id": client_id});
-                if let Some(s) = client_secret {
-                    oauth["client_secret"] = json!(s);
-                }
-                json!({"url": url, "oauth": oauth})
-            }
-        };
-        Ok(v.as_object().cloned().unwrap_or_default())
-    }
 }
 
 /// What `detect` found.
@@ -436,26 +209,5 @@ pub fn shell_quote(s: &str) -> String {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn helper_command_is_quoted() {
-        let p = EntryParams {
-            name: "gw".into(),
-            url: Url::parse("https://gw.example/mcp").unwrap(),
-            lanyard: PathBuf::from("/Applications/Lanyard App/lanyard"),
-            mode: ModeParams::Helper,
-        };
-        let e = Ide::Claude.entry(&p).unwrap();
-        assert_eq!(
-            e["headersHelper"],
-            json!("'/Applications/Lanyard App/lanyard' token gw --claude-headers")
-        );
-        assert!(Ide::Cursor.entry(&p).is_err());
     }
 }

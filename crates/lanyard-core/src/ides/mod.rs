@@ -3,7 +3,8 @@
 //!
 //! - [`jsonc`], [`toml_cfg`], [`text`]: edit one entry of a config text, every other byte kept.
 //! - [`atomic`]: replace a config file atomically, redoing the edit when it moved underneath.
-//! - [`adapter`]: where each assistant keeps its servers and what our entry looks like per mode.
+//! - [`adapter`]: what every assistant shares (environment, locations, entry parameters).
+//! - [`assistants`]: one file per assistant: where it keeps its servers, our entry per mode, its judge.
 //! - [`records`]: what Lanyard connected where (its own small file under the state dir).
 //! - [`validate`]: the assistants' own CLIs as judges (`claude mcp get`, `codex mcp get --json`).
 //! - [`manage`]: connect / disconnect / status / reconcile, used by the CLI and the watcher.
@@ -21,10 +22,11 @@
 //! ```
 //!
 //! Facts checked against the real CLIs (Claude Code 2.1.197, Codex 0.171.0 from npm) are noted
-//! in [`adapter`].
+//! in each assistant's file under [`assistants`].
 
 pub mod actions;
 pub mod adapter;
+pub mod assistants;
 pub mod atomic;
 pub mod config_watch;
 pub mod edited;
@@ -45,41 +47,66 @@ use crate::error::UserFacing;
 pub use adapter::{EntryParams, IdeEnv, Location, ModeParams};
 pub use manage::{ConnectRequest, EntryState, IdeStatus};
 
-/// The assistants Lanyard writes configs for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ide {
-    Cursor,
-    Claude,
-    Codex,
+/// The one list of assistants: `Variant = "id", "Name" => file::Type`. Each line makes the
+/// [`Ide`] variant (here) and, in [`assistants`], its dispatch to `assistants/file.rs`.
+macro_rules! with_assistants {
+    ($then:ident) => {
+        $then! {
+            Cursor = "cursor", "Cursor" => cursor::Cursor,
+            Claude = "claude", "Claude Code" => claude::Claude,
+            Codex = "codex", "Codex" => codex::Codex,
+        }
+    };
+}
+pub(crate) use with_assistants;
+
+macro_rules! ide_enum {
+    ($($variant:ident = $id:literal, $label:literal => $module:ident :: $imp:ident,)*) => {
+        /// The assistants Lanyard writes configs for.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Ide {
+            $(#[serde(rename = $id)] $variant,)*
+        }
+
+        impl Ide {
+            pub const ALL: [Ide; [$($id),*].len()] = [$(Ide::$variant),*];
+
+            /// The id used on the command line and in JSON.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Ide::$variant => $id,)*
+                }
+            }
+
+            /// The product name shown to people.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(Ide::$variant => $label,)*
+                }
+            }
+        }
+    };
 }
 
-impl Ide {
-    pub const ALL: [Ide; 3] = [Ide::Cursor, Ide::Claude, Ide::Codex];
+with_assistants!(ide_enum);
 
-    /// The id used on the command line and in JSON.
-    pub fn id(self) -> &'static str {
-        match self {
-            Ide::Cursor => "cursor",
-            Ide::Claude => "claude",
-            Ide::Codex => "codex",
-        }
-    }
-    /// The product name shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Ide::Cursor => "Cursor",
-            Ide::Claude => "Claude Code",
-            Ide::Codex => "Codex",
-        }
-    }
+impl Ide {
+    /// Its id, or its name in lower case with `-` or `_` for spaces (`claude-code`).
     pub fn parse(s: &str) -> Result<Ide, IdeError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "cursor" => Ok(Ide::Cursor),
-            "claude" | "claude-code" | "claude_code" => Ok(Ide::Claude),
-            "codex" => Ok(Ide::Codex),
-            other => Err(IdeError::UnknownIde(other.to_owned())),
-        }
+        let s = s.trim().to_ascii_lowercase();
+        let named = |i: &Ide, sep: &str| i.label().to_ascii_lowercase().replace(' ', sep) == s;
+        Ide::ALL
+            .into_iter()
+            .find(|i| i.id() == s || named(i, "-") || named(i, "_"))
+            .ok_or(IdeError::UnknownIde(s))
+    }
+    /// Every id, `cursor, claude, …`.
+    pub fn ids() -> String {
+        Ide::ALL.map(Ide::id).join(", ")
+    }
+    /// Every product name, `Cursor, Claude Code, …`.
+    pub fn labels() -> String {
+        Ide::ALL.map(Ide::label).join(", ")
     }
     /// Parses a comma-separated list (`cursor,claude`); `all` means every assistant.
     pub fn parse_list(s: &str) -> Result<Vec<Ide>, IdeError> {
@@ -155,6 +182,17 @@ pub enum Scope {
     Local(PathBuf),
 }
 
+impl Scope {
+    /// `user`, `project` or `local`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scope::User => "user",
+            Scope::Project(_) => "project",
+            Scope::Local(_) => "local",
+        }
+    }
+}
+
 /// Failures of the IDE integration.
 #[derive(Debug, thiserror::Error)]
 pub enum IdeError {
@@ -204,7 +242,7 @@ pub enum IdeError {
     NotConnected { name: String, ide: Ide },
     #[error("Lanyard's connection records in {path} are unreadable: {message}")]
     Records { path: PathBuf, message: String },
-    #[error("No AI coding assistant (Cursor, Claude Code, Codex) was found on this machine")]
+    #[error("No AI coding assistant ({}) was found on this machine", Ide::labels())]
     NoneDetected,
     #[error("Native mode needs a client id that the assistant can use")]
     NativeNeedsClient,
@@ -273,7 +311,7 @@ impl UserFacing for IdeError {
     }
     fn next_step(&self) -> String {
         match self {
-            IdeError::UnknownIde(_) => "Use one or more of: cursor, claude, codex (comma-separated).".into(),
+            IdeError::UnknownIde(_) => format!("Use one or more of: {} (comma-separated).", Ide::ids()),
             IdeError::UnknownMode(_) => "Use one of: helper, bridge, static, native.".into(),
             IdeError::Malformed { file, .. } => format!(
                 "Fix the syntax error in {} (Lanyard left it untouched), then run the command again.",
@@ -305,7 +343,7 @@ impl UserFacing for IdeError {
                 "Move {} aside (Lanyard will start a new one) and reconnect with `lanyard connect`.",
                 path.display()
             ),
-            IdeError::NoneDetected => "Name them with --ide cursor,claude,codex (Lanyard creates their config files).".into(),
+            IdeError::NoneDetected => format!("Name them with --ide {} (Lanyard creates their config files).", Ide::ALL.map(Ide::id).join(",")),
             IdeError::NativeNeedsClient => "Pass --client-id (and --callback-port) of a client your admin registered for the assistant's redirect URI, or use --mode helper or bridge.".into(),
             IdeError::NoCli { .. } => "Reinstall Lanyard (its packages carry the `lanyard` command), or set LANYARD_BIN to the `lanyard` binary the assistants should run.".into(),
             IdeError::Watch(_) => "Restart the Lanyard daemon; if it keeps failing, raise the inotify watch limit.".into(),

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::adapter::{IdeEnv, Location};
-use super::{Ide, Scope};
+use super::assistants::spec::ScratchDirs;
 
 /// What a judge said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,24 +35,12 @@ pub fn judge(env: &IdeEnv, loc: &Location, name: &str) -> Option<Verdict> {
     if std::env::var_os("LANYARD_SKIP_IDE_JUDGE").is_some_and(|v| v == "1") {
         return None;
     }
-    let cli = env.cli(loc.ide)?;
-    if loc.ide == Ide::Codex {
-        // Codex refuses to start when CODEX_HOME does not exist, and reads a project's
-        // `.codex/config.toml` only once the project is trusted: nothing to ask otherwise.
-        if !env.codex_home().is_dir() {
-            return None;
-        }
-        if let Scope::Project(p) = &loc.scope
-            && !codex_trusts(env, p)
-        {
-            return None;
-        }
+    let cli = loc.ide.cli(env)?;
+    let assistant = loc.ide.assistant();
+    let args = assistant.judge_args(name)?;
+    if !assistant.judge_reads(env, loc) {
+        return None;
     }
-    let args: Vec<&str> = match loc.ide {
-        Ide::Claude => vec!["mcp", "get", name],
-        Ide::Codex => vec!["mcp", "get", name, "--json"],
-        Ide::Cursor => return None,
-    };
     let scratch = match Scratch::new(env, loc) {
         Ok(s) => s,
         Err(e) => {
@@ -64,6 +52,7 @@ pub fn judge(env: &IdeEnv, loc: &Location, name: &str) -> Option<Verdict> {
             return None;
         }
     };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let judge = format!("{} {}", loc.ide.id(), args.join(" "));
     Some(run(&cli, &args, &scratch.cwd, &scratch.env, &judge))
     // `scratch` is dropped here: the temporary directory and every copy in it are removed.
@@ -90,67 +79,13 @@ impl Scratch {
             std::fs::create_dir(d)?;
         }
         let env = IdeEnv {
-            home: home.clone(),
-            claude_config_dir: Some(claude.clone()),
-            codex_home: Some(codex.clone()),
+            home,
+            claude_config_dir: Some(claude),
+            codex_home: Some(codex),
             path: real.path.clone(),
         };
-        let copy = |from: &Path, to: &Path| -> std::io::Result<()> {
-            match std::fs::copy(from, to) {
-                Ok(_) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(e),
-            }
-        };
-        let project = root.join("project");
-        let cwd = match (loc.ide, &loc.scope) {
-            // `~/.claude.json` (user scope; local scope under `projects[<abs root>]`, so the
-            // real project stays the working directory: it is only read).
-            (Ide::Claude, Scope::User) => {
-                copy(&real.claude_json(), &env.claude_json())?;
-                home.clone()
-            }
-            (Ide::Claude, Scope::Local(p)) => {
-                copy(&real.claude_json(), &env.claude_json())?;
-                p.clone()
-            }
-            // `<project>/.mcp.json`: a scratch project with a copy of it.
-            (Ide::Claude, Scope::Project(_)) => {
-                std::fs::create_dir(&project)?;
-                copy(&loc.file, &project.join(".mcp.json"))?;
-                project
-            }
-            (Ide::Codex, Scope::User | Scope::Local(_)) => {
-                copy(
-                    &real.codex_home().join("config.toml"),
-                    &codex.join("config.toml"),
-                )?;
-                home.clone()
-            }
-            // `<project>/.codex/config.toml`, read only for a trusted project: a scratch project
-            // with a copy of it, trusted in the scratch `config.toml`.
-            (Ide::Codex, Scope::Project(_)) => {
-                std::fs::create_dir_all(project.join(".codex"))?;
-                copy(&loc.file, &project.join(".codex").join("config.toml"))?;
-                let text = std::fs::read_to_string(real.codex_home().join("config.toml"))
-                    .unwrap_or_default();
-                let mut doc = text.parse::<toml_edit::DocumentMut>().unwrap_or_default();
-                let key = std::fs::canonicalize(&project)?
-                    .to_string_lossy()
-                    .into_owned();
-                let projects = doc
-                    .entry("projects")
-                    .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-                if let Some(t) = projects.as_table_like_mut() {
-                    let mut entry = toml_edit::Table::new();
-                    entry["trust_level"] = toml_edit::value("trusted");
-                    t.insert(&key, toml_edit::Item::Table(entry));
-                }
-                std::fs::write(codex.join("config.toml"), doc.to_string())?;
-                project
-            }
-            (Ide::Cursor, _) => home.clone(),
-        };
+        let dirs = ScratchDirs { root, env: &env };
+        let cwd = loc.ide.assistant().prepare_scratch(real, &dirs, loc)?;
         Ok(Scratch { dir, env, cwd })
     }
 
@@ -159,25 +94,6 @@ impl Scratch {
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
-}
-
-/// Whether `$CODEX_HOME/config.toml` marks the project (or its git root) trusted.
-fn codex_trusts(env: &IdeEnv, project: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(env.codex_home().join("config.toml")) else {
-        return false;
-    };
-    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
-        return false;
-    };
-    let abs = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
-    let root = super::adapter::git_root(&abs);
-    [abs, root].iter().any(|dir| {
-        doc.get("projects")
-            .and_then(|p| p.get(dir.to_string_lossy().as_ref()))
-            .and_then(|e| e.get("trust_level"))
-            .and_then(|t| t.as_str())
-            == Some("trusted")
-    })
 }
 
 /// Runs a CLI with a deadline, capturing its output.

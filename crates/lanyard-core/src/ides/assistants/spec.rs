@@ -1,0 +1,101 @@
+//! What each assistant's file provides ([`Assistant`]) and the pieces their entries share.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::ides::adapter::{EntryParams, IdeEnv, Location};
+use crate::ides::text::Format;
+use crate::ides::{Mode, Scope};
+
+/// Where an assistant keeps a scope's servers: the file, the path of the object holding them
+/// (`["mcpServers"]`, `["projects", root, "mcpServers"]`) and the file's format.
+pub struct Place {
+    pub file: PathBuf,
+    pub container: Vec<String>,
+    pub format: Format,
+}
+
+impl Place {
+    pub fn new(file: PathBuf, container: &[&str], format: Format) -> Place {
+        Place {
+            file,
+            container: container.iter().map(|s| (*s).to_owned()).collect(),
+            format,
+        }
+    }
+}
+
+/// The folders of a judge's private scratch directory; `env` points the CLI at them.
+pub struct ScratchDirs<'a> {
+    pub root: &'a Path,
+    pub env: &'a IdeEnv,
+}
+
+impl ScratchDirs<'_> {
+    /// A scratch project folder (not created).
+    pub fn project(&self) -> PathBuf {
+        self.root.join("project")
+    }
+}
+
+/// What each assistant file provides.
+pub trait Assistant: Sync {
+    /// The variable that names its CLI (e.g. `LANYARD_CLAUDE_BIN`) and the CLI's name on `PATH`.
+    fn cli(&self) -> (&'static str, &'static str);
+    /// The file for a scope; `None` when the assistant has no such scope.
+    fn place(&self, env: &IdeEnv, scope: &Scope) -> Option<Place>;
+    /// The keys of an entry that Lanyard owns; any other key a user adds to our entry is kept.
+    fn managed_keys(&self) -> &'static [&'static str];
+    /// The mode used when none is asked for.
+    fn default_mode(&self) -> Mode;
+    /// Whether its config (folder or file) exists.
+    fn config_present(&self, env: &IdeEnv) -> bool;
+    /// Our entry for a server in a mode (only the managed keys); `Err(why)` when the assistant
+    /// cannot use the mode.
+    fn entry(&self, p: &EntryParams) -> Result<Value, &'static str>;
+    /// The arguments of its CLI's judge for entry `name`; `None` when the CLI has none.
+    fn judge_args(&self, _name: &str) -> Option<Vec<String>> {
+        None
+    }
+    /// Whether its CLI reads `loc` at all as `env` stands (nothing to judge otherwise).
+    fn judge_reads(&self, _env: &IdeEnv, _loc: &Location) -> bool {
+        true
+    }
+    /// Copies into `scratch` what the judge reads (from `real` and `loc.file`) and returns the
+    /// folder the judge runs in.
+    fn prepare_scratch(
+        &self,
+        _real: &IdeEnv,
+        scratch: &ScratchDirs,
+        _loc: &Location,
+    ) -> std::io::Result<PathBuf> {
+        Ok(scratch.env.home.clone())
+    }
+}
+
+/// Copies `from` to `to`; a missing `from` is nothing to copy.
+pub(crate) fn copy_if_present(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::copy(from, to) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The `lanyard` binary as the assistant runs it.
+pub(crate) fn lanyard(p: &EntryParams) -> String {
+    p.lanyard.to_string_lossy().into_owned()
+}
+
+/// `["bridge", NAME]`: the arguments of `lanyard bridge NAME`.
+pub(crate) fn bridge_args(p: &EntryParams) -> Value {
+    serde_json::json!(["bridge", p.name])
+}
+
+/// `{HEADER: "Bearer TOKEN"}`.
+pub(crate) fn bearer(header: &str, token: &str) -> Value {
+    let mut h = serde_json::Map::new();
+    h.insert(header.to_owned(), Value::String(format!("Bearer {token}")));
+    Value::Object(h)
+}
