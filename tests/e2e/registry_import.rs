@@ -373,17 +373,11 @@ fn watch_offers_servers_that_appear_and_names_those_that_leave_without_adding_or
     assert_eq!(saved_names(&sandbox), ["demo"]);
 }
 
-#[test]
-fn on_a_terminal_the_prompt_adds_only_the_entry_answered() {
+/// Runs `lanyard import ARGS` on a pseudo-terminal (`script`) with `typed` as the user's
+/// answers; returns whether it succeeded and what the terminal showed.
+fn on_a_terminal(sandbox: &Sandbox, args: &str, typed: &str) -> (bool, String) {
     use std::io::{Read, Write};
-    let world = world();
-    let sandbox = Sandbox::new().expect("sandbox");
-    // `script` gives lanyard a pseudo-terminal as stdin and stderr; the answer is typed into it.
-    let line = format!(
-        "{} import {}",
-        lanyard_e2e::lanyard_bin().display(),
-        registry(&world, "open")
-    );
+    let line = format!("{} import {args}", lanyard_e2e::lanyard_bin().display());
     let mut child = sandbox
         .command("script")
         .args(["-qec", &line, "/dev/null"])
@@ -393,7 +387,7 @@ fn on_a_terminal_the_prompt_adds_only_the_entry_answered() {
         .spawn()
         .expect("script starts");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(b"2\n").expect("answer");
+    stdin.write_all(typed.as_bytes()).expect("answer");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {
@@ -412,7 +406,15 @@ fn on_a_terminal_the_prompt_adds_only_the_entry_answered() {
         .take()
         .expect("stdout")
         .read_to_string(&mut out);
-    assert!(status.success(), "{out}");
+    (status.success(), out)
+}
+
+#[test]
+fn on_a_terminal_the_prompt_adds_only_the_entry_answered() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let (ok, out) = on_a_terminal(&sandbox, &registry(&world, "open"), "2\n");
+    assert!(ok, "{out}");
     assert!(out.contains("Add which?"), "{out}");
     assert!(
         out.contains("added dev.lanyard.world/other as \"other\""),
@@ -420,6 +422,30 @@ fn on_a_terminal_the_prompt_adds_only_the_entry_answered() {
     );
     assert_eq!(saved_names(&sandbox), ["other"]);
     assert_eq!(mcp_seen(&world, "demo"), 0);
+}
+
+#[test]
+fn on_a_terminal_a_warned_entry_is_signed_in_only_after_yes() {
+    let world = world();
+    let sandbox = Sandbox::new().expect("sandbox");
+    let reg = registry(&world, "locked");
+    // "other" signs in at idp, which also signs in the registry (another origin).
+    let (ok, out) = on_a_terminal(&sandbox, &reg, "2\nn\n");
+    assert!(ok, "declining is a choice, not a failure: {out}");
+    assert!(
+        out.contains("warning: ") && out.contains("anyway? [y/N]"),
+        "{out}"
+    );
+    assert!(out.contains("you declined signing in at"), "{out}");
+    assert_eq!(authorized_at(&world, "other"), 0);
+    assert_eq!(saved_names(&sandbox), ["registry-local"]);
+    let (ok, out) = on_a_terminal(&sandbox, &reg, "2\ny\n");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("added dev.lanyard.world/other as \"other\""),
+        "{out}"
+    );
+    assert_eq!(saved_names(&sandbox), ["other", "registry-local"]);
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use lanyard_core::api::{AddOptions, Cost, EntryCheck, FlowError, Lanyard, Listing};
+use lanyard_core::api::{AddOptions, Cost, EntryCheck, FlowError, ImportError, Lanyard, Listing};
 use lanyard_core::registry::Entry;
 use serde::Serialize;
 
@@ -142,6 +142,11 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         };
         record(match check.go_ahead(&args.expect_issuer, answer) {
             Ok(()) => import_one(&lanyard, entry, &check, &opts, args.connect.as_deref()).await,
+            // The user said no at the warning: their choice, not a failure.
+            Err(e @ ImportError::Declined { .. }) => Outcome::Skipped {
+                entry: entry.name.clone(),
+                reason: e.to_string(),
+            },
             Err(e) => failed(entry, &lanyard_core::Error::from(e)),
         });
         shown.push(check);
