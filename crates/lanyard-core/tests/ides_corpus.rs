@@ -34,12 +34,8 @@ fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     fs::create_dir_all(&home).unwrap();
-    let env = IdeEnv {
-        home: home.clone(),
-        claude_config_dir: None,
-        codex_home: Some(home.join(".codex")),
-        path: None,
-    };
+    let mut env = IdeEnv::at_home(home.clone());
+    env.codex_home = Some(home.join(".codex"));
     let mut manager = Manager::new(env, RecordsFile::new(Paths::at(dir.path().join("state"))));
     manager.judge = false;
     World {

@@ -2,6 +2,7 @@
 //! [`Location`] and the entry parameters per mode. Each assistant's own file is under
 //! [`super::assistants`].
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,25 @@ pub struct IdeEnv {
     pub codex_home: Option<PathBuf>,
     /// `PATH`, to find the assistants' CLIs.
     pub path: Option<OsString>,
+    /// The other [`LOCATING_VARS`] that are set (not empty).
+    pub vars: BTreeMap<String, PathBuf>,
 }
+
+/// Variables besides `HOME`, `CLAUDE_CONFIG_DIR` and `CODEX_HOME` that move an assistant's config.
+/// A judge's scratch environment sets or removes every one of them, so a CLI never reads the
+/// user's real files through one.
+pub const LOCATING_VARS: &[&str] = &[
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "GEMINI_CLI_HOME",
+    "COPILOT_HOME",
+    "OPENCODE_CONFIG",
+    "OPENCODE_CONFIG_DIR",
+    "AMP_SETTINGS_FILE",
+    "APPDATA",
+    "VSCODE_APPDATA",
+    "VSCODE_PORTABLE",
+];
 
 pub(crate) fn non_empty(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
@@ -36,7 +55,40 @@ impl IdeEnv {
             claude_config_dir: non_empty("CLAUDE_CONFIG_DIR"),
             codex_home: non_empty("CODEX_HOME"),
             path: std::env::var_os("PATH"),
+            vars: LOCATING_VARS
+                .iter()
+                .filter_map(|v| Some(((*v).to_owned(), non_empty(v)?)))
+                .collect(),
         })
+    }
+
+    /// An environment with only `HOME` (no `PATH`, no other variable): for tests and scratch
+    /// copies.
+    pub fn at_home(home: PathBuf) -> IdeEnv {
+        IdeEnv {
+            home,
+            claude_config_dir: None,
+            codex_home: None,
+            path: None,
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// Sets one of the [`LOCATING_VARS`].
+    pub fn set_var(&mut self, name: &str, value: impl Into<PathBuf>) {
+        self.vars.insert(name.to_owned(), value.into());
+    }
+
+    /// One of the [`LOCATING_VARS`], when set.
+    pub fn var(&self, name: &str) -> Option<&Path> {
+        self.vars.get(name).map(PathBuf::as_path)
+    }
+
+    /// `$XDG_CONFIG_HOME`, else `~/.config`.
+    pub fn xdg_config_home(&self) -> PathBuf {
+        self.var("XDG_CONFIG_HOME")
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.home.join(".config"))
     }
 
     /// Claude Code's main file (user and local scopes).
@@ -72,6 +124,12 @@ impl IdeEnv {
             Some(d) => cmd.env("CODEX_HOME", d),
             None => cmd.env_remove("CODEX_HOME"),
         };
+        for v in LOCATING_VARS {
+            match self.var(v) {
+                Some(d) => cmd.env(v, d),
+                None => cmd.env_remove(v),
+            };
+        }
         if let Some(p) = &self.path {
             cmd.env("PATH", p);
         }

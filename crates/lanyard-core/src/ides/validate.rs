@@ -78,12 +78,10 @@ impl Scratch {
         for d in [&home, &claude, &codex] {
             std::fs::create_dir(d)?;
         }
-        let env = IdeEnv {
-            home,
-            claude_config_dir: Some(claude),
-            codex_home: Some(codex),
-            path: real.path.clone(),
-        };
+        let mut env = IdeEnv::at_home(home);
+        env.claude_config_dir = Some(claude);
+        env.codex_home = Some(codex);
+        env.path = real.path.clone();
         let dirs = ScratchDirs { root, env: &env };
         let cwd = loc.ide.assistant().prepare_scratch(real, &dirs, loc)?;
         Ok(Scratch { dir, env, cwd })
