@@ -11,6 +11,7 @@
 // the tests that call it (clippy.toml allows unwrap/expect only inside #[test] functions).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod enterprise;
 pub mod http;
 pub mod keyring;
 pub mod sandbox;
@@ -20,6 +21,7 @@ pub mod world;
 /// Proxies and a private CA for the corporate-network tests.
 pub mod corpnet;
 
+pub use enterprise::EnterpriseWorld;
 pub use sandbox::{Run, Sandbox, lanyard_bin};
 pub use serde_json::{Value, json};
 pub use stack::{Stack, StackKind};

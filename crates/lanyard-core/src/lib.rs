@@ -11,6 +11,7 @@
 //! api                           `Lanyard`, the facade the shells call: add, session, sign-out, views
 //! mcp                           the MCP wire: protocol, SSE, client, stdio bridge
 //! registry                      MCP Registry API: list a catalogue, judge its server.json entries
+//! enterprise                    company IdP session; ID-JAG token exchange and redemption
 //! tokens                        keychain tokens; refresh and revocation under the server's lock
 //! servers                       the state file: servers and registrations
 //! registration · authorization  MCP authorization: client id (DCR, CIMD), browser sign-in
@@ -39,6 +40,7 @@ pub mod authorization;
 pub mod cleanup;
 pub mod daemon;
 pub mod discovery;
+pub mod enterprise;
 pub mod ides;
 pub mod mcp;
 pub mod registration;

@@ -14,6 +14,8 @@ pub struct Args {
     pub flags: SignInFlags,
     #[command(flatten)]
     pub machine: super::machine::MachineFlags,
+    #[command(flatten)]
+    pub idp: super::idp::IdpFlags,
     /// Abort before any registration or sign-in unless discovery names this authorization
     /// server (the issuer `lanyard probe URL` showed you).
     #[arg(long, value_name = "ISSUER")]
@@ -31,7 +33,9 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     opts.confirmed = args
         .expect_issuer
         .map(lanyard_core::api::Confirmed::issuer);
-    let lanyard = Lanyard::open()?.with_paste_back(output::paste_back());
+    let lanyard = Lanyard::open()?
+        .with_paste_back(output::paste_back())
+        .with_idp(args.idp.choice());
     let out = match args.machine.to_options(&args.flags)? {
         Some(machine) => {
             lanyard
@@ -43,6 +47,7 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     if args.json {
         output::json(&out);
     } else {
+        super::idp::say_path(&out.sign_in);
         println!(
             "Added \"{}\" ({}): signed in at {} with {} client {}; {} tool(s); token expires {}.",
             out.name,

@@ -103,6 +103,9 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             (None, None) => s.status.clone(),
         };
         println!("{}\t{}", s.name, s.url);
+        if let Some(via) = &s.via {
+            println!("  {via}");
+        }
         println!(
             "  issuer {}  client {} ({})  {}  status {}",
             s.issuer,

@@ -62,6 +62,8 @@ commands! {
     Store => store,
     /// Keep every server's tokens fresh in the background (what the tray runs); stop with ^C.
     Daemon => daemon,
+    /// Sign in once to your company's identity provider (enterprise-managed authorization).
+    Idp => idp,
     /// The engine's token sockets, and which servers forwarded connections (SSH) may get.
     Agent => agent,
 }

@@ -48,6 +48,8 @@ pub struct AddOutcome {
     pub scopes: Vec<String>,
     pub expires_at: i64,
     pub tools: Vec<Tool>,
+    /// Through a company IdP session ("via IdP as user"), or the server's own sign-in and why.
+    pub sign_in: super::idp_path::IdpPath,
 }
 
 /// What one interactive sign-in produced.
@@ -60,6 +62,8 @@ pub(super) struct Interactive {
     pub(super) port: u16,
     /// The MCP endpoint as it answered (after a same-origin redirect, e.g. `…/mcp/` → `…/mcp`).
     pub(super) url: Url,
+    /// Whether the tokens came through a company IdP session, or why not.
+    pub(super) idp: super::idp_path::IdpPath,
 }
 
 /// The MCP endpoint to call: the URL the user gave, or the server's own name for it (its
@@ -150,6 +154,7 @@ impl Lanyard {
             discovery: disc,
             port,
             url,
+            idp,
         } = done;
         let tools = results.tools.unwrap_or_default();
 
@@ -196,6 +201,7 @@ impl Lanyard {
             let _ = self.secrets.delete(&store::server_secret_key(&name));
             return Err(e);
         }
+        self.link_idp(&name, &idp)?;
         progress(Progress::Saved { name: name.clone() });
         let st = state_file.load()?;
         Ok(AddOutcome {
@@ -207,6 +213,7 @@ impl Lanyard {
             scopes,
             expires_at: tokens.expires_at,
             tools,
+            sign_in: idp,
         })
     }
 
@@ -249,6 +256,10 @@ impl Lanyard {
             if let Some(c) = &opts.confirmed {
                 c.check(&disc.auth_server)?;
             }
+            let idp_path = match self.via_idp(url, &disc, opts, ops).await? {
+                Ok(done) => return Ok(done),
+                Err(path) => path,
+            };
             let listener = self.listener(&opts.quirks).await?;
             let client = signin::obtain_client(
                 self.http()?,
@@ -319,6 +330,7 @@ impl Lanyard {
                 discovery: disc,
                 port: listener.port(),
                 url: settled_url,
+                idp: idp_path,
             });
         }
     }

@@ -169,6 +169,7 @@ mod tests {
             status_reason: None,
             expires_at: None,
             quirks: Quirks::default(),
+            via: None,
         }
     }
 

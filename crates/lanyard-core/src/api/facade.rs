@@ -24,6 +24,8 @@ pub struct Lanyard {
     pub(super) detached: bool,
     /// Pasted redirect addresses, when the caller can take them ([`Lanyard::with_paste_back`]).
     pub(super) paste: Option<Arc<PasteBack>>,
+    /// Whether `add` may get tokens through a company IdP session ([`Lanyard::with_idp`]).
+    pub(super) idp_choice: super::idp_path::IdpChoice,
 }
 
 impl Lanyard {
@@ -39,12 +41,14 @@ impl Lanyard {
 
     /// Explicit state directory and secret store (tests, the tray).
     pub fn with(paths: Paths, secrets: Arc<dyn SecretStore>) -> Lanyard {
+        crate::enterprise::install();
         Lanyard {
             state: Some(StateFile::new(paths)),
             secrets,
             http: OnceLock::new(),
             detached: false,
             paste: None,
+            idp_choice: Default::default(),
         }
     }
 
@@ -55,14 +59,23 @@ impl Lanyard {
         self
     }
 
+    /// Whether `add` may get a server's tokens through a company IdP session (`--idp URL`,
+    /// `--no-idp`; default: any session that vouches for the user).
+    pub fn with_idp(mut self, choice: super::idp_path::IdpChoice) -> Lanyard {
+        self.idp_choice = choice;
+        self
+    }
+
     /// Nothing read or written on disk or in the keychain (`--ephemeral`).
     pub fn ephemeral() -> Lanyard {
+        crate::enterprise::install();
         Lanyard {
             state: None,
             secrets: Arc::new(MemoryStore::new()),
             http: OnceLock::new(),
             detached: false,
             paste: None,
+            idp_choice: Default::default(),
         }
     }
 
@@ -115,7 +128,8 @@ impl Lanyard {
     /// The first port used becomes the machine's stable port; a fallback used while it was
     /// busy does not replace it.
     pub(super) fn remember_port(st: &mut State, quirks: &Quirks, port: u16) {
-        if quirks.callback_port.is_none() && st.callback_port.is_none() {
+        // Port 0: no listener was used (a sign-in through the company IdP).
+        if port != 0 && quirks.callback_port.is_none() && st.callback_port.is_none() {
             st.callback_port = Some(port);
         }
     }

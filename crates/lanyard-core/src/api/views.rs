@@ -26,6 +26,9 @@ pub struct ServerView {
     /// Unix seconds.
     pub expires_at: Option<i64>,
     pub quirks: Quirks,
+    /// "via IdP as user": its tokens come through a company IdP session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// One registration as `list --json` / cleanup see it.
@@ -54,16 +57,22 @@ impl Lanyard {
     pub fn list(&self) -> Result<Vec<ServerView>, Error> {
         let st = self.state_file()?.load()?;
         let t = now();
+        let idps = crate::enterprise::IdpFile::new(self.state_file()?.paths().clone()).load()?;
         st.servers
             .iter()
             .map(|s| {
                 let tokens = tok::stored_tokens(&*self.secrets, &s.name)?;
+                let idp = idps.serving(&s.name);
                 let (status, reason) = match (&s.status, &tokens) {
                     (ServerStatus::NeedsSignIn { reason }, _) => {
                         ("needs_sign_in", Some(reason.clone()))
                     }
                     (_, None) => ("no_tokens", None),
                     (_, Some(tk)) if tk.fresh_at(t, 0) => ("ok", None),
+                    (_, Some(_)) if let Some(i) = idp => (
+                        "expired",
+                        Some(format!("renewed through {} on next use", i.label())),
+                    ),
                     (_, Some(tk)) if tk.refresh_token.is_some() => {
                         ("expired", Some("refreshed on next use".into()))
                     }
@@ -84,6 +93,7 @@ impl Lanyard {
                     status_reason: reason,
                     expires_at: tokens.map(|t| t.expires_at),
                     quirks: s.quirks.clone(),
+                    via: idp.map(|i| i.via()),
                 })
             })
             .collect()

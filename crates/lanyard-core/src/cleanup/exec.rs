@@ -176,6 +176,7 @@ impl Cleanup {
         match item {
             Item::StopEngine { pid } => super::local::stop_engine(self.paths.dir(), *pid).await,
             Item::RevokeTokens { server, .. } => self.revoke_tokens(server).await,
+            Item::EndIdpSession { issuer, .. } => self.end_idp_session(issuer).await,
             Item::DeleteClient { issuer, .. } | Item::ClientForAdmin { issuer, .. } => {
                 // Its tokens must be revoked first: once the client is gone they cannot be.
                 let st = self.state_file().load().unwrap_or_default();

@@ -24,6 +24,7 @@
 
 mod desktop;
 mod exec;
+mod idp;
 mod keychain;
 mod local;
 mod outcome;

@@ -24,6 +24,13 @@ pub enum Item {
         /// `None`: the AS has no revocation endpoint; the tokens are only deleted.
         revocation_endpoint: Option<String>,
     },
+    /// RFC 7009: revoke the company IdP session's tokens (enterprise-managed authorization),
+    /// then delete them from the keychain and forget the session.
+    EndIdpSession {
+        issuer: String,
+        /// `None`: the IdP has no revocation endpoint; the tokens are only deleted.
+        revocation_endpoint: Option<String>,
+    },
     /// RFC 7592: DELETE the client Lanyard registered at this issuer.
     DeleteClient {
         issuer: String,
@@ -78,6 +85,15 @@ impl Item {
             Item::RevokeTokens { server, issuer, .. } => {
                 format!("Delete the tokens of \"{server}\" ({issuer} has no revocation endpoint)")
             }
+            Item::EndIdpSession {
+                issuer,
+                revocation_endpoint: Some(ep),
+            } => format!(
+                "Sign out of the company IdP {issuer}: revoke its session at {ep} (RFC 7009)"
+            ),
+            Item::EndIdpSession { issuer, .. } => format!(
+                "Sign out of the company IdP {issuer} (it has no revocation endpoint; the session is deleted here)"
+            ),
             Item::DeleteClient {
                 issuer, client_id, ..
             } => format!(
@@ -256,6 +272,15 @@ impl Cleanup {
                             .map(|u| u.to_string()),
                     });
                 }
+            }
+        }
+
+        if purpose == Purpose::Uninstall && keychain {
+            for (issuer, revocation_endpoint) in self.idp_sessions() {
+                items.push(Item::EndIdpSession {
+                    issuer,
+                    revocation_endpoint,
+                });
             }
         }
 

@@ -137,6 +137,7 @@ fn plan_orders_items_and_never_plans_foreign_client_ids() {
         .map(|i| match i {
             Item::StopEngine { .. } => "stop",
             Item::RevokeTokens { .. } => "revoke",
+            Item::EndIdpSession { .. } => "idp",
             Item::DeleteClient { .. } => "delete",
             Item::ClientForAdmin { .. } => "admin",
             Item::RemoveIdeEntry { .. } => "ide",

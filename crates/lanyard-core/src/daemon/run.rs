@@ -81,6 +81,7 @@ pub async fn refresh_one(
     want: Option<crate::tokens::fresh::Want>,
 ) -> Result<super::scheduler::RefreshOutcome, DaemonError> {
     let (paths, secrets) = from_env()?;
+    crate::enterprise::install();
     let backend = LiveBackend::new(StateFile::new(paths), secrets, RefreshRunner::InProcess);
     Ok(backend.refresh_in_process(server, want).await)
 }
@@ -167,6 +168,7 @@ impl Daemon {
         mut config: EngineConfig,
     ) -> Result<Daemon, DaemonError> {
         paths.ensure_dir()?;
+        crate::enterprise::install();
         let dir = paths.dir().to_path_buf();
         let lock = acquire_instance_lock(&dir)?;
         config.state_dir = Some(dir.clone());

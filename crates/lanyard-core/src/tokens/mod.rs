@@ -7,6 +7,7 @@ pub mod device_grant;
 pub mod endpoint;
 pub mod file_store;
 pub mod fresh;
+pub mod grant;
 pub mod machine;
 pub mod revoke;
 pub mod set;

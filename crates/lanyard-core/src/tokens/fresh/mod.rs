@@ -6,6 +6,8 @@
 //! if the token seen is still the stale one; the rotated refresh token is written to the
 //! keychain before the new access token is returned.
 
+pub mod assertion;
+
 use super::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError, TokenParams};
 use super::set::{TokenId, TokenSet, now};
 use super::store::{self, SecretError, SecretStore};
@@ -45,6 +47,15 @@ pub enum FreshError {
         #[source]
         source: crate::tokens::machine::MachineError,
     },
+    /// A renewal through an identity assertion ([`assertion`]) failed for another reason than
+    /// an ended IdP session (that is [`FreshError::NeedsSignIn`]).
+    #[error("renewing the token of {server} through the company identity provider failed: {what}")]
+    Assertion {
+        server: String,
+        what: String,
+        next: String,
+        code: &'static str,
+    },
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
@@ -61,6 +72,7 @@ impl UserFacing for FreshError {
             FreshError::Refresh { source, .. } => source.code(),
             FreshError::Lock { .. } => "tokens.lock",
             FreshError::LockBusy { .. } => "tokens.lock-busy",
+            FreshError::Assertion { code, .. } => code,
             FreshError::Machine { source, .. } => source.code(),
             FreshError::State(e) => e.code(),
             FreshError::Secret(e) => e.code(),
@@ -79,6 +91,7 @@ impl UserFacing for FreshError {
             FreshError::Machine { source, server } => {
                 source.next_step().replace("NAME", server)
             }
+            FreshError::Assertion { next, .. } => next.clone(),
             FreshError::LockBusy { .. } => "A Lanyard process (daemon, tray or token helper) seems stuck: stop it, or wait for it to finish, then try again.".into(),
             FreshError::Lock { .. } => {
                 "Check that Lanyard's state directory is writable, then try again.".into()
@@ -301,6 +314,14 @@ pub async fn token_for(
     };
     let current = stored_tokens(secrets, name)?
         .ok_or_else(|| needs_sign_in(name, "its tokens were removed"))?;
+    if let Some(renewal) = assertion::managing(state_file, name) {
+        let renewed = renew_by_assertion(
+            renewal, state_file, secrets, http, name, &current, &seen, want,
+        );
+        let out = renewed.await;
+        drop(lock);
+        return out;
+    }
     let refresh_token = match decide_under_lock(&current, &seen, want) {
         UnderLock::Use(t) => return Ok(t),
         UnderLock::SignIn(reason) => {
@@ -334,6 +355,45 @@ pub async fn token_for(
             Ok(handed_out)
         }
         Err(e) => refresh_failed(state_file, name, server, client, &current, want, e),
+    }
+}
+
+/// A server whose tokens come from an identity assertion ([`assertion`]), under its lock: the
+/// tokens read are used when still good for `want`; else new ones are obtained and stored.
+/// When that fails, a token that has not expired is still handed out; a renewal that needs
+/// the user (the IdP session ended) marks the server.
+#[allow(clippy::too_many_arguments)] // the same inputs as the refresh it replaces
+async fn renew_by_assertion(
+    renewal: &dyn assertion::AssertionRenewal,
+    state_file: &StateFile,
+    secrets: &dyn SecretStore,
+    http: impl FnOnce() -> Result<reqwest::Client, HttpError>,
+    name: &str,
+    current: &TokenSet,
+    seen: &TokenSet,
+    want: Want,
+) -> Result<TokenSet, FreshError> {
+    let t_now = now();
+    if (!current.is(seen.id()) && want.usable_as_is(current, t_now))
+        || !want.wants_refresh(current, t_now)
+    {
+        return Ok(current.clone());
+    }
+    let state = state_file.load()?;
+    let server = ensure_signed_in(&state, name)?;
+    match renewal.renew(state_file, secrets, http()?, server).await {
+        Ok(new) => store_rotated(secrets, name, current, new).await,
+        Err(_) if want.usable_as_is(current, now()) => Ok(current.clone()),
+        Err(assertion::RenewError::NeedsSignIn(reason)) => {
+            mark_needs_sign_in(state_file, name, &reason)?;
+            Err(needs_sign_in(name, &reason))
+        }
+        Err(assertion::RenewError::Failed { what, next, code }) => Err(FreshError::Assertion {
+            server: name.to_owned(),
+            what,
+            next,
+            code,
+        }),
     }
 }
 

@@ -1,0 +1,95 @@
+//! The ID-JAG redeemed at the server's authorization server with the RFC 7523 JWT bearer grant
+//! (`grant_type` `urn:ietf:params:oauth:grant-type:jwt-bearer`, `assertion`), the client
+//! authenticated as registered there. An authorization server takes ID-JAGs when its metadata
+//! lists that grant type.
+
+use super::JWT_BEARER;
+use super::error::EnterpriseError;
+use super::exchange::IdJag;
+use crate::discovery::AuthServerMetadata;
+use crate::tokens::grant::grant_json;
+use crate::tokens::set::{TokenResponse, now};
+use crate::tokens::{ClientCredentials, TokenError, TokenSet};
+
+/// Whether the authorization server says it takes the JWT bearer grant.
+pub fn accepts_id_jag(meta: &AuthServerMetadata) -> bool {
+    meta.grant_types_supported
+        .as_ref()
+        .is_some_and(|g| g.iter().any(|t| t == JWT_BEARER))
+}
+
+/// What the redemption asks for besides the assertion.
+pub struct Request<'a> {
+    pub idp: &'a str,
+    /// RFC 8707 resource (the MCP spec wants it in every token request).
+    pub resource: Option<&'a str>,
+    pub scopes: &'a [String],
+}
+
+/// Present `jag` at `meta`'s token endpoint for an access token.
+pub async fn redeem(
+    http: &reqwest::Client,
+    meta: &AuthServerMetadata,
+    client: &ClientCredentials,
+    jag: &IdJag,
+    req: &Request<'_>,
+) -> Result<TokenSet, EnterpriseError> {
+    if !accepts_id_jag(meta) {
+        return Err(EnterpriseError::NotAccepted {
+            issuer: meta.issuer_str().to_owned(),
+            grant: JWT_BEARER,
+        });
+    }
+    let mut form = vec![
+        ("grant_type", JWT_BEARER.to_owned()),
+        ("assertion", jag.assertion.clone()),
+    ];
+    if let Some(r) = req.resource {
+        form.push(("resource", r.to_owned()));
+    }
+    let scope = (!req.scopes.is_empty()).then(|| req.scopes.join(" "));
+    if let Some(s) = &scope {
+        form.push(("scope", s.clone()));
+    }
+    let refused = |source: TokenError| EnterpriseError::RedeemRefused {
+        issuer: meta.issuer_str().to_owned(),
+        idp: req.idp.to_owned(),
+        source,
+    };
+    let answer = grant_json(http, &meta.token_endpoint, client, form)
+        .await
+        .map_err(refused)?;
+    let bad = |detail: String| {
+        refused(TokenError::BadResponse {
+            endpoint: meta.token_endpoint.clone(),
+            detail,
+        })
+    };
+    let resp: TokenResponse =
+        serde_json::from_value(answer).map_err(|e| bad(format!("not a token response ({e})")))?;
+    if resp.access_token.is_empty() {
+        return Err(bad("empty access_token".into()));
+    }
+    if let Some(t) = &resp.token_type
+        && !t.eq_ignore_ascii_case("bearer")
+    {
+        return Err(bad(format!("token_type \"{t}\" is not Bearer")));
+    }
+    Ok(TokenSet::from_response(resp, now(), scope.as_deref(), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_authorization_server_takes_id_jags_only_when_it_lists_the_jwt_bearer_grant() {
+        let mut m = crate::discovery::auth_server::test_metadata("http://127.0.0.1:1");
+        m.grant_types_supported = None;
+        assert!(!accepts_id_jag(&m));
+        m.grant_types_supported = Some(vec!["authorization_code".into()]);
+        assert!(!accepts_id_jag(&m));
+        m.grant_types_supported = Some(vec!["authorization_code".into(), JWT_BEARER.into()]);
+        assert!(accepts_id_jag(&m));
+    }
+}
