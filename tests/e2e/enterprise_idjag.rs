@@ -274,3 +274,35 @@ fn a_server_whose_authorization_server_takes_no_id_jag_signs_in_the_normal_way()
     let call = ok(sandbox.lanyard(&["call", "plain", "echo", "--args", r#"{"text":"plain"}"#]));
     assert!(call.stdout.contains("plain"), "{}", call.describe());
 }
+
+#[test]
+fn the_engine_renews_an_idp_served_token_ahead_of_its_expiry() {
+    let world = world(json!({ "accessTokenTtl": 8 }));
+    let sandbox = Sandbox::new().expect("sandbox");
+    idp_add(&sandbox, &world);
+    add(&sandbox, &world, "alpha");
+    let first = crate::refresh_support::stored_tokens(&sandbox, "alpha");
+    let first_expiry = first["expires_at"].as_i64().expect("expires_at");
+    let _daemon = crate::refresh_support::Daemon::start(&sandbox);
+
+    // The engine alone (no command asks for a token) puts a new one in the keychain before the
+    // first expires.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let renewed = loop {
+        let now = crate::refresh_support::stored_tokens(&sandbox, "alpha");
+        if now["access_token"] != first["access_token"] {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "not renewed: {now}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(
+        renewed["obtained_at"].as_i64().expect("obtained_at") <= first_expiry,
+        "renewed ahead of expiry: {renewed} after {first}"
+    );
+    assert!(
+        successes(&world, "idp", TOKEN_EXCHANGE) >= 2,
+        "a new ID-JAG"
+    );
+    assert_eq!(browser_sign_ins(&sandbox), 1);
+}

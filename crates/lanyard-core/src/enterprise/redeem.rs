@@ -75,7 +75,11 @@ pub async fn redeem(
     {
         return Err(bad(format!("token_type \"{t}\" is not Bearer")));
     }
-    Ok(TokenSet::from_response(resp, now(), scope.as_deref(), None))
+    let mut tokens = TokenSet::from_response(resp, now(), scope.as_deref(), None);
+    // No refresh token is needed: a new ID-JAG renews it while the IdP session lives, so the
+    // engine renews it ahead of its expiry like a refreshable one.
+    tokens.reissuable = true;
+    Ok(tokens)
 }
 
 #[cfg(test)]
