@@ -271,4 +271,74 @@ mod tests {
         let seen = lanyard.seen().unwrap();
         assert_eq!(seen.registries[0].entries[0].name, "x/b");
     }
+
+    /// A registry on loopback answering one page with `servers` (name, url), whatever is asked.
+    async fn registry(servers: Vec<(&'static str, &'static str)>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let items: Vec<serde_json::Value> = servers
+            .iter()
+            .map(|(n, u)| json!({"server": {"name": n, "remotes": [{"type": "streamable-http", "url": u}]}}))
+            .collect();
+        let body = json!({"servers": items, "metadata": {"count": items.len()}}).to_string();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(answer.as_bytes()).await;
+            }
+        });
+        format!("{base}/v0.1/servers")
+    }
+
+    #[tokio::test]
+    async fn news_names_what_appeared_and_what_left_since_the_listing_was_seen_and_adds_nothing() {
+        let list = registry(vec![
+            ("x/a", "http://127.0.0.1:9/a/mcp"),
+            ("x/c", "http://127.0.0.1:9/c/mcp"),
+        ])
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let lanyard = Lanyard::with(
+            crate::paths::Paths::at(dir.path()),
+            std::sync::Arc::new(MemoryStore::new()),
+        );
+        assert!(lanyard.registry_news().await.unwrap().is_empty());
+        let seen = Listing {
+            catalogue: Catalogue {
+                url: list.clone(),
+                entries: vec![
+                    entry("x/a", "http://127.0.0.1:9/a/mcp"),
+                    entry("x/b", "http://127.0.0.1:9/b/mcp"),
+                ],
+                ..Catalogue::default()
+            },
+            registry_server: None,
+        };
+        lanyard.remember_registry(&seen).unwrap();
+        let news = lanyard.registry_news().await.unwrap();
+        assert_eq!(news.len(), 1);
+        assert_eq!(news[0].error, None);
+        let added: Vec<&str> = news[0].added.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(added, ["x/c"]);
+        assert_eq!(news[0].removed.len(), 1);
+        assert_eq!(news[0].removed[0].entry.name, "x/b");
+        assert_eq!(news[0].removed[0].saved_as, None);
+        // Asking again reports the same: only showing a listing (remember) moves the mark.
+        assert_eq!(lanyard.registry_news().await.unwrap()[0].added.len(), 1);
+        assert!(
+            lanyard
+                .state_file()
+                .unwrap()
+                .load()
+                .unwrap()
+                .servers
+                .is_empty()
+        );
+    }
 }
