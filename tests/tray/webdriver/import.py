@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""WebDriver test of "Import from your gateway…" against the test world's registry.
+
+The CLI adds "demo" first. The tray starts on the wizard (the window under automation) and the
+test moves it to the import page with the world's registry, which lists demo (already added),
+locked (an IdP without registration; the entry's `_meta` hint names its pre-registered client)
+and two entries Lanyard skips. Checked: the rows with what each costs, the skipped ones with
+their reason, that listing contacted no entry; choosing locked shows where it signs in before
+any sign-in (no authorization request yet); "Sign in and add" opens the native sign-in window,
+"Open in my browser instead" hands it to $BROWSER (the world's scripted browser), the row says
+it was added, the CLI lists it, and the dashboard shows it. Screenshots: import, import-check,
+import-done.
+
+Usage: import.py TRAY_BINARY SCREENSHOT_DIR WORLD_JSON
+"""
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import xwin  # noqa: E402
+from wd import WebDriverError  # noqa: E402
+from flow import check, finish, open_session  # noqa: E402
+
+LANYARD = os.environ.get("LANYARD_BIN", "lanyard")
+
+
+def lanyard(*args, timeout=180):
+    return subprocess.run([LANYARD, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def world_log(world):
+    with urllib.request.urlopen(f"{world['admin']}/log", timeout=10) as r:
+        return json.load(r)
+
+
+def authorizations(world, issuer):
+    with urllib.request.urlopen(f"{world['admin']}/counts", timeout=10) as r:
+        counts = json.load(r)
+    return counts.get("issuers", {}).get(issuer, {}).get("authorization", 0)
+
+
+def shot(name, shots):
+    w = xwin.find("Add MCP server") or xwin.find("Import from your gateway")
+    if w:
+        xwin.screenshot(w, os.path.join(shots, name))
+
+
+def main():
+    tray, shots, world = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    registry = world["registries"]["open"]["url"]
+    added = lanyard("add", world["mcpServers"]["demo"]["url"], "--name", "demo")
+    if not check("the CLI adds demo", added.returncode == 0, added.stderr[-800:]):
+        return finish()
+    port = os.environ.get("TAURI_DRIVER_PORT", "4444")
+    caps = {"alwaysMatch": {"tauri:options": {"application": tray, "args": ["--add"]}}}
+    s = None
+    try:
+        s = open_session(f"http://127.0.0.1:{port}", caps)
+        if not check("WebDriver session on the wizard", s):
+            return finish()
+        s.navigate(s.url().split("wizard.html")[0] + "import.html?registry=" + urllib.request.quote(registry, safe=""))
+        rows = s.wait(lambda: s.js(
+            "return [...document.querySelectorAll('#rows li[data-entry]')]"
+            ".map(li => [li.dataset.entry, li.dataset.cost, li.querySelector('.cost').textContent])"), 60)
+        check("the registry's servers are listed", rows and len(rows) == 2, rows)
+        costs = {e.rsplit("/", 1)[-1]: (c, t) for e, c, t in rows or []}
+        check("demo costs nothing: already added", costs.get("demo", ("",))[0] == "already-added"
+              and "Already added as “demo”" in costs["demo"][1], costs)
+        # locked is on demo's address (the world's gateway), so the guess is demo's issuer; the
+        # check below shows its real one before any sign-in.
+        check("locked costs a sign-in", costs.get("locked", ("",))[0] in ("sign-in", "known-issuer")
+              and "sign-in" in costs["locked"][1].lower(), costs)
+        check("demo cannot be chosen again",
+              s.js("return document.querySelector('#rows li[data-entry$=\"/demo\"] input').disabled"))
+        hints = s.js("return document.querySelector('#rows li[data-entry$=\"/locked\"] .hints')?.textContent") or ""
+        check("locked's hint (its client id) is shown", "lanyard-desktop" in hints, hints)
+        skipped = s.js("return [...document.querySelectorAll('#skipped li')].map(li => li.textContent)") or []
+        check("skipped entries are named with their reason",
+              any("local-files" in x and "stdio" in x for x in skipped)
+              and any("broken" in x and "not a valid URL" in x for x in skipped), skipped)
+        log = world_log(world)
+        check("listing contacted no server of the world",
+              not log["mcpServers"].get("locked") and authorizations(world, "locked") == 0,
+              log["mcpServers"].get("locked"))
+        shot("import.png", shots)
+
+        s.click(s.find('#rows li[data-entry$="/locked"] input'))
+        s.click(s.find("#continue"))
+        issuer = s.wait(lambda: s.js(
+            "return !document.getElementById('confirm-card').hidden"
+            " && document.querySelector('#checks li .cost')?.textContent"), 60)
+        locked_issuer = world["issuers"]["locked"]["issuer"]
+        check("before any sign-in it shows where locked signs in",
+              issuer and locked_issuer in issuer, issuer)
+        check("no warning: that issuer signs in nothing else",
+              not s.js("return document.querySelector('#checks .warning')"))
+        check("checked, not signed in: no authorization request yet", authorizations(world, "locked") == 0)
+        shot("import-check.png", shots)
+
+        s.click(s.find("#add"))
+        signin = s.wait(lambda: xwin.find("Sign in to"), 60)
+        check("the native sign-in window opens", signin)
+        s.click(s.find("#use-browser"))
+        # No WebDriver traffic while the sign-in webview is torn down and the add finishes
+        # (WebKitWebDriver drops its connection when a command races a webview's destruction).
+        end = time.monotonic() + 30
+        while xwin.find("Sign in to") and time.monotonic() < end:
+            time.sleep(0.5)
+        end = time.monotonic() + 90
+        while time.monotonic() < end and "locked" not in lanyard("list").stdout:
+            time.sleep(1)
+        time.sleep(2)
+        status = s.wait(lambda: s.js(
+            "const st = document.querySelector('#rows li[data-entry$=\"/locked\"] .status');"
+            "return st && st.dataset.state === 'ok' && st.textContent"), 60)
+        check("the row says it was added", status and "Added as “locked”" in status, status)
+        listed = lanyard("list", "--json")
+        check("the CLI lists it", listed.returncode == 0 and '"locked"' in listed.stdout, listed.stdout[-600:])
+        shot("import-done.png", shots)
+
+        s.click(s.find("#dashboard"))
+        row = s.wait(lambda: s.js("return document.querySelector('tr[data-server=\"locked\"]') !== null"), 30)
+        check("the dashboard shows the imported server", row)
+    except (WebDriverError, OSError, http.client.HTTPException) as e:
+        check("WebDriver commands answer", False, repr(e))
+    finally:
+        if s:
+            s.quit()
+    return finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
