@@ -115,6 +115,13 @@ fn an_agent_with_a_private_key_signs_its_own_assertions_and_renews_the_same_way(
         grants.iter().all(|g| g["status"] == json!(200)),
         "{grants:?}"
     );
+    // Sign-out works locally even where revocation would need the client's own assertion;
+    // signing in again signs a new one.
+    sandbox.lanyard(&["logout", "demo"]).assert_ok();
+    assert_eq!(demo(&sandbox)["status"], "needs_sign_in");
+    sandbox.lanyard(&["login", "demo"]).assert_ok();
+    echo_ok(&sandbox, "signed again");
+    assert_eq!(token_grants(&world, "client_credentials").len(), 3);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use lanyard_e2e::{Sandbox, json};
 
 use crate::core_common::{assert_nothing_stored, assert_server_accepts, listed, said, token_ok};
 use crate::machine_support::*;
-use crate::refresh_support::{state, stored_tokens, wait_until_due};
+use crate::refresh_support::{Daemon, state, stored_tokens, wait_until_due};
 
 #[test]
 fn a_platform_token_is_exchanged_and_read_again_from_its_file_at_each_renewal() {
@@ -99,4 +99,59 @@ fn an_expired_or_foreign_workload_token_is_refused_and_nothing_is_saved() {
         run.describe()
     );
     assert_nothing_stored(&sandbox);
+}
+
+#[test]
+fn the_daemon_renews_a_workload_server_on_its_own_with_the_rotated_token() {
+    let sandbox = Sandbox::new().expect("sandbox");
+    let world = machine_world(&sandbox.home().join("unused-key.pem"));
+    let token_file = sandbox.home().join("workload-token");
+    std::fs::write(&token_file, workload_token(&world)).expect("token file");
+    add_machine(
+        &sandbox,
+        &world,
+        &[
+            "--workload-token-file",
+            token_file.to_str().expect("path"),
+            "--client-id",
+            "workload-agent",
+        ],
+    );
+    let mut daemon = Daemon::start(&sandbox);
+    // The platform rotates the token every few seconds; nobody runs a command.
+    let start = std::time::Instant::now();
+    let mut seen = std::collections::BTreeSet::new();
+    while start.elapsed() < std::time::Duration::from_secs(2 * TTL + 5) {
+        std::fs::write(&token_file, workload_token(&world)).expect("rotate");
+        daemon.collect_for(std::time::Duration::from_secs(4));
+        let access = stored_tokens(&sandbox, "demo")["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        assert_server_accepts(&world, "demo", &access);
+        seen.insert(access);
+    }
+    let grants = token_grants(&world, JWT_BEARER);
+    // A 20 s token is renewed at half its life: about four renewals in 45 s.
+    assert!(
+        grants.len() >= 3 && seen.len() >= 3,
+        "{} grants, {} distinct tokens\n{}",
+        grants.len(),
+        seen.len(),
+        daemon.log()
+    );
+    assert!(
+        grants.iter().all(|g| g["status"] == json!(200)),
+        "{grants:?}"
+    );
+    let shas: std::collections::BTreeSet<_> = grants
+        .iter()
+        .map(|g| g["assertion_sha"].to_string())
+        .collect();
+    assert_eq!(
+        shas.len(),
+        grants.len(),
+        "each renewal read the rotated token: {grants:?}"
+    );
+    assert_eq!(world.counts().expect("counts").authorizations("idp"), 0);
 }

@@ -463,3 +463,85 @@ async fn a_lock_waiter_that_gave_up_does_not_keep_the_lock() {
             .is_some()
     );
 }
+
+/// Server `s` as a machine client with a client secret, its token endpoint on loopback, and a
+/// due token of it stored.
+async fn machine_due() -> (
+    tempfile::TempDir,
+    StateFile,
+    MemoryStore,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let (mut srv, count) = token_endpoint(600, || {}).await;
+    srv.client = ClientSource::Machine {
+        client_id: Some("agent".into()),
+        has_secret: true,
+        grant: crate::servers::MachineGrant::ClientSecret,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = StateFile::new(Paths::at(dir.path()));
+    file.update(|st| {
+        st.put_server(srv);
+        Ok::<_, StateError>(())
+    })
+    .unwrap();
+    let secrets = MemoryStore::new();
+    secrets
+        .set(&store::server_secret_key("s"), "agent-secret")
+        .unwrap();
+    let machine = TokenSet {
+        refresh_token: None,
+        reissuable: true,
+        ..due()
+    };
+    secrets
+        .set(&store::tokens_key("s"), &machine.to_json())
+        .unwrap();
+    (dir, file, secrets, count)
+}
+
+#[tokio::test]
+async fn a_machine_token_due_is_requested_again_once_for_every_concurrent_caller() {
+    let (_dir, file, secrets, count) = machine_due().await;
+    let call = || valid_token(&file, &secrets, crate::http::oauth_client, "s", None);
+    let (a, b, c, d, e) = tokio::join!(call(), call(), call(), call(), call());
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    for t in [a, b, c, d, e] {
+        let t = t.unwrap();
+        assert_eq!(t.access_token, "at-1");
+        assert!(t.reissuable && t.refresh_token.is_none(), "{t:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_machine_renewal_that_fails_keeps_the_valid_token_and_flags_nothing() {
+    let (_dir, file, secrets, count) = machine_due().await;
+    // The authorization server is gone: a port nothing listens on.
+    file.update(|st| {
+        let s = st.server_mut("s").unwrap();
+        s.auth_server = crate::discovery::auth_server::test_metadata("http://127.0.0.1:9");
+        Ok::<_, StateError>(())
+    })
+    .unwrap();
+    let got = valid_token(&file, &secrets, crate::http::oauth_client, "s", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        got.access_token, "at",
+        "the still-valid token is handed out"
+    );
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        file.load().unwrap().server("s").unwrap().status,
+        ServerStatus::Ok
+    );
+    // Refused by the server: nothing usable is left, and the error says what failed.
+    let e = valid_token(&file, &secrets, crate::http::oauth_client, "s", Some("at"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, FreshError::Machine { .. }), "{e:?}");
+    assert_eq!(
+        file.load().unwrap().server("s").unwrap().status,
+        ServerStatus::Ok
+    );
+}

@@ -166,6 +166,9 @@ pub async fn request_token(
             jwt_bearer_grant(http, endpoint, &creds, &assertion, params).await?
         }
     };
+    // Renewed by the grant itself: a refresh token an AS hands out anyway (OAuth 2.1 §4.2 says it
+    // should not) would send the renewal down the refresh path, where a private key cannot go.
+    set.refresh_token = None;
     set.reissuable = true;
     Ok(set)
 }
