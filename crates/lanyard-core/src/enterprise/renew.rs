@@ -163,7 +163,13 @@ pub async fn renew_all(
     idp: &Idp,
 ) -> Vec<(String, Result<(), Error>)> {
     let mut out = Vec::new();
-    for name in &idp.servers {
+    // Servers removed since are left out (`remove` does not edit `idps.json`).
+    let saved = state_file.load().map(|st| st.servers).unwrap_or_default();
+    for name in idp
+        .servers
+        .iter()
+        .filter(|n| saved.iter().any(|s| &s.name == *n))
+    {
         let one = async {
             let st = state_file.load()?;
             let Some(server) = st.server(name) else {
