@@ -372,6 +372,7 @@ mod tests {
             status_reason: None,
             expires_at,
             quirks: Quirks::default(),
+            via: None,
         }
     }
 
