@@ -38,6 +38,13 @@ def world_log(world):
         return json.load(r)
 
 
+def admin_post(world, path, body):
+    req = urllib.request.Request(f"{world['admin']}{path}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status
+
+
 def authorizations(world, issuer):
     with urllib.request.urlopen(f"{world['admin']}/counts", timeout=10) as r:
         counts = json.load(r)
@@ -124,8 +131,23 @@ def main():
         shot("import-done.png", shots)
 
         s.click(s.find("#dashboard"))
-        row = s.wait(lambda: s.js("return document.querySelector('tr[data-server=\"locked\"]') !== null"), 30)
+        row = s.wait(lambda: s.js("return document.querySelector('[data-server=\"locked\"]') !== null"), 30)
         check("the dashboard shows the imported server", row)
+
+        # The registry changes: wiki appears, locked leaves. The tray's watch (every
+        # LANYARD_TRAY_REGISTRY_SECS) tells it in the activity log and adds nothing; the import
+        # window offers wiki as new and names locked as gone but still saved.
+        admin_post(world, "/registries/open/servers", {"servers": ["demo", "wiki"]})
+        told = s.wait(lambda: "(not added)" in (s.js("return document.body.innerText") or ""), 60, step=3)
+        text = s.js("return document.body.innerText") or ""
+        check("the tray's watch tells the new server in the activity log", told and "wiki" in text, text[-800:])
+        check("and adds nothing", "wiki" not in lanyard("list").stdout)
+        s.navigate(s.url().split("dashboard.html")[0] + "import.html?registry=" + urllib.request.quote(registry, safe=""))
+        new = s.wait(lambda: s.js(
+            "return document.querySelector('#rows li[data-entry$=\"/wiki\"] .badge.new')?.textContent"), 60)
+        check("the import window offers it, marked new", new == "new", new)
+        gone = s.js("return document.querySelector('#gone li')?.textContent") or ""
+        check("and names the one that left, still saved", "locked" in gone and "still saved as “locked”" in gone, gone)
     except (WebDriverError, OSError, http.client.HTTPException) as e:
         check("WebDriver commands answer", False, repr(e))
     finally:
