@@ -12,14 +12,14 @@ use lanyard_e2e::{Sandbox, Value, World, json, lanyard_bin};
 use crate::ides_clis::sandbox_with_server;
 
 /// `lanyard ides --watch` in the background; its stderr lines arrive on a channel.
-struct Watcher {
+pub(crate) struct Watcher {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Watcher {
-    fn start(sandbox: &Sandbox) -> Watcher {
+    pub(crate) fn start(sandbox: &Sandbox) -> Watcher {
         let mut cmd = sandbox.command(lanyard_bin());
         cmd.args(["ides", "--watch"])
             .stdin(Stdio::null())
@@ -45,7 +45,7 @@ impl Watcher {
     }
 
     /// Waits for a line containing `what` (the watcher says what it did).
-    fn wait_for(&mut self, what: &str) -> String {
+    pub(crate) fn wait_for(&mut self, what: &str) -> String {
         loop {
             match self.lines.recv_timeout(Duration::from_secs(120)) {
                 Ok(line) => {

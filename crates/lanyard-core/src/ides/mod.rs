@@ -55,6 +55,10 @@ macro_rules! with_assistants {
             Cursor = "cursor", "Cursor" => cursor::Cursor,
             Claude = "claude", "Claude Code" => claude::Claude,
             Codex = "codex", "Codex" => codex::Codex,
+            VsCode = "vscode", "VS Code" => vscode::VsCode,
+            Windsurf = "windsurf", "Windsurf" => windsurf::Windsurf,
+            Zed = "zed", "Zed" => zed::Zed,
+            ClaudeDesktop = "claude-desktop", "Claude Desktop" => claude_desktop::ClaudeDesktop,
         }
     };
 }

@@ -99,3 +99,17 @@ pub(crate) fn bearer(header: &str, token: &str) -> Value {
     h.insert(header.to_owned(), Value::String(format!("Bearer {token}")));
     Value::Object(h)
 }
+
+/// The per-OS folder desktop apps keep their settings in (`dirs::config_dir`): `%APPDATA%` on
+/// Windows, `~/Library/Application Support` on macOS, `$XDG_CONFIG_HOME` or `~/.config` elsewhere.
+pub(crate) fn app_data(env: &IdeEnv) -> PathBuf {
+    if cfg!(windows) {
+        env.var("APPDATA")
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| env.home.join("AppData").join("Roaming"))
+    } else if cfg!(target_os = "macos") {
+        env.home.join("Library").join("Application Support")
+    } else {
+        env.xdg_config_home()
+    }
+}

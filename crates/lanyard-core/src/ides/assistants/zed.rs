@@ -1,0 +1,79 @@
+//! Zed (source `crates/settings_content/src/project.rs`, `crates/paths/src/paths.rs`): user
+//! `settings.json` in Zed's config folder (`$XDG_CONFIG_HOME/zed` or `~/.config/zed` on Linux,
+//! `~/.config/zed` on macOS, `%APPDATA%\Zed` on Windows) and a project's `.zed/settings.json`;
+//! JSONC, servers under `context_servers`, each an untagged serde
+//! enum: stdio (`command`, `args`, `env`), http (`url`, `headers`, `oauth.client_id`,
+//! `oauth.client_secret`), extension (`settings`).
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::spec::{Assistant, Place, app_data, bearer, bridge_args, lanyard};
+use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
+use crate::ides::text::Format;
+use crate::ides::{Mode, Scope};
+
+pub struct Zed;
+
+/// Zed's config folder, as `paths::config_dir` finds it.
+fn config_dir(env: &IdeEnv) -> PathBuf {
+    if cfg!(windows) {
+        app_data(env).join("Zed")
+    } else if cfg!(target_os = "macos") {
+        env.home.join(".config").join("zed")
+    } else {
+        env.xdg_config_home().join("zed")
+    }
+}
+
+impl Assistant for Zed {
+    fn cli(&self) -> (&'static str, &'static str) {
+        ("LANYARD_ZED_BIN", "zed")
+    }
+
+    fn place(&self, env: &IdeEnv, scope: &Scope) -> Option<Place> {
+        let file = match scope {
+            Scope::User => config_dir(env).join("settings.json"),
+            Scope::Project(p) => abs(p).join(".zed/settings.json"),
+            Scope::Local(_) => return None,
+        };
+        Some(Place::new(file, &["context_servers"], Format::Json))
+    }
+
+    fn managed_keys(&self) -> &'static [&'static str] {
+        &["command", "args", "url", "headers", "oauth"]
+    }
+
+    /// No headers helper, and a static token would sit in `settings.json`, which people keep in
+    /// their dotfiles.
+    fn default_mode(&self) -> Mode {
+        Mode::Bridge
+    }
+
+    fn config_present(&self, env: &IdeEnv) -> bool {
+        config_dir(env).is_dir()
+    }
+
+    fn entry(&self, p: &EntryParams) -> Result<Value, &'static str> {
+        let url = p.url.as_str();
+        Ok(match &p.mode {
+            ModeParams::Helper => return Err("Zed has no headers helper"),
+            ModeParams::Bridge => json!({"command": lanyard(p), "args": bridge_args(p)}),
+            ModeParams::Static { header, token } => {
+                json!({"url": url, "headers": bearer(header, token)})
+            }
+            ModeParams::Native {
+                client_id,
+                client_secret,
+                ..
+            } => {
+                let mut oauth = json!({"client_id": client_id});
+                if let Some(s) = client_secret {
+                    oauth["client_secret"] = json!(s);
+                }
+                json!({"url": url, "oauth": oauth})
+            }
+        })
+    }
+}
