@@ -27,6 +27,8 @@ struct Live {
     lanyard: Lanyard,
     name: String,
     agent: Option<Agent>,
+    /// The server's DPoP key (read once): its tokens go with a proof on every request.
+    dpop: Option<lanyard_core::tokens::dpop::Dpop>,
 }
 
 impl Credentials for Live {
@@ -42,7 +44,11 @@ impl Credentials for Live {
                 lanyard_core::servers::StateError::UnknownServer(self.name.clone())
             })?;
             use lanyard_core::tokens::TokenId;
-            let want = match rejected.map(|v| v.strip_prefix("Bearer ").unwrap_or(v)) {
+            let token_of = |v: &'a str| {
+                lanyard_core::tokens::dpop::bound_token(v)
+                    .unwrap_or_else(|| v.strip_prefix("Bearer ").unwrap_or(v))
+            };
+            let want = match rejected.map(token_of) {
                 Some(refused) => Want::Refused(TokenId::of(refused)),
                 None => Want::Usable,
             };
@@ -50,6 +56,10 @@ impl Credentials for Live {
             let t = self.lanyard.fresh_token(&self.name, want).await?;
             Ok((server.quirks.header_name().to_owned(), t.header_value()))
         })
+    }
+
+    fn dpop(&self) -> Option<lanyard_core::tokens::dpop::Dpop> {
+        self.dpop.clone()
     }
 
     /// As `lanyard call` does on a 403 `insufficient_scope`: a sign-in again in the browser with
@@ -91,10 +101,12 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             .clone()
     };
     let http = lanyard.http()?.clone();
+    let dpop = lanyard.dpop(&name)?;
     let creds = Box::new(Live {
         lanyard,
         name,
         agent: local,
+        dpop,
     });
     lanyard_core::mcp::bridge::run(http, url, creds).await
 }

@@ -48,6 +48,12 @@ pub fn answer(
     header_name: &str,
     value: &str,
 ) -> lanyard_core::Result<()> {
+    if lanyard_core::tokens::dpop::bound_token(value).is_some() {
+        return Err(lanyard_core::tokens::dpop::DpopError::BoundToKey {
+            server: args.name.clone(),
+        }
+        .into());
+    }
     if args.header {
         println!("{header_name}: {value}");
     } else if args.claude_headers {

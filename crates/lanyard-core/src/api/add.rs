@@ -64,6 +64,8 @@ pub(super) struct Interactive {
     pub(super) url: Url,
     /// Whether the tokens came through a company IdP session, or why not.
     pub(super) idp: super::idp_path::IdpPath,
+    /// The DPoP key the tokens are bound to (not saved yet), when the server uses DPoP.
+    pub(super) dpop: Option<tok::dpop::Dpop>,
 }
 
 /// The MCP endpoint to call: the URL the user gave, or the server's own name for it (its
@@ -155,10 +157,14 @@ impl Lanyard {
             port,
             url,
             idp,
+            dpop,
         } = done;
         let tools = results.tools.unwrap_or_default();
 
         // Save: secrets first, then the state that refers to them.
+        if let Some(d) = &dpop {
+            d.key().save(&*self.secrets, &name)?;
+        }
         self.secrets
             .set(&store::tokens_key(&name), &tokens.to_json())?;
         if let (
@@ -199,6 +205,7 @@ impl Lanyard {
         if let Err(e) = saved {
             let _ = self.secrets.delete(&store::tokens_key(&name));
             let _ = self.secrets.delete(&store::server_secret_key(&name));
+            let _ = tok::dpop::forget(&*self.secrets, &name);
             return Err(e);
         }
         self.link_idp(&name, &idp)?;
@@ -272,6 +279,7 @@ impl Lanyard {
             )
             .await?;
             let scopes = crate::authorization::choose_scopes(&disc, opts.scopes.as_deref());
+            let dpop = tok::dpop::for_sign_in(&*self.secrets, name, &disc)?;
             let auth = AuthContext {
                 http: self.http()?,
                 state_file: self.state.as_ref(),
@@ -287,6 +295,7 @@ impl Lanyard {
                     &disc.auth_server,
                 )?,
                 paste: self.paste.as_deref(),
+                dpop: dpop.clone(),
                 progress,
             };
             let mut scopes = scopes;
@@ -331,6 +340,7 @@ impl Lanyard {
                 port: listener.port(),
                 url: settled_url,
                 idp: idp_path,
+                dpop,
             });
         }
     }

@@ -65,6 +65,7 @@ impl AuthContext<'_> {
                 .then(|| crate::authorization::resource_param(self.resource)),
             audience: self.quirks.audience.clone(),
             scope: None,
+            dpop: self.dpop.clone(),
         };
         let requested = (!scopes.is_empty()).then(|| scopes.join(" "));
         let ask = |creds: ClientCredentials| {

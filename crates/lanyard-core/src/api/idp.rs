@@ -344,6 +344,7 @@ impl Lanyard {
                     issuer: idp.issuer.clone(),
                     via: idp.via(),
                 },
+                dpop: None,
             }));
         }
         because(format!(

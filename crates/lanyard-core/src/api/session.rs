@@ -92,6 +92,7 @@ impl Lanyard {
             scopes,
             discovery: disc,
             port,
+            dpop,
             ..
         } = self
             .interactive(
@@ -102,6 +103,9 @@ impl Lanyard {
                 progress,
             )
             .await?;
+        if let Some(d) = &dpop {
+            d.key().save(&*self.secrets, &server.name)?;
+        }
         self.secrets
             .set(&store::tokens_key(&server.name), &tokens.to_json())?;
         state_file.update(|st| {
@@ -163,6 +167,12 @@ impl Lanyard {
     pub async fn auth_header(&self, name: &str) -> Result<(String, String), Error> {
         let t = self.token(name).await?;
         self.header_for(name, &t)
+    }
+
+    /// A saved server's DPoP key, when its tokens are bound to one (what each request to it
+    /// must prove possession of, besides carrying the token).
+    pub fn dpop(&self, name: &str) -> Result<Option<tok::dpop::Dpop>, Error> {
+        Ok(tok::dpop::for_server(&*self.secrets, name)?)
     }
 
     /// The header name and value carrying `token` to a saved server.
@@ -236,6 +246,7 @@ impl Lanyard {
                 server.quirks.header_name(),
                 tokens.header_value(),
             );
+            client.set_dpop(self.dpop(name)?);
             match signin::run_ops(&mut client, ops).await {
                 Ok(r) => return Ok(r),
                 Err(McpError::Unauthorized { .. }) if !refreshed => {

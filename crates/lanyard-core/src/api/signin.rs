@@ -288,6 +288,8 @@ pub(crate) struct AuthContext<'a> {
     pub device: crate::authorization::device::DeviceGrant,
     /// Where a pasted redirect address can come from when the browser cannot reach the listener.
     pub paste: Option<&'a PasteBack>,
+    /// The server's DPoP key, when it uses DPoP (RFC 9449; `tokens::dpop::stance`).
+    pub dpop: Option<crate::tokens::dpop::Dpop>,
     pub progress: ProgressFn<'a>,
 }
 
@@ -362,6 +364,7 @@ impl AuthContext<'_> {
             resource,
             audience: self.quirks.audience.clone(),
             scope: None,
+            dpop: self.dpop.clone(),
         };
         let requested = (!scopes.is_empty()).then(|| scopes.join(" "));
         let exchange = |creds: ClientCredentials| {
@@ -504,6 +507,7 @@ pub(crate) async fn ops_with_step_up(
             auth.quirks.header_name(),
             tokens.header_value(),
         );
+        client.set_dpop(auth.dpop.clone());
         let outcome = run_ops(&mut client, ops).await;
         url = client.url().clone();
         match outcome {

@@ -132,6 +132,8 @@ mod tests {
                 scopes_supported: prm.map(v),
                 bearer_methods_supported: None,
                 resource_name: None,
+                dpop_bound_access_tokens_required: false,
+                dpop_signing_alg_values_supported: Vec::new(),
                 metadata_url: u("http://127.0.0.1:2/.well-known/oauth-protected-resource"),
             },
             auth_server: AuthServerMetadata {

@@ -385,6 +385,7 @@ impl Cleanup {
         let mut keys = Vec::new();
         for s in &st.servers {
             keys.push(store::tokens_key(&s.name));
+            keys.push(store::dpop_key(&s.name));
             if let ClientSource::PreRegistered {
                 has_secret: true, ..
             }

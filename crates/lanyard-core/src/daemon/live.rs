@@ -143,6 +143,7 @@ fn transient(e: &TokenError) -> bool {
         TokenError::Rejected { status, .. } => *status >= 500 || *status == 429,
         TokenError::BadResponse { .. } => true, // a proxy's HTML error page during an outage
         TokenError::InvalidGrant { .. } | TokenError::InvalidClient { .. } => false,
+        TokenError::Proof { .. } => false,
     }
 }
 

@@ -33,6 +33,9 @@ pub struct AuthServerMetadata {
     pub client_id_metadata_document_supported: bool,
     /// RFC 9207: when true, the authorization response must carry `iss`.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9449 §5.1: the JWS algorithms the AS takes in DPoP proofs (empty: no DPoP).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// Where this document was read from.
     pub metadata_url: Url,
 }
@@ -196,6 +199,10 @@ pub fn validate(
             .opt_bool("authorization_response_iss_parameter_supported")
             .map_err(bad)?
             .unwrap_or(false),
+        dpop_signing_alg_values_supported: f
+            .opt_str_array("dpop_signing_alg_values_supported")
+            .map_err(bad)?
+            .unwrap_or_default(),
         issuer,
         issuer_id: found.to_owned(),
         metadata_url: doc_url.clone(),
@@ -256,6 +263,7 @@ pub fn legacy_default_endpoints(server_url: &Url) -> AuthServerMetadata {
         revocation_endpoint_auth_methods_supported: None,
         client_id_metadata_document_supported: false,
         authorization_response_iss_parameter_supported: false,
+        dpop_signing_alg_values_supported: Vec::new(),
         metadata_url: at("/.well-known/oauth-authorization-server"),
     }
 }
@@ -281,6 +289,7 @@ pub(crate) fn test_metadata(origin: &str) -> AuthServerMetadata {
         revocation_endpoint_auth_methods_supported: None,
         client_id_metadata_document_supported: false,
         authorization_response_iss_parameter_supported: false,
+        dpop_signing_alg_values_supported: Vec::new(),
         metadata_url: at("/.well-known/openid-configuration"),
     }
 }

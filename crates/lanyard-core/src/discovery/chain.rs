@@ -403,6 +403,8 @@ async fn legacy(
         scopes_supported: None,
         bearer_methods_supported: None,
         resource_name: None,
+        dpop_bound_access_tokens_required: false,
+        dpop_signing_alg_values_supported: Vec::new(),
         metadata_url: prm_url,
     };
     Ok((

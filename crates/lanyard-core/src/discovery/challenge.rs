@@ -23,17 +23,31 @@ pub struct BearerChallenge {
     /// `invalid_token`, `insufficient_scope`, …
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// The server challenged with the `DPoP` scheme (RFC 9449 §7.1), alone or next to
+    /// `Bearer`: it takes DPoP-bound tokens.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop: bool,
 }
 
 impl BearerChallenge {
     /// The first `Bearer` challenge among all the given `WWW-Authenticate` header values
-    /// (scheme compared case-insensitively), or `None` when there is none.
+    /// (scheme compared case-insensitively), else the first `DPoP` one (RFC 9449 §7.1: a
+    /// server that takes only DPoP-bound tokens challenges with that scheme, with the same
+    /// parameters), or `None` when there is neither.
     pub fn from_headers<S: AsRef<str>>(values: &[S]) -> Option<BearerChallenge> {
-        values
+        let all: Vec<Challenge> = values
             .iter()
             .flat_map(|v| parse_challenges(v.as_ref()))
-            .find(|c| c.scheme.eq_ignore_ascii_case("bearer"))
+            .collect();
+        let scheme = |name: &str| {
+            all.iter()
+                .find(move |c| c.scheme.eq_ignore_ascii_case(name))
+        };
+        let dpop = scheme("dpop").is_some();
+        scheme("bearer")
+            .or_else(|| scheme("dpop"))
             .map(|c| BearerChallenge {
+                dpop,
                 realm: c.param("realm").map(str::to_owned),
                 resource_metadata: c.param("resource_metadata").map(str::to_owned),
                 scope: c.param("scope").map(str::to_owned),

@@ -12,6 +12,12 @@ pub struct ResourceMetadata {
     pub scopes_supported: Option<Vec<String>>,
     pub bearer_methods_supported: Option<Vec<String>>,
     pub resource_name: Option<String>,
+    /// RFC 9728 §2: the resource takes only DPoP-bound access tokens (RFC 9449).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens_required: bool,
+    /// RFC 9728 §2: the JWS algorithms the resource takes in DPoP proofs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// Where this document was read from.
     pub metadata_url: Url,
 }
@@ -132,6 +138,14 @@ pub fn validate(
             scopes_supported: f.opt_str_array("scopes_supported").map_err(bad)?,
             bearer_methods_supported: f.opt_str_array("bearer_methods_supported").map_err(bad)?,
             resource_name: f.opt_str("resource_name").map_err(bad)?.map(str::to_owned),
+            dpop_bound_access_tokens_required: f
+                .opt_bool("dpop_bound_access_tokens_required")
+                .map_err(bad)?
+                .unwrap_or(false),
+            dpop_signing_alg_values_supported: f
+                .opt_str_array("dpop_signing_alg_values_supported")
+                .map_err(bad)?
+                .unwrap_or_default(),
             metadata_url: doc_url.clone(),
         },
         authorization_servers_raw: raw,

@@ -130,7 +130,18 @@ pub async fn connect(name: &str, target: &ConnectTarget) -> crate::Result<Vec<Co
             Some(p) if target.local && ide == Ide::Claude => Scope::Local(p.clone()),
             Some(p) => Scope::Project(p.clone()),
         };
-        let mode = target.mode.unwrap_or(ide.default_mode());
+        // A DPoP-bound server's token alone is refused (each request needs a proof signed
+        // with this machine's key): only the bridge, which signs them, can carry it.
+        let mode = match (target.mode, source.lanyard.dpop(name)?.is_some()) {
+            (None, true) => Mode::Bridge,
+            (Some(Mode::Helper | Mode::Static), true) => {
+                return Err(crate::tokens::dpop::DpopError::BoundToKey {
+                    server: name.to_owned(),
+                }
+                .into());
+            }
+            (m, _) => m.unwrap_or(ide.default_mode()),
+        };
         let params = source
             .params(name, mode, target.header.as_deref(), &target.native)
             .await?;

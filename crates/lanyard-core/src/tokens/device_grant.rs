@@ -6,7 +6,7 @@
 use url::Url;
 
 use super::endpoint::{
-    ClientCredentials, TokenError, TokenParams, add_params, classify, post_form, send_form,
+    ClientCredentials, TokenError, TokenParams, add_params, classify, post_form_with, send_form,
 };
 use super::set::{TokenSet, now};
 use crate::authorization::device::{DeviceAuthorization, DeviceError, GRANT_TYPE, Poll};
@@ -61,7 +61,7 @@ pub async fn poll_once(
         ("device_code", device_code.to_owned()),
     ];
     add_params(&mut form, params);
-    match post_form(http, token_endpoint, client, form).await {
+    match post_form_with(http, token_endpoint, client, form, params.dpop.as_ref()).await {
         Ok(resp) => Ok(Poll::Tokens(TokenSet::from_response(
             resp,
             now(),

@@ -157,6 +157,9 @@ pub enum TokenError {
     Network { endpoint: Url, detail: String },
     #[error("the token endpoint {endpoint} sent an answer Lanyard cannot use: {detail}")]
     BadResponse { endpoint: Url, detail: String },
+    /// No DPoP proof could be made for the request (RFC 9449).
+    #[error("Lanyard could not sign the DPoP proof for {endpoint}: {detail}")]
+    Proof { endpoint: Url, detail: String },
 }
 
 fn desc_suffix(d: &Option<String>) -> String {
@@ -171,6 +174,7 @@ impl UserFacing for TokenError {
             TokenError::Rejected { .. } => "token-endpoint.rejected",
             TokenError::Network { .. } => "token-endpoint.network",
             TokenError::BadResponse { .. } => "token-endpoint.bad-response",
+            TokenError::Proof { .. } => "token-endpoint.dpop-proof",
         }
     }
     fn next_step(&self) -> String {
@@ -182,6 +186,7 @@ impl UserFacing for TokenError {
             TokenError::Rejected { .. } => "Check the server's identity provider settings with your admin; `lanyard probe URL` shows what Lanyard sees.".into(),
             TokenError::Network { .. } => "Check your network connection and that the identity provider is up, then try again.".into(),
             TokenError::BadResponse { .. } => "This identity provider does not follow OAuth 2.0 (RFC 6749 §5.1); report it to your admin.".into(),
+            TokenError::Proof { .. } => "Sign the server in again with `lanyard login NAME` (a new key is made for it).".into(),
         }
     }
 }
@@ -193,6 +198,8 @@ pub struct TokenParams {
     pub audience: Option<String>,
     /// Sent on refresh only when the server's quirk asks for it.
     pub scope: Option<String>,
+    /// The server's DPoP key (RFC 9449): every grant's request then carries a proof.
+    pub dpop: Option<super::dpop::Dpop>,
 }
 
 /// Exchange an authorization code (RFC 6749 §4.1.3 + PKCE + RFC 8707).
@@ -214,7 +221,7 @@ pub async fn exchange_code(
         ("code_verifier", code_verifier.to_owned()),
     ];
     add_params(&mut form, params);
-    let resp = post_form(http, token_endpoint, client, form).await?;
+    let resp = post_form_with(http, token_endpoint, client, form, params.dpop.as_ref()).await?;
     Ok(TokenSet::from_response(resp, now(), requested_scope, None))
 }
 
@@ -232,7 +239,7 @@ pub async fn refresh(
         ("refresh_token", refresh_token.to_owned()),
     ];
     add_params(&mut form, params);
-    let resp = post_form(http, token_endpoint, client, form).await?;
+    let resp = post_form_with(http, token_endpoint, client, form, params.dpop.as_ref()).await?;
     Ok(TokenSet::from_response(
         resp,
         now(),
@@ -311,6 +318,46 @@ pub(super) async fn send_form(
         .map_err(|e| http_err(endpoint, e))
 }
 
+/// [`send_form`] with a DPoP proof (RFC 9449 §5), once more with the nonce the authorization
+/// server asks for (§8: 400 `use_dpop_nonce` with a new `DPoP-Nonce`).
+async fn send_form_dpop(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    client: &ClientCredentials,
+    mut form: Vec<(&'static str, String)>,
+    dpop: &super::dpop::Dpop,
+) -> Result<HttpResponse, TokenError> {
+    let basic = client.apply(&mut form);
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let guarded = Http::over(http.clone());
+    let mut retried = false;
+    loop {
+        let proof = dpop
+            .proof("POST", endpoint, None)
+            .map_err(|e| TokenError::Proof {
+                endpoint: endpoint.clone(),
+                detail: e.to_string(),
+            })?;
+        let mut req = crate::http::Request::new(crate::http::Method::POST, endpoint.clone())
+            .header("Accept", "application/json")
+            .header("DPoP", &proof)
+            .form(&pairs);
+        if let Some(b) = basic {
+            req = req.basic(b);
+        }
+        let resp = guarded.send(req).await.map_err(|e| http_err(endpoint, e))?;
+        let new_nonce = dpop.learn_nonce(endpoint, resp.header("dpop-nonce"));
+        if !retried
+            && new_nonce
+            && super::dpop::token_endpoint_asks_for_nonce(resp.status, &resp.body)
+        {
+            retried = true;
+            continue;
+        }
+        return Ok(resp);
+    }
+}
+
 /// A transport failure is [`TokenError::Network`]; a broken rule (size cap, insecure URL,
 /// redirect) is an answer Lanyard cannot use.
 fn http_err(endpoint: &Url, e: HttpError) -> TokenError {
@@ -324,13 +371,31 @@ fn http_err(endpoint: &Url, e: HttpError) -> TokenError {
     }
 }
 
+/// A token request without DPoP (the machine grants in progress call it; every grant of a
+/// server that may use DPoP goes through [`post_form_with`]).
+#[allow(dead_code)]
 pub(super) async fn post_form(
     http: &reqwest::Client,
     endpoint: &Url,
     client: &ClientCredentials,
     form: Vec<(&'static str, String)>,
 ) -> Result<TokenResponse, TokenError> {
-    let resp = send_form(http, endpoint, client, form).await?;
+    post_form_with(http, endpoint, client, form, None).await
+}
+
+/// [`post_form`] for a grant's token request: with a DPoP proof when the server uses DPoP
+/// (pass `TokenParams::dpop`).
+pub(super) async fn post_form_with(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    client: &ClientCredentials,
+    form: Vec<(&'static str, String)>,
+    dpop: Option<&super::dpop::Dpop>,
+) -> Result<TokenResponse, TokenError> {
+    let resp = match dpop {
+        Some(d) => send_form_dpop(http, endpoint, client, form, d).await?,
+        None => send_form(http, endpoint, client, form).await?,
+    };
     if !resp.is_success() {
         return Err(classify(endpoint, resp.status, &resp.body));
     }

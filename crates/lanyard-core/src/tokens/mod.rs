@@ -4,6 +4,7 @@
 
 pub mod detached;
 pub mod device_grant;
+pub mod dpop;
 pub mod endpoint;
 pub mod file_store;
 pub mod fresh;

@@ -358,6 +358,7 @@ pub async fn sign_out(
         });
     }
     secrets.delete(&store::tokens_key(name))?;
+    super::dpop::forget(secrets, name)?;
     state_file.update(|st| {
         forget(st);
         Ok::<_, StateError>(())

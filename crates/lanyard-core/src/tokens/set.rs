@@ -197,9 +197,20 @@ impl TokenSet {
         (!self.refreshable()).then_some(self.expires_at)
     }
 
-    /// The value of the header: always `Bearer <token>` (RFC 6750), whatever case the AS used.
+    /// The value of the header: `DPoP <token>` for a DPoP-bound token (RFC 9449 §7.1; each
+    /// request then needs a proof too), else `Bearer <token>` (RFC 6750), whatever case the AS
+    /// used.
     pub fn header_value(&self) -> String {
-        format!("Bearer {}", self.access_token)
+        if self.dpop_bound() {
+            format!("DPoP {}", self.access_token)
+        } else {
+            format!("Bearer {}", self.access_token)
+        }
+    }
+
+    /// Whether the AS bound the token to a DPoP key (`token_type` `DPoP`, RFC 9449 §5).
+    pub fn dpop_bound(&self) -> bool {
+        self.token_type.eq_ignore_ascii_case("dpop")
     }
 
     pub fn to_json(&self) -> String {

@@ -107,6 +107,11 @@ pub fn registration_token_key(issuer: &str) -> String {
     format!("registration-token:{issuer}")
 }
 /// Key of a pre-registered client's secret (per server).
+/// A server's DPoP key pair (RFC 9449), when its tokens are bound to one.
+pub fn dpop_key(server: &str) -> String {
+    format!("dpop-key:{server}")
+}
+
 pub fn server_secret_key(server: &str) -> String {
     format!("client-secret:server:{server}")
 }

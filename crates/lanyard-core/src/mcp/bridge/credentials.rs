@@ -16,6 +16,12 @@ pub trait Credentials {
     /// refresh unless someone else already replaced it).
     fn header<'a>(&'a self, rejected: Option<&'a str>) -> HeaderFuture<'a>;
 
+    /// The server's DPoP key (RFC 9449), when its tokens are bound to one: a `DPoP …` header
+    /// value then goes with a proof made with it on every request. None by default.
+    fn dpop(&self) -> Option<crate::tokens::dpop::Dpop> {
+        None
+    }
+
     /// A header with more scope, after the server refused `rejected` with 403
     /// `insufficient_scope` asking for `scope` (a sign-in again, with the user). By default
     /// there is none: the request is answered with an error saying what the server asked for.

@@ -48,6 +48,9 @@ impl Bridge {
         if !header.0.is_empty() {
             req = req.header(header.0.as_str(), header.1.as_str());
         }
+        if let Some(proof) = self.dpop_proof(&method, header) {
+            req = req.header("DPoP", proof);
+        }
         let version = session
             .version
             .clone()
@@ -70,6 +73,31 @@ impl Bridge {
         req
     }
 
+    /// The `DPoP` header for a request presenting `header`'s token, when it is DPoP-bound. A
+    /// proof that cannot be signed is left out (the server's refusal then says so).
+    fn dpop_proof(&self, method: &reqwest::Method, header: &(String, String)) -> Option<String> {
+        let dpop = self.dpop.as_ref()?;
+        let token = crate::tokens::dpop::bound_token(&header.1)?;
+        dpop.proof(method.as_str(), &self.url, Some(token))
+            .inspect_err(|e| tracing::warn!("bridge: {e}"))
+            .ok()
+    }
+
+    /// A 401 asking for a DPoP nonce (RFC 9449 §9) with a new one: the request is sent again
+    /// with it (not a refresh). Any answer's `DPoP-Nonce` is kept for the next proofs.
+    fn learned_nonce(&self, resp: &reqwest::Response) -> bool {
+        let Some(dpop) = &self.dpop else {
+            return false;
+        };
+        let nonce = resp
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok());
+        let new = dpop.learn_nonce(&self.url, nonce);
+        let www = protocol::www_authenticate(resp.headers());
+        new && crate::tokens::dpop::resource_asks_for_nonce(resp.status().as_u16(), &www)
+    }
+
     /// Sends with the current token; on 401 refreshes once and retries.
     pub(super) async fn send(&self, method: reqwest::Method, msg: Option<&Value>) -> Sent {
         let cached = self.current.borrow().clone();
@@ -80,13 +108,17 @@ impl Bridge {
                 Err(e) => return Sent::Unauthorized(e.paragraph()),
             },
         };
-        let (mut refreshed, mut stepped_up) = (false, false);
+        let (mut refreshed, mut stepped_up, mut nonce_retried) = (false, false, false);
         loop {
             let had_session = self.session.borrow().id.is_some();
             let resp = match self.request(method.clone(), &header, msg).send().await {
                 Ok(r) => r,
                 Err(e) => return Sent::Failed(format!("could not reach {}: {e}", self.url)),
             };
+            if self.learned_nonce(&resp) && !nonce_retried {
+                nonce_retried = true;
+                continue;
+            }
             match resp.status().as_u16() {
                 401 if !refreshed => {
                     refreshed = true;

@@ -41,6 +41,8 @@ pub(super) struct Bridge {
     /// The client closed its input: it answers nothing any more.
     pub(super) input_closed: Cell<bool>,
     pub(super) get_stream: RefCell<Option<tokio::task::JoinHandle<()>>>,
+    /// The key DPoP-bound tokens are proved with (from the credentials).
+    pub(super) dpop: Option<crate::tokens::dpop::Dpop>,
 }
 
 impl Bridge {
@@ -53,6 +55,7 @@ impl Bridge {
         Bridge {
             http,
             url,
+            dpop: creds.dpop(),
             creds,
             session: RefCell::new(Session::default()),
             out,

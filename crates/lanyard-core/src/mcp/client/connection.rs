@@ -46,6 +46,8 @@ pub struct McpClient {
     pub(super) server_info: Option<Value>,
     /// The `x-mcp-header` designations of the tools listed so far.
     pub(super) tools: ToolHeaders,
+    /// The key a DPoP-bound token (`DPoP …` header value) is proved with (RFC 9449 §7).
+    pub(super) dpop: Option<crate::tokens::dpop::Dpop>,
 }
 
 impl McpClient {
@@ -66,6 +68,7 @@ impl McpClient {
             next_id: 1,
             server_info: None,
             tools: ToolHeaders::default(),
+            dpop: None,
         }
     }
 
@@ -85,6 +88,11 @@ impl McpClient {
     pub fn server_info(&self) -> Option<&Value> {
         self.server_info.as_ref()
     }
+    /// The DPoP key of the server, for a DPoP-bound token: each request then carries a proof.
+    pub fn set_dpop(&mut self, dpop: Option<crate::tokens::dpop::Dpop>) {
+        self.dpop = dpop;
+    }
+
     /// Replace the credential (after a refresh or step-up) and start over.
     pub fn set_auth(&mut self, header_value: String) {
         self.header_value = header_value;

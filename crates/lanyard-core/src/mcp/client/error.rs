@@ -34,6 +34,8 @@ pub enum McpError {
     NoSuchTool { url: Url, tool: String },
     #[error("the MCP server {url} redirects to {location}, which is not on the same origin")]
     CrossOriginRedirect { url: Url, location: String },
+    #[error("Lanyard could not sign the DPoP proof for {url}: {detail}")]
+    Proof { url: Url, detail: String },
 }
 
 impl UserFacing for McpError {
@@ -47,6 +49,7 @@ impl UserFacing for McpError {
             McpError::Rpc { .. } => "mcp.rpc",
             McpError::NoSuchTool { .. } => "mcp.no-such-tool",
             McpError::CrossOriginRedirect { .. } => "mcp.cross-origin-redirect",
+            McpError::Proof { .. } => "mcp.dpop-proof",
         }
     }
     fn next_step(&self) -> String {
@@ -59,6 +62,7 @@ impl UserFacing for McpError {
             McpError::Protocol { .. } => "This server does not speak MCP Streamable HTTP correctly; tell its admin.".into(),
             McpError::Rpc { .. } => "Check the tool name and arguments (`lanyard tools NAME` lists them).".into(),
             McpError::NoSuchTool { .. } => "Run `lanyard tools NAME` to see the server's tools.".into(),
+            McpError::Proof { .. } => "Sign the server in again with `lanyard login NAME` (a new DPoP key is made for it).".into(),
             McpError::CrossOriginRedirect { location, .. } => format!("Lanyard sends tokens only to the origin you added. If you trust {location}, add that URL instead (`lanyard add {location}`)."),
         }
     }

@@ -12,10 +12,13 @@ use crate::mcp::protocol::{self, Request};
 use crate::mcp::sse::SseParser;
 
 impl McpClient {
-    pub(super) fn base(&self, body: &Value) -> reqwest::RequestBuilder {
+    pub(super) fn base(&self, body: &Value) -> Result<reqwest::RequestBuilder, McpError> {
         let mut req = self.http.post(self.url.clone());
         if !self.header_name.is_empty() {
             req = req.header(self.header_name.as_str(), self.header_value.as_str());
+        }
+        if let Some(proof) = self.dpop_proof()? {
+            req = req.header("DPoP", proof);
         }
         let version = match &self.negotiated {
             Negotiated::Legacy(v) | Negotiated::Modern(v) => Some(v.as_str()),
@@ -27,7 +30,37 @@ impl McpClient {
             self.session_id.as_deref(),
             &self.tools,
         );
-        protocol::apply(req, headers)
+        Ok(protocol::apply(req, headers))
+    }
+
+    /// The `DPoP` header for a POST to the endpoint, when the token is DPoP-bound.
+    fn dpop_proof(&self) -> Result<Option<String>, McpError> {
+        let (Some(dpop), Some(token)) = (
+            &self.dpop,
+            crate::tokens::dpop::bound_token(&self.header_value),
+        ) else {
+            return Ok(None);
+        };
+        dpop.proof("POST", &self.url, Some(token))
+            .map(Some)
+            .map_err(|e| McpError::Proof {
+                url: self.url.clone(),
+                detail: e.to_string(),
+            })
+    }
+
+    /// A 401 asking for a DPoP nonce (RFC 9449 §9) that gave a new one: worth one retry.
+    fn learned_nonce(&self, resp: &reqwest::Response) -> bool {
+        let Some(dpop) = &self.dpop else {
+            return false;
+        };
+        let nonce = resp
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok());
+        let new = dpop.learn_nonce(&self.url, nonce);
+        let www = crate::mcp::protocol::www_authenticate(resp.headers());
+        new && crate::tokens::dpop::resource_asks_for_nonce(resp.status().as_u16(), &www)
     }
 
     /// POST one message. A same-origin 307/308 (Starlette's slash redirect: what people paste
@@ -36,13 +69,24 @@ impl McpClient {
     /// never sent there.
     pub(super) async fn post(&mut self, body: &Value) -> Result<reqwest::Response, McpError> {
         const MAX_HOPS: usize = 3;
+        let mut nonce_retried = false;
         for _ in 0..MAX_HOPS {
-            let resp = self
-                .base(body)
+            let mut resp = self
+                .base(body)?
                 .json(body)
                 .send()
                 .await
                 .map_err(|e| self.net_err(&e))?;
+            if !nonce_retried && self.learned_nonce(&resp) {
+                nonce_retried = true;
+                resp = self
+                    .base(body)?
+                    .json(body)
+                    .send()
+                    .await
+                    .map_err(|e| self.net_err(&e))?;
+                self.learned_nonce(&resp);
+            }
             if !matches!(resp.status().as_u16(), 307 | 308) {
                 return Ok(resp);
             }

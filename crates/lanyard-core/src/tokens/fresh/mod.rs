@@ -202,6 +202,7 @@ pub fn token_params(server: &Server, for_refresh: bool) -> TokenParams {
         audience: server.quirks.audience.clone(),
         scope: (for_refresh && server.quirks.scopes_on_refresh && !server.scopes.is_empty())
             .then(|| server.scopes.join(" ")),
+        dpop: None,
     }
 }
 
@@ -339,12 +340,18 @@ pub async fn token_for(
     let state = state_file.load()?;
     let server = ensure_signed_in(&state, name)?;
     let client = client_credentials(&state, server, secrets)?;
+    let mut params = token_params(server, true);
+    // A refresh token bound to a key needs that key; a damaged one needs a sign-in.
+    params.dpop = super::dpop::for_server(secrets, name).map_err(|e| match e {
+        super::dpop::DpopError::Keychain(e) => FreshError::Secret(e),
+        e => needs_sign_in(name, &e.to_string()),
+    })?;
     let result = endpoint::refresh(
         &http()?,
         &server.auth_server.token_endpoint,
         &client,
         &refresh_token,
-        &token_params(server, true),
+        &params,
         current.scope.as_deref(),
     )
     .await;
