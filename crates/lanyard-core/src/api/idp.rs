@@ -340,11 +340,11 @@ impl Lanyard {
                 discovery: disc.clone(),
                 port: 0,
                 url: mcp.url().clone(),
+                dpop: None,
                 idp: IdpPath::Idp {
                     issuer: idp.issuer.clone(),
                     via: idp.via(),
                 },
-                dpop: None,
             }));
         }
         because(format!(
