@@ -20,15 +20,15 @@ fn device_world(slow_down: u32) -> World {
 }
 
 /// What one `lanyard add` by device code did.
-struct Outcome {
-    ok: bool,
-    stderr: String,
-    browser_ran: bool,
+pub(crate) struct Outcome {
+    pub ok: bool,
+    pub stderr: String,
+    pub browser_ran: bool,
 }
 
 /// Runs `lanyard ARGS`, and when it shows a verification URL (or an authorization URL), walks
 /// it with the scripted browser in `mode` (approve | deny), as the user on another device would.
-fn sign_in_by_device(sandbox: &Sandbox, args: &[&str], mode: &str) -> Outcome {
+pub(crate) fn sign_in_by_device(sandbox: &Sandbox, args: &[&str], mode: &str) -> Outcome {
     sign_in_by_device_after(sandbox, args, mode, Duration::ZERO)
 }
 

@@ -14,8 +14,9 @@ use lanyard_e2e::{Sandbox, World, browser_path, json, lanyard_bin};
 
 use crate::core_common::token_ok;
 
-/// A `lanyard` sign-in waiting for a paste: its stdin, and its stderr line by line.
-struct Signin {
+/// A `lanyard` sign-in waiting for a paste: its stdin, and its stderr line by line (also the
+/// interop matrix's paste-back step).
+pub(crate) struct Signin {
     child: Child,
     stdin: ChildStdin,
     stderr: mpsc::Receiver<String>,
@@ -25,7 +26,7 @@ struct Signin {
 impl Signin {
     /// `lanyard ARGS…` with stdin piped; `no_display` runs it as on an SSH host (no `$BROWSER`,
     /// no `$DISPLAY`).
-    fn start(sb: &Sandbox, args: &[&str], no_display: bool) -> Signin {
+    pub(crate) fn start(sb: &Sandbox, args: &[&str], no_display: bool) -> Signin {
         Signin::start_with(sb, args, no_display, |_| {})
     }
 
@@ -83,19 +84,26 @@ impl Signin {
         }
     }
 
-    fn authorization_url(&mut self) -> String {
+    pub(crate) fn authorization_url(&mut self) -> String {
         self.wait_for("authorization URL", |l| l.contains("code_challenge="))
             .trim()
             .to_owned()
     }
 
-    fn paste(&mut self, line: &str) {
+    pub(crate) fn paste(&mut self, line: &str) {
         writeln!(self.stdin, "{line}").expect("paste");
         self.stdin.flush().expect("flush");
     }
 
+    /// Ends a sign-in that has nothing to be pasted; its stderr so far.
+    pub(crate) fn abandon(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.seen.join("\n")
+    }
+
     /// Exit code and the whole stderr.
-    fn finish(mut self) -> (Option<i32>, String) {
+    pub(crate) fn finish(mut self) -> (Option<i32>, String) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
             if let Some(s) = self.child.try_wait().expect("wait") {
@@ -114,6 +122,13 @@ impl Signin {
 /// The scripted browser signs in at `url` and stops at the redirect to the callback: the address
 /// a user would copy from the address bar.
 fn browse_without_callback(sb: &Sandbox, url: &str) -> String {
+    let address = address_without_callback(sb, url).expect("the browser's walk");
+    assert!(address.starts_with("http://127.0.0.1:"), "{address}");
+    address
+}
+
+/// [`browse_without_callback`], a failure told rather than panicked (the interop matrix records it).
+pub(crate) fn address_without_callback(sb: &Sandbox, url: &str) -> Result<String, String> {
     let file = sb.home().join("..").join("callback-address");
     let status = sb
         .command(browser_path())
@@ -121,12 +136,14 @@ fn browse_without_callback(sb: &Sandbox, url: &str) -> String {
         .env("WORLD_BROWSER_MODE", "no-callback")
         .env("WORLD_BROWSER_CALLBACK_FILE", &file)
         .status()
-        .expect("browser runs");
-    assert!(status.success(), "scripted browser failed");
-    let address = std::fs::read_to_string(&file).expect("callback address written");
-    std::fs::remove_file(&file).expect("remove");
-    assert!(address.starts_with("http://127.0.0.1:"), "{address}");
-    address
+        .map_err(|e| format!("the scripted browser did not run: {e}"))?;
+    if !status.success() {
+        return Err(format!("the scripted browser failed ({status})"));
+    }
+    let address = std::fs::read_to_string(&file)
+        .map_err(|e| format!("the browser wrote no callback address: {e}"))?;
+    let _ = std::fs::remove_file(&file);
+    Ok(address)
 }
 
 fn with_param(address: &str, key: &str, value: &str) -> String {

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import { betterAuth } from 'better-auth';
 import { memoryAdapter } from 'better-auth/adapters/memory';
 import { createMcpProtectedRequestHandler, mcp } from '@better-auth/mcp';
+import { oauthDeviceAuthorization } from '@better-auth/oauth-provider';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import * as z from 'zod';
@@ -39,6 +40,9 @@ function parseConfig(argv) {
     port: Number.isInteger(c.port) ? c.port : 0,
     // Not part of the harness contract: lets a test see better-auth's out-of-the-box "web" default.
     dcrDefaultApplicationType: ['web', 'native', 'infer'].includes(c.dcrDefaultApplicationType) ? c.dcrDefaultApplicationType : 'infer',
+    // RFC 8628 through @better-auth/oauth-provider's oauthDeviceAuthorization() (its device code
+    // exchanged at the OAuth token endpoint for a real token set), approved on this stack's /device.
+    deviceFlow: c.deviceFlow === true,
   };
 }
 const config = parseConfig(process.argv);
@@ -78,7 +82,7 @@ const resource = `${origin}/mcp`;
 const db = {
   user: [], session: [], account: [], verification: [], jwks: [],
   oauthClient: [], oauthAccessToken: [], oauthRefreshToken: [], oauthConsent: [], oauthResource: [],
-  oauthClientResource: [], oauthClientAssertion: [],
+  oauthClientResource: [], oauthClientAssertion: [], deviceCode: [],
 };
 
 const scopes = config.refreshTokens
@@ -114,6 +118,9 @@ const auth = betterAuth({
         rotateClientKeys: false, userinfo: false,
       },
     }),
+    ...(config.deviceFlow
+      ? [oauthDeviceAuthorization({ verificationUri: `${origin}/device`, interval: '1s', expiresIn: '5m' })]
+      : []),
   ],
 });
 const ctx = await auth.$context;
@@ -280,6 +287,53 @@ async function loginPost(req, res, form) {
   return redirectFrom(res, r);
 }
 
+// The device verification page (RFC 8628): signed out, a login form; signed in, the code is
+// bound to the user (better-auth's GET /device) and a form approves it, a link ending in /abort
+// denies it. Both end on a page without forms, where the scripted browser stops.
+async function devicePage(req, res, u) {
+  const userCode = u.searchParams.get('user_code') ?? '';
+  const cookie = req.headers.cookie ?? '';
+  const session = cookie ? await auth.api.getSession({ headers: new Headers({ cookie }) }).catch(() => null) : null;
+  if (!session) {
+    return html(res, 200, page('Sign in to connect a device', `<form method="post" action="/device/login">
+<input type="hidden" name="user_code" value="${esc(userCode)}">
+<label>Login <input name="login" autocomplete="username"></label>
+<label>Password <input name="password" type="password"></label>
+<button type="submit">Sign in</button></form>`));
+  }
+  const verify = await auth.handler(new Request(`${issuer}/device?user_code=${encodeURIComponent(userCode)}`,
+    { headers: { cookie, accept: 'application/json', origin } }));
+  const record = await verify.json().catch(() => ({}));
+  if (verify.status >= 400) return html(res, verify.status, page('Unknown code', `<p>${esc(JSON.stringify(record))}</p>`));
+  return html(res, 200, page('Connect a device', `<p>Client <code>${esc(record.client_id ?? '')}</code> asks for: ${esc(record.scope ?? '')}</p>
+<form method="post" action="/device">
+<input type="hidden" name="user_code" value="${esc(userCode)}">
+<input type="hidden" name="prompt" value="consent">
+<button type="submit">Allow</button></form>
+<p><a href="/device/${encodeURIComponent(userCode)}/abort">Cancel</a></p>`));
+}
+
+async function deviceLogin(req, res, form) {
+  const login = (form.get('login') || 'alice').trim();
+  const email = emailOf(login).toLowerCase();
+  if (!db.user.some((u) => u.email === email)) {
+    const r = await callAuth('/sign-up/email', { email, password: USER_PASSWORD, name: login });
+    if (r.status >= 400) log('sign-up failed', r.status, await r.text());
+  }
+  const r = await callAuth('/sign-in/email', { email, password: USER_PASSWORD });
+  const cookies = r.headers.getSetCookie?.() ?? [];
+  if (r.status >= 400) return html(res, r.status, page('Sign-in failed', `<p>${esc(await r.text())}</p>`));
+  res.writeHead(302, { location: `/device?user_code=${encodeURIComponent(form.get('user_code') ?? '')}`, 'set-cookie': cookies });
+  return res.end();
+}
+
+async function deviceDecision(req, res, userCode, approve) {
+  const r = await callAuth(approve ? '/device/approve' : '/device/deny', { userCode }, req.headers.cookie);
+  const text = await r.text();
+  if (r.status >= 400) return html(res, r.status, page('Device not connected', `<p>${esc(text)}</p>`));
+  return html(res, 200, page(approve ? 'Device connected' : 'Device refused', '<p>You can close this page.</p>'));
+}
+
 async function consentPost(req, res, form, accept) {
   const r = await callAuth('/oauth2/consent', { accept, oauth_query: form.get('oauth_query') ?? '' }, req.headers.cookie);
   return redirectFrom(res, r);
@@ -303,6 +357,17 @@ route = async (req, res) => {
 <label>Password <input name="password" type="password"></label>
 <button type="submit">Sign in</button></form>`));
   }
+  if (config.deviceFlow && path === '/device') {
+    if (req.method === 'POST') {
+      return deviceDecision(req, res, new URLSearchParams(body.toString('utf8')).get('user_code') ?? '', true);
+    }
+    return devicePage(req, res, u);
+  }
+  if (config.deviceFlow && path === '/device/login' && req.method === 'POST') {
+    return deviceLogin(req, res, new URLSearchParams(body.toString('utf8')));
+  }
+  const deviceAbort = /^\/device\/([^/]+)\/abort$/.exec(path);
+  if (config.deviceFlow && deviceAbort) return deviceDecision(req, res, decodeURIComponent(deviceAbort[1]), false);
   if (path === '/consent') {
     if (req.method === 'POST') return consentPost(req, res, new URLSearchParams(body.toString('utf8')), true);
     const clientId = u.searchParams.get('client_id') ?? '';
