@@ -25,6 +25,7 @@ import { McpServer as McpServerV2, createMcpHandler } from '@modelcontextprotoco
 import { z } from 'zod';
 
 import { Registry, normalizeRegistries } from './registry.mjs';
+import { ResourceDpop, issuerDpop } from './dpop.mjs';
 import { machineClientKeys, registerWorkloadGrant, sha16, workloadAudience } from './machine.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -118,6 +119,7 @@ function normalizeConfig(c) {
     deviceFlow: i.deviceFlow
       ? { interval: i.deviceFlow.interval ?? null, slowDown: i.deviceFlow.slowDown ?? 0 }
       : null,
+    dpop: i.dpop ?? null, // { nonce }: see dpop.mjs
     // Machine clients (see machine.mjs): the client credentials grant, and the names of the
     // issuers of this world whose tokens it takes as workload identities (RFC 7523 JWT-bearer).
     clientCredentials: i.clientCredentials ?? false,
@@ -138,6 +140,7 @@ function normalizeConfig(c) {
       faults: m.faults ?? [], // prm-resource-mismatch | broken-after-auth
       sdk: sdkOf(name, m.sdk),
       tokenHeader: (m.tokenHeader ?? 'authorization').toLowerCase(), // where the bearer token is read
+      dpop: m.dpop ?? null, // { nonce, required }: DPoP-bound tokens only, see dpop.mjs
     };
   });
   return {
@@ -384,6 +387,7 @@ class Issuer {
         revocation: { enabled: cfg.revocation },
         clientCredentials: { enabled: cfg.clientCredentials },
         deviceFlow: { enabled: Boolean(cfg.deviceFlow) },
+        dPoP: issuerDpop(cfg.dpop),
         introspection: { enabled: cfg.introspection },
         resourceIndicators: {
           enabled: cfg.resourceIndicators,
@@ -455,6 +459,8 @@ class Issuer {
         entry.resource = params.resource;
         entry.scope = params.scope;
         entry.client_id = ctx.oidc?.client?.clientId;
+        entry.dpop = Boolean(ctx.get('dpop')); // a DPoP proof came with it (RFC 9449 §5)
+        entry.token_type = ctx.body?.token_type;
         entry.at = Date.now();
         // Which refresh token was presented (a fingerprint, never the token): two refresh
         // grants with one fingerprint are two refreshes of the same token generation.
@@ -650,6 +656,7 @@ class McpResource {
     this.cfg = cfg;
     this.world = world;
     this.log = new RequestLog();
+    this.dpop = cfg.dpop ? new ResourceDpop(cfg.dpop) : null;
   }
 
   get issuer() {
@@ -674,6 +681,7 @@ class McpResource {
       scopes_supported: this.cfg.scopes,
       bearer_methods_supported: ['header'],
       resource_name: `Test world MCP server ${this.cfg.name}`,
+      ...this.dpop?.prm(),
     };
   }
 
@@ -695,6 +703,7 @@ class McpResource {
   }
 
   async authenticate(req) {
+    if (this.dpop) return this.dpop.authenticate(req, new URL(req.url, this.world.gatewayBase).href, this);
     const h = req.headers[this.cfg.tokenHeader] ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h);
     if (!m) return { ok: false, status: 401, why: 'no token', header: this.challenge() };
@@ -828,11 +837,13 @@ class McpResource {
       this.log.add(entry);
       sendJson(res, auth.status, { error: auth.status === 401 ? 'unauthorized' : 'insufficient_scope', error_description: auth.why }, {
         'www-authenticate': auth.header,
+        ...auth.extraHeaders,
       });
       return;
     }
     entry.sub = auth.payload.sub;
     entry.client_id = auth.payload.client_id;
+    if (auth.jkt) entry.jkt = auth.jkt; // the key the DPoP-bound token is bound to
     const stored = this.log.add(entry);
     res.on('finish', () => {
       stored.answer = res.statusCode;
