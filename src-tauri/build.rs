@@ -19,6 +19,7 @@ fn main() {
         "tools",
         "assistants",
         "connect",
+        "disconnect",
         "servers",
         "activity",
         "sign_in_again",

@@ -2,6 +2,10 @@
 # Tray suite (issue 6), headless: Xvfb + the session bus of scripts/with-keyring.
 #  1. The tray menu through D-Bus: tests/tray/sni_host.py plays the StatusNotifierWatcher,
 #     reads the exported dbusmenu, clicks items, checks the windows appear, screenshots them.
+#  1b. Memory (issue 17): tests/tray/memory.py measures the PSS of the tray's process tree idle,
+#     after opening and closing each window kind (they run in a windows process that exits after
+#     its last window) and after TRAY_MEMORY_CYCLES (50) open/close cycles; figures go to
+#     target/tray-memory.txt.
 #  2. The needs-sign-in notification: tests/tray/notify_host.py plays the notification server,
 #     clicks the notification and checks that the sign-in window opens.
 #  3. The WebDriver flows (tests/tray/webdriver/), when tauri-driver is installed: add, the
@@ -17,12 +21,16 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
 fi
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-if ! cargo build -q -p lanyard-tray -p lanyard-cli; then
+# A LANYARD_BIN or LANYARD_TRAY given by the caller is used as it is, not built.
+packages=()
+[ -z "${LANYARD_TRAY:-}" ] && packages+=(-p lanyard-tray)
+[ -z "${LANYARD_BIN:-}" ] && packages+=(-p lanyard-cli)
+if [ "${#packages[@]}" -gt 0 ] && ! cargo build -q "${packages[@]}"; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-tray="$target_dir/debug/lanyard-tray"
-export LANYARD_BIN="$target_dir/debug/lanyard"
+tray="${LANYARD_TRAY:-$target_dir/debug/lanyard-tray}"
+export LANYARD_BIN="${LANYARD_BIN:-$target_dir/debug/lanyard}"
 
 # A throwaway home: the tray must never touch the real HOME's IDE configs or autostart entries.
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-tray-suite.XXXXXX")"
@@ -66,6 +74,12 @@ run_test() { # runs a test command, shows its output, adds its "N passed, N fail
 
 echo "== tray menu over D-Bus"
 run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" -- "$tray"
+
+echo "== memory: each window kind, then ${TRAY_MEMORY_CYCLES:-50} open/close cycles"
+use_home "$tmp/home-memory"
+run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/memory.py \
+  --cycles "${TRAY_MEMORY_CYCLES:-50}" --report "$root/target/tray-memory.txt" -- "$tray"
+use_home "$tmp/home"
 
 echo "== needs-sign-in notification → sign-in window"
 use_home "$tmp/home-notify"

@@ -1,15 +1,18 @@
 //! The commands the UI may call (each one is listed in build.rs's app manifest and granted in
-//! capabilities/default.json to the wizard and dashboard windows only).
+//! capabilities/default.json to the wizard and dashboard windows only). They run in the windows
+//! process: core calls in-process, the tray's state (server rows with the engine's statuses,
+//! the activity log, the cleanup) through the link (`peer.rs`).
 
 use lanyard_core::ides::Ide;
 use tauri::{AppHandle, Manager, State};
 
 use crate::calls;
-use crate::engine;
+use crate::link::Call;
 use crate::model::{
     Activity, AddRequest, AddResult, Assistant, ProbeSummary, ServerRow, StepState, TimelineStep,
     ToolInfo, UiError, UninstallResult,
 };
+use crate::peer;
 use crate::state::AppState;
 use crate::timeline;
 use crate::windows;
@@ -29,6 +32,7 @@ pub fn suggest_name(url: String) -> String {
 /// Registers (or reuses) a client, signs in in the sign-in window, makes the first tool call.
 #[tauri::command]
 pub async fn add_server(app: AppHandle, req: AddRequest) -> Result<AddResult, UiError> {
+    let _busy = peer::busy(&app);
     let state = app.state::<AppState>();
     match calls::add(&app, req).await {
         Ok(out) => {
@@ -47,7 +51,7 @@ pub async fn add_server(app: AppHandle, req: AddRequest) -> Result<AddResult, Ui
                     format!("{} tool(s)", out.tools.len()),
                 ),
             );
-            engine::refresh_now(&app).await;
+            peer::changed(&app);
             Ok(AddResult {
                 name: out.name,
                 tools: out.tools.into_iter().map(ToolInfo::from).collect(),
@@ -94,25 +98,74 @@ pub async fn connect(app: AppHandle, name: String, ides: Vec<String>) -> Result<
     calls::connect(name.clone(), ides).await?;
     app.state::<AppState>()
         .log("connect", format!("{name}: connected to {list}"));
-    engine::refresh_now(&app).await;
+    peer::changed(&app);
     Ok(())
 }
 
+/// The dashboard's per-assistant switch turned off: removes the server's entry from the
+/// assistant's config.
+#[tauri::command]
+pub async fn disconnect(app: AppHandle, name: String, ide: String) -> Result<(), UiError> {
+    let ide = Ide::parse(&ide).map_err(|e| UiError::from(&e))?;
+    calls::disconnect(name.clone(), vec![ide]).await?;
+    app.state::<AppState>().log(
+        "connect",
+        format!("{name}: disconnected from {}", ide.label()),
+    );
+    peer::changed(&app);
+    Ok(())
+}
+
+/// The server rows, with the tray's engine statuses (the tray rescans first).
 #[tauri::command]
 pub async fn servers(app: AppHandle) -> Result<Vec<ServerRow>, UiError> {
-    engine::refresh_now(&app).await;
-    Ok(app.state::<AppState>().servers())
+    peer::ask(&app, Call::Servers).await
 }
 
 #[tauri::command]
-pub fn activity(state: State<'_, AppState>) -> Vec<Activity> {
-    state.activity()
+pub async fn activity(app: AppHandle) -> Result<Vec<Activity>, UiError> {
+    peer::ask(&app, Call::Activity).await
 }
 
 /// "Sign in again": through the sign-in window; returns at once.
 #[tauri::command]
 pub fn sign_in_again(app: AppHandle, name: String) {
-    engine::sign_in_again(&app, name);
+    run_sign_in_again(&app, name);
+}
+
+/// Signs in again to a saved server (sign-in window or system browser); the process stays
+/// while it runs, even with no window open.
+pub fn run_sign_in_again(app: &AppHandle, name: String) {
+    let busy = peer::busy(app);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        match calls::login(&app, name.clone()).await {
+            Ok(()) => state.log("sign-in", format!("{name}: signed in again")),
+            Err(e) if e.code == UiError::cancelled().code => {}
+            Err(e) => state.log("error", format!("{name}: sign-in failed: {e}")),
+        }
+        peer::changed(&app);
+        drop(busy);
+    });
+}
+
+/// "Remove everything and quit…": the tray stops its engine, cleans up and quits.
+#[tauri::command]
+pub async fn remove_everything(app: AppHandle) -> Result<String, UiError> {
+    peer::ask(&app, Call::RemoveEverything).await
+}
+
+/// "Uninstall Lanyard…" (Linux), step 1, in the tray: the cleanup, then how to remove the program.
+#[tauri::command]
+pub async fn uninstall_lanyard(app: AppHandle) -> Result<UninstallResult, UiError> {
+    peer::ask(&app, Call::UninstallLanyard).await
+}
+
+/// "Uninstall Lanyard…", step 2, in the tray (see `cleanup::finish_uninstall`); then it quits.
+#[tauri::command]
+pub async fn finish_uninstall(app: AppHandle, remove_package: bool) -> Result<String, UiError> {
+    peer::ask(&app, Call::FinishUninstall { remove_package }).await
 }
 
 #[tauri::command]
@@ -129,195 +182,6 @@ pub fn open_wizard(app: AppHandle, url: Option<String>) -> Result<(), UiError> {
 #[tauri::command]
 pub fn cancel_flow(state: State<'_, AppState>) {
     state.cancel_flow();
-}
-
-/// The cleanup both "Remove everything and quit…" and "Uninstall Lanyard…" run: this process's
-/// engine stops first (the cleanup would otherwise find it running and race its refreshes),
-/// then the uninstall (revoke tokens, delete this machine's OAuth clients, remove assistant
-/// entries, keychain items, state), then the autostart entry. When something is left (e.g. an
-/// IdP is down) the engine starts again and the error says what.
-async fn clean_up(app: &AppHandle, what: &str) -> Result<String, UiError> {
-    use tauri_plugin_autostart::ManagerExt as _;
-    let state = app.state::<AppState>();
-    engine::stop().await;
-    let out = calls::uninstall().await;
-    let _ = app.autolaunch().disable();
-    if let Err(e) = &out {
-        state.log("error", format!("{what}: {e}"));
-        engine::start(app.clone());
-    }
-    out
-}
-
-/// After a removal: quit once the user has seen the result. The windows close first and the
-/// tray's data folder is deleted again, because an open webview writes it anew after the
-/// cleanup deleted it.
-fn quit_soon(app: &AppHandle) {
-    let quit = app.clone();
-    tauri::async_runtime::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        for w in quit.webview_windows().into_values() {
-            let _ = w.destroy();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        if let Ok(cleanup) = lanyard_core::cleanup::Cleanup::for_user()
-            && let outcome @ lanyard_core::cleanup::Outcome::Failed { .. } =
-                cleanup.delete_tray_data_again()
-        {
-            tracing::warn!("the tray's data folder stays: {outcome:?}");
-        }
-        quit.exit(0);
-    });
-}
-
-/// "Remove everything and quit…": the cleanup, then quit.
-#[tauri::command]
-pub async fn remove_everything(app: AppHandle) -> Result<String, UiError> {
-    let text = clean_up(&app, "remove everything").await?;
-    app.state::<AppState>()
-        .log("remove", "removed everything; quitting");
-    quit_soon(&app);
-    Ok(text)
-}
-
-/// "Uninstall Lanyard…" (Linux), step 1: the cleanup, then how to remove the program.
-/// The tray stays until the user chose (see [`finish_uninstall`]).
-#[tauri::command]
-pub async fn uninstall_lanyard(app: AppHandle) -> Result<UninstallResult, UiError> {
-    let report = clean_up(&app, "uninstall").await?;
-    let package = package::owner().await;
-    let manual = match (&package, crate::appimage::running_image()) {
-        (Some(_), _) => None,
-        (None, Some(img)) => Some(format!("Delete the AppImage file: {}", img.file.display())),
-        (None, None) => std::env::current_exe()
-            .ok()
-            .map(|p| format!("Delete the program files ({}).", p.display())),
-    };
-    app.state::<AppState>().log(
-        "remove",
-        "removed everything; the program itself is left to remove",
-    );
-    Ok(UninstallResult {
-        report,
-        remove_command: package.as_ref().map(|p| format!("sudo apt remove {p}")),
-        can_pkexec: package.is_some() && package::has_pkexec(),
-        package,
-        manual,
-    })
-}
-
-/// "Uninstall Lanyard…", step 2: with `remove_package`, `pkexec apt-get remove -y PKG` (the
-/// package is looked up again here, never taken from the page; pkexec asks for the password);
-/// then quit. Without it, just quit.
-#[tauri::command]
-pub async fn finish_uninstall(app: AppHandle, remove_package: bool) -> Result<String, UiError> {
-    let mut text = String::new();
-    if remove_package {
-        let Some(pkg) = package::owner().await else {
-            return Err(UiError::new(
-                "tray.no-package",
-                "Lanyard was not installed from a Debian package",
-                "Delete the program files by hand.",
-            ));
-        };
-        let by_hand = format!("Run `sudo apt remove {pkg}` in a terminal.");
-        if !package::has_pkexec() {
-            return Err(UiError::new(
-                "tray.no-pkexec",
-                "pkexec is not installed",
-                by_hand,
-            ));
-        }
-        let out = tokio::process::Command::new("pkexec")
-            .args(["apt-get", "remove", "-y", &pkg])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .map_err(|e| {
-                UiError::new(
-                    "tray.pkexec",
-                    format!("could not run pkexec: {e}"),
-                    &by_hand,
-                )
-            })?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-            return Err(UiError::new(
-                "tray.pkexec",
-                format!("removing the package failed ({}): {err}", out.status),
-                by_hand,
-            ));
-        }
-        text = String::from_utf8_lossy(&out.stdout).into_owned();
-        app.state::<AppState>()
-            .log("remove", format!("package {pkg} removed"));
-    }
-    quit_soon(&app);
-    Ok(text)
-}
-
-/// Which package manager owns this program (Linux `.deb` only).
-mod package {
-    /// The Debian package that installed this executable: `dpkg -S PATH` prints `PKG: PATH`
-    /// (or `PKG:ARCH: PATH`). `None` without dpkg, or when no package owns the file.
-    pub async fn owner() -> Option<String> {
-        let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
-        let out = tokio::process::Command::new("dpkg")
-            .arg("-S")
-            .arg(&exe)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        parse(
-            &String::from_utf8_lossy(&out.stdout),
-            &exe.to_string_lossy(),
-        )
-    }
-
-    pub fn parse(out: &str, exe: &str) -> Option<String> {
-        out.lines()
-            .filter(|l| !l.starts_with("diversion "))
-            .find_map(|l| l.strip_suffix(exe)?.strip_suffix(": "))
-            .and_then(|pkgs| pkgs.split(", ").next())
-            .map(|p| p.split(':').next().unwrap_or(p).to_owned())
-            .filter(|p| {
-                !p.is_empty()
-                    && p.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
-            })
-    }
-
-    pub fn has_pkexec() -> bool {
-        std::env::var_os("PATH")
-            .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("pkexec").is_file()))
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::parse;
-
-        #[test]
-        fn reads_the_owning_package() {
-            let exe = "/usr/bin/lanyard-tray";
-            assert_eq!(
-                parse("lanyard: /usr/bin/lanyard-tray\n", exe).as_deref(),
-                Some("lanyard")
-            );
-            assert_eq!(
-                parse("lanyard:amd64: /usr/bin/lanyard-tray\n", exe).as_deref(),
-                Some("lanyard")
-            );
-            assert_eq!(
-                parse("dpkg-query: no path found matching pattern\n", exe),
-                None
-            );
-            assert_eq!(parse("evil; rm -rf: /usr/bin/lanyard-tray\n", exe), None);
-        }
-    }
 }
 
 /// Continue the sign-in in progress in the system browser (remembered for that server).

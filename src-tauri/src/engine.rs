@@ -12,6 +12,7 @@ use lanyard_core::ides::manage::EntryState;
 use tauri::{AppHandle, Manager};
 
 use crate::calls;
+use crate::link::Open;
 use crate::model::{ServerRow, Status};
 use crate::notify;
 use crate::state::AppState;
@@ -184,31 +185,68 @@ fn on_event(app: &AppHandle, ev: &Event) {
         }
         Event::Status {
             server,
-            status: EngineStatus::Unreachable { reason, .. },
+            status: EngineStatus::Unreachable { reason, until, .. },
         } => {
             state.log(
                 "error",
                 format!("{server}: identity provider unreachable ({reason})"),
             );
+            // Once per outage: the engine retries (and reports) with backoff.
+            if state.first_alert(server) {
+                let body = match until {
+                    Some(t) => format!(
+                        "Its identity provider cannot be reached ({reason}). Lanyard keeps trying; the token in hand works until {}.",
+                        t.with_timezone(&chrono::Local).format("%H:%M")
+                    ),
+                    None => format!(
+                        "Its identity provider cannot be reached ({reason}). Lanyard keeps trying."
+                    ),
+                };
+                notify_opening(
+                    app,
+                    notify::Needs {
+                        title: &format!("{server}: token refresh failing"),
+                        body: &body,
+                        action: "Open Lanyard",
+                        fallback: "Lanyard keeps trying; “Open Lanyard” in the tray menu shows the state.",
+                    },
+                    Open::Dashboard { section: None },
+                );
+            }
         }
+        // A refresh between two failed ones does not end the outage; a fresh token does.
+        Event::Status {
+            server,
+            status: EngineStatus::Fresh { .. } | EngineStatus::NoExpiry,
+        } => state.clear_alert(server),
         Event::Status { .. } => {}
-        Event::Refreshed { server, at_idp, .. } => state.log(
-            "refresh",
-            if *at_idp {
-                format!("{server}: token refreshed")
-            } else {
-                format!("{server}: picked up a token refreshed elsewhere")
-            },
-        ),
+        Event::Refreshed { server, at_idp, .. } => {
+            state.clear_alert(server);
+            state.log(
+                "refresh",
+                if *at_idp {
+                    format!("{server}: token refreshed")
+                } else {
+                    format!("{server}: picked up a token refreshed elsewhere")
+                },
+            )
+        }
         Event::Reregistered { server, issuer } => {
             state.log(
                 "repair",
                 format!("{server}: the OAuth client at {issuer} was deleted; registered a new one"),
             );
-            notify::show(
+            notify_opening(
                 app,
-                &format!("{server} needs sign-in"),
-                "Its OAuth client was deleted at the IdP; Lanyard registered a new one.",
+                notify::Needs {
+                    title: &format!("{server} needs sign-in"),
+                    body: "Its OAuth client was deleted at the identity provider; Lanyard registered a new one.",
+                    action: "Sign in",
+                    fallback: "Open the Lanyard menu and choose “Sign in again”.",
+                },
+                Open::SignIn {
+                    server: server.clone(),
+                },
             );
         }
         Event::Removed { server } => state.log("remove", format!("{server} is no longer managed")),
@@ -246,10 +284,15 @@ async fn rebuild(app: &AppHandle, statuses: BTreeMap<String, EngineStatus>) {
                 .any(|b| b.name == row.name && b.drift.contains(d))
             {
                 state.log("drift", format!("{}: {d}", row.name));
-                notify::show(
+                notify_opening(
                     app,
-                    &format!("{}: {d}", row.name),
-                    "Lanyard left the change in place; reconnect from the menu.",
+                    notify::Needs {
+                        title: &format!("{}: {d}", row.name),
+                        body: "Changed by hand: Lanyard left it so. Its switch in Lanyard's window connects it again.",
+                        action: "Open Lanyard",
+                        fallback: "Lanyard left the change in place; reconnect from the menu.",
+                    },
+                    Open::Dashboard { section: None },
                 );
             }
         }
@@ -273,21 +316,28 @@ pub async fn refresh_now(app: &AppHandle) {
     rebuild(app, state.statuses()).await;
 }
 
-/// "Sign in again" for an existing server, through the sign-in window.
-pub fn sign_in_again(app: &AppHandle, name: String) {
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let state = app.state::<AppState>();
-        match calls::login(&app, name.clone()).await {
-            Ok(()) => state.log("sign-in", format!("{name}: signed in again")),
-            Err(e) => state.log("error", format!("{name}: sign-in failed: {e}")),
-        }
-        refresh_now(&app).await;
-    });
-}
-
 /// "NAME needs sign-in"; clicking it signs in again (through the sign-in window).
 fn notify_needs_sign_in(app: &AppHandle, server: &str) {
-    let (click_app, click_server) = (app.clone(), server.to_owned());
-    notify::needs_sign_in(app, server, move || sign_in_again(&click_app, click_server));
+    notify_opening(
+        app,
+        notify::Needs {
+            title: &format!("{server} needs sign-in"),
+            body: "Click to sign in again.",
+            action: "Sign in",
+            fallback: "Open the Lanyard menu and choose “Sign in again”.",
+        },
+        Open::SignIn {
+            server: server.to_owned(),
+        },
+    );
+}
+
+/// A notification whose click opens `window` (in the windows process).
+fn notify_opening(app: &AppHandle, n: notify::Needs<'_>, window: Open) {
+    let click_app = app.clone();
+    notify::needs_user(app, n, move || {
+        click_app
+            .state::<AppState>()
+            .open_window(&click_app, window)
+    });
 }

@@ -1,21 +1,27 @@
 //! Lanyard's tray app: a thin Tauri shell over lanyard-core, which it calls in-process.
 //!
-//! Started at login or by hand it shows only the tray icon; the wizard, dashboard and sign-in
-//! windows are created on demand and destroyed when closed, so an idle tray holds no webview.
+//! Started at login or by hand it shows only the tray icon and runs the refresh engine. The
+//! wizard, dashboard and sign-in windows run in a second process, this binary started with
+//! `--windows-role` on demand, which exits when its last window closes: WebKit's web context
+//! and network process stay for the life of the process that created them, so they go with it
+//! (`winproc.rs` starts it, `peer.rs` is its end of the link, `link.rs` the messages).
 //! A second launch (or a `lanyard://add?url=…` link) hands its arguments to the running one.
 //!
 //! Modules depend one way, from the entry points down to plain data (a module uses only those
 //! listed after it; none uses one before it):
 //!
-//! - `main` → `commands` (what the UI may invoke), `menu` (what tray items do)
-//! - → `engine` (refresh engine loop, server rows, "sign in again")
+//! - `main` → `commands` (what the UI may invoke, in the windows process), `menu` (what tray
+//!   items do), `winproc` (the tray's end of the windows process), `peer` (the windows
+//!   process's end), `cleanup` (remove everything / uninstall, run by the tray)
+//! - → `engine` (refresh engine loop, server rows)
 //! - → `calls` (every call into lanyard-core, off the UI thread), `tray` (icon and menu view),
 //!   `notify` (desktop notifications)
 //! - → `signin` (the sign-in window), `timeline` (the wizard's timeline events)
 //! - → `windows` (wizard and dashboard windows, window labels)
 //! - → `state` (in-memory state, the cancel switch, preferences)
+//! - → `link` (the messages between the two processes)
 //! - → `model` (what crosses to the UI; `ui/src/types.gen.ts` is generated from it)
-//! - `appimage`, `gl`: leaves, used from anywhere.
+//! - `appimage`, `gl`, `menu_open` (the tray host opening the menu): leaves.
 
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -24,22 +30,28 @@ mod appimage;
 #[cfg(test)]
 mod bindings;
 mod calls;
+mod cleanup;
 mod commands;
 mod engine;
 mod gl;
+mod link;
 mod menu;
+mod menu_open;
 mod model;
 mod notify;
+mod peer;
 mod signin;
 mod state;
 mod timeline;
 mod tray;
 mod windows;
+mod winproc;
 
 use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
 use tauri_plugin_autostart::MacosLauncher;
 use tauri_plugin_deep_link::DeepLinkExt;
 
+use crate::link::{Open, ToTray};
 use crate::state::AppState;
 
 /// What a launch asks for, from its arguments.
@@ -96,12 +108,46 @@ fn parse_args(args: &[String], second_launch: bool) -> Request {
 
 fn handle(app: &AppHandle, req: Request) {
     tracing::info!(?req, "launch request");
-    let r = match req {
-        Request::Add(url) => windows::open_wizard(app, url.as_deref(), false),
-        Request::AddFromLink(url) => windows::open_wizard(app, url.as_deref(), true),
-        Request::Dashboard => windows::open_dashboard(app, false),
-        Request::Nothing => Ok(()),
+    let what = match req {
+        Request::Add(url) => Open::Wizard {
+            url,
+            from_link: false,
+        },
+        Request::AddFromLink(url) => Open::Wizard {
+            url,
+            from_link: true,
+        },
+        Request::Dashboard => Open::Dashboard { section: None },
+        Request::Nothing => return,
     };
+    open_window(app, what);
+}
+
+/// In the tray: opens a window in the windows process.
+fn open_window(app: &AppHandle, what: Open) {
+    if let Err(e) = winproc::open(app, what) {
+        app.state::<AppState>()
+            .log("error", format!("could not open a window: {e}"));
+    }
+}
+
+/// In the windows process: what the tray asked for.
+fn on_open(app: &AppHandle, what: Open) {
+    tracing::debug!(?what, "open");
+    let wizard = matches!(what, Open::Wizard { .. } | Open::Prewarm);
+    let r = match what {
+        Open::Wizard { url, from_link } => windows::open_wizard(app, url.as_deref(), from_link),
+        Open::Dashboard { section } => windows::open_dashboard_at(app, section.as_deref()),
+        Open::SignIn { server } => {
+            commands::run_sign_in_again(app, server);
+            Ok(())
+        }
+        Open::Prewarm => windows::prewarm_wizard(app),
+    };
+    if !wizard {
+        // A wizard loaded for a click that went elsewhere.
+        windows::drop_prewarmed(app);
+    }
     if let Err(e) = r {
         app.state::<AppState>()
             .log("error", format!("could not open a window: {e}"));
@@ -149,6 +195,10 @@ fn register_image(app: &AppHandle) {
     }
 }
 
+fn context() -> tauri::Context<tauri::Wry> {
+    tauri::generate_context!()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--version" || a == "-V") {
@@ -164,6 +214,15 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
+    if args.get(1).is_some_and(|a| a == link::WINDOWS_ROLE) {
+        run_windows();
+    } else {
+        run_tray(args);
+    }
+}
+
+/// The resident tray: icon, menu, engine, notifications; no webview.
+fn run_tray(args: Vec<String>) {
     // Still single-threaded: may set LANYARD_BIN (see appimage.rs).
     let adopted = appimage::adopt();
 
@@ -178,30 +237,15 @@ fn main() {
             Some(vec!["--autostart"]),
         ))
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(AppState::default())
-        .invoke_handler(tauri::generate_handler![
-            commands::probe,
-            commands::suggest_name,
-            commands::add_server,
-            commands::tools,
-            commands::assistants,
-            commands::connect,
-            commands::servers,
-            commands::activity,
-            commands::sign_in_again,
-            commands::open_wizard,
-            commands::cancel_flow,
-            commands::use_system_browser,
-            commands::remove_everything,
-            commands::uninstall_lanyard,
-            commands::finish_uninstall,
-        ])
+        .manage(winproc::WindowsProcess::default())
         .setup(move |app| {
             let h = app.handle().clone();
+            h.state::<AppState>().set_opener(open_window);
             log_adopted(&h, &adopted);
             tray::create(&h, menu::on_menu)?;
+            menu_open::watch(&h, winproc::prewarm);
             // macOS delivers links as events; elsewhere they arrive as arguments (above).
             let link_app = h.clone();
             app.deep_link().on_open_url(move |event| {
@@ -215,14 +259,69 @@ fn main() {
             engine::start(h);
             Ok(())
         })
-        .build(tauri::generate_context!())
+        .build(context())
         .unwrap_or_else(|e| {
             eprintln!("Lanyard could not start its tray: {e}");
             std::process::exit(1);
         });
 
+    app.run(|_app, event| {
+        // Only "Quit" exits (the tray has no windows; this is belt and braces).
+        if let RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
+            api.prevent_exit()
+        }
+    });
+}
+
+/// The windows process, started by the tray (`winproc.rs`): the wizard, dashboard and sign-in
+/// windows, the commands they call, and the link to the tray on stdin/stdout.
+fn run_windows() {
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
+        .manage(AppState::default())
+        .manage(peer::Peer::new())
+        .invoke_handler(tauri::generate_handler![
+            commands::probe,
+            commands::suggest_name,
+            commands::add_server,
+            commands::tools,
+            commands::assistants,
+            commands::connect,
+            commands::disconnect,
+            commands::servers,
+            commands::activity,
+            commands::sign_in_again,
+            commands::open_wizard,
+            commands::cancel_flow,
+            commands::use_system_browser,
+            commands::remove_everything,
+            commands::uninstall_lanyard,
+            commands::finish_uninstall,
+        ])
+        .setup(|app| {
+            let h = app.handle().clone();
+            let up = h.clone();
+            h.state::<AppState>().forward_log(move |kind, message| {
+                up.state::<peer::Peer>().send(&ToTray::Log {
+                    kind: kind.to_owned(),
+                    message: message.to_owned(),
+                })
+            });
+            peer::listen(h, on_open)?;
+            tracing::debug!("windows process ready");
+            Ok(())
+        })
+        .build(context())
+        .unwrap_or_else(|e| {
+            eprintln!("Lanyard could not open its windows: {e}");
+            std::process::exit(1);
+        });
+
     app.run(|app, event| match event {
-        // Closing the last window leaves the tray running; only "Quit" exits.
+        // The last window closed: the tray decides (peer::check_idle asks it).
         RunEvent::ExitRequested {
             code: None, api, ..
         } => api.prevent_exit(),
@@ -230,8 +329,14 @@ fn main() {
             label,
             event: WindowEvent::Destroyed,
             ..
-        } if label == windows::WIZARD => {
-            app.state::<AppState>().cancel_flow();
+        } => {
+            if label == windows::WIZARD {
+                app.state::<AppState>().cancel_flow();
+            }
+            if label == signin::SIGNIN {
+                signin::closed_by_user(app);
+            }
+            peer::check_idle(app, Some(&label));
         }
         _ => {}
     });

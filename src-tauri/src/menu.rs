@@ -6,18 +6,35 @@ use tauri_plugin_autostart::ManagerExt as _;
 
 use crate::calls;
 use crate::engine;
+use crate::link::Open;
 use crate::state::AppState;
 use crate::tray::{self, SEP};
-use crate::windows;
+use crate::winproc;
 
 /// Handles a click on the tray menu item `id` (see [`tray::create`]).
 pub fn on_menu(app: &AppHandle, id: &str) {
     let state = app.state::<AppState>();
     let result = match id {
-        "add" => windows::open_wizard(app, None, false),
-        "open" => windows::open_dashboard(app, false),
-        "remove-everything" => windows::open_dashboard(app, true),
-        "uninstall" => windows::open_dashboard_at(app, Some("uninstall")),
+        "add" => open(
+            app,
+            Open::Wizard {
+                url: None,
+                from_link: false,
+            },
+        ),
+        "open" => open(app, Open::Dashboard { section: None }),
+        "remove-everything" => open(
+            app,
+            Open::Dashboard {
+                section: Some("remove-everything".into()),
+            },
+        ),
+        "uninstall" => open(
+            app,
+            Open::Dashboard {
+                section: Some("uninstall".into()),
+            },
+        ),
         "quit" => {
             app.exit(0);
             Ok(())
@@ -38,10 +55,12 @@ pub fn on_menu(app: &AppHandle, id: &str) {
         _ => {
             let parts: Vec<&str> = id.split(SEP).collect();
             match parts.as_slice() {
-                ["srv", name, "signin"] => {
-                    engine::sign_in_again(app, (*name).to_owned());
-                    Ok(())
-                }
+                ["srv", name, "signin"] => open(
+                    app,
+                    Open::SignIn {
+                        server: (*name).to_owned(),
+                    },
+                ),
                 ["srv", name, "ide", ide] => {
                     toggle_connection(app, name, ide);
                     Ok(())
@@ -61,6 +80,10 @@ pub fn on_menu(app: &AppHandle, id: &str) {
     if let Err(e) = result {
         state.log("error", format!("menu: {e}"));
     }
+}
+
+fn open(app: &AppHandle, what: Open) -> Result<(), String> {
+    winproc::open(app, what)
 }
 
 fn toggle_connection(app: &AppHandle, name: &str, ide: &str) {

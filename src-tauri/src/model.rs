@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// A server's state as the tray shows it; also picks the tray icon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     SignedIn,
@@ -35,7 +35,7 @@ impl Status {
 }
 
 /// One managed server, as the tray and the dashboard show it.
-#[derive(Debug, Clone, Serialize, PartialEq, TS)]
+#[derive(Debug, Clone, Serialize, PartialEq, TS, Deserialize)]
 pub struct ServerRow {
     pub name: String,
     pub url: String,
@@ -44,6 +44,10 @@ pub struct ServerRow {
     pub client_id_source: Option<String>,
     pub client_id: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the next sign-in will be needed: the token's expiry when the engine cannot refresh
+    /// it (the IdP gave no refresh token). `None`: not foreseen (it refreshes by itself), or
+    /// needed now (`status` says which).
+    pub sign_in_by: Option<DateTime<Utc>>,
     pub status: Status,
     /// Assistant ids ("cursor", "claude", "codex") this server is connected to.
     pub connected: Vec<String>,
@@ -94,6 +98,13 @@ impl ServerRow {
                 _ => (Status::NeedsSignIn, view_expiry),
             },
         };
+        let sign_in_by = match engine {
+            Some(EngineStatus::Fresh {
+                until,
+                next_refresh,
+            }) if next_refresh >= until => Some(*until),
+            _ => None,
+        };
         let mut connected = Vec::new();
         let mut drift = Vec::new();
         for c in connections.iter().filter(|c| c.server == view.name) {
@@ -119,6 +130,7 @@ impl ServerRow {
             client_id_source: Some(view.client_source.clone()),
             client_id: view.client_id.clone(),
             expires_at,
+            sign_in_by,
             status,
             connected,
             drift,
@@ -127,7 +139,7 @@ impl ServerRow {
 }
 
 /// One line of the dashboard's activity log.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, Deserialize)]
 pub struct Activity {
     pub at: DateTime<Utc>,
     /// "refresh", "repair", "sign-in", "error", …
@@ -138,7 +150,7 @@ pub struct Activity {
 /// An error as the UI shows it: what failed and what to do next. `code` is what the UI
 /// branches on: a core error's [`UserFacing::code`] (`registration.dcr-disabled`, …) or one of
 /// the tray's own (`tray.cancelled`, …).
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS, Deserialize)]
 pub struct UiError {
     pub code: String,
     pub what: String,
@@ -339,7 +351,7 @@ impl Assistant {
 }
 
 /// What "Uninstall Lanyard…" found after the cleanup: how to remove the program itself.
-#[derive(Debug, Serialize, TS)]
+#[derive(Debug, Serialize, TS, Deserialize)]
 pub struct UninstallResult {
     /// The cleanup's report.
     pub report: String,
@@ -394,6 +406,20 @@ mod tests {
             ServerRow::from_core(&view("ok", None), Some(&gone), &[]).label(),
             "gw — needs sign-in"
         );
+    }
+
+    #[test]
+    fn a_sign_in_is_foreseen_only_for_a_token_that_cannot_be_refreshed() {
+        let until = Utc.timestamp_opt(4_000_000_000, 0).single().unwrap();
+        let status = |next_refresh| EngineStatus::Fresh {
+            until,
+            next_refresh,
+        };
+        let row = |s: &EngineStatus| ServerRow::from_core(&view("ok", None), Some(s), &[]);
+        assert_eq!(row(&status(until)).sign_in_by, Some(until));
+        let earlier = until - chrono::Duration::minutes(5);
+        assert_eq!(row(&status(earlier)).sign_in_by, None);
+        assert_eq!(row(&EngineStatus::NoExpiry).sign_in_by, None);
     }
 
     #[test]

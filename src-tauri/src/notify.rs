@@ -1,4 +1,12 @@
-//! Desktop notifications: plain ones, and "NAME needs sign-in", which acts when clicked.
+//! Desktop notifications: plain ones, and those about a state change that needs the user, which
+//! carry an action that opens the right window.
+//!
+//! On Linux those go straight to org.freedesktop.Notifications (the notification plugin has no
+//! actions there) with two actions: "default" (a click on the notification's body) and a
+//! labelled button ("Sign in", "Open Lanyard"); either runs `on_click`. A thread waits for the
+//! click or the close. Without a notification server, or elsewhere, a plain notification says
+//! where the same thing is in the tray menu (the plugin cannot call back on macOS and Windows
+//! desktop notifications either).
 
 use tauri::AppHandle;
 
@@ -9,16 +17,25 @@ pub fn show(app: &AppHandle, title: &str, body: &str) {
     }
 }
 
-/// "NAME needs sign-in"; `on_click` runs when the user clicks it.
-/// On Linux it goes straight to org.freedesktop.Notifications with a default action (the
-/// notification plugin has no click actions there); a thread waits for the click or the close.
+/// A notification that needs the user.
+pub struct Needs<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    /// The button's label: what clicking does ("Sign in", "Open Lanyard").
+    pub action: &'a str,
+    /// Where the same is in the tray menu, for a notification without actions.
+    pub fallback: &'a str,
+}
+
+/// Shows `n`; `on_click` runs when the user clicks it or its button.
 #[cfg(target_os = "linux")]
-pub fn needs_sign_in(app: &AppHandle, server: &str, on_click: impl FnOnce() + Send + 'static) {
+pub fn needs_user(app: &AppHandle, n: Needs<'_>, on_click: impl FnOnce() + Send + 'static) {
     let shown = notify_rust::Notification::new()
         .appname("Lanyard")
-        .summary(&format!("{server} needs sign-in"))
-        .body("Click to sign in again.")
-        .action("default", "Sign in")
+        .summary(n.title)
+        .body(n.body)
+        .action("default", n.action)
+        .action("open", n.action)
         .show();
     match shown {
         Ok(handle) => {
@@ -27,7 +44,7 @@ pub fn needs_sign_in(app: &AppHandle, server: &str, on_click: impl FnOnce() + Se
                 .spawn(move || {
                     let mut on_click = Some(on_click);
                     handle.wait_for_action(|action| {
-                        if action == "default"
+                        if matches!(action, "default" | "open")
                             && let Some(f) = on_click.take()
                         {
                             f();
@@ -40,20 +57,12 @@ pub fn needs_sign_in(app: &AppHandle, server: &str, on_click: impl FnOnce() + Se
         }
         Err(e) => {
             tracing::debug!("notification server unavailable ({e}); plain notification");
-            show(
-                app,
-                &format!("{server} needs sign-in"),
-                "Open the Lanyard menu and choose “Sign in again”.",
-            );
+            show(app, n.title, n.fallback);
         }
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn needs_sign_in(app: &AppHandle, server: &str, _on_click: impl FnOnce() + Send + 'static) {
-    show(
-        app,
-        &format!("{server} needs sign-in"),
-        "Open the Lanyard menu and choose “Sign in again”.",
-    );
+pub fn needs_user(app: &AppHandle, n: Needs<'_>, _on_click: impl FnOnce() + Send + 'static) {
+    show(app, n.title, n.fallback);
 }

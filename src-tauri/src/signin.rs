@@ -174,6 +174,7 @@ pub fn open(app: &AppHandle, server: &str, auth_url: Url) -> Result<(), String> 
                 && is_redirect(p.url(), load_redirect.as_ref())
             {
                 // The listener has answered: the code reached it. Nothing left to show.
+                w.app_handle().state::<AppState>().set_signin(None);
                 let _ = w.close();
             }
         })
@@ -203,6 +204,9 @@ fn switch_to_browser(app: &AppHandle, server: &str, auth_url: &Url, refused: boo
         },
     );
     let _ = app.emit_to(WIZARD, "signin-browser", server.to_owned());
+    // The flow goes on in the browser: closing the window must not cancel it (see
+    // [`closed_by_user`]).
+    state.set_signin(None);
     if let Some(w) = app.get_webview_window(SIGNIN) {
         let _ = w.close();
     }
@@ -258,6 +262,17 @@ pub fn open_system_browser(app: &AppHandle, url: &Url) -> Result<(), String> {
     app.opener()
         .open_url(url.as_str(), None::<&str>)
         .map_err(|e| format!("could not open the system browser: {e}"))
+}
+
+/// The sign-in window was closed by the user (not by the redirect, nor by the switch to the
+/// browser, which clear the sign-in first): "Sign in again" from the menu or a notification,
+/// which has no wizard and its Cancel button, stops there.
+pub fn closed_by_user(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    if state.signin().is_some() && app.get_webview_window(WIZARD).is_none() {
+        state.set_signin(None);
+        state.cancel_flow();
+    }
 }
 
 /// Closes the sign-in window if it is still open (the flow ended some other way).

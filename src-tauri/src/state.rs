@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use lanyard_core::daemon::Status as EngineStatus;
 
+use crate::link::Open;
 use crate::model::{Activity, ServerRow};
 
 const ACTIVITY_CAP: usize = 200;
@@ -23,7 +24,16 @@ pub struct AppState {
     pub kick: tokio::sync::Notify,
     /// The refresh engine's last statuses.
     statuses: Mutex<BTreeMap<String, EngineStatus>>,
+    /// Servers whose refresh-failing notification was shown (once per outage).
+    alerted: Mutex<BTreeSet<String>>,
+    /// In the windows process: where activity lines go (the tray's log).
+    sink: OnceLock<Sink>,
+    /// In the tray: how a window is opened (in the windows process; see `winproc.rs`).
+    opener: OnceLock<Opener>,
 }
+
+type Sink = Box<dyn Fn(&str, &str) + Send + Sync>;
+pub type Opener = fn(&tauri::AppHandle, Open);
 
 #[derive(Default)]
 struct Inner {
@@ -49,6 +59,10 @@ impl AppState {
     pub fn log(&self, kind: &str, message: impl Into<String>) {
         let message = message.into();
         tracing::info!(kind, %message, "activity");
+        if let Some(sink) = self.sink.get() {
+            sink(kind, &message);
+            return;
+        }
         let mut g = self.lock();
         if g.activity.len() == ACTIVITY_CAP {
             g.activity.pop_front();
@@ -58,6 +72,38 @@ impl AppState {
             kind: kind.to_owned(),
             message,
         });
+    }
+
+    /// Sends every later activity line to `sink` instead of keeping it here.
+    pub fn forward_log(&self, sink: impl Fn(&str, &str) + Send + Sync + 'static) {
+        let _ = self.sink.set(Box::new(sink));
+    }
+
+    /// True the first time since [`AppState::clear_alert`] for `server`.
+    pub fn first_alert(&self, server: &str) -> bool {
+        self.alerted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(server.to_owned())
+    }
+
+    pub fn clear_alert(&self, server: &str) {
+        self.alerted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(server);
+    }
+
+    pub fn set_opener(&self, opener: Opener) {
+        let _ = self.opener.set(opener);
+    }
+
+    /// Opens a window (in the tray: through the windows process).
+    pub fn open_window(&self, app: &tauri::AppHandle, what: Open) {
+        match self.opener.get() {
+            Some(open) => open(app, what),
+            None => tracing::warn!("no window opener set; {what:?} not opened"),
+        }
     }
 
     pub fn activity(&self) -> Vec<Activity> {

@@ -1,4 +1,5 @@
-//! Windows open on demand and are destroyed when closed: an idle tray holds no webview.
+//! The windows process's windows, opened on demand and destroyed when closed (the process
+//! exits after its last one; see `peer.rs`).
 
 use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
 
@@ -19,6 +20,42 @@ pub fn open_wizard(
     server_url: Option<&str>,
     from_link: bool,
 ) -> tauri::Result<()> {
+    build_wizard(app, server_url, from_link, true)
+}
+
+/// How long a wizard loaded ahead of a click (the tray menu opened) waits, hidden, for it.
+const PREWARM_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Loads the wizard hidden, so that opening it is only showing it; dropped after
+/// [`PREWARM_WAIT`] when nothing showed it.
+pub fn prewarm_wizard(app: &AppHandle) -> tauri::Result<()> {
+    if app.get_webview_window(WIZARD).is_some() {
+        return Ok(());
+    }
+    build_wizard(app, None, false, false)?;
+    let h = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(PREWARM_WAIT).await;
+        drop_prewarmed(&h);
+    });
+    Ok(())
+}
+
+/// Drops a wizard that was loaded ahead and never shown.
+pub fn drop_prewarmed(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(WIZARD)
+        && !w.is_visible().unwrap_or(true)
+    {
+        let _ = w.destroy();
+    }
+}
+
+fn build_wizard(
+    app: &AppHandle,
+    server_url: Option<&str>,
+    from_link: bool,
+    visible: bool,
+) -> tauri::Result<()> {
     let key = if from_link { "link" } else { "url" };
     if let Some(w) = app.get_webview_window(WIZARD) {
         if let Some(u) = server_url {
@@ -28,6 +65,9 @@ pub fn open_wizard(
             target.set_path("/wizard.html");
             target.set_query(Some(&format!("{key}={}", encode(u))));
             w.navigate(target)?;
+        }
+        if !visible {
+            return Ok(());
         }
         w.unminimize()?;
         w.show()?;
@@ -42,14 +82,11 @@ pub fn open_wizard(
         .inner_size(760.0, 700.0)
         .min_inner_size(520.0, 480.0)
         .center()
+        .visible(visible)
+        .on_page_load(|_, p| tracing::debug!(url = %p.url(), event = ?p.event(), "wizard page"))
         .build()?;
+    tracing::debug!("wizard window built");
     Ok(())
-}
-
-/// Opens (or focuses) the dashboard ("Open Lanyard").
-/// With `remove_everything`, the dashboard opens at its "Remove everything" confirmation.
-pub fn open_dashboard(app: &AppHandle, remove_everything: bool) -> tauri::Result<()> {
-    open_dashboard_at(app, remove_everything.then_some("remove-everything"))
 }
 
 /// Opens (or focuses) the dashboard at one of its confirmations: "remove-everything" or

@@ -6,7 +6,10 @@ It starts the test world (one issuer, short-lived access tokens), adds its "demo
 admin API, then owns org.freedesktop.Notifications (and the StatusNotifierWatcher) on the session
 bus and launches the tray given after `--`. The tray's engine refreshes at once, gets
 `invalid_grant` and notifies; this server records the Notify call, "clicks" it (emits
-ActionInvoked(id, "default")) and checks that the sign-in window opens. Prints `N passed, N failed`.
+ActionInvoked(id, "default")) and checks that the sign-in window opens; closing it ends the
+windows process (PSS of the tray's tree measured after). Then demo's entry is removed from
+Cursor's config by hand: the tray notifies it, and its "Open Lanyard" button opens the dashboard.
+Prints `N passed, N failed`.
 
 Uses Debian's python3-dbus and python3-gi (run with /usr/bin/python3).
 Usage: notify_host.py -- TRAY_COMMAND...
@@ -25,7 +28,8 @@ from gi.repository import GLib
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 import xwin  # noqa: E402
-from sni_host import WATCHER, Watcher, check, finish, wait_for  # noqa: E402
+from memory import pss_mb, windows_process  # noqa: E402
+from sni_host import WATCHER, Watcher, check, finish, pump, wait_for  # noqa: E402
 
 NOTIFY = "org.freedesktop.Notifications"
 ROOT = os.path.abspath(os.path.join(here, "..", ".."))
@@ -90,7 +94,7 @@ def main():
             return finish()
         lanyard = os.environ.get("LANYARD_BIN", "lanyard")
         env = dict(os.environ, BROWSER=info["browser"])
-        add = subprocess.run([lanyard, "add", info["mcpServers"]["demo"]["url"], "--name", "demo"],
+        add = subprocess.run([lanyard, "add", info["mcpServers"]["demo"]["url"], "--name", "demo", "--connect", "cursor"],
                              capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
         if not check("`lanyard add` signs in to demo", add.returncode == 0, (add.stdout + add.stderr)[-800:]):
             return finish()
@@ -112,15 +116,52 @@ def main():
         if not check("the tray notifies “demo needs sign-in”", note, str(server.calls)):
             return finish()
         check("the notification has a default (click) action", "default" in note[3][0::2], str(note[3]))
+        check("and a “Sign in” button", "open" in note[3][0::2] and "Sign in" in note[3][1::2], str(note[3]))
 
         # The click. The tray's listener subscribes right after Notify returns, so the signal is
         # repeated until the window shows (the tray acts on the first one it sees).
+        repeat = {"click": True, "open": True}
+
         def click():
-            server.ActionInvoked(dbus.UInt32(note[0]), "default")
-            return True
+            if repeat["click"]:
+                server.ActionInvoked(dbus.UInt32(note[0]), "default")
+            return repeat["click"]
         GLib.timeout_add(1000, click)
         win = wait_for(ctx, lambda: xwin.find("Sign in to demo"))
+        repeat["click"] = False
         check("clicking the notification opens the sign-in window", win)
+        if win:
+            # Closed by the user: the sign-in stops and the windows process exits.
+            pump(ctx, 2)
+            xwin.close(win)
+            gone = wait_for(ctx, lambda: windows_process(tray.pid) is None, 20)
+            check("closing the sign-in window ends the windows process", gone)
+            pump(ctx, 3)
+            mb = pss_mb(tray.pid)
+            print(f"  3 s after the sign-in window closed: {mb:.1f} MB PSS", flush=True)
+            check("after the sign-in window closed the tray's tree is under 80 MB PSS", mb < 80, f"{mb:.1f} MB")
+
+        # The user removes demo's entry from Cursor's config by hand.
+        cfg = os.path.join(os.environ["HOME"], ".cursor", "mcp.json")
+        with open(cfg) as f:
+            data = json.load(f)
+        data.get("mcpServers", {}).pop("demo", None)
+        with open(cfg, "w") as f:
+            json.dump(data, f)
+        drift = wait_for(ctx, lambda: next((c for c in server.calls if c[1] == "demo: disconnected in Cursor"), None))
+        check("the tray notifies “demo: disconnected in Cursor”", drift, str(server.calls))
+        if drift:
+            check("with an “Open Lanyard” button", "open" in drift[3][0::2] and "Open Lanyard" in drift[3][1::2],
+                  str(drift[3]))
+
+            def open_button():
+                if repeat["open"]:
+                    server.ActionInvoked(dbus.UInt32(drift[0]), "open")
+                return repeat["open"]
+            GLib.timeout_add(1000, open_button)
+            dash = wait_for(ctx, lambda: xwin.find("Lanyard", exact=True))
+            repeat["open"] = False
+            check("its button opens the dashboard", dash)
     finally:
         if tray is not None and tray.poll() is None:
             tray.terminate()

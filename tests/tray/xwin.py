@@ -70,3 +70,44 @@ def screenshot(wid, path, settle=20.0):
         return False
     pix.savev(path, "png", [], [])
     return True
+
+
+def _xlib():
+    import ctypes
+
+    x = ctypes.cdll.LoadLibrary("libX11.so.6")
+    x.XOpenDisplay.restype = ctypes.c_void_p
+    x.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x.XInternAtom.restype = ctypes.c_ulong
+    x.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    x.XFlush.argtypes = [ctypes.c_void_p]
+    x.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    return ctypes, x
+
+
+def close(wid):
+    """Asks a window to close as a window manager's close button does (a WM_DELETE_WINDOW
+    client message; no window manager runs under Xvfb). Uses libX11 through ctypes."""
+    ctypes, x = _xlib()
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 12)]
+
+    dpy = x.XOpenDisplay(None)
+    if not dpy:
+        return False
+    try:
+        ev = ClientMessage()
+        ev.type = 33  # ClientMessage
+        ev.window = int(wid, 16)
+        ev.message_type = x.XInternAtom(dpy, b"WM_PROTOCOLS", 0)
+        ev.format = 32
+        ev.data[0] = x.XInternAtom(dpy, b"WM_DELETE_WINDOW", 0)
+        ok = x.XSendEvent(dpy, ev.window, 0, 0, ctypes.byref(ev))
+        x.XFlush(dpy)
+        return bool(ok)
+    finally:
+        x.XCloseDisplay(dpy)

@@ -13,7 +13,13 @@ export type ServerRow = { name: string, url: string, issuer: string | null,
 /**
  * "DCR", "CIMD" or "pre-registered".
  */
-client_id_source: string | null, client_id: string | null, expires_at: string | null, status: Status,
+client_id_source: string | null, client_id: string | null, expires_at: string | null,
+/**
+ * When the next sign-in will be needed: the token's expiry when the engine cannot refresh
+ * it (the IdP gave no refresh token). `None`: not foreseen (it refreshes by itself), or
+ * needed now (`status` says which).
+ */
+sign_in_by: string | null, status: Status,
 /**
  * Assistant ids ("cursor", "claude", "codex") this server is connected to.
  */
