@@ -115,9 +115,26 @@ fn an_agent_with_a_private_key_signs_its_own_assertions_and_renews_the_same_way(
         grants.iter().all(|g| g["status"] == json!(200)),
         "{grants:?}"
     );
-    // Sign-out works locally even where revocation would need the client's own assertion;
-    // signing in again signs a new one.
-    sandbox.lanyard(&["logout", "demo"]).assert_ok();
+    // Sign-out asks the revocation endpoint, the client authenticated by a new assertion there
+    // too; signing in again signs a new one.
+    let logout = sandbox.lanyard(&["logout", "demo"]);
+    logout.assert_ok();
+    assert!(!said(&logout).contains("refused"), "{}", logout.describe());
+    let revocations: Vec<_> = world.log().expect("log")["issuers"]["idp"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["route"] == "revocation")
+        .collect();
+    assert_eq!(revocations.len(), 1, "{revocations:?}");
+    // The client was authenticated (no invalid_client): oidc-provider cannot revoke its JWT
+    // access tokens, and says so (RFC 7009 `unsupported_token_type`), which logout passes on.
+    assert!(
+        said(&logout).contains("unsupported_token_type"),
+        "{}",
+        logout.describe()
+    );
     assert_eq!(demo(&sandbox)["status"], "needs_sign_in");
     sandbox.lanyard(&["login", "demo"]).assert_ok();
     echo_ok(&sandbox, "signed again");
@@ -125,7 +142,7 @@ fn an_agent_with_a_private_key_signs_its_own_assertions_and_renews_the_same_way(
 }
 
 #[test]
-fn logout_revokes_the_access_token_and_login_asks_again_without_a_browser() {
+fn logout_asks_the_revocation_endpoint_and_login_asks_again_without_a_browser() {
     let sandbox = Sandbox::new().expect("sandbox");
     let world = machine_world(&sandbox.home().join("unused-key.pem"));
     let secret_file = sandbox.home().join("agent.secret");
@@ -141,9 +158,21 @@ fn logout_revokes_the_access_token_and_login_asks_again_without_a_browser() {
             secret_file.to_str().expect("path"),
         ],
     );
-    sandbox.lanyard(&["logout", "demo"]).assert_ok();
+    let logout = sandbox.lanyard(&["logout", "demo"]);
+    logout.assert_ok();
     let counts = world.counts().expect("counts");
-    assert_eq!(counts.revocations("idp"), 1, "the access token is revoked");
+    assert_eq!(
+        counts.revocations("idp"),
+        1,
+        "the revocation endpoint is asked"
+    );
+    // oidc-provider cannot revoke JWT access tokens (RFC 7009 `unsupported_token_type`);
+    // logout says so and when the token expires.
+    assert!(
+        said(&logout).contains("unsupported_token_type"),
+        "{}",
+        logout.describe()
+    );
     assert_eq!(demo(&sandbox)["status"], "needs_sign_in");
 
     sandbox.lanyard(&["login", "demo"]).assert_ok();

@@ -231,7 +231,12 @@ pub async fn revoke_server_tokens(
     let revoke = |token: &str, hint: &'static str| {
         let (as_meta, ep, creds) = (&server.auth_server, &ep, &creds);
         let token = token.to_owned();
-        async move { revoke_one(http, as_meta, ep, creds, &token, hint).await }
+        async move {
+            match crate::tokens::machine::revoke_signed(http, server, ep, &token, hint).await {
+                Some(signed) => signed,
+                None => revoke_one(http, as_meta, ep, creds, &token, hint).await,
+            }
+        }
     };
 
     if let Some(rt) = &tokens.refresh_token {
@@ -384,8 +389,10 @@ async fn refused(
     mut out: Revocation,
 ) -> Revocation {
     let now = crate::tokens::set::now();
-    if client_standing(http, &server.auth_server.token_endpoint, token_creds).await
-        == ClientStanding::Unknown
+    // A client that signs its requests cannot be probed with its bare id.
+    if !crate::tokens::machine::signs_its_requests(server)
+        && client_standing(http, &server.auth_server.token_endpoint, token_creds).await
+            == ClientStanding::Unknown
     {
         out.already_dead = true;
         out.notes.push(format!(

@@ -88,9 +88,10 @@ impl UserFacing for FreshError {
                 "Run `lanyard login {server}`: Lanyard registers a new client and signs you in (or ask your admin for a client id and use `lanyard add URL --client-id ID`)."
             ),
             FreshError::Refresh { source, .. } => source.next_step(),
-            FreshError::Machine { source, server } => {
-                source.next_step().replace("NAME", server)
-            }
+            FreshError::Machine { source, server } => format!(
+                "{} Then `lanyard login {server}` asks again (or wait for the next renewal).",
+                source.next_step()
+            ),
             FreshError::Assertion { next, .. } => next.clone(),
             FreshError::LockBusy { .. } => "A Lanyard process (daemon, tray or token helper) seems stuck: stop it, or wait for it to finish, then try again.".into(),
             FreshError::Lock { .. } => {

@@ -62,8 +62,8 @@ impl UserFacing for MachineError {
         match self {
             MachineError::Key(e) => e.next_step(),
             MachineError::Workload(e) => e.next_step(),
-            MachineError::Token(TokenError::InvalidClient { .. }) => "The authorization server refused the client's credentials: check the client id and that its secret (or the public key of its private key, and the key id) is what the admin registered; then `lanyard login NAME`.".into(),
-            MachineError::Token(TokenError::InvalidGrant { .. }) => "The authorization server refused the workload identity token: ask its admin to trust the token's issuer and subject for this server (and check the token's audience is the authorization server); then `lanyard login NAME`.".into(),
+            MachineError::Token(TokenError::InvalidClient { .. }) => "The authorization server refused the client's credentials: check the client id and that its secret (or the public key of its private key, and the key id) is what the admin registered.".into(),
+            MachineError::Token(TokenError::InvalidGrant { .. }) => "The authorization server refused the workload identity token: ask its admin to trust the token's issuer and subject for this server (and check the token's audience is the authorization server).".into(),
             MachineError::Token(TokenError::Rejected { error, .. }) if error == "unauthorized_client" || error == "unsupported_grant_type" => "This client may not use this grant at the authorization server: ask its admin to allow it for the client.".into(),
             MachineError::Token(e) => e.next_step(),
             MachineError::GrantNotOffered { .. } => "Ask the server's admin whether machine access is offered; for a person at this computer, use `lanyard add URL` without the machine flags.".into(),
@@ -265,4 +265,77 @@ pub fn params(server: &crate::servers::Server) -> TokenParams {
         scope: (!server.scopes.is_empty()).then(|| server.scopes.join(" ")),
         ..TokenParams::default()
     }
+}
+
+/// Whether `server`'s client authenticates with a signed assertion (`private_key_jwt`): the
+/// plain [`ClientCredentials`] of revocation and of the client probe cannot speak for it.
+pub fn signs_its_requests(server: &crate::servers::Server) -> bool {
+    matches!(
+        server.client,
+        crate::servers::ClientSource::Machine {
+            grant: MachineGrant::PrivateKeyJwt { .. },
+            ..
+        }
+    )
+}
+
+/// RFC 7009 revocation of `token` for a `private_key_jwt` client: authenticated by a fresh
+/// client assertion in the form, as at the token endpoint. `None` for every other client.
+pub async fn revoke_signed(
+    http: &reqwest::Client,
+    server: &crate::servers::Server,
+    revocation_endpoint: &Url,
+    token: &str,
+    hint: &str,
+) -> Option<Result<(), TokenError>> {
+    let crate::servers::ClientSource::Machine {
+        client_id,
+        grant: MachineGrant::PrivateKeyJwt { key_file, key_id },
+        ..
+    } = &server.client
+    else {
+        return None;
+    };
+    let assertion = SigningKey::from_pem_file(key_file).and_then(|k| {
+        k.client_assertion(
+            client_id.as_deref().unwrap_or_default(),
+            server.auth_server.issuer_str(),
+            key_id.as_deref(),
+            now(),
+        )
+    });
+    let assertion = match assertion {
+        Ok(a) => a,
+        // Nothing was sent: the client cannot authenticate without its key.
+        Err(e) => {
+            return Some(Err(TokenError::Rejected {
+                endpoint: revocation_endpoint.clone(),
+                status: 400,
+                error: "no client assertion (not sent)".into(),
+                description: Some(e.to_string()),
+            }));
+        }
+    };
+    let form = vec![
+        ("token", token.to_owned()),
+        ("token_type_hint", hint.to_owned()),
+        ("client_assertion_type", CLIENT_ASSERTION_TYPE.to_owned()),
+        ("client_assertion", assertion),
+    ];
+    let named_by_assertion = ClientCredentials {
+        client_id: String::new(),
+        secret: None,
+        method: TokenAuthMethod::None,
+    };
+    Some(
+        match endpoint::send_form(http, revocation_endpoint, &named_by_assertion, form).await {
+            Ok(resp) if resp.is_success() => Ok(()),
+            Ok(resp) => Err(endpoint::classify(
+                revocation_endpoint,
+                resp.status,
+                &resp.body,
+            )),
+            Err(e) => Err(e),
+        },
+    )
 }
