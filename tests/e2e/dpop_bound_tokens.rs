@@ -7,8 +7,9 @@
 //! Proves: `add` gets a DPoP-bound token after the authorization server's nonce challenge, calls
 //! prove possession and answer the resource server's nonce challenge, a refresh carries a proof
 //! too, the token copied out of the keychain is refused by the server, `lanyard token` says why
-//! a bare token cannot work, the bridge signs every request (refresh on 401 included), and the
-//! key leaves the keychain with the server.
+//! a bare token cannot work, the bridge signs every request (refresh on 401 included), Claude
+//! Code's CLI is connected through the bridge (never a headers helper), and the key leaves the
+//! keychain with the server.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
@@ -92,7 +93,10 @@ fn a_dpop_server_is_added_called_and_refreshed_with_proofs_and_a_copied_token_is
     assert_nonce_then_bound(&token_requests(&world, "authorization_code"), "code");
     let stored = stored_tokens(&sandbox, "bound");
     assert_eq!(stored["token_type"], "DPoP", "{stored}");
-    let token = stored["access_token"].as_str().expect("access token").to_owned();
+    let token = stored["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
     let jkt = claims(&token)["cnf"]["jkt"]
         .as_str()
         .expect("the access token is bound to a key (cnf.jkt)")
@@ -104,11 +108,15 @@ fn a_dpop_server_is_added_called_and_refreshed_with_proofs_and_a_copied_token_is
     // The MCP server challenged the first proof for its nonce, then took the retried one.
     let mcp = mcp_requests(&world);
     assert!(
-        mcp.iter().any(|e| e["status"] == 401
-            && e["why"].as_str().is_some_and(|w| w.contains("nonce"))),
+        mcp.iter()
+            .any(|e| e["status"] == 401 && e["why"].as_str().is_some_and(|w| w.contains("nonce"))),
         "{mcp:#?}"
     );
-    assert!(mcp.iter().any(|e| e["status"] == 200 && e["jkt"] == jkt.as_str()), "{mcp:#?}");
+    assert!(
+        mcp.iter()
+            .any(|e| e["status"] == 200 && e["jkt"] == jkt.as_str()),
+        "{mcp:#?}"
+    );
 
     let call = sandbox.lanyard(&["call", "bound", "echo", "--args", r#"{"text":"possessed"}"#]);
     call.assert_ok();
@@ -210,12 +218,18 @@ fn the_bridge_signs_every_request_and_refreshes_with_a_proof_on_401() {
         }
     };
     let first = next_step("call", &mut seen);
-    assert_eq!(first["result"]["content"][0]["text"], "through the bridge", "{seen:?}");
+    assert_eq!(
+        first["result"]["content"][0]["text"], "through the bridge",
+        "{seen:?}"
+    );
     // Let the access token the bridge holds expire (a wait for the IdP's clock, not a check).
     std::thread::sleep(Duration::from_secs(4));
     writeln!(stdin, "go").expect("write");
     let second = next_step("call", &mut seen);
-    assert_eq!(second["result"]["content"][0]["text"], "after a refresh", "{seen:?}");
+    assert_eq!(
+        second["result"]["content"][0]["text"], "after a refresh",
+        "{seen:?}"
+    );
     next_step("closed", &mut seen);
     let _ = child.wait();
 
@@ -235,10 +249,64 @@ fn the_bridge_signs_every_request_and_refreshes_with_a_proof_on_401() {
         .filter(|e| e["status"] == 200 && e["prm"] != true)
         .collect();
     assert!(ok.len() >= 4, "{mcp:#?}");
-    assert!(ok.iter().all(|e| e["jkt"].is_string() && e["jkt"] == ok[0]["jkt"]), "{mcp:#?}");
     assert!(
-        mcp.iter().any(|e| e["status"] == 401
-            && e["why"].as_str().is_some_and(|w| w.contains("exp"))),
+        ok.iter()
+            .all(|e| e["jkt"].is_string() && e["jkt"] == ok[0]["jkt"]),
+        "{mcp:#?}"
+    );
+    assert!(
+        mcp.iter()
+            .any(|e| e["status"] == 401 && e["why"].as_str().is_some_and(|w| w.contains("exp"))),
         "the server refused the expired token once: {mcp:#?}"
+    );
+}
+
+#[test]
+fn claude_code_reaches_a_dpop_server_through_the_bridge_and_never_gets_a_bare_token() {
+    let world = dpop_world(300);
+    let mut sandbox = Sandbox::new().expect("sandbox");
+    let path = format!(
+        "{}:{}",
+        crate::ides_clis::clis_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    sandbox.set_env("PATH", path);
+    sandbox
+        .lanyard(&["add", &world.mcp_url("bound"), "--name", "gw"])
+        .assert_ok();
+
+    // Helper mode (a headers helper printing the token) cannot sign each request: refused.
+    let helper = sandbox.lanyard(&["connect", "gw", "--ide", "claude", "--mode", "helper"]);
+    helper.assert_failed();
+    assert!(
+        helper.output().contains("bound to a key"),
+        "{}",
+        helper.describe()
+    );
+
+    // Claude Code's default (helper) becomes the bridge for this server.
+    let run = sandbox.lanyard(&["connect", "gw", "--ide", "claude", "--json"]);
+    run.assert_ok();
+    let reports = run.json().expect("JSON");
+    assert_eq!(reports[0]["mode"], "bridge", "{}", run.describe());
+    // The real CLI starts the bridge and talks to the server through it.
+    let list = crate::ides_clis::cli(&sandbox, "claude", &["mcp", "list"]);
+    let line = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("gw"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("Connected") && !line.contains("Failed"),
+        "claude mcp list should report gw Connected:\n{}",
+        list.describe()
+    );
+    let mcp = mcp_requests(&world);
+    assert!(
+        mcp.iter()
+            .filter(|e| e["status"] == 200 && e["prm"] != true)
+            .all(|e| e["jkt"].is_string()),
+        "{mcp:#?}"
     );
 }
