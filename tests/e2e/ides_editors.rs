@@ -493,6 +493,23 @@ fn lanyard_ides_lists_the_editors_as_detected_and_their_entries_as_connected() {
         assert_eq!(c["state"]["state"], json!("ok"), "{c}");
         assert_eq!(c["mode"], json!("bridge"), "{c}");
     }
+    // The files Lanyard created from nothing are what each assistant reads, too.
+    judge(
+        &sandbox,
+        "vscode",
+        &sandbox.config_home().join("Code/User/mcp.json"),
+    );
+    judge(
+        &sandbox,
+        "zed",
+        &sandbox.config_home().join("zed/settings.json"),
+    );
+    let windsurf = sandbox.home().join(".codeium/windsurf/mcp_config.json");
+    judge(&sandbox, "windsurf", &windsurf);
+    let claude_desktop = sandbox
+        .config_home()
+        .join("Claude/claude_desktop_config.json");
+    judge(&sandbox, "claude-desktop", &claude_desktop);
     let human = sandbox.lanyard(&["ides"]);
     for label in ["VS Code", "Windsurf", "Zed", "Claude Desktop"] {
         assert!(
