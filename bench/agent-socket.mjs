@@ -144,8 +144,10 @@ results['over ssh'] = await overSsh(forward);
 const cpu = perCallCpu(env);
 const loadAfter = os.loadavg();
 const counts = await admin(world, '/counts');
+const stopped = new Promise((resolve) => daemon.once('exit', resolve));
 daemon.kill('SIGTERM');
 child.kill('SIGTERM');
+await Promise.race([stopped, sleep(5000)]);
 
 const refreshes = counts.issuers?.idp?.token?.refresh_token ?? 0;
 console.log(`lanyard token (${LANYARD}), ${ROUNDS} rounds of a single caller and a burst of ${BURST} concurrent callers:`);
@@ -161,4 +163,5 @@ console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r
   burst_p50: percentile(r.burst, 50), burst_p99: percentile(r.burst, 99),
   single_p50: percentile(r.single, 50), single_p99: percentile(r.single, 99), failed: r.failed,
 }]).concat([['cpu_per_call', cpu], ['load', { before: loadBefore, after: loadAfter }]]))));
-fs.rmSync(TMP, { recursive: true, force: true });
+// The world may still be writing its log as it stops: retry rather than lose the figures.
+fs.rmSync(TMP, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
