@@ -145,19 +145,23 @@ fn an_agent_with_a_private_key_signs_its_own_assertions_and_renews_the_same_way(
 fn logout_asks_the_revocation_endpoint_and_login_asks_again_without_a_browser() {
     let sandbox = Sandbox::new().expect("sandbox");
     let world = machine_world(&sandbox.home().join("unused-key.pem"));
-    let secret_file = sandbox.home().join("agent.secret");
-    std::fs::write(&secret_file, SECRET).expect("secret file");
-    add_machine(
-        &sandbox,
-        &world,
-        &[
-            "--client-credentials",
-            "--client-id",
-            "agent-secret",
-            "--client-secret-file",
-            secret_file.to_str().expect("path"),
-        ],
-    );
+    // A CI job's way: the secret in LANYARD_CLIENT_SECRET (a masked variable), no file.
+    let url = world.mcp_url("demo");
+    sandbox
+        .lanyard_env(
+            &[
+                "add",
+                &url,
+                "--name",
+                "demo",
+                "--client-credentials",
+                "--client-id",
+                "agent-secret",
+            ],
+            &[("LANYARD_CLIENT_SECRET", SECRET)],
+        )
+        .assert_ok();
+    assert!(!sandbox.browser_was_opened());
     let logout = sandbox.lanyard(&["logout", "demo"]);
     logout.assert_ok();
     let counts = world.counts().expect("counts");

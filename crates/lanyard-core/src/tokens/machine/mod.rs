@@ -339,3 +339,35 @@ pub async fn revoke_signed(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_the_authorization_server_does_not_list_is_refused_before_any_request() {
+        let mut meta = crate::discovery::auth_server::test_metadata("http://127.0.0.1:9");
+        meta.grant_types_supported = Some(vec!["authorization_code".into()]);
+        let e = check_offered(&meta, JWT_BEARER).unwrap_err();
+        assert_eq!(e.code(), "machine.grant-not-offered");
+        assert!(e.to_string().contains("authorization_code"), "{e}");
+        meta.grant_types_supported = Some(vec!["client_credentials".into()]);
+        assert!(check_offered(&meta, "client_credentials").is_ok());
+        // Not listed at all: the AS may still take it (RFC 8414 makes the field optional).
+        meta.grant_types_supported = None;
+        assert!(check_offered(&meta, JWT_BEARER).is_ok());
+    }
+
+    #[test]
+    fn a_machine_server_asks_for_its_scopes_and_resource_on_every_request() {
+        let mut server = crate::servers::test_server("s");
+        server.scopes = vec!["mcp:tools".into(), "mcp:read".into()];
+        let p = params(&server);
+        assert_eq!(p.scope.as_deref(), Some("mcp:tools mcp:read"));
+        assert_eq!(p.resource.as_deref(), Some("http://127.0.0.1:9/mcp"));
+        server.quirks.no_resource = true;
+        server.scopes.clear();
+        let p = params(&server);
+        assert_eq!((p.scope, p.resource), (None, None));
+    }
+}
