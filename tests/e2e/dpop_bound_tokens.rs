@@ -180,6 +180,21 @@ fn a_dpop_server_is_added_called_and_refreshed_with_proofs_and_a_copied_token_is
     );
 
     sandbox.lanyard(&["remove", "bound"]).assert_ok();
+    let log = world.log().expect("log");
+    let revocations: Vec<&Value> = log["issuers"]["idp"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["route"] == "revocation")
+        .collect();
+    // The bound refresh token is revoked like any (no proof needed at RFC 7009's endpoint); the
+    // JWT access token cannot be (oidc-provider: unsupported_token_type), as for Bearer ones.
+    assert!(
+        revocations
+            .iter()
+            .any(|e| e["token_type_hint"] == "refresh_token" && e["status"] == 200),
+        "{revocations:#?}"
+    );
     assert!(
         secret(&sandbox, "dpop-key:bound").is_none(),
         "the key leaves the keychain with the server"
