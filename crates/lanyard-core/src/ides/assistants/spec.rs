@@ -103,13 +103,45 @@ pub(crate) fn bearer(header: &str, token: &str) -> Value {
 /// The per-OS folder desktop apps keep their settings in (`dirs::config_dir`): `%APPDATA%` on
 /// Windows, `~/Library/Application Support` on macOS, `$XDG_CONFIG_HOME` or `~/.config` elsewhere.
 pub(crate) fn app_data(env: &IdeEnv) -> PathBuf {
-    if cfg!(windows) {
-        env.var("APPDATA")
+    app_data_on(std::env::consts::OS, env)
+}
+
+/// [`app_data`] on the OS named as `std::env::consts::OS` names it (each OS's rule is testable
+/// everywhere).
+pub(crate) fn app_data_on(os: &str, env: &IdeEnv) -> PathBuf {
+    match os {
+        "windows" => env
+            .var("APPDATA")
             .map(Path::to_path_buf)
-            .unwrap_or_else(|| env.home.join("AppData").join("Roaming"))
-    } else if cfg!(target_os = "macos") {
-        env.home.join("Library").join("Application Support")
-    } else {
-        env.xdg_config_home()
+            .unwrap_or_else(|| env.home.join("AppData").join("Roaming")),
+        "macos" => env.home.join("Library").join("Application Support"),
+        _ => env.xdg_config_home(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_data_is_appdata_on_windows_application_support_on_macos_and_xdg_elsewhere() {
+        let mut env = IdeEnv::at_home(PathBuf::from("/home/u"));
+        assert_eq!(
+            app_data_on("windows", &env),
+            PathBuf::from("/home/u/AppData/Roaming")
+        );
+        assert_eq!(
+            app_data_on("macos", &env),
+            PathBuf::from("/home/u/Library/Application Support")
+        );
+        assert_eq!(app_data_on("linux", &env), PathBuf::from("/home/u/.config"));
+        env.set_var("APPDATA", "/roaming");
+        env.set_var("XDG_CONFIG_HOME", "/xdg");
+        assert_eq!(app_data_on("windows", &env), PathBuf::from("/roaming"));
+        assert_eq!(app_data_on("freebsd", &env), PathBuf::from("/xdg"));
+        assert_eq!(
+            app_data_on("macos", &env),
+            PathBuf::from("/home/u/Library/Application Support")
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, app_data, bearer, bridge_args, lanyard};
+use super::spec::{Assistant, Place, app_data_on, bearer, bridge_args, lanyard};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -18,12 +18,15 @@ pub struct Zed;
 
 /// Zed's config folder, as `paths::config_dir` finds it.
 fn config_dir(env: &IdeEnv) -> PathBuf {
-    if cfg!(windows) {
-        app_data(env).join("Zed")
-    } else if cfg!(target_os = "macos") {
-        env.home.join(".config").join("zed")
-    } else {
-        env.xdg_config_home().join("zed")
+    config_dir_on(std::env::consts::OS, env)
+}
+
+fn config_dir_on(os: &str, env: &IdeEnv) -> PathBuf {
+    match os {
+        "windows" => app_data_on(os, env).join("Zed"),
+        // Not Application Support: Zed keeps its settings in `~/.config/zed` on macOS too.
+        "macos" => env.home.join(".config").join("zed"),
+        _ => env.xdg_config_home().join("zed"),
     }
 }
 
@@ -75,5 +78,26 @@ impl Assistant for Zed {
                 json!({"url": url, "oauth": oauth})
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zeds_settings_are_in_dot_config_on_macos_and_appdata_on_windows() {
+        let mut env = IdeEnv::at_home(PathBuf::from("/home/u"));
+        env.set_var("APPDATA", "/roaming");
+        env.set_var("XDG_CONFIG_HOME", "/xdg");
+        assert_eq!(
+            config_dir_on("macos", &env),
+            PathBuf::from("/home/u/.config/zed")
+        );
+        assert_eq!(
+            config_dir_on("windows", &env),
+            PathBuf::from("/roaming/Zed")
+        );
+        assert_eq!(config_dir_on("linux", &env), PathBuf::from("/xdg/zed"));
     }
 }
