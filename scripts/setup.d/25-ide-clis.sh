@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The real assistant CLIs that judge Lanyard's config writers (tests/e2e/ides_*.rs):
-# @anthropic-ai/claude-code and @openai/codex at the exact versions of tests/ide-clis/package-lock.json.
+# @anthropic-ai/claude-code, @openai/codex, @google/gemini-cli, @github/copilot, opencode-ai and
+# @sourcegraph/amp at the exact versions of tests/ide-clis/package-lock.json (about 1.4 GB in
+# node_modules, most of it Copilot's and opencode's native binaries; the four added in session 5
+# took 50 s to install). Their binaries come inside registry packages (Crush's npm package
+# downloads its binary from GitHub at install time, so it is not among them).
 # Skips `npm ci` when node_modules already matches the lock file.
 set -euo pipefail
 cd "$(dirname "$0")/../../tests/ide-clis"

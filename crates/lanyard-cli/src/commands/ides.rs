@@ -86,9 +86,14 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         });
         return Ok(());
     }
+    let width = Ide::ALL
+        .map(|i| i.label().len())
+        .into_iter()
+        .max()
+        .unwrap_or(0);
     for a in &assistants {
         println!(
-            "{:<12} {:<14} {}",
+            "{:<width$} {:<14} {}",
             a.name,
             if a.installed {
                 "installed"
@@ -99,12 +104,22 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         );
     }
     if connections.is_empty() {
-        println!("\nNothing connected yet: `lanyard connect NAME --ide cursor,claude,codex`.");
+        let found: Vec<&str> = assistants
+            .iter()
+            .filter(|a| a.installed)
+            .map(|a| a.ide.id())
+            .collect();
+        let ides = if found.is_empty() {
+            Ide::ALL.map(Ide::id).join(",")
+        } else {
+            found.join(",")
+        };
+        println!("\nNothing connected yet: `lanyard connect NAME --ide {ides}`.");
     } else {
         println!();
         for c in &connections {
             println!(
-                "{:<16} {:<12} {:<7} {:<28} {}",
+                "{:<16} {:<width$} {:<7} {:<28} {}",
                 c.server,
                 c.ide.label(),
                 c.mode.id(),

@@ -59,6 +59,10 @@ macro_rules! with_assistants {
             Windsurf = "windsurf", "Windsurf" => windsurf::Windsurf,
             Zed = "zed", "Zed" => zed::Zed,
             ClaudeDesktop = "claude-desktop", "Claude Desktop" => claude_desktop::ClaudeDesktop,
+            Gemini = "gemini", "Gemini CLI" => gemini::Gemini,
+            Copilot = "copilot", "GitHub Copilot CLI" => copilot::Copilot,
+            Opencode = "opencode", "opencode" => opencode::Opencode,
+            Amp = "amp", "Amp" => amp::Amp,
         }
     };
 }
