@@ -163,6 +163,10 @@ fn an_expired_server_token_is_renewed_through_a_new_id_jag_without_a_browser() {
     assert_eq!(successes(&world, "idp", TOKEN_EXCHANGE), 2, "a new ID-JAG");
     assert_eq!(successes(&world, "as-alpha", JWT_BEARER), 2);
     assert_eq!(browser_sign_ins(&sandbox), 1, "no browser for the renewal");
+    // `login` signs it in again through the IdP too.
+    ok(sandbox.lanyard(&["login", "alpha"]));
+    assert_eq!(successes(&world, "idp", TOKEN_EXCHANGE), 3);
+    assert_eq!(browser_sign_ins(&sandbox), 1, "no browser for login");
     let call = ok(sandbox.lanyard(&["call", "alpha", "echo", "--args", r#"{"text":"again"}"#]));
     assert!(call.stdout.contains("again"), "{}", call.describe());
 }
@@ -191,6 +195,20 @@ fn after_the_idp_session_ends_one_new_sign_in_renews_every_server() {
         "ended",
         "{}",
         sessions.describe()
+    );
+
+    // Signing the server in again needs the company sign-in first, and says so.
+    let login = sandbox.lanyard(&["login", "alpha"]);
+    login.assert_failed();
+    assert!(
+        login.output().contains("lanyard idp add"),
+        "{}",
+        login.describe()
+    );
+    assert_eq!(
+        browser_sign_ins(&sandbox),
+        1,
+        "no browser at the server's own AS"
     );
 
     let again = idp_add(&sandbox, &world);

@@ -257,6 +257,7 @@ impl Lanyard {
             return Ok(Err(IdpPath::Browser));
         };
         let sessions = IdpFile::new(state_file.paths().clone()).load()?;
+        let linked = opts.name.as_deref().and_then(|n| sessions.serving(n));
         let only;
         let candidates: Vec<&Idp> = match &self.idp_choice {
             IdpChoice::Never => return Ok(Err(IdpPath::Browser)),
@@ -264,7 +265,11 @@ impl Lanyard {
                 only = self.find_idp_in(&sessions, i)?;
                 vec![&only]
             }
-            IdpChoice::Any => sessions.idps.iter().collect(),
+            // A saved server signing in again (`login`) goes through the IdP that serves it.
+            IdpChoice::Any => match linked {
+                Some(l) => vec![l],
+                None => sessions.idps.iter().collect(),
+            },
         };
         if candidates.is_empty() {
             return Ok(Err(IdpPath::Browser));
@@ -306,6 +311,9 @@ impl Lanyard {
             let got = renew::through(self.http()?, state_file, &*self.secrets, idp, target).await;
             let got = match got {
                 Ok(g) => g,
+                // Its own IdP failing is that server's answer: its authorization server may
+                // have no sign-in of its own to fall back to.
+                Err(e) if linked.is_some() => return Err(e),
                 Err(e) => {
                     refusals.push(format!("{}: {}", idp.label(), e.what()));
                     continue;
