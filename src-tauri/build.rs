@@ -6,7 +6,7 @@ fn main() {
     if !dist.join("index.html").exists() {
         let _ = std::fs::create_dir_all(dist);
         let page = "<!doctype html><title>Lanyard</title><p>UI not built: run <code>npm ci &amp;&amp; npm run build</code> in <code>ui/</code>.</p>";
-        for f in ["index.html", "wizard.html", "dashboard.html"] {
+        for f in ["index.html", "wizard.html", "dashboard.html", "import.html"] {
             let _ = std::fs::write(dist.join(f), page);
         }
     }
@@ -29,6 +29,10 @@ fn main() {
         "remove_everything",
         "uninstall_lanyard",
         "finish_uninstall",
+        "import_list",
+        "import_registries",
+        "import_check",
+        "import_add",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         eprintln!("tauri-build failed: {e:#}");

@@ -13,6 +13,7 @@ export default defineConfig({
         index: "index.html",
         wizard: "wizard.html",
         dashboard: "dashboard.html",
+        import: "import.html",
       },
     },
   },

@@ -113,6 +113,8 @@ if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1
   [ -d "$tmp/home-wd2" ] && use_home "$tmp/home-wd2"
   echo "== the tray menu shows the added server"
   run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" --expect-server demo -- "$tray"
+  echo "== Import from your gateway: costs, skipped entries, the issuer before sign-in, added, in the dashboard"
+  LANYARD_TRAY_REGISTRY_SECS=3 webdriver_flow home-import import.py
   echo "== Remove everything and quit: the tray's own uninstall"
   webdriver_flow home-remove remove.py
 fi

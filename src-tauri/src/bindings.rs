@@ -34,6 +34,12 @@ fn render() -> String {
         decl::<AddResult>(&cfg),
         decl::<Assistant>(&cfg),
         decl::<UninstallResult>(&cfg),
+        decl::<crate::import::ImportRow>(&cfg),
+        decl::<crate::import::SkippedRow>(&cfg),
+        decl::<crate::import::GoneRow>(&cfg),
+        decl::<crate::import::ImportListing>(&cfg),
+        decl::<crate::import::ImportCheckRow>(&cfg),
+        decl::<crate::import::ImportAdded>(&cfg),
     ];
     let body = decls.join("\n");
     let mut out = String::from(

@@ -165,7 +165,7 @@ fn issuer_warning(url: &url::Url, issuer: &str) -> Option<String> {
 }
 
 /// Turns the core's progress into timeline steps and the sign-in window.
-fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
+pub(crate) fn on_progress(app: &AppHandle, server: &str, p: Progress, timeline: bool) {
     let step = |s: &str, state: StepState, detail: String| {
         if timeline {
             timeline::emit(app, TimelineStep::new(s, state, detail));

@@ -29,6 +29,8 @@ pub enum Open {
     Dashboard { section: Option<String> },
     /// "Sign in again" to a saved server, in the sign-in window.
     SignIn { server: String },
+    /// "Import from your gateway…", listing `registry` at once when given.
+    Import { registry: Option<String> },
     /// The tray menu opened: load the wizard hidden, ready to be shown (see `menu_open.rs`).
     Prewarm,
 }

@@ -12,7 +12,8 @@
 //!
 //! - `main` → `commands` (what the UI may invoke, in the windows process), `menu` (what tray
 //!   items do), `winproc` (the tray's end of the windows process), `peer` (the windows
-//!   process's end), `cleanup` (remove everything / uninstall, run by the tray)
+//!   process's end), `cleanup` (remove everything / uninstall, run by the tray), `import`
+//!   ("Import from your gateway…": its window's commands, the tray's watch of registries)
 //! - → `engine` (refresh engine loop, server rows)
 //! - → `calls` (every call into lanyard-core, off the UI thread), `tray` (icon and menu view),
 //!   `notify` (desktop notifications)
@@ -34,6 +35,7 @@ mod cleanup;
 mod commands;
 mod engine;
 mod gl;
+mod import;
 mod link;
 mod menu;
 mod menu_open;
@@ -143,6 +145,7 @@ fn on_open(app: &AppHandle, what: Open) {
             Ok(())
         }
         Open::Prewarm => windows::prewarm_wizard(app),
+        Open::Import { registry } => import::open_window(app, registry.as_deref()),
     };
     if !wizard {
         // A wizard loaded for a click that went elsewhere.
@@ -256,6 +259,7 @@ fn run_tray(args: Vec<String>) {
                 }
             });
             handle(&h, parse_args(&args, false));
+            import::watch(h.clone());
             engine::start(h);
             Ok(())
         })
@@ -300,6 +304,10 @@ fn run_windows() {
             commands::remove_everything,
             commands::uninstall_lanyard,
             commands::finish_uninstall,
+            import::import_list,
+            import::import_registries,
+            import::import_check,
+            import::import_add,
         ])
         .setup(|app| {
             let h = app.handle().clone();
@@ -330,7 +338,7 @@ fn run_windows() {
             event: WindowEvent::Destroyed,
             ..
         } => {
-            if label == windows::WIZARD {
+            if label == windows::WIZARD || label == import::IMPORT {
                 app.state::<AppState>().cancel_flow();
             }
             if label == signin::SIGNIN {

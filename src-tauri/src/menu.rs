@@ -23,6 +23,7 @@ pub fn on_menu(app: &AppHandle, id: &str) {
             },
         ),
         "open" => open(app, Open::Dashboard { section: None }),
+        "import" => open(app, Open::Import { registry: None }),
         "remove-everything" => open(
             app,
             Open::Dashboard {

@@ -42,6 +42,13 @@ fn server_id(name: &str, action: &str) -> String {
 
 fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>> {
     let add = MenuItem::with_id(app, "add", "Add MCP server…", true, None::<&str>)?;
+    let import = MenuItem::with_id(
+        app,
+        "import",
+        "Import from your gateway…",
+        true,
+        None::<&str>,
+    )?;
     let mut rows: Vec<Submenu<Wry>> = Vec::new();
     for s in servers {
         let sign_in = MenuItem::with_id(
@@ -116,7 +123,7 @@ fn build_menu(app: &AppHandle, servers: &[ServerRow]) -> tauri::Result<Menu<Wry>
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let sep1 = PredefinedMenuItem::separator(app)?;
     let sep2 = PredefinedMenuItem::separator(app)?;
-    let mut items: Vec<&dyn IsMenuItem<Wry>> = vec![&add];
+    let mut items: Vec<&dyn IsMenuItem<Wry>> = vec![&add, &import];
     if !rows.is_empty() {
         items.push(&sep1);
         items.extend(rows.iter().map(|r| r as &dyn IsMenuItem<Wry>));

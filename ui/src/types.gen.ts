@@ -133,3 +133,81 @@ can_pkexec: boolean,
  * What to do when no package manager owns the program (AppImage, a copied binary).
  */
 manual: string | null, };
+
+/**
+ * One entry of the checklist.
+ */
+export type ImportRow = {
+/**
+ * The registry's name for it: what the page sends back.
+ */
+entry: string,
+/**
+ * Its title, else the name it would be saved under.
+ */
+title: string, description: string, url: string,
+/**
+ * What choosing it costs: "already-added", "known-issuer" or "sign-in".
+ */
+cost: string,
+/**
+ * The same as one sentence.
+ */
+cost_text: string,
+/**
+ * The sign-in hints it carries, one sentence each.
+ */
+hints: Array<string>,
+/**
+ * Listed since the user last saw this registry.
+ */
+is_new: boolean, };
+
+/**
+ * An entry Lanyard cannot add, with the reason.
+ */
+export type SkippedRow = { entry: string, reason: string, };
+
+/**
+ * An entry that left the registry since the user last saw it.
+ */
+export type GoneRow = { entry: string, url: string,
+/**
+ * The name its URL is still saved under.
+ */
+saved_as: string | null, };
+
+/**
+ * A registry's listing as the import window shows it.
+ */
+export type ImportListing = {
+/**
+ * The list URL that answered.
+ */
+registry: string,
+/**
+ * The saved server holding the registry's own sign-in (protected registries).
+ */
+registry_server: string | null, rows: Array<ImportRow>, skipped: Array<SkippedRow>, gone: Array<GoneRow>, pages: number,
+/**
+ * The registry has more than Lanyard reads.
+ */
+truncated: boolean, };
+
+/**
+ * Where a chosen entry signs in (or why it could not be checked).
+ */
+export type ImportCheckRow = { entry: string, issuer: string | null,
+/**
+ * The shared-issuer warning: the entry is signed in to only with it accepted.
+ */
+warning: string | null, error: UiError | null, };
+
+/**
+ * A chosen entry, added.
+ */
+export type ImportAdded = { entry: string,
+/**
+ * The name it is saved under.
+ */
+name: string, tools: number, };
