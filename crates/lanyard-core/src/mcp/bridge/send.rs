@@ -108,6 +108,12 @@ impl Bridge {
                 Err(e) => return Sent::Unauthorized(e.paragraph()),
             },
         };
+        if self.dpop.is_none() && crate::tokens::dpop::bound_token(&header.1).is_some() {
+            let e = crate::tokens::dpop::DpopError::NoKey {
+                url: self.url.to_string(),
+            };
+            return Sent::Unauthorized(crate::Error::from(e).paragraph());
+        }
         let (mut refreshed, mut stepped_up, mut nonce_retried) = (false, false, false);
         loop {
             let had_session = self.session.borrow().id.is_some();

@@ -20,6 +20,12 @@ pub enum DpopError {
         "the tokens of {server} are bound to a key on this machine (DPoP, RFC 9449): a token alone is refused by the server, every request needs a proof Lanyard signs"
     )]
     BoundToKey { server: String },
+    /// A DPoP-bound token reached a process without the key (the bridge on a remote machine,
+    /// fed by a forwarded agent socket): it could only be refused.
+    #[error(
+        "the tokens of {url} are bound to a key on the machine that signed in (DPoP, RFC 9449), and this process has no key to sign requests with"
+    )]
+    NoKey { url: String },
     #[error(transparent)]
     Keychain(#[from] SecretError),
 }
@@ -31,6 +37,7 @@ impl UserFacing for DpopError {
             DpopError::KeyCorrupt { .. } => "dpop.key-corrupt",
             DpopError::Crypto { .. } => "dpop.crypto",
             DpopError::BoundToKey { .. } => "dpop.bound-to-key",
+            DpopError::NoKey { .. } => "dpop.no-key",
             DpopError::Keychain(e) => e.code(),
         }
     }
@@ -40,6 +47,7 @@ impl UserFacing for DpopError {
             DpopError::KeyCorrupt { server, .. } => format!("Run `lanyard logout {server}` then `lanyard login {server}`: a new key is made and the server's tokens are bound to it."),
             DpopError::Crypto { .. } => "Try again; if it keeps failing, sign the server in again with `lanyard login NAME`, which makes a new key.".into(),
             DpopError::BoundToKey { server } => format!("Connect the assistant through the bridge, which signs each request: `lanyard bridge {server}` as a stdio MCP server (`lanyard ide ...` configures it that way); `lanyard call {server} TOOL` works too."),
+            DpopError::NoKey { url } => format!("Run the assistant on the machine that signed in, or sign in on this one (`lanyard add {url}`): the key never leaves the keychain it was made in."),
             DpopError::Keychain(e) => e.next_step(),
         }
     }

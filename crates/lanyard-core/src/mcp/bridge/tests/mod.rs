@@ -1,6 +1,7 @@
 //! The bridge end to end against a Streamable HTTP server on loopback: sessions, both
 //! revisions, refresh and step-up, size caps, resumed streams.
 
+mod dpop;
 mod fake_server;
 
 use super::*;
