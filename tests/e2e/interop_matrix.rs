@@ -113,17 +113,6 @@ impl Backend {
         }
     }
 
-    /// How a device sign-in is known to fail here: what the failure says, and why.
-    fn device_grant_gap(&self) -> Option<(&'static str, &'static str)> {
-        match self {
-            Backend::Stack(s) if s.implementation().starts_with("better-auth") => Some((
-                "refused a token Lanyard just obtained",
-                "better-auth issues a token without scope for a device code asked without `scope` (its authorize endpoint falls back to the client's scopes) and its own resource server refuses it: tests/world/betterauth/README.md",
-            )),
-            _ => None,
-        }
-    }
-
     /// Whether the server lets a client delete itself (RFC 7592).
     fn deletes_clients(&self) -> bool {
         match self {
@@ -139,7 +128,6 @@ struct Row {
     implementation: String,
     steps: Vec<(&'static str, Result<String, String>)>,
     skipped: Vec<&'static str>,
-    gaps: Vec<&'static str>,
 }
 
 impl Row {
@@ -149,7 +137,6 @@ impl Row {
             implementation: backend.implementation(),
             steps: Vec::new(),
             skipped: Vec::new(),
-            gaps: Vec::new(),
         }
     }
 
@@ -166,29 +153,6 @@ impl Row {
         self.steps.push((step, Ok(why.to_owned())));
     }
 
-    /// Records a step known to fail against this implementation, for the reason `why` (the table
-    /// says gap): its failure must still say `expected`, and a pass fails the row so that the
-    /// gap is turned back into a plain step.
-    fn known_gap(
-        &mut self,
-        step: &'static str,
-        verdict: Result<String, String>,
-        expected: &str,
-        why: &str,
-    ) {
-        match verdict {
-            Err(e) if e.contains(expected) => {
-                self.gaps.push(step);
-                self.steps.push((step, Ok(why.to_owned())));
-            }
-            Err(e) => self.steps.push((step, Err(e))),
-            Ok(_) => self.steps.push((
-                step,
-                Err(format!("passes now; record it as a plain step (the gap was: {why})")),
-            )),
-        }
-    }
-
     /// Writes the row for `scripts/interop-table`, then fails the test on any failed step.
     fn finish(self) {
         let dir = lanyard_e2e::tests_dir()
@@ -200,9 +164,6 @@ impl Row {
             .steps
             .iter()
             .map(|(s, v)| match v {
-                Ok(note) if self.gaps.contains(s) => {
-                    json!({"step": s, "ok": false, "gap": true, "note": note})
-                }
                 Ok(note) if self.skipped.contains(s) => {
                     json!({"step": s, "ok": true, "skipped": true, "note": note})
                 }
@@ -409,14 +370,7 @@ fn whole_life(name: &'static str, backend: Backend) {
     row.step("paste-back", paste_back(&sb, s));
     let offered = sb.lanyard(&["probe", &url, "--json"]).json().ok();
     if offered.is_some_and(|p| p["device_grant"] == true) {
-        match backend.device_grant_gap() {
-            Some((expected, why)) => {
-                row.known_gap("device grant", device_grant(&sb, s), expected, why)
-            }
-            None => {
-                row.step("device grant", device_grant(&sb, s));
-            }
-        }
+        row.step("device grant", device_grant(&sb, s));
     } else {
         row.not_applicable(
             "device grant",

@@ -67,7 +67,9 @@ impl AuthContext<'_> {
             scope: None,
             dpop: self.dpop.clone(),
         };
-        let requested = (!scopes.is_empty()).then(|| scopes.join(" "));
+        let requested = (!scopes.is_empty())
+            .then(|| scopes.join(" "))
+            .or_else(|| self.registered_scope());
         let ask = |creds: ClientCredentials| {
             let (params, requested) = (&params, &requested);
             async move {
@@ -116,6 +118,23 @@ impl AuthContext<'_> {
         .await?;
         (self.progress)(Progress::ExchangingCode);
         Ok(tokens)
+    }
+}
+
+impl AuthContext<'_> {
+    /// The scopes this client was registered with (RFC 7591 `scope` in the registration
+    /// answer), for a device code that would otherwise ask for none. Without `scope` the AS
+    /// must apply its default (RFC 6749 §3.3); better-auth 1.7 does at its authorization endpoint
+    /// (the client's scopes) but gives a device code a token with no scope, which its own
+    /// resource server refuses. Naming the registered scopes asks for that default explicitly.
+    fn registered_scope(&self) -> Option<String> {
+        let state = self.state_file?.load().ok()?;
+        let reg = state.registration(&self.as_meta.issuer)?;
+        if reg.client_id != self.creds.client_id {
+            return None;
+        }
+        let scope = reg.metadata.get("scope")?.as_str()?.trim();
+        (!scope.is_empty()).then(|| scope.to_owned())
     }
 }
 
