@@ -325,3 +325,33 @@ fn claude_code_reaches_a_dpop_server_through_the_bridge_and_never_gets_a_bare_to
         "{mcp:#?}"
     );
 }
+
+#[test]
+fn a_device_code_sign_in_polls_with_proofs_and_gets_a_bound_token() {
+    let world = World::start(json!({
+        "issuers": [{"name": "idp", "deviceFlow": {"interval": 1},
+                     "dpop": {"nonce": true}}],
+        "mcpServers": [{"name": "bound", "dpop": {"nonce": true, "required": true}}],
+    }))
+    .expect("world starts");
+    let sandbox = Sandbox::new().expect("sandbox");
+    let url = world.mcp_url("bound");
+    let done = crate::signin_device::sign_in_by_device(
+        &sandbox,
+        &["add", &url, "--name", "bound", "--device"],
+        "approve",
+    );
+    assert!(done.ok, "{}", done.stderr);
+    let polls = token_requests(&world, "urn:ietf:params:oauth:grant-type:device_code");
+    assert!(polls.iter().all(|e| e["dpop"] == true), "{polls:#?}");
+    assert!(
+        polls
+            .iter()
+            .any(|e| e["status"] == 200 && e["token_type"] == "DPoP"),
+        "{polls:#?}"
+    );
+    assert_eq!(stored_tokens(&sandbox, "bound")["token_type"], "DPoP");
+    let call = sandbox.lanyard(&["call", "bound", "echo", "--args", r#"{"text":"by device"}"#]);
+    call.assert_ok();
+    assert!(call.stdout.contains("by device"), "{}", call.describe());
+}
