@@ -275,6 +275,15 @@ fn lanyard_ides_lists_the_cli_assistants_as_detected_and_connected() {
         assert_eq!(c["state"]["state"], json!("ok"), "{c}");
         assert_eq!(c["mode"], json!("bridge"), "{c}");
     }
+    // The files Lanyard created from nothing parse in each CLI (Gemini refuses trailing commas).
+    let list = cli(&sandbox, "gemini", &["mcp", "list"]);
+    assert!(list.ok(), "{}", list.describe());
+    let get = cli(&sandbox, "copilot", &["mcp", "get", "gw", "--json"]);
+    assert!(get.ok(), "{}", get.describe());
+    let config = cli(&sandbox, "opencode", &["debug", "config", "--pure"]);
+    assert!(config.ok(), "{}", config.describe());
+    let list = cli(&sandbox, "amp", &["mcp", "list"]);
+    assert_line(&list, "gw", &["command", "bridge gw"]);
     let text = sandbox.lanyard(&["ides"]);
     text.assert_ok();
     eprintln!("$ lanyard ides\n{}", text.stdout);
@@ -283,4 +292,42 @@ fn lanyard_ides_lists_the_cli_assistants_as_detected_and_connected() {
         "{}",
         text.describe()
     );
+}
+
+#[test]
+fn the_watcher_repairs_a_gemini_static_token_and_an_opencode_bridge_entry() {
+    let world = World::start(json!({})).expect("world starts");
+    let mut sandbox = sandbox_with_server(&world);
+    offline(&mut sandbox);
+    connect(&sandbox, &["--ide", "gemini", "--mode", "static"]);
+    connect(&sandbox, &["--ide", "opencode"]);
+    let token = crate::core_common::token_ok(&sandbox, "gw");
+    let gemini = sandbox.home().join(".gemini/settings.json");
+    let opencode = sandbox.config_home().join("opencode/opencode.json");
+    let mut watcher = crate::ides_watch::Watcher::start(&sandbox);
+
+    let text = std::fs::read_to_string(&gemini).unwrap();
+    std::fs::write(&gemini, text.replace(&token, "stale-token")).unwrap();
+    let said = watcher.wait_for("repaired");
+    assert!(
+        said.contains("headers") && said.contains("settings.json"),
+        "{said}"
+    );
+    let entry: Value = serde_json::from_str(&std::fs::read_to_string(&gemini).unwrap()).unwrap();
+    assert_eq!(
+        entry["mcpServers"]["gw"]["headers"]["Authorization"],
+        json!(format!("Bearer {token}"))
+    );
+
+    let text = std::fs::read_to_string(&opencode).unwrap();
+    std::fs::write(&opencode, text.replace("\"bridge\"", "\"brdge\"")).unwrap();
+    let said = watcher.wait_for("repaired");
+    assert!(
+        said.contains("command") && said.contains("opencode.json"),
+        "{said}"
+    );
+    let config = cli(&sandbox, "opencode", &["debug", "config", "--pure"]);
+    assert!(config.ok(), "{}", config.describe());
+    let merged: Value = serde_json::from_str(config.stdout.trim()).unwrap();
+    assert_eq!(merged["mcp"]["gw"]["command"][1], json!("bridge"));
 }
