@@ -147,6 +147,12 @@ fn one_company_sign_in_lets_two_servers_with_their_own_authorization_servers_wor
         "{}",
         listed.describe()
     );
+    // A removed server is no longer served through the IdP session; the other one still is.
+    ok(sandbox.lanyard(&["remove", "beta"]));
+    let idps = ok(sandbox.lanyard(&["idp", "list", "--json"]))
+        .json()
+        .expect("idp list --json");
+    assert_eq!(idps["idps"][0]["servers"], json!(["alpha"]), "{idps}");
 }
 
 #[test]

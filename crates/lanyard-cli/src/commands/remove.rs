@@ -12,14 +12,21 @@ pub struct Args {
 pub async fn run(args: Args) -> lanyard_core::Result<()> {
     let lanyard = Lanyard::open()?;
     let out = lanyard.remove(&args.name).await?;
-    println!(
-        "Removed \"{}\"{}.",
-        args.name,
-        if out.revoked {
-            "; its tokens were revoked"
-        } else {
-            ""
-        }
-    );
+    match (&out.still_valid, out.revoked) {
+        // The server is forgotten either way; what the IdP would not revoke is the user's to know.
+        (Some(still), _) => println!(
+            "Removed \"{}\" (its tokens were deleted here), but {still}.",
+            args.name
+        ),
+        (None, true) => println!(
+            "Removed \"{}\"; its tokens were revoked at the identity provider.",
+            args.name
+        ),
+        (None, false) => println!(
+            "Removed \"{}\"; its tokens were deleted here ({}).",
+            args.name,
+            out.note.as_deref().unwrap_or("not revoked")
+        ),
+    }
     Ok(())
 }

@@ -61,6 +61,8 @@ impl Lanyard {
         .await?;
         let outcome = logout_outcome(name, signed_out)?;
         self.secrets.delete(&store::server_secret_key(name))?;
+        // A removed server no longer gets tokens through a company IdP session.
+        self.link_idp(name, &super::idp_path::IdpPath::Browser)?;
         Ok(outcome)
     }
 
