@@ -137,6 +137,7 @@ function renderChecks(found: ImportCheckRow[]) {
   const ok = found.filter((c) => !c.error).length;
   ($("add") as HTMLButtonElement).textContent = `Sign in and add ${ok}`;
   $("confirm-card").hidden = false;
+  $("confirm-card").scrollIntoView({ block: "start" });
   // With a warning, the safe choice has the focus.
   (found.some((c) => c.warning) ? $("back") : $("add")).focus();
 }
