@@ -1,4 +1,4 @@
-//! `lanyard connect NAME --ide cursor,claude,codex [--mode …] [--project PATH]`: write the
+//! `lanyard connect NAME --ide claude,gemini,… [--mode …] [--project PATH]`: write the
 //! server's entry into each assistant's config (byte-preserving, atomic, validated by the
 //! assistant's own CLI when installed, rolled back when it objects).
 
@@ -11,7 +11,7 @@ use lanyard_core::ides::{Ide, Mode};
 
 use crate::output;
 
-/// Connect a server to AI coding assistants (Cursor, Claude Code, Codex).
+/// Connect a server to AI coding assistants (`lanyard ides` lists them).
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// The server's name (see `lanyard list`).
@@ -26,10 +26,12 @@ pub struct Args {
 /// Where and how to connect (shared with `add --connect`).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Target {
-    /// Assistants, comma-separated: cursor, claude, codex, or all (default: those installed).
+    /// Assistants, comma-separated ids (cursor, claude, codex, vscode, windsurf, zed,
+    /// claude-desktop, gemini, copilot, opencode, amp) or all (default: those installed).
     #[arg(long, value_name = "IDES")]
     pub ide: Option<String>,
-    /// helper | bridge | static | native (default: helper for Claude Code and Codex, bridge for Cursor).
+    /// helper | bridge | static | native (default: helper for Claude Code and Codex, bridge for
+    /// the others).
     #[arg(long)]
     pub mode: Option<String>,
     /// Write into this project's config instead of the user-wide one.

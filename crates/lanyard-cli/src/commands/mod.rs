@@ -50,7 +50,7 @@ commands! {
     Uninstall => uninstall,
     /// List the OAuth clients this machine registered; `clients prune` deletes unused ones.
     Clients => clients,
-    /// Connect a server to AI coding assistants (Cursor, Claude Code, Codex).
+    /// Connect a server to AI coding assistants (`lanyard ides` lists them).
     Connect => connect,
     /// Remove a server's entries from the assistants' configs.
     Disconnect => disconnect,
