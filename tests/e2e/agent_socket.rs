@@ -384,3 +384,36 @@ fn over_a_real_sshd_the_remotes_token_comes_through_the_forwarded_socket() {
         .collect();
     assert_eq!(after, before, "nothing lands in the remote's HOME");
 }
+
+#[test]
+fn a_forwarded_socket_nobody_answers_is_an_error_that_says_what_to_check() {
+    let mut remote = Sandbox::new().expect("remote sandbox");
+    remote.set_env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
+    remote.set_env("LANYARD_AGENT_SOCK", remote.home().join("gone.sock"));
+    let run = remote.lanyard(&["token", "demo", "--header"]);
+    run.assert_failed();
+    assert!(run.stdout.is_empty(), "{}", run.describe());
+    assert!(
+        run.stderr.contains("does not answer") && run.stderr.contains("LANYARD_AGENT_SOCK"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn a_local_socket_left_by_a_killed_engine_falls_back_to_the_keychain() {
+    let world = world_with_ttl(3600);
+    let laptop = signed_in(&world);
+    let stale = socket(&laptop, "local.sock");
+    std::fs::create_dir_all(stale.parent().expect("agent folder")).expect("agent folder");
+    // Bound, then closed: the file stays, nobody listens (what a killed engine leaves).
+    drop(std::os::unix::net::UnixListener::bind(&stale).expect("bind"));
+    assert!(stale.exists());
+    let stored = stored_tokens(&laptop, "demo")["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    let run = laptop.lanyard(&["token", "demo"]);
+    run.assert_ok();
+    assert_eq!(run.stdout.trim(), stored);
+}
