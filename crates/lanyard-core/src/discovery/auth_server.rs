@@ -199,9 +199,11 @@ pub fn validate(
             .opt_bool("authorization_response_iss_parameter_supported")
             .map_err(bad)?
             .unwrap_or(false),
+        // Read leniently: a malformed value only means no DPoP, never a refused server.
         dpop_signing_alg_values_supported: f
             .opt_str_array("dpop_signing_alg_values_supported")
-            .map_err(bad)?
+            .ok()
+            .flatten()
             .unwrap_or_default(),
         issuer,
         issuer_id: found.to_owned(),

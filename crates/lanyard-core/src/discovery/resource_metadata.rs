@@ -138,13 +138,16 @@ pub fn validate(
             scopes_supported: f.opt_str_array("scopes_supported").map_err(bad)?,
             bearer_methods_supported: f.opt_str_array("bearer_methods_supported").map_err(bad)?,
             resource_name: f.opt_str("resource_name").map_err(bad)?.map(str::to_owned),
+            // Read leniently: a malformed value only means no DPoP, never a refused server.
             dpop_bound_access_tokens_required: f
                 .opt_bool("dpop_bound_access_tokens_required")
-                .map_err(bad)?
+                .ok()
+                .flatten()
                 .unwrap_or(false),
             dpop_signing_alg_values_supported: f
                 .opt_str_array("dpop_signing_alg_values_supported")
-                .map_err(bad)?
+                .ok()
+                .flatten()
                 .unwrap_or_default(),
             metadata_url: doc_url.clone(),
         },

@@ -289,3 +289,35 @@ fn a_dpop_challenge_is_read_like_a_bearer_one_and_marks_the_server_as_taking_dpo
     assert_eq!(both.scope.as_deref(), Some("a"));
     assert!(!BearerChallenge::parse(r#"Bearer scope="a""#).unwrap().dpop);
 }
+
+#[test]
+fn the_metadata_fields_are_read_and_a_malformed_one_only_means_no_dpop() {
+    let u = |s: &str| Url::parse(s).unwrap();
+    let prm = |extra: serde_json::Value| {
+        let mut doc = serde_json::json!({"resource": "http://127.0.0.1:2/mcp",
+            "authorization_servers": ["http://127.0.0.1:1"]});
+        doc.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        crate::discovery::resource_metadata::validate(
+            &u("http://127.0.0.1:2/.well-known/oauth-protected-resource/mcp"),
+            &doc,
+            &u("http://127.0.0.1:2/mcp"),
+        )
+        .unwrap()
+        .metadata
+    };
+    let read = prm(
+        serde_json::json!({"dpop_bound_access_tokens_required": true,
+        "dpop_signing_alg_values_supported": ["ES256"]}),
+    );
+    assert!(read.dpop_bound_access_tokens_required);
+    assert_eq!(read.dpop_signing_alg_values_supported, vec!["ES256"]);
+    // The Python MCP SDK's model may send nulls; a string is malformed: neither refuses the server.
+    let odd = prm(
+        serde_json::json!({"dpop_bound_access_tokens_required": "yes",
+        "dpop_signing_alg_values_supported": null}),
+    );
+    assert!(!odd.dpop_bound_access_tokens_required);
+    assert!(odd.dpop_signing_alg_values_supported.is_empty());
+}
