@@ -1,9 +1,9 @@
 //! The assistants that ship a CLI on npm besides Claude Code and Codex — Gemini CLI 0.61.0,
 //! GitHub Copilot CLI 1.0.102, opencode 1.18.33 and Amp 0.0.1790142911 (tests/ide-clis) — read
 //! what `lanyard connect` wrote, in the sandbox's HOME, offline: Gemini CLI and opencode connect
-//! to the world's MCP server through `lanyard bridge` and with a static header; Copilot CLI (no
-//! session without a GitHub sign-in) and Amp (no session without an ampcode.com account) show the
-//! entry as they parsed it. Every file starts as a real-world-shaped one and comes back byte for
+//! to the world's MCP server through `lanyard bridge` and with a static header, and so does Amp's
+//! `amp mcp doctor` (a made-up account key, its account API at a closed port); Copilot CLI (no
+//! session without a GitHub sign-in) shows the entry as it parsed it. Every file starts as a real-world-shaped one and comes back byte for
 //! byte on disconnect.
 
 use std::path::Path;
@@ -50,7 +50,11 @@ fn assert_line(run: &Run, name: &str, wanted: &[&str]) {
     let output = run.output();
     let line = output
         .lines()
-        .find(|l| l.contains(&format!("{name}:")) || l.contains(&format!(" {name} ")))
+        .find(|l| {
+            l.contains(&format!("{name}:"))
+                || l.contains(&format!(" {name} "))
+                || l.starts_with(&format!("{name} "))
+        })
         .unwrap_or_default();
     assert!(
         wanted.iter().all(|w| line.contains(w)),
@@ -222,7 +226,7 @@ fn opencode_connects_through_the_bridge_and_with_a_static_header() {
 }
 
 #[test]
-fn amp_lists_the_bridge_and_static_entries_from_its_settings() {
+fn amp_connects_through_the_bridge_and_with_a_static_header() {
     let world = World::start(json!({})).expect("world starts");
     let mut sandbox = sandbox_with_server(&world);
     offline(&mut sandbox);
@@ -238,14 +242,29 @@ fn amp_lists_the_bridge_and_static_entries_from_its_settings() {
     eprintln!("$ amp mcp list\n{}", list.output());
     assert!(list.ok(), "{}", list.describe());
     assert_line(&list, "gw", &["command", "bridge gw"]);
+    // `amp mcp doctor` connects to each server; with a made-up account key and the account API
+    // at a closed port it needs no ampcode.com.
+    let doctor = amp_doctor(&sandbox);
+    assert_line(&doctor, "gw", &["connected (1 tools: echo)"]);
 
     connect(&sandbox, &["--ide", "amp", "--mode", "static"]);
     let list = cli(&sandbox, "amp", &["mcp", "list"]);
     eprintln!("$ amp mcp list\n{}", list.output());
     assert_line(&list, "gw", &["url", &world.mcp_url("demo")]);
+    let doctor = amp_doctor(&sandbox);
+    assert_line(&doctor, "gw", &["connected (1 tools: echo)"]);
 
     sandbox.lanyard(&["disconnect", "gw"]).assert_ok();
     assert_restored(&file, &seed_text);
+}
+
+fn amp_doctor(sandbox: &Sandbox) -> Run {
+    let mut cmd = sandbox.command(crate::ides_clis::clis_bin().join("amp"));
+    cmd.args(["mcp", "doctor"])
+        .env("AMP_API_KEY", "not-a-real-key");
+    let run = sandbox.run(cmd);
+    eprintln!("$ amp mcp doctor\n{}", run.output());
+    run
 }
 
 #[test]
