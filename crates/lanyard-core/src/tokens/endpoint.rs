@@ -102,7 +102,10 @@ pub struct ClientCredentials {
 impl ClientCredentials {
     /// Add the client authentication to a form: HTTP Basic (returned, for the request) or
     /// `client_id` (+ `client_secret`) in the form itself.
-    fn apply<'a>(&'a self, form: &mut Vec<(&'static str, String)>) -> Option<BasicAuth<'a>> {
+    pub(super) fn apply<'a>(
+        &'a self,
+        form: &mut Vec<(&'static str, String)>,
+    ) -> Option<BasicAuth<'a>> {
         match (self.method, &self.secret) {
             (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
                 // RFC 6749 §2.3.1 lets the form name the client too, and the Python MCP SDK
@@ -371,9 +374,8 @@ fn http_err(endpoint: &Url, e: HttpError) -> TokenError {
     }
 }
 
-/// A token request without DPoP (the machine grants in progress call it; every grant of a
-/// server that may use DPoP goes through [`post_form_with`]).
-#[allow(dead_code)]
+/// A token request without DPoP (the machine grants: client credentials and workload identity;
+/// every grant of a server that may use DPoP goes through [`post_form_with`]).
 pub(super) async fn post_form(
     http: &reqwest::Client,
     endpoint: &Url,
