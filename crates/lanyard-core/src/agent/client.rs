@@ -100,6 +100,12 @@ impl Agent {
         self.granted(&answer)
     }
 
+    /// No Unix sockets here: no agent to ask.
+    #[cfg(not(unix))]
+    pub fn token_blocking(&self, _server: &str) -> Result<Granted, AgentError> {
+        Err(AgentError::Unsupported)
+    }
+
     /// The question, one line, newline included.
     fn request_line(&self, server: &str, refused: Option<&str>) -> Result<String, AgentError> {
         let req = Request::Token {
