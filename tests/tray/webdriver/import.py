@@ -71,22 +71,32 @@ def main():
         if not check("WebDriver session on the wizard", s):
             return finish()
         s.navigate(s.url().split("wizard.html")[0] + "import.html?registry=" + urllib.request.quote(registry, safe=""))
-        rows = s.wait(lambda: s.js(
-            "return [...document.querySelectorAll('#rows li[data-entry]')]"
-            ".map(li => [li.dataset.entry, li.dataset.cost, li.querySelector('.cost').textContent])"), 60)
-        check("the registry's servers are listed", rows and len(rows) == 2, rows)
-        costs = {e.rsplit("/", 1)[-1]: (c, t) for e, c, t in rows or []}
-        check("demo costs nothing: already added", costs.get("demo", ("",))[0] == "already-added"
-              and "Already added as “demo”" in costs["demo"][1], costs)
+        # The page lists the registry as it loads; no WebDriver traffic meanwhile (commands
+        # racing a page's first events have dropped WebKitWebDriver's connection).
+        time.sleep(4)
+        # One script reads the whole listing: every WebDriver command is a chance for
+        # WebKitWebDriver to drop its connection under load.
+        seen = s.wait(lambda: s.js("""
+            const rows = [...document.querySelectorAll('#rows li[data-entry]')];
+            if (rows.length === 0) return null;
+            return {
+              rows: rows.map(li => [li.dataset.entry, li.dataset.cost, li.querySelector('.cost').textContent,
+                                    li.querySelector('input').disabled, li.querySelector('.hints')?.textContent ?? '']),
+              skipped: [...document.querySelectorAll('#skipped li')].map(li => li.textContent),
+            };"""), 60)
+        rows = (seen or {}).get("rows") or []
+        check("the registry's servers are listed", len(rows) == 2, rows)
+        by = {e.rsplit("/", 1)[-1]: (c, t, d, h) for e, c, t, d, h in rows}
+        demo, locked = by.get("demo", ("", "", False, "")), by.get("locked", ("", "", False, ""))
+        check("demo costs nothing: already added",
+              demo[0] == "already-added" and "Already added as “demo”" in demo[1], by)
         # locked is on demo's address (the world's gateway), so the guess is demo's issuer; the
         # check below shows its real one before any sign-in.
-        check("locked costs a sign-in", costs.get("locked", ("",))[0] in ("sign-in", "known-issuer")
-              and "sign-in" in costs["locked"][1].lower(), costs)
-        check("demo cannot be chosen again",
-              s.js("return document.querySelector('#rows li[data-entry$=\"/demo\"] input').disabled"))
-        hints = s.js("return document.querySelector('#rows li[data-entry$=\"/locked\"] .hints')?.textContent") or ""
-        check("locked's hint (its client id) is shown", "lanyard-desktop" in hints, hints)
-        skipped = s.js("return [...document.querySelectorAll('#skipped li')].map(li => li.textContent)") or []
+        check("locked costs a sign-in", locked[0] in ("sign-in", "known-issuer")
+              and "sign-in" in locked[1].lower(), by)
+        check("demo cannot be chosen again", demo[2] is True and locked[2] is False, by)
+        check("locked's hint (its client id) is shown", "lanyard-desktop" in locked[3], locked[3])
+        skipped = (seen or {}).get("skipped") or []
         check("skipped entries are named with their reason",
               any("local-files" in x and "stdio" in x for x in skipped)
               and any("broken" in x and "not a valid URL" in x for x in skipped), skipped)
