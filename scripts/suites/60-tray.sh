@@ -9,7 +9,8 @@
 #  2. The needs-sign-in notification: tests/tray/notify_host.py plays the notification server,
 #     clicks the notification and checks that the sign-in window opens.
 #  3. The WebDriver flows (tests/tray/webdriver/), when tauri-driver is installed: add, the
-#     lanyard://add link, "Remove everything and quit…".
+#     lanyard://add link, the dashboard with three servers in the light and the dark theme
+#     (switches, keyboard, axe-core on each page), "Remove everything and quit…".
 # Screenshots go to target/tray-screenshots/; LANYARD_UPDATE_SCREENSHOTS=1 also copies them to
 # docs/screenshots/ (the README shows those). Prints `N passed, N failed`.
 set -uo pipefail
@@ -113,6 +114,10 @@ if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1
   [ -d "$tmp/home-wd2" ] && use_home "$tmp/home-wd2"
   echo "== the tray menu shows the added server"
   run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" --expect-server demo -- "$tray"
+  echo "== the dashboard at a glance: three servers, switches, keyboard, axe-core (light theme)"
+  THEME=light webdriver_flow home-dash-light dashboard.py
+  echo "== the dashboard in the dark theme (GTK_THEME=Adwaita:dark)"
+  THEME=dark webdriver_flow home-dash-dark dashboard.py
   echo "== Import from your gateway: costs, skipped entries, the issuer before sign-in, added, in the dashboard"
   LANYARD_TRAY_REGISTRY_SECS=3 webdriver_flow home-import import.py
   echo "== Remove everything and quit: the tray's own uninstall"

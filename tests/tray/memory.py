@@ -3,7 +3,9 @@
 process and WebKit's helper processes), idle, then after opening and closing each window kind
 from the tray menu, then after CYCLES more open/close cycles. Every window runs in the windows
 process, which must exit within seconds of its last window closing; the tree must then be back
-under 80 MB, and the cycles must not make it grow (more than 4 MB over the first cycle).
+under 80 MB, and the cycles must not make it grow (more than 4 MB over the first cycle). Last, the
+menu is opened with no click (dbusmenu AboutToShow): the windows process started ahead of a click
+must exit again by itself.
 
 Closing is what a window manager's close button does (WM_DELETE_WINDOW, tests/tray/xwin.py).
 Prints every figure and `N passed, N failed`. Run under Xvfb and a session bus (60-tray.sh).
@@ -153,6 +155,18 @@ def main():
         if first is not None:
             check(f"no growth over {cycles} cycles (under {GROWTH_MB:.0f} MB)", last - first < GROWTH_MB,
                   f"{first:.1f} → {last:.1f} MB")
+        # The tray host opens the menu and no item is clicked: the windows process started ahead
+        # (with the wizard loaded hidden) must go again by itself.
+        menu.AboutToShow(dbus.Int32(0))
+        menu.Event(dbus.Int32(0), "opened", dbus.Int32(0, variant_level=1), dbus.UInt32(int(time.time())))
+        started = wait_for(ctx, lambda: windows_process(tray.pid), 10)
+        check("opening the menu starts the windows process ahead of a click", started)
+        gone = wait_for(ctx, lambda: windows_process(tray.pid) is None, 45)
+        check("with no click it exits again (within 45 s)", gone)
+        pump(ctx, 3)
+        mb = pss_mb(tray.pid)
+        note("after a menu opened and closed without a click", mb)
+        check(f"then the tree is under {LIMIT_MB:.0f} MB PSS", mb < LIMIT_MB, f"{mb:.1f} MB")
         click("Quit")
         code = wait_for(ctx, lambda: tray.poll() is not None and (tray.returncode,), 30)
         check("clicking “Quit” ends the tray", code and code[0] == 0, str(code))

@@ -65,6 +65,18 @@ class Session:
     def js(self, script, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 
+    def js_async(self, script, *args, timeout=120):
+        """Runs `script` with a callback as its last argument (W3C execute/async)."""
+        return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)}, timeout)
+
+    def keys(self, *keys):
+        """Presses and releases each key in turn (W3C actions): "\ue004" Tab, "\ue007" Enter,
+        "\ue00c" Escape, or any character."""
+        actions = []
+        for k in keys:
+            actions += [{"type": "keyDown", "value": k}, {"type": "keyUp", "value": k}]
+        self.cmd("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})
+
     def navigate(self, url):
         self.cmd("POST", "/url", {"url": url})
 

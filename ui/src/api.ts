@@ -24,6 +24,7 @@ export const api = {
   tools: (name: string) => invoke<ToolInfo[]>("tools", { name }),
   assistants: (server?: string) => invoke<Assistant[]>("assistants", { server: server ?? null }),
   connect: (name: string, ides: string[]) => invoke<void>("connect", { name, ides }),
+  disconnect: (name: string, ide: string) => invoke<void>("disconnect", { name, ide }),
   servers: () => invoke<ServerRow[]>("servers"),
   activity: () => invoke<Activity[]>("activity"),
   signInAgain: (name: string) => invoke<void>("sign_in_again", { name }),

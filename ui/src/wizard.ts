@@ -3,6 +3,9 @@
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { $, api, asUiError, CANCELLED, el, needsClientId, type ProbeSummary, type TimelineStep, type UiError } from "./api";
+import { closeOnEscape } from "./native";
+
+closeOnEscape();
 
 /** The chain as a person sees it; probe steps are grouped under these by name. */
 const STAGES = ["challenge", "resource metadata", "authorization server", "client id", "sign in", "first tool call"] as const;

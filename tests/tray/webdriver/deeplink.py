@@ -24,6 +24,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import xwin  # noqa: E402
+from a11y import axe  # noqa: E402
 from wd import WebDriverError  # noqa: E402
 from flow import check, finish, open_session  # noqa: E402
 
@@ -110,6 +111,9 @@ def main():
         s = open_session(f"http://127.0.0.1:{port}", caps)
         if not check("WebDriver session on the (empty) wizard", s):
             return finish()
+        bad, report = axe(s, "wizard, empty")
+        print("\n".join(report), flush=True)
+        check("axe: no serious or critical violation on the empty wizard", bad == 0, report)
         before = servers()
         check("second launch with the link hands it over", second_launch(tray, link) == 0)
         shown = s.wait(lambda: s.js("return !document.getElementById('link-card').hidden && document.getElementById('link-url').textContent"), 30)
@@ -118,6 +122,9 @@ def main():
         check("the screen says the request came from a link", "came from a link" in text, text)
         check("Cancel is focused", s.js("return document.activeElement && document.activeElement.id") == "link-cancel",
               s.js("return document.activeElement && document.activeElement.id"))
+        bad, report = axe(s, "wizard, link confirmation")
+        print("\n".join(report), flush=True)
+        check("axe: no serious or critical violation on the link confirmation", bad == 0, report)
         time.sleep(3)
         check("zero requests to the server before confirmation", log == [], log)
         xw = xwin.find("Add MCP server")
@@ -146,6 +153,9 @@ def main():
         check("with the warning, Cancel is focused, not Sign in",
               s.js("return document.activeElement && document.activeElement.id") == "signin-cancel")
         check("the sign-in button says 'Sign in anyway'", s.js("return document.getElementById('signin').textContent") == "Sign in anyway")
+        bad, report = axe(s, "wizard, issuer warning")
+        print("\n".join(report), flush=True)
+        check("axe: no serious or critical violation on the issuer warning", bad == 0, report)
         if xw:
             xwin.screenshot(xw, os.path.join(shots, "wizard-issuer-warning.png"))
         paths = {r.split()[1].split("?")[0] for r in log}

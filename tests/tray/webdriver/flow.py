@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import xwin  # noqa: E402
+from a11y import axe  # noqa: E402
 from wd import Session, WebDriverError  # noqa: E402
 
 results = []
@@ -115,10 +116,14 @@ def main():
         check("the sign-in window closed", not xwin.find("Sign in to"))
         if xw:
             xwin.screenshot(xw, os.path.join(shots, "wizard-done.png"))
-        check("assistants offered as check boxes", len(s.find_all("#assistants input[type=checkbox]")) == 3)
+        offered = s.js("return [...document.querySelectorAll('#assistants input[type=checkbox]')].map(i => i.dataset.assistant)")
+        check("assistants offered as check boxes", {"cursor", "claude", "codex"} <= set(offered or []), offered)
+        bad, report = axe(s, "wizard, signed in with tools")
+        print("\n".join(report), flush=True)
+        check("axe: no serious or critical violation on the finished wizard", bad == 0, report)
         s.navigate(s.url().split("wizard.html")[0] + "dashboard.html")
-        status = s.wait(lambda: s.js("return document.querySelector('tr[data-server] .status')?.textContent"), 30)
-        check("dashboard row says signed in", status == "signed in", status)
+        status = s.wait(lambda: s.js("return document.querySelector('tr.server[data-server] .badge')?.textContent"), 30)
+        check("dashboard row says signed in", status == "Signed in", status)
         xd = xwin.find("Add MCP server")  # same window, new page
         if xd:
             xwin.screenshot(xd, os.path.join(shots, "dashboard.png"))

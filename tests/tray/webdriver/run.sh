@@ -57,6 +57,8 @@ while len(found) < 2:
     finally:
         s.close()
 print(*found)')
+# THEME=dark: the GTK theme's dark variant, what a desktop set to dark gives GTK apps.
+[ "${THEME:-light}" = dark ] && export GTK_THEME=Adwaita:dark
 (exec tauri-driver --port "$port" --native-port "$native_port" >"$work/driver.log" 2>&1) &
 pids+=($!)
 for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
