@@ -23,7 +23,7 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Then connect it to AI coding assistants: cursor,claude,codex (or all), default modes.
+    /// Then connect it to AI coding assistants, comma-separated ids (cursor, claude, codex, vscode, windsurf, zed, claude-desktop, gemini, copilot, opencode, amp) or all; default modes.
     #[arg(long, value_name = "IDES")]
     pub connect: Option<String>,
 }

@@ -25,7 +25,7 @@ pub struct Args {
     /// Add every remote entry listed.
     #[arg(long)]
     pub all: bool,
-    /// Then connect each added server to AI coding assistants: cursor,claude,codex (or all).
+    /// Then connect each added server to AI coding assistants, comma-separated ids (cursor, claude, codex, vscode, windsurf, zed, claude-desktop, gemini, copilot, opencode, amp) or all.
     #[arg(long, value_name = "IDES")]
     pub connect: Option<String>,
     /// Print the sign-in URL instead of opening a browser.
