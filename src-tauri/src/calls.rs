@@ -119,7 +119,11 @@ pub async fn probe(app: &AppHandle, url: String) -> Result<ProbeSummary, UiError
             Ok((d, mode)) => ProbeSummary {
                 steps: d.steps.iter().map(step_of).collect(),
                 issuer: Some(d.auth_server.issuer_str().to_owned()),
-                authorization_endpoint: Some(d.auth_server.authorization_endpoint.to_string()),
+                authorization_endpoint: d
+                    .auth_server
+                    .authorization_endpoint
+                    .as_ref()
+                    .map(|u| u.to_string()),
                 token_endpoint: Some(d.auth_server.token_endpoint.to_string()),
                 issuer_warning: issuer_warning(&parsed, d.auth_server.issuer_str()),
                 resource_name: d.resource.resource_name.clone(),

@@ -1,12 +1,14 @@
 //! `lanyard probe URL [--json] [--try-register]`: the discovery chain step by step, without
 //! signing in. What a gateway admin runs first.
 
-use lanyard_core::discovery::{self, Discovery, DiscoveryError, DiscoveryMode, ProbeStep};
-use lanyard_core::registration::probe::{
-    RegistrationProbe, RegistrationProbeOutcome, probe_registration,
+use lanyard_core::discovery::{
+    self, AuthServerMetadata, Discovery, DiscoveryFailure, DiscoveryMode, ProbeStep,
 };
 use lanyard_core::error::UserFacing;
 use lanyard_core::http::Http;
+use lanyard_core::registration::probe::{
+    RegistrationProbe, RegistrationProbeOutcome, probe_registration,
+};
 use serde::Serialize;
 
 use crate::output;
@@ -85,6 +87,12 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         println!("Probing {url} (no sign-in; nothing is saved)\n");
     }
     let result = discovery::discover_with_mode(&http, &url).await;
+    // Discovery also serves machine clients; `add` for a person needs the code flow with PKCE
+    // S256 on top, and the probe answers for a person.
+    let person = match &result {
+        Ok((d, _)) => d.auth_server.require_code_flow().err(),
+        Err(_) => None,
+    };
     let registration = match (&result, args.try_register) {
         (Ok((d, _)), true) => Some(probe_registration(&http, &d.auth_server).await),
         _ => None,
@@ -97,43 +105,78 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
     if let Some(r) = &registration {
         steps.extend(r.steps.iter().cloned());
     }
+    if let (Some(f), Ok((d, _))) = (&person, &result) {
+        steps.push(ProbeStep {
+            step: "person's sign-in".into(),
+            method: "-".into(),
+            url: d.auth_server.metadata_url.to_string(),
+            status: None,
+            millis: 0,
+            outcome: f.to_string(),
+            ok: false,
+        });
+    }
+    let failed = result.is_err() || person.is_some();
 
     if args.json {
-        let (discovery, mode, failure) = match &result {
-            Ok((d, m)) => (Some(d), Some(*m), None),
-            Err(e) => (
-                None,
-                None,
-                Some(Failure {
-                    rule: e.rule().into(),
-                    what: e.what(),
-                    next_step: e.next_step(),
-                }),
-            ),
+        let failure_of = |f: &DiscoveryFailure| Failure {
+            rule: f.rule().into(),
+            what: f.what(),
+            next_step: f.next_step(),
         };
+        let (discovery, mode, failure) = match &result {
+            Ok((d, m)) => (Some(d), Some(*m), person.as_ref().map(failure_of)),
+            Err(e) => (None, None, Some(failure_of(&e.failure))),
+        };
+        let mut notes = discovery.map(notes).unwrap_or_default();
+        if let (Some(d), Some(_)) = (discovery, &person) {
+            notes.push(machine_note(&d.auth_server));
+        }
         output::json(&Report {
             url: url.as_str(),
-            ok: result.is_ok(),
+            ok: !failed,
             mode,
             steps,
             discovery,
             scopes_to_request: discovery.map(Discovery::scopes_to_request),
             device_grant: discovery.map(|d| d.auth_server.device_authorization_endpoint.is_some()),
-            notes: discovery.map(notes).unwrap_or_default(),
+            notes,
             registration: registration.as_ref(),
             failure,
         });
     } else {
-        print_steps(&steps, result.is_err());
-        match &result {
-            Ok((d, mode)) => print_learnt(d, *mode, registration.as_ref(), &url),
-            Err(e) => print_failure(e),
+        print_steps(&steps, failed);
+        match (&result, &person) {
+            (Ok((d, mode)), None) => print_learnt(d, *mode, registration.as_ref(), &url),
+            (Ok((d, mode)), Some(f)) => {
+                print_learnt(d, *mode, registration.as_ref(), &url);
+                print_failure("Discovery stopped for a person's sign-in", f);
+                println!("{}\n", machine_note(&d.auth_server));
+            }
+            (Err(e), _) => print_failure("Discovery stopped", &e.failure),
         }
     }
-    match result {
-        Ok(_) => Ok(()),
+    match (result, person) {
+        (Ok(_), None) => Ok(()),
         // The report above already says what failed and what to change: exit 1 with one line.
-        Err(e) => Err(Stopped(e.rule().to_owned()).into()),
+        (Ok(_), Some(f)) => Err(Stopped(f.rule().to_owned()).into()),
+        (Err(e), _) => Err(Stopped(e.rule().to_owned()).into()),
+    }
+}
+
+/// For an AS a person cannot sign in at: whether a machine client could (it needs only the
+/// token endpoint and its grant).
+fn machine_note(a: &AuthServerMetadata) -> String {
+    let machine_grants = [
+        "client_credentials",
+        lanyard_core::tokens::machine::JWT_BEARER,
+    ];
+    match &a.grant_types_supported {
+        Some(listed) if !listed.iter().any(|g| machine_grants.contains(&g.as_str())) => format!(
+            "a machine client could not sign in here either: the AS lists neither client_credentials nor jwt-bearer among its grants ({})",
+            listed.join(", ")
+        ),
+        _ => "a machine client needs none of this and can still sign in here: `lanyard add URL --client-credentials …` or `--workload-token-file …`".into(),
     }
 }
 
@@ -237,7 +280,12 @@ fn print_learnt(
     } else {
         line("Metadata", &a.metadata_url);
     }
-    line("Authorization endpoint", &a.authorization_endpoint);
+    line(
+        "Authorization endpoint",
+        a.authorization_endpoint
+            .as_ref()
+            .map_or("none published", url::Url::as_str),
+    );
     line("Token endpoint", &a.token_endpoint);
     if let Some(r) = &a.registration_endpoint {
         line("Registration endpoint", r);
@@ -247,7 +295,11 @@ fn print_learnt(
     }
     line(
         "PKCE methods",
-        a.code_challenge_methods_supported.join(", "),
+        if a.code_challenge_methods_supported.is_empty() {
+            "none listed".to_owned()
+        } else {
+            a.code_challenge_methods_supported.join(", ")
+        },
     );
     line(
         "Token endpoint auth",
@@ -333,7 +385,11 @@ fn print_learnt(
         Some(RegistrationProbeOutcome::Refused { .. } | RegistrationProbeOutcome::Failed { .. })
     );
     println!();
-    if a.registration_endpoint.is_none() && !a.client_id_metadata_document_supported || refused {
+    if a.require_code_flow().is_err() {
+        // The failure below says why.
+    } else if a.registration_endpoint.is_none() && !a.client_id_metadata_document_supported
+        || refused
+    {
         println!(
             "Result: discovery works; sign-in needs a client id from the admin: `lanyard add {url} --client-id ID`"
         );
@@ -376,8 +432,8 @@ fn notes(d: &Discovery) -> Vec<String> {
     out
 }
 
-fn print_failure(e: &DiscoveryError) {
-    println!("Discovery stopped");
+fn print_failure(heading: &str, e: &DiscoveryFailure) {
+    println!("{heading}");
     line("Rule", e.rule());
     line("Problem", e.what());
     line("What to change", e.next_step());

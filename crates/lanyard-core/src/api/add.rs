@@ -267,6 +267,14 @@ impl Lanyard {
                 Ok(done) => return Ok(done),
                 Err(path) => path,
             };
+            // A person signs in from here on: refused before anything is registered when the
+            // AS does not offer it (a machine client's add does not come here).
+            let device = super::device_signin::use_device_grant(
+                opts.device,
+                opts.no_browser,
+                &disc.auth_server,
+            )?;
+            super::device_signin::check_person_sign_in(device, &disc.auth_server)?;
             let listener = self.listener(&opts.quirks).await?;
             let client = signin::obtain_client(
                 self.http()?,
@@ -289,11 +297,7 @@ impl Lanyard {
                 resource: &disc.resource.resource,
                 quirks: &opts.quirks,
                 no_browser: opts.no_browser,
-                device: super::device_signin::use_device_grant(
-                    opts.device,
-                    opts.no_browser,
-                    &disc.auth_server,
-                )?,
+                device,
                 paste: self.paste.as_deref(),
                 dpop: dpop.clone(),
                 progress,

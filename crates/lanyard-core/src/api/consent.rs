@@ -44,14 +44,11 @@ impl Confirmed {
         if !same_issuer(&self.issuer, meta.issuer_str()) {
             return Err(differs("issuer", &self.issuer, meta.issuer_str()));
         }
+        let now = meta.authorization_endpoint.as_ref().map(Url::as_str);
         if let Some(a) = &self.authorization_endpoint
-            && a != meta.authorization_endpoint.as_str()
+            && Some(a.as_str()) != now
         {
-            return Err(differs(
-                "authorization endpoint",
-                a,
-                meta.authorization_endpoint.as_str(),
-            ));
+            return Err(differs("authorization endpoint", a, now.unwrap_or("none")));
         }
         if let Some(t) = &self.token_endpoint
             && t != meta.token_endpoint.as_str()
@@ -275,5 +272,14 @@ mod tests {
                 .to_string()
                 .contains("token endpoint")
         );
+        // The authorization endpoint the user saw is gone from the metadata now.
+        let mut gone = meta("https://idp.corp");
+        gone.authorization_endpoint = None;
+        let confirmed = Confirmed {
+            token_endpoint: None,
+            ..moved
+        };
+        let e = confirmed.check(&gone).unwrap_err().to_string();
+        assert!(e.contains("authorization endpoint"), "{e}");
     }
 }

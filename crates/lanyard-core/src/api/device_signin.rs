@@ -6,7 +6,7 @@ use super::progress::Progress;
 use super::signin::AuthContext;
 use crate::Error;
 use crate::authorization::device::{self, DeviceError, DeviceGrant, Poll};
-use crate::discovery::AuthServerMetadata;
+use crate::discovery::{AuthServerMetadata, DiscoveryFailure};
 use crate::tokens::device_grant::{poll_once, read_device_code, request_device_code};
 use crate::tokens::endpoint::TokenParams;
 use crate::tokens::{ClientCredentials, TokenSet};
@@ -33,6 +33,21 @@ pub(crate) fn use_device_grant(
     } else {
         DeviceGrant::No
     })
+}
+
+/// What a person's sign-in needs of the AS, checked before any registration or request: the
+/// authorization code flow with PKCE S256 ([`AuthServerMetadata::require_code_flow`]), except
+/// by the device grant, which uses neither (RFC 8628 has no PKCE and no authorization
+/// endpoint). A device sign-in chosen for want of a display and then refused by the AS falls
+/// back to the browser only where the code flow is offered (`authorize` checks it again).
+pub(crate) fn check_person_sign_in(
+    device: DeviceGrant,
+    as_meta: &AuthServerMetadata,
+) -> Result<(), DiscoveryFailure> {
+    match device {
+        DeviceGrant::No => as_meta.require_code_flow().map(|_| ()),
+        DeviceGrant::Asked | DeviceGrant::Chosen => Ok(()),
+    }
 }
 
 impl AuthContext<'_> {
@@ -154,6 +169,7 @@ fn refused(endpoint: &url::Url, e: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::UserFacing;
     use url::Url;
 
     fn meta(device: bool) -> AuthServerMetadata {
@@ -172,6 +188,19 @@ mod tests {
             use_device_grant(true, false, &meta(true)).unwrap(),
             DeviceGrant::Asked
         );
+    }
+
+    #[test]
+    fn only_the_browser_sign_in_needs_pkce_s256_and_the_code_flow() {
+        let mut no_pkce = meta(true);
+        no_pkce.code_challenge_methods_supported.clear();
+        no_pkce.authorization_endpoint = None;
+        let refused = check_person_sign_in(DeviceGrant::No, &no_pkce).unwrap_err();
+        assert_eq!(refused.code(), "discovery.no-pkce-s256");
+        for device in [DeviceGrant::Asked, DeviceGrant::Chosen] {
+            assert_eq!(check_person_sign_in(device, &no_pkce), Ok(()), "{device:?}");
+        }
+        assert_eq!(check_person_sign_in(DeviceGrant::No, &meta(false)), Ok(()));
     }
 
     #[test]

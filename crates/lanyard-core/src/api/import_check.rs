@@ -214,20 +214,23 @@ impl Lanyard {
         let st = self.state_file()?.load()?;
         let mut found = Vec::with_capacity(chosen.len());
         for entry in chosen {
-            found.push(match self.discover(&entry.url).await {
-                Ok(d) => Ok((
+            // An imported entry is signed in to by a person: an AS without that sign-in
+            // (PKCE S256, the code flow) fails its check.
+            let check = |d: crate::discovery::Discovery| -> Result<_, Error> {
+                let flow = d.auth_server.require_code_flow()?;
+                Ok((
                     entry.short.clone(),
                     EntryCheck {
                         entry: entry.name.clone(),
                         url: entry.url.to_string(),
                         issuer: d.auth_server.issuer_str().to_owned(),
-                        authorization_endpoint: d.auth_server.authorization_endpoint.to_string(),
+                        authorization_endpoint: flow.authorization_endpoint().to_string(),
                         token_endpoint: d.auth_server.token_endpoint.to_string(),
                         warning: None,
                     },
-                )),
-                Err(e) => Err(e),
-            });
+                ))
+            };
+            found.push(self.discover(&entry.url).await.and_then(check));
         }
         let mut ok: Vec<(String, EntryCheck)> = found
             .iter()

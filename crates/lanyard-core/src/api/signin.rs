@@ -7,7 +7,7 @@ use url::Url;
 use super::FlowError;
 use super::progress::{Progress, ProgressFn};
 use crate::Error;
-use crate::authorization::callback::{AuthError, timeout_from_env};
+use crate::authorization::callback::timeout_from_env;
 use crate::authorization::pkce::{Pkce, random_state};
 use crate::authorization::request::step_up_scopes;
 use crate::authorization::{AuthRequest, Listener, PasteBack, browser, paste};
@@ -299,24 +299,14 @@ impl AuthContext<'_> {
         if let Some(done) = self.by_device(scopes).await {
             return done;
         }
-        if !self
-            .as_meta
-            .code_challenge_methods_supported
-            .iter()
-            .any(|m| m == "S256")
-        {
-            return Err(AuthError::NoS256 {
-                listed: self.as_meta.code_challenge_methods_supported.join(", "),
-            }
-            .into());
-        }
+        let flow = self.as_meta.require_code_flow()?;
         let pkce = Pkce::new();
         let state = random_state();
         let redirect_uri = self.listener.redirect_uri();
         let resource =
             (!self.quirks.no_resource).then(|| crate::authorization::resource_param(self.resource));
         let url = AuthRequest {
-            authorization_endpoint: &self.as_meta.authorization_endpoint,
+            flow,
             client_id: &self.creds.client_id,
             redirect_uri: &redirect_uri,
             code_challenge: pkce.challenge(),

@@ -43,8 +43,6 @@ pub enum AuthError {
     IssuerMissing { expected: String },
     #[error("the sign-in redirect carried neither a code nor an error")]
     NoCode,
-    #[error("the authorization server does not support PKCE S256 (it lists: {listed})")]
-    NoS256 { listed: String },
     #[error(
         "Lanyard gave up on the pasted sign-in answer after {tries} unusable pastes (the last: {last})"
     )]
@@ -63,7 +61,6 @@ impl UserFacing for AuthError {
             AuthError::IssuerMismatch { .. } => "authorization.issuer-mismatch",
             AuthError::IssuerMissing { .. } => "authorization.issuer-missing",
             AuthError::NoCode => "authorization.no-code",
-            AuthError::NoS256 { .. } => "authorization.no-s256",
             AuthError::Browser { .. } => "authorization.browser",
             AuthError::PasteRefused { .. } => "authorization.paste-refused",
         }
@@ -77,7 +74,6 @@ impl UserFacing for AuthError {
             AuthError::Denied { .. } => "Run the command again; if it keeps failing, show this message to your identity provider admin.".into(),
             AuthError::IssuerMismatch { .. } | AuthError::IssuerMissing { .. } => "Do not retry blindly: another authorization server answered. Check the server URL, and tell your admin.".into(),
             AuthError::NoCode => "Run the command again; if it keeps failing, tell your identity provider admin.".into(),
-            AuthError::NoS256 { .. } => "Ask your admin to enable PKCE with S256 on the authorization server; Lanyard refuses to sign in without it.".into(),
             AuthError::Browser { .. } => "Open the URL above in a browser on this machine, or set $BROWSER.".into(),
             AuthError::PasteRefused { .. } => "Run the command again, sign in in the browser, then copy the whole address of the page it ends on (http://127.0.0.1:PORT/callback?code=…&state=…) and paste it as one line.".into(),
         }

@@ -2,12 +2,13 @@
 
 use url::Url;
 
-use crate::discovery::Discovery;
+use crate::discovery::{CodeFlow, Discovery};
 
 /// Everything that goes into the authorization URL.
 #[derive(Debug, Clone)]
 pub struct AuthRequest<'a> {
-    pub authorization_endpoint: &'a Url,
+    /// The checked code flow (PKCE S256) at the authorization server.
+    pub flow: CodeFlow<'a>,
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
     pub code_challenge: &'a str,
@@ -23,7 +24,7 @@ pub struct AuthRequest<'a> {
 impl AuthRequest<'_> {
     /// The URL to open in the browser. Parameters already in the endpoint's query are kept.
     pub fn url(&self) -> Url {
-        let mut url = self.authorization_endpoint.clone();
+        let mut url = self.flow.authorization_endpoint().clone();
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("response_type", "code");
@@ -137,7 +138,7 @@ mod tests {
                 metadata_url: u("http://127.0.0.1:2/.well-known/oauth-protected-resource"),
             },
             auth_server: AuthServerMetadata {
-                authorization_endpoint: u("http://127.0.0.1:1/auth?tenant=x"),
+                authorization_endpoint: Some(u("http://127.0.0.1:1/auth?tenant=x")),
                 scopes_supported: as_scopes.map(v),
                 ..crate::discovery::auth_server::test_metadata("http://127.0.0.1:1")
             },
@@ -178,7 +179,7 @@ mod tests {
         let scopes = vec!["a".to_string(), "b".to_string()];
         let extra = vec![("prompt".to_string(), "consent".to_string())];
         let req = AuthRequest {
-            authorization_endpoint: &d.auth_server.authorization_endpoint,
+            flow: d.auth_server.require_code_flow().unwrap(),
             client_id: "cid",
             redirect_uri: "http://127.0.0.1:5/callback",
             code_challenge: "ch",

@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// Validated authorization server metadata (issuer checked, endpoints parsed and allowed,
-/// `S256` among `code_challenge_methods_supported`).
+/// Validated authorization server metadata (issuer checked, endpoints parsed and allowed).
+/// What a person's sign-in needs on top (authorization code + PKCE S256) is checked by
+/// [`AuthServerMetadata::require_code_flow`]: a machine client (client credentials, workload
+/// identity) needs none of it, and an AS that only serves machines may lack it (RFC 8414 §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthServerMetadata {
     pub issuer: Url,
@@ -15,7 +17,10 @@ pub struct AuthServerMetadata {
     /// `issuer.as_str()`. Empty in state saved before this field existed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer_id: String,
-    pub authorization_endpoint: Url,
+    /// Absent when the AS offers no grant that uses it (RFC 8414 §2). A sign-in reads it
+    /// through [`CodeFlow`], never from here.
+    #[serde(default)]
+    pub authorization_endpoint: Option<Url>,
     pub token_endpoint: Url,
     pub registration_endpoint: Option<Url>,
     pub revocation_endpoint: Option<Url>,
@@ -23,8 +28,12 @@ pub struct AuthServerMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<Url>,
     pub scopes_supported: Option<Vec<String>>,
+    /// `["code"]` when absent (as before this was checked only for a person's sign-in).
+    #[serde(default)]
     pub response_types_supported: Vec<String>,
     pub grant_types_supported: Option<Vec<String>>,
+    /// Empty when absent: then no PKCE for a person's sign-in ([`CodeFlow`]).
+    #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,
     /// Defaults to `["client_secret_basic"]` when absent (RFC 8414 §2).
     pub token_endpoint_auth_methods_supported: Vec<String>,
@@ -40,6 +49,21 @@ pub struct AuthServerMetadata {
     pub metadata_url: Url,
 }
 
+/// What a person's sign-in at this AS needs, found there: the authorization code flow with
+/// PKCE S256 at its authorization endpoint. Made only by
+/// [`AuthServerMetadata::require_code_flow`], and the authorization request is built from it
+/// ([`crate::authorization::AuthRequest`]), so no browser opens at an AS that was not checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeFlow<'a> {
+    authorization_endpoint: &'a Url,
+}
+
+impl<'a> CodeFlow<'a> {
+    pub fn authorization_endpoint(&self) -> &'a Url {
+        self.authorization_endpoint
+    }
+}
+
 impl AuthServerMetadata {
     /// The issuer identifier as published (falls back to the parsed URL for old state).
     pub fn issuer_str(&self) -> &str {
@@ -47,6 +71,51 @@ impl AuthServerMetadata {
             self.issuer.as_str()
         } else {
             &self.issuer_id
+        }
+    }
+
+    /// A person's sign-in here (authorization code + PKCE): refused unless `S256` is among
+    /// `code_challenge_methods_supported` (the MCP spec: refuse to proceed without it),
+    /// `code` among `response_types_supported`, and an authorization endpoint is published.
+    /// Every person's sign-in calls this before any registration, browser or token request;
+    /// a machine client does not.
+    pub fn require_code_flow(&self) -> Result<CodeFlow<'_>, DiscoveryFailure> {
+        let url = self.metadata_url.to_string();
+        if !self
+            .code_challenge_methods_supported
+            .iter()
+            .any(|m| m == "S256")
+        {
+            let listed = &self.code_challenge_methods_supported;
+            return Err(DiscoveryFailure::NoPkceS256 {
+                issuer: self.issuer_str().to_owned(),
+                url,
+                methods: (!listed.is_empty()).then(|| listed.clone()),
+            });
+        }
+        let missing = |field: &str, problem: String| DiscoveryFailure::InvalidDocument {
+            document: DOC,
+            url: url.clone(),
+            field: field.to_owned(),
+            problem,
+        };
+        if !self.response_types_supported.iter().any(|t| t == "code") {
+            return Err(missing(
+                "response_types_supported",
+                format!(
+                    "does not list \"code\" ({:?}): the authorization code flow is not offered",
+                    self.response_types_supported
+                ),
+            ));
+        }
+        match &self.authorization_endpoint {
+            Some(authorization_endpoint) => Ok(CodeFlow {
+                authorization_endpoint,
+            }),
+            None => Err(missing(
+                "authorization_endpoint",
+                "is missing: the authorization code flow needs it".into(),
+            )),
         }
     }
 }
@@ -140,33 +209,16 @@ pub fn validate(
         });
     }
     let issuer = super::fields::parse_url("issuer", found).map_err(bad)?;
+    // What only a person's sign-in needs (PKCE S256, the code flow, its endpoint) is read but
+    // not required here: `require_code_flow`.
     let methods = f
         .opt_str_array("code_challenge_methods_supported")
         .map_err(bad)?;
-    if !methods
-        .as_ref()
-        .is_some_and(|m| m.iter().any(|x| x == "S256"))
-    {
-        return Err(DiscoveryFailure::NoPkceS256 {
-            issuer: found.to_owned(),
-            url: doc_url.to_string(),
-            methods,
-        });
-    }
     let response_types = f
         .opt_str_array("response_types_supported")
         .map_err(bad)?
         .unwrap_or_else(|| vec!["code".into()]);
-    if !response_types.iter().any(|t| t == "code") {
-        return Err(bad(FieldProblem {
-            field: "response_types_supported".into(),
-            problem: format!(
-                "does not list \"code\" ({response_types:?}): the authorization code flow is not offered"
-            ),
-        }));
-    }
-    let authorization_endpoint =
-        endpoint(doc_url, &f, "authorization_endpoint", true)?.unwrap_or_else(|| issuer.clone());
+    let authorization_endpoint = endpoint(doc_url, &f, "authorization_endpoint", false)?;
     let token_endpoint =
         endpoint(doc_url, &f, "token_endpoint", true)?.unwrap_or_else(|| issuer.clone());
     Ok(AuthServerMetadata {
@@ -248,7 +300,7 @@ pub fn legacy_default_endpoints(server_url: &Url) -> AuthServerMetadata {
     AuthServerMetadata {
         issuer: at("/"),
         issuer_id: server_url.origin().ascii_serialization(),
-        authorization_endpoint: at("/authorize"),
+        authorization_endpoint: Some(at("/authorize")),
         token_endpoint: at("/token"),
         registration_endpoint: Some(at("/register")),
         revocation_endpoint: None,
@@ -278,7 +330,7 @@ pub(crate) fn test_metadata(origin: &str) -> AuthServerMetadata {
     AuthServerMetadata {
         issuer: at("/"),
         issuer_id: origin.to_owned(),
-        authorization_endpoint: at("/auth"),
+        authorization_endpoint: Some(at("/auth")),
         token_endpoint: at("/token"),
         registration_endpoint: None,
         revocation_endpoint: None,
@@ -380,20 +432,6 @@ mod tests {
             );
         }
         let mut doc = good();
-        doc.as_object_mut()
-            .unwrap()
-            .remove("code_challenge_methods_supported");
-        assert!(matches!(
-            validate(&d, &doc, iss, &[]),
-            Err(DiscoveryFailure::NoPkceS256 { methods: None, .. })
-        ));
-        let mut doc = good();
-        doc["code_challenge_methods_supported"] = json!(["plain"]);
-        assert!(matches!(
-            validate(&d, &doc, iss, &[]),
-            Err(DiscoveryFailure::NoPkceS256 { .. })
-        ));
-        let mut doc = good();
         doc["token_endpoint"] = json!("http://idp.example.com/token");
         assert!(
             matches!(validate(&d, &doc, iss, &[]), Err(DiscoveryFailure::InsecureEndpoint { ref field, .. }) if field == "token_endpoint")
@@ -404,12 +442,17 @@ mod tests {
             validate(&d, &doc, iss, &[]),
             Err(DiscoveryFailure::InsecureEndpoint { .. })
         ));
+        let mut doc = good();
+        doc["authorization_endpoint"] = json!("http://idp.example.com/auth");
+        assert!(
+            matches!(validate(&d, &doc, iss, &[]), Err(DiscoveryFailure::InsecureEndpoint { ref field, .. }) if field == "authorization_endpoint")
+        );
         for (field, value) in [
-            ("authorization_endpoint", json!(null)),
+            ("authorization_endpoint", json!(42)),
             ("token_endpoint", json!(["https://x"])),
             ("code_challenge_methods_supported", json!("S256")),
             ("client_id_metadata_document_supported", json!("true")),
-            ("response_types_supported", json!(["token"])),
+            ("response_types_supported", json!("code")),
             ("issuer", json!(42)),
         ] {
             let mut doc = good();
@@ -419,6 +462,109 @@ mod tests {
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    fn judged(doc: &serde_json::Value) -> AuthServerMetadata {
+        validate(
+            &u("https://idp.example.com/x"),
+            doc,
+            "https://idp.example.com/realms/acme",
+            &[],
+        )
+        .expect("accepted for a machine client")
+    }
+
+    #[test]
+    fn a_persons_sign_in_gets_the_authorization_endpoint_of_a_pkce_s256_code_flow() {
+        let m = judged(&good());
+        let flow = m.require_code_flow().expect("code flow");
+        assert_eq!(
+            flow.authorization_endpoint().as_str(),
+            "https://idp.example.com/realms/acme/auth"
+        );
+        // RFC 8414 §2: response_types_supported absent reads as the code flow.
+        let mut doc = good();
+        doc.as_object_mut()
+            .unwrap()
+            .remove("response_types_supported");
+        assert!(judged(&doc).require_code_flow().is_ok());
+    }
+
+    #[test]
+    fn an_as_for_machines_only_is_accepted_but_refused_for_a_persons_sign_in() {
+        // Client credentials only: no PKCE, no code flow, no authorization endpoint.
+        let mut doc = good();
+        let o = doc.as_object_mut().unwrap();
+        o.remove("code_challenge_methods_supported");
+        o.remove("authorization_endpoint");
+        o.insert("response_types_supported".into(), json!([]));
+        o.insert(
+            "grant_types_supported".into(),
+            json!(["client_credentials"]),
+        );
+        let m = judged(&doc);
+        assert_eq!(m.authorization_endpoint, None);
+        let refused = m.require_code_flow().unwrap_err();
+        assert!(
+            matches!(refused, DiscoveryFailure::NoPkceS256 { methods: None, ref url, .. } if url == "https://idp.example.com/x"),
+            "{refused:?}"
+        );
+        assert_eq!(
+            crate::error::UserFacing::code(&refused),
+            "discovery.no-pkce-s256"
+        );
+    }
+
+    #[test]
+    fn oidc_metadata_without_pkce_methods_serves_machines_not_people() {
+        // Microsoft Entra ID's OpenID configuration: a code flow, no code_challenge_methods_supported.
+        let mut doc = good();
+        doc.as_object_mut()
+            .unwrap()
+            .remove("code_challenge_methods_supported");
+        assert!(matches!(
+            judged(&doc).require_code_flow(),
+            Err(DiscoveryFailure::NoPkceS256 { methods: None, .. })
+        ));
+        doc["code_challenge_methods_supported"] = json!(["plain"]);
+        assert!(matches!(
+            judged(&doc).require_code_flow(),
+            Err(DiscoveryFailure::NoPkceS256 { methods: Some(ref m), .. }) if m == &["plain"]
+        ));
+    }
+
+    #[test]
+    fn a_persons_sign_in_needs_the_code_response_type_and_the_authorization_endpoint() {
+        for (field, value) in [
+            ("response_types_supported", json!(["token"])),
+            ("authorization_endpoint", json!(null)),
+        ] {
+            let mut doc = good();
+            doc[field] = value;
+            match judged(&doc).require_code_flow() {
+                Err(DiscoveryFailure::InvalidDocument { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn saved_metadata_from_before_reads_its_authorization_endpoint_and_newer_may_lack_it() {
+        let m = judged(&good());
+        let mut saved = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            saved["authorization_endpoint"],
+            "https://idp.example.com/realms/acme/auth"
+        );
+        let back: AuthServerMetadata = serde_json::from_value(saved.clone()).unwrap();
+        assert_eq!(back, m);
+        let o = saved.as_object_mut().unwrap();
+        o.remove("authorization_endpoint");
+        o.remove("code_challenge_methods_supported");
+        o.remove("response_types_supported");
+        let back: AuthServerMetadata = serde_json::from_value(saved).unwrap();
+        assert_eq!(back.authorization_endpoint, None);
+        assert!(back.require_code_flow().is_err());
     }
 
     #[test]
@@ -451,9 +597,15 @@ mod tests {
             let mut doc = good();
             doc[field] = value;
             if let Ok(m) = validate(&u("https://idp.example.com/x"), &doc, "https://idp.example.com/realms/acme", &[]) {
-                prop_assert!(m.code_challenge_methods_supported.iter().any(|m| m == "S256"));
                 prop_assert!(check_url(&m.token_endpoint).is_ok());
-                prop_assert!(check_url(&m.authorization_endpoint).is_ok());
+                if let Some(a) = &m.authorization_endpoint {
+                    prop_assert!(check_url(a).is_ok());
+                }
+                if let Ok(flow) = m.require_code_flow() {
+                    prop_assert!(m.code_challenge_methods_supported.iter().any(|m| m == "S256"));
+                    prop_assert!(m.response_types_supported.iter().any(|t| t == "code"));
+                    prop_assert!(check_url(flow.authorization_endpoint()).is_ok());
+                }
             }
         }
     }

@@ -337,10 +337,14 @@ async fn find_auth_server(
 }
 
 fn describe_as(m: &AuthServerMetadata) -> String {
+    let pkce = if m.code_challenge_methods_supported.is_empty() {
+        "none listed".to_owned()
+    } else {
+        m.code_challenge_methods_supported.join("/")
+    };
     let mut s = format!(
-        "issuer {}, PKCE {}, token auth {}",
+        "issuer {}, PKCE {pkce}, token auth {}",
         m.issuer,
-        m.code_challenge_methods_supported.join("/"),
         m.token_endpoint_auth_methods_supported.join("/")
     );
     let mut reg = Vec::new();
@@ -382,7 +386,10 @@ async fn legacy(
                 millis: 0,
                 outcome: format!(
                     "no metadata: MCP 2025-03-26 fallback to the default endpoints {}, {}, {}",
-                    m.authorization_endpoint,
+                    m.authorization_endpoint
+                        .as_ref()
+                        .map(Url::as_str)
+                        .unwrap_or("-"),
                     m.token_endpoint,
                     m.registration_endpoint
                         .as_ref()

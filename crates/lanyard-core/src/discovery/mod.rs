@@ -32,7 +32,7 @@ use crate::http::{HttpError, HttpResponse};
 
 pub use chain::{discover, discover_after_challenge, discover_with_mode};
 
-pub use auth_server::AuthServerMetadata;
+pub use auth_server::{AuthServerMetadata, CodeFlow};
 pub use challenge::BearerChallenge;
 pub use resource_metadata::ResourceMetadata;
 

@@ -212,13 +212,15 @@ pub async fn sign_in(
     opts: SignInOptions<'_>,
 ) -> Result<Idp, Error> {
     let meta = discover(issuer).await?;
+    // A person signs in at the IdP: PKCE S256 and the code flow, checked before registering.
+    let flow = meta.require_code_flow()?;
     let redirect_uri = opts.listener.redirect_uri();
     let (creds, dynamic) = client(cx, &meta, &opts.client, &redirect_uri).await?;
     let pkce = Pkce::new();
     let state = random_state();
     let scopes = idp_scopes(&meta);
     let url = AuthRequest {
-        authorization_endpoint: &meta.authorization_endpoint,
+        flow,
         client_id: &creds.client_id,
         redirect_uri: &redirect_uri,
         code_challenge: pkce.challenge(),
