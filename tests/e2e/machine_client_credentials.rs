@@ -3,7 +3,7 @@
 //! with a client secret or a private key (RFC 7523 §2.2 `private_key_jwt`), a tool call, and a
 //! new token requested again before the old one expires — no browser, no refresh token.
 
-use lanyard_e2e::{Sandbox, json};
+use lanyard_e2e::{Sandbox, World, json};
 
 use crate::core_common::{assert_nothing_stored, assert_server_accepts, listed, said, token_ok};
 use crate::machine_support::*;
@@ -257,4 +257,74 @@ fn a_wrong_secret_or_a_wrong_combination_of_flags_saves_nothing() {
     // The refused secret was tried once more with the other method the AS lists (basic, then
     // post); the wrong flags sent nothing.
     assert_eq!(token_grants(&world, "client_credentials").len(), 2);
+}
+
+/// An authorization server for machines only publishes neither an authorization endpoint nor
+/// PKCE methods (RFC 8414 §2; Microsoft Entra ID's metadata lists no PKCE methods either): a
+/// machine client adds and calls a tool through it, while a person's sign-in there is still
+/// refused before any registration or browser, and `lanyard probe` names PKCE S256 and says a
+/// machine client would work.
+#[test]
+fn an_as_without_pkce_or_authorization_endpoint_serves_a_machine_client_but_no_person() {
+    let sandbox = Sandbox::new().expect("sandbox");
+    let world = World::start(json!({
+        "issuers": [{
+            "name": "idp",
+            "clientCredentials": true,
+            "faults": ["machine-only"],
+            "clients": [{
+                "client_id": "agent-secret",
+                "client_secret": SECRET,
+                "token_endpoint_auth_method": "client_secret_basic",
+                "grant_types": ["client_credentials"],
+                "response_types": [],
+                "redirect_uris": [],
+                "scope": "mcp:tools"
+            }]
+        }],
+        "mcpServers": [{ "name": "demo", "issuer": "idp" }]
+    }))
+    .expect("world starts");
+    let url = world.mcp_url("demo");
+
+    let probe = sandbox.lanyard(&["probe", &url, "--json"]);
+    probe.assert_failed();
+    let v = probe.json().expect("probe --json");
+    let served = &v["discovery"]["auth_server"];
+    assert_eq!(served["authorization_endpoint"], json!(null), "{v}");
+    assert_eq!(served["code_challenge_methods_supported"], json!([]), "{v}");
+    assert_eq!(v["ok"], json!(false), "{v}");
+    let rule = v["failure"]["rule"].as_str().unwrap_or_default();
+    assert!(rule.contains("PKCE S256"), "{v}");
+    assert!(
+        v["notes"].as_array().is_some_and(|n| n.iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.contains("--client-credentials")))),
+        "{v}"
+    );
+
+    let person = sandbox.lanyard(&["add", &url, "--name", "person"]);
+    person.assert_failed();
+    assert!(said(&person).contains("s256"), "{}", person.describe());
+    assert!(!sandbox.browser_was_opened());
+    let counts = world.counts().expect("counts");
+    assert_eq!(counts.registrations("idp"), 0, "no registration");
+    assert_eq!(counts.authorizations("idp"), 0, "no authorization request");
+    assert_nothing_stored(&sandbox);
+
+    let secret_file = sandbox.home().join("agent.secret");
+    std::fs::write(&secret_file, SECRET).expect("secret file");
+    add_machine(
+        &sandbox,
+        &world,
+        &[
+            "--client-credentials",
+            "--client-id",
+            "agent-secret",
+            "--client-secret-file",
+            secret_file.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(token_grants(&world, "client_credentials").len(), 1);
+    echo_ok(&sandbox, "through an AS for machines only");
 }

@@ -110,7 +110,9 @@ function normalizeConfig(c) {
     rfc8414: i.rfc8414 ?? false, // also serve /.well-known/oauth-authorization-server[/path]
     // issuer-mismatch | no-s256 | refuse-basic (token and device authorization endpoints answer
     // a client authenticated by HTTP Basic `invalid_client`, as an AS taking only the form
-    // does) | refuse-basic-at-token (the token endpoint only)
+    // does) | refuse-basic-at-token (the token endpoint only) | machine-only (the metadata of an
+    // AS for machine clients only: no authorization_endpoint, code_challenge_methods_supported
+    // or code response type, only grants without the authorization endpoint — RFC 8414 §2)
     faults: i.faults ?? [],
     scopes: i.scopes ?? ['openid', 'offline_access', 'profile', 'email'],
     // RFC 8628 device grant: off by default; `true` or `{ interval: seconds, slowDown: n }` (the
@@ -497,6 +499,17 @@ class Issuer {
         }
         if (cfg.faults.includes('no-s256')) {
           ctx.body = { ...ctx.body, code_challenge_methods_supported: ['plain'] };
+        }
+        if (cfg.faults.includes('machine-only')) {
+          const {
+            authorization_endpoint: _a, code_challenge_methods_supported: _c, ...rest
+          } = ctx.body;
+          const viaBrowser = ['authorization_code', 'implicit'];
+          ctx.body = {
+            ...rest,
+            response_types_supported: [],
+            grant_types_supported: (rest.grant_types_supported ?? []).filter((g) => !viaBrowser.includes(g)),
+          };
         }
       }
     });
