@@ -99,6 +99,7 @@ async function list(ev?: Event) {
   showError(null);
   setBusy(true);
   $("list-status").textContent = "Listing… (a protected registry asks you to sign in to it first)";
+  $("signin-bar").hidden = false;
   try {
     renderListing(await importApi.list(registry));
     $("list-status").textContent = "";
@@ -108,6 +109,7 @@ async function list(ev?: Event) {
     $("list-status").textContent = "";
     if (err.code !== CANCELLED) showError(err);
   } finally {
+    $("signin-bar").hidden = true;
     setBusy(false);
   }
 }
@@ -138,8 +140,6 @@ function renderChecks(found: ImportCheckRow[]) {
   ($("add") as HTMLButtonElement).textContent = `Sign in and add ${ok}`;
   $("confirm-card").hidden = false;
   $("confirm-card").scrollIntoView({ block: "start" });
-  // With a warning, the safe choice has the focus.
-  (found.some((c) => c.warning) ? $("back") : $("add")).focus();
 }
 
 async function check() {
@@ -154,6 +154,8 @@ async function check() {
   } finally {
     setBusy(false);
   }
+  // Once the buttons are enabled again: with a warning, the safe choice has the focus.
+  if (!$("confirm-card").hidden) (checks.some((c) => c.warning) ? $("back") : $("add")).focus();
 }
 
 function rowStatus(entry: string, text: string, state: "running" | "ok" | "failed") {

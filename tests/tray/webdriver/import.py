@@ -8,8 +8,11 @@ and two entries Lanyard skips. Checked: the rows with what each costs, the skipp
 their reason, that listing contacted no entry; choosing locked shows where it signs in before
 any sign-in (no authorization request yet); "Sign in and add" opens the native sign-in window,
 "Open in my browser instead" hands it to $BROWSER (the world's scripted browser), the row says
-it was added, the CLI lists it, and the dashboard shows it. Screenshots: import, import-check,
-import-done.
+it was added, the CLI lists it, and the dashboard shows it; the tray's watch tells a server that
+appears without adding it. Then a registry behind the IdP: listing signs in to it first, its
+entry warns (the IdP also signs in the registry, another address), Back has the focus, and the
+entry is added only with "Sign in anyway". Screenshots: import, import-check, import-done,
+import-warning.
 
 Usage: import.py TRAY_BINARY SCREENSHOT_DIR WORLD_JSON
 """
@@ -55,6 +58,58 @@ def shot(name, shots):
     w = xwin.find("Add MCP server") or xwin.find("Import from your gateway")
     if w:
         xwin.screenshot(w, os.path.join(shots, name))
+
+
+def wait_quietly_for_signin(server):
+    """The sign-in window was handed to the system browser: no WebDriver traffic until it is
+    gone and `server` is saved (or the registry listed, for server None)."""
+    end = time.monotonic() + 30
+    while xwin.find("Sign in to") and time.monotonic() < end:
+        time.sleep(0.5)
+    end = time.monotonic() + 90
+    while server and time.monotonic() < end and server not in lanyard("list").stdout:
+        time.sleep(1)
+    time.sleep(2)
+
+
+def protected_registry(s, world, shots):
+    """A registry behind the world's IdP: listing it signs in to it first (the sign-in window);
+    its entry wiki signs in at the same IdP from another address than the registry, so the
+    check warns, Back has the focus, and wiki is signed in to only with "Sign in anyway"."""
+    gated = world["registries"]["gated"]["url"]
+    s.navigate(s.url().split("import.html")[0] + "import.html?registry=" + urllib.request.quote(gated, safe=""))
+    signin = s.wait(lambda: xwin.find("Sign in to"), 60)
+    check("a protected registry opens its sign-in first", signin)
+    s.click(s.find("#use-browser"))
+    wait_quietly_for_signin(None)
+    rows = s.wait(lambda: s.js("return [...document.querySelectorAll('#rows li[data-entry]')].map(li => li.dataset.entry)"), 60)
+    check("then lists its servers", rows == ["dev.lanyard.world/wiki"], rows)
+    note = s.js("return document.getElementById('listing-note').textContent") or ""
+    check("with the registry's saved sign-in", "registry-local" in note, note)
+    before = authorizations(world, "idp")
+    s.js("document.querySelector('#rows li[data-entry$=\"/wiki\"] input').click();"
+         "document.getElementById('continue').click(); return true")
+    seen = s.wait(lambda: s.js("""
+        const w = document.querySelector('#checks .warning');
+        return !document.getElementById('confirm-card').hidden && w
+          && {warning: w.textContent, focused: document.activeElement?.id,
+              add: document.getElementById('add').textContent};"""), 60)
+    warning = (seen or {}).get("warning", "")
+    check("the check warns: the IdP also signs in the registry", "registry-local" in warning
+          and "will receive tokens from your sign-in at" in warning, seen)
+    check("with the warning, Back has the focus", (seen or {}).get("focused") == "back", seen)
+    check("no sign-in yet", authorizations(world, "idp") == before)
+    shot("import-warning.png", shots)
+    s.js("document.querySelector('#checks input[data-accept]').click();"
+         "document.getElementById('add').click(); return true")
+    signin = s.wait(lambda: xwin.find("Sign in to"), 60)
+    check("with 'Sign in anyway' ticked, its sign-in opens", signin)
+    s.click(s.find("#use-browser"))
+    wait_quietly_for_signin("wiki")
+    status = s.wait(lambda: s.js(
+        "const st = document.querySelector('#rows li[data-entry$=\"/wiki\"] .status');"
+        "return st && st.dataset.state === 'ok' && st.textContent"), 60)
+    check("wiki is added", status and "Added as “wiki”" in status, status)
 
 
 def main():
@@ -125,13 +180,7 @@ def main():
         s.click(s.find("#use-browser"))
         # No WebDriver traffic while the sign-in webview is torn down and the add finishes
         # (WebKitWebDriver drops its connection when a command races a webview's destruction).
-        end = time.monotonic() + 30
-        while xwin.find("Sign in to") and time.monotonic() < end:
-            time.sleep(0.5)
-        end = time.monotonic() + 90
-        while time.monotonic() < end and "locked" not in lanyard("list").stdout:
-            time.sleep(1)
-        time.sleep(2)
+        wait_quietly_for_signin("locked")
         status = s.wait(lambda: s.js(
             "const st = document.querySelector('#rows li[data-entry$=\"/locked\"] .status');"
             "return st && st.dataset.state === 'ok' && st.textContent"), 60)
@@ -158,6 +207,7 @@ def main():
         check("the import window offers it, marked new", new == "new", new)
         gone = s.js("return document.querySelector('#gone li')?.textContent") or ""
         check("and names the one that left, still saved", "locked" in gone and "still saved as “locked”" in gone, gone)
+        protected_registry(s, world, shots)
     except (WebDriverError, OSError, http.client.HTTPException) as e:
         check("WebDriver commands answer", False, repr(e))
     finally:

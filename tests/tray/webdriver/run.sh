@@ -22,8 +22,9 @@ trap cleanup EXIT
 # Two issuers: "idp" with DCR open (servers "demo" and "wiki"), "locked" with DCR refused (403,
 # Keycloak's Trusted Hosts style) and a pre-registered client (server "locked").
 # A registry ("open", for import.py) lists demo and locked (with its client id as a hint), plus a
-# stdio-only and a broken entry; the test changes what it lists.
-config='{"issuers":[{"name":"idp"},{"name":"locked","dcr":"forbidden","clients":[{"client_id":"lanyard-desktop"}]}],"mcpServers":[{"name":"demo","issuer":"idp"},{"name":"locked","issuer":"locked"},{"name":"wiki","issuer":"idp"}],"registries":[{"name":"open","servers":["demo","locked"],"meta":{"locked":{"dev.lanyard/oauth":{"client_id":"lanyard-desktop"}}}}]}'
+# stdio-only and a broken entry; the test changes what it lists. "gated" is protected by idp and
+# lists wiki.
+config='{"issuers":[{"name":"idp"},{"name":"locked","dcr":"forbidden","clients":[{"client_id":"lanyard-desktop"}]}],"mcpServers":[{"name":"demo","issuer":"idp"},{"name":"locked","issuer":"locked"},{"name":"wiki","issuer":"idp"}],"registries":[{"name":"open","servers":["demo","locked"],"meta":{"locked":{"dev.lanyard/oauth":{"client_id":"lanyard-desktop"}}}},{"name":"gated","issuer":"idp","servers":["wiki"],"stdioOnly":false,"broken":false}]}'
 # The world prints one JSON line, then serves until its stdin closes.
 mkfifo "$work/world-in"
 (exec node "$root/tests/world/world.mjs" --config "$config" <"$work/world-in" >"$work/world.json" 2>"$work/world.log") &
