@@ -181,8 +181,8 @@ def main():
             return finish()
         texts = [l for _, l, _ in items if l]
         print("menu:", texts, flush=True)
-        for want in ["Add MCP server…", "Open Lanyard", "Start at login", "Remove everything and quit…",
-                     "Uninstall Lanyard…", "Quit"]:
+        for want in ["Add MCP server…", "Import from your gateway…", "Open Lanyard", "Start at login",
+                     "Remove everything and quit…", "Uninstall Lanyard…", "Quit"]:
             check(f"menu has “{want}”", want in texts, str(texts))
         if expect:
             def row():
@@ -244,6 +244,13 @@ def main():
         if dash and shots:
             path = os.path.join(shots, "uninstall.png")
             check("uninstall screenshot saved", xwin.screenshot(dash, path), path)
+
+        click("Import from your gateway…")
+        imp = wait_for(ctx, lambda: xwin.find("Import from your gateway"))
+        check("clicking “Import from your gateway…” opens the import window", imp)
+        if imp and shots:
+            path = os.path.join(shots, "import-empty.png")
+            check("import screenshot saved", xwin.screenshot(imp, path), path)
 
         click("Quit")
         code = wait_for(ctx, lambda: tray.poll() is not None and (tray.returncode,))
