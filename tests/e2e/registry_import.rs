@@ -168,6 +168,15 @@ fn select_adds_exactly_the_chosen_entry_and_its_tools_work() {
     );
     assert_eq!(saved_names(&sandbox), ["demo"]);
     assert_eq!(mcp_seen(&world, "other"), 0);
+    // The registry is remembered for the tray's watch, as an import in the tray would be.
+    let remembered = sandbox
+        .files()
+        .into_iter()
+        .find(|p| p.ends_with("registries.json"))
+        .expect("registries.json written by the import");
+    let text =
+        std::fs::read_to_string(sandbox.home().join(&remembered)).expect("read registries.json");
+    assert!(text.contains(&reg), "{text}");
     let call = sandbox.lanyard(&["call", "demo", "echo", "--args", r#"{"text":"imported"}"#]);
     call.assert_ok();
     assert!(call.stdout.contains("imported"), "{}", call.describe());
@@ -492,7 +501,8 @@ fn the_listing_says_what_each_entry_costs_and_a_chosen_one_shows_its_issuer_befo
     let list = sandbox.lanyard(&["import", &reg]);
     list.assert_ok();
     assert!(
-        list.stdout.contains("sign-in needed: where it signs in is checked"),
+        list.stdout
+            .contains("sign-in needed: where it signs in is checked"),
         "{}",
         list.describe()
     );
@@ -519,16 +529,29 @@ fn the_listing_says_what_each_entry_costs_and_a_chosen_one_shows_its_issuer_befo
             .contains("where you are signed in already for demo at the same address"),
         "the text listing says it too"
     );
-    let text = sandbox.lanyard(&["import", &reg, "--select", "other", "--expect-issuer", &world.issuer_url("idp")]);
+    let text = sandbox.lanyard(&[
+        "import",
+        &reg,
+        "--select",
+        "other",
+        "--expect-issuer",
+        &world.issuer_url("idp"),
+    ]);
     text.assert_ok();
-    let signs_in = text.stdout.find("other signs in at ").expect("the issuer line");
-    let added = text.stdout.find("added dev.lanyard.world/other").expect("added");
+    let signs_in = text
+        .stdout
+        .find("other signs in at ")
+        .expect("the issuer line");
+    let added = text
+        .stdout
+        .find("added dev.lanyard.world/other")
+        .expect("added");
     assert!(signs_in < added, "{}", text.describe());
 }
 
 #[test]
 fn an_entry_whose_issuer_also_signs_in_another_origin_is_not_signed_in_until_that_issuer_is_confirmed()
-{
+ {
     let world = world();
     let sandbox = Sandbox::new().expect("sandbox");
     // The protected registry is signed in to at idp (its own origin, the URL the user typed);

@@ -95,7 +95,9 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
         Some(c) => c,
         None => {
             if args.json {
-                output::json(&serde_json::json!({ "listing": listing, "costs": costs, "results": [] }));
+                output::json(
+                    &serde_json::json!({ "listing": listing, "costs": costs, "results": [] }),
+                );
             }
             eprintln!(
                 "Nothing added: choose entries with --select NAMES (or --all){}.",
@@ -108,6 +110,9 @@ pub async fn run(args: Args) -> lanyard_core::Result<()> {
             return Ok(());
         }
     };
+    // A registry imported from on the command line is watched by the tray too (it tells what
+    // appears or leaves later, and never adds by itself).
+    lanyard.remember_registry(&listing)?;
     let mut results = Vec::new();
     let mut record = |outcome: Outcome| {
         if !args.json {
@@ -270,7 +275,10 @@ async fn import_one(
     opts: &AddOptions,
     connect: Option<&str>,
 ) -> Outcome {
-    let added = match lanyard.import_entry(entry, check, opts, &output::progress).await {
+    let added = match lanyard
+        .import_entry(entry, check, opts, &output::progress)
+        .await
+    {
         Ok(a) => a,
         Err(e) => return failed(entry, &e),
     };
