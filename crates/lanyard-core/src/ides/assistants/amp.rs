@@ -11,9 +11,9 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::spec::{Assistant, Place, bearer, bridge_args, lanyard};
+use super::spec::{Assistant, Place, bridge_command, remote_with_bearer};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -57,9 +57,9 @@ impl Assistant for Amp {
             ModeParams::Native { .. } => {
                 return Err("Amp keeps OAuth clients in its own store, not in settings.json");
             }
-            ModeParams::Bridge => json!({"command": lanyard(p), "args": bridge_args(p)}),
+            ModeParams::Bridge => bridge_command(p),
             ModeParams::Static { header, token } => {
-                json!({"url": p.url.as_str(), "headers": bearer(header, token)})
+                remote_with_bearer(p, ["url", "headers"], header, token)
             }
         })
     }

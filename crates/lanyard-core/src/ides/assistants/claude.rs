@@ -13,7 +13,10 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, ScratchDirs, bearer, bridge_args, copy_if_present, lanyard};
+use super::spec::{
+    Assistant, Place, ScratchDirs, bridge_command, copy_if_present, lanyard, remote_with_bearer,
+    typed,
+};
 use crate::ides::adapter::{
     EntryParams, IdeEnv, Location, ModeParams, abs, git_root, helper_command,
 };
@@ -73,12 +76,11 @@ impl Assistant for Claude {
                 "url": url,
                 "headersHelper": helper_command(&lanyard(p), &p.name),
             }),
-            ModeParams::Bridge => json!({
-                "type": "stdio", "command": lanyard(p), "args": bridge_args(p),
-            }),
-            ModeParams::Static { header, token } => json!({
-                "type": "http", "url": url, "headers": bearer(header, token),
-            }),
+            ModeParams::Bridge => typed("stdio", bridge_command(p)),
+            ModeParams::Static { header, token } => typed(
+                "http",
+                remote_with_bearer(p, ["url", "headers"], header, token),
+            ),
             ModeParams::Native {
                 client_id,
                 callback_port,

@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::spec::{Assistant, Place, app_data, bridge_args, lanyard};
+use super::spec::{Assistant, Place, app_data, bridge_command};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -49,7 +49,7 @@ impl Assistant for ClaudeDesktop {
 
     fn entry(&self, p: &EntryParams) -> Result<Value, &'static str> {
         match &p.mode {
-            ModeParams::Bridge => Ok(json!({"command": lanyard(p), "args": bridge_args(p)})),
+            ModeParams::Bridge => Ok(bridge_command(p)),
             ModeParams::Helper | ModeParams::Static { .. } | ModeParams::Native { .. } => Err(
                 "Claude Desktop's config starts local (stdio) servers only; remote ones are connectors reached from Anthropic's cloud",
             ),

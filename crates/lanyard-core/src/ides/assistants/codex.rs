@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, ScratchDirs, bearer, bridge_args, copy_if_present, lanyard};
+use super::spec::{
+    Assistant, Place, ScratchDirs, bridge_command, copy_if_present, lanyard, oauth_client,
+    remote_with_bearer,
+};
 use crate::ides::adapter::{
     EntryParams, IdeEnv, Location, ModeParams, abs, git_root, helper_command,
 };
@@ -60,26 +63,22 @@ impl Assistant for Codex {
     }
 
     fn entry(&self, p: &EntryParams) -> Result<Value, &'static str> {
-        let url = p.url.as_str();
         Ok(match &p.mode {
             ModeParams::Helper => json!({
-                "url": url,
+                "url": p.url.as_str(),
                 "http_headers_helper": helper_command(&lanyard(p), &p.name),
             }),
-            ModeParams::Bridge => json!({"command": lanyard(p), "args": bridge_args(p)}),
+            ModeParams::Bridge => bridge_command(p),
             ModeParams::Static { header, token } => {
-                json!({"url": url, "http_headers": bearer(header, token)})
+                remote_with_bearer(p, ["url", "http_headers"], header, token)
             }
             ModeParams::Native {
                 client_id,
                 client_secret,
                 ..
             } => {
-                let mut oauth = json!({"client_id": client_id});
-                if let Some(s) = client_secret {
-                    oauth["client_secret"] = json!(s);
-                }
-                json!({"url": url, "oauth": oauth})
+                let oauth = oauth_client(["client_id", "client_secret"], client_id, client_secret);
+                json!({"url": p.url.as_str(), "oauth": oauth})
             }
         })
     }

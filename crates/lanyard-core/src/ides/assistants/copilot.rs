@@ -15,7 +15,9 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, ScratchDirs, bearer, bridge_args, copy_if_present, lanyard};
+use super::spec::{
+    Assistant, Place, ScratchDirs, bridge_command, copy_if_present, remote_with_bearer, typed,
+};
 use crate::ides::adapter::{EntryParams, IdeEnv, Location, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -61,12 +63,11 @@ impl Assistant for Copilot {
             ModeParams::Native { .. } => {
                 return Err("Copilot CLI reads no OAuth client id from mcp-config.json");
             }
-            ModeParams::Bridge => {
-                json!({"type": "stdio", "command": lanyard(p), "args": bridge_args(p)})
-            }
-            ModeParams::Static { header, token } => {
-                json!({"type": "http", "url": p.url.as_str(), "headers": bearer(header, token)})
-            }
+            ModeParams::Bridge => typed("stdio", bridge_command(p)),
+            ModeParams::Static { header, token } => typed(
+                "http",
+                remote_with_bearer(p, ["url", "headers"], header, token),
+            ),
         })
     }
 

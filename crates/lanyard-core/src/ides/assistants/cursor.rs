@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, bearer, bridge_args, lanyard};
+use super::spec::{Assistant, Place, bridge_command, oauth_client, remote_with_bearer};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -41,23 +41,19 @@ impl Assistant for Cursor {
     }
 
     fn entry(&self, p: &EntryParams) -> Result<Value, &'static str> {
-        let url = p.url.as_str();
         Ok(match &p.mode {
             ModeParams::Helper => return Err("Cursor has no headers helper"),
-            ModeParams::Bridge => json!({"command": lanyard(p), "args": bridge_args(p)}),
+            ModeParams::Bridge => bridge_command(p),
             ModeParams::Static { header, token } => {
-                json!({"url": url, "headers": bearer(header, token)})
+                remote_with_bearer(p, ["url", "headers"], header, token)
             }
             ModeParams::Native {
                 client_id,
                 client_secret,
                 ..
             } => {
-                let mut auth = json!({"CLIENT_ID": client_id});
-                if let Some(s) = client_secret {
-                    auth["CLIENT_SECRET"] = json!(s);
-                }
-                json!({"url": url, "auth": auth})
+                let auth = oauth_client(["CLIENT_ID", "CLIENT_SECRET"], client_id, client_secret);
+                json!({"url": p.url.as_str(), "auth": auth})
             }
         })
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, bearer, bridge_args, lanyard};
+use super::spec::{Assistant, Place, bridge_command, remote_with_bearer};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -61,9 +61,9 @@ impl Assistant for Gemini {
         let url = p.url.as_str();
         Ok(match &p.mode {
             ModeParams::Helper => return Err("Gemini CLI has no headers helper"),
-            ModeParams::Bridge => json!({"command": lanyard(p), "args": bridge_args(p)}),
+            ModeParams::Bridge => bridge_command(p),
             ModeParams::Static { header, token } => {
-                json!({"httpUrl": url, "headers": bearer(header, token)})
+                remote_with_bearer(p, ["httpUrl", "headers"], header, token)
             }
             ModeParams::Native {
                 client_id,

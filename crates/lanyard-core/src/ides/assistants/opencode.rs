@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, bearer, lanyard};
+use super::spec::{Assistant, Place, lanyard, oauth_client, remote_with_bearer, typed};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -65,18 +65,16 @@ impl Assistant for Opencode {
                 "type": "local",
                 "command": [lanyard(p), "bridge", p.name],
             }),
-            ModeParams::Static { header, token } => {
-                json!({"type": "remote", "url": url, "headers": bearer(header, token)})
-            }
+            ModeParams::Static { header, token } => typed(
+                "remote",
+                remote_with_bearer(p, ["url", "headers"], header, token),
+            ),
             ModeParams::Native {
                 client_id,
                 client_secret,
                 ..
             } => {
-                let mut oauth = json!({"clientId": client_id});
-                if let Some(s) = client_secret {
-                    oauth["clientSecret"] = json!(s);
-                }
+                let oauth = oauth_client(["clientId", "clientSecret"], client_id, client_secret);
                 json!({"type": "remote", "url": url, "oauth": oauth})
             }
         })

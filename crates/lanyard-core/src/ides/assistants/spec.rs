@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use crate::ides::adapter::{EntryParams, IdeEnv, Location};
 use crate::ides::text::Format;
@@ -88,16 +88,43 @@ pub(crate) fn lanyard(p: &EntryParams) -> String {
     p.lanyard.to_string_lossy().into_owned()
 }
 
-/// `["bridge", NAME]`: the arguments of `lanyard bridge NAME`.
-pub(crate) fn bridge_args(p: &EntryParams) -> Value {
-    serde_json::json!(["bridge", p.name])
+/// `{"command": LANYARD, "args": ["bridge", NAME]}`: `lanyard bridge NAME` as a local (stdio)
+/// server, in the shape most assistants read.
+pub(crate) fn bridge_command(p: &EntryParams) -> Value {
+    json!({"command": lanyard(p), "args": ["bridge", p.name]})
 }
 
-/// `{HEADER: "Bearer TOKEN"}`.
-pub(crate) fn bearer(header: &str, token: &str) -> Value {
-    let mut h = serde_json::Map::new();
-    h.insert(header.to_owned(), Value::String(format!("Bearer {token}")));
-    Value::Object(h)
+/// `{URL_KEY: URL, HEADERS_KEY: {HEADER: "Bearer TOKEN"}}`: the remote server with a static token.
+pub(crate) fn remote_with_bearer(
+    p: &EntryParams,
+    [url_key, headers_key]: [&str; 2],
+    header: &str,
+    token: &str,
+) -> Value {
+    json!({url_key: p.url.as_str(), headers_key: {header: format!("Bearer {token}")}})
+}
+
+/// `{"type": KIND, ...entry}`: `entry` led by the `type` key its assistant requires.
+pub(crate) fn typed(kind: &str, entry: Value) -> Value {
+    let mut typed = Map::from_iter([("type".to_owned(), json!(kind))]);
+    if let Value::Object(keys) = entry {
+        typed.extend(keys);
+    }
+    Value::Object(typed)
+}
+
+/// `{ID_KEY: CLIENT_ID, SECRET_KEY: CLIENT_SECRET}` (the secret only when there is one): a
+/// pre-registered OAuth client under the key names its assistant reads.
+pub(crate) fn oauth_client(
+    [id_key, secret_key]: [&str; 2],
+    client_id: &str,
+    client_secret: &Option<String>,
+) -> Value {
+    let mut client = json!({id_key: client_id});
+    if let Some(s) = client_secret {
+        client[secret_key] = json!(s);
+    }
+    client
 }
 
 /// The per-OS folder desktop apps keep their settings in (`dirs::config_dir`): `%APPDATA%` on

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, app_data, bearer, bridge_args, lanyard};
+use super::spec::{Assistant, Place, app_data, bridge_command, remote_with_bearer, typed};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -60,15 +60,13 @@ impl Assistant for VsCode {
     }
 
     fn entry(&self, p: &EntryParams) -> Result<Value, &'static str> {
-        let url = p.url.as_str();
         Ok(match &p.mode {
             ModeParams::Helper => return Err("VS Code has no headers helper"),
-            ModeParams::Bridge => {
-                json!({"type": "stdio", "command": lanyard(p), "args": bridge_args(p)})
-            }
-            ModeParams::Static { header, token } => {
-                json!({"type": "http", "url": url, "headers": bearer(header, token)})
-            }
+            ModeParams::Bridge => typed("stdio", bridge_command(p)),
+            ModeParams::Static { header, token } => typed(
+                "http",
+                remote_with_bearer(p, ["url", "headers"], header, token),
+            ),
             ModeParams::Native {
                 client_secret: Some(_),
                 ..
@@ -78,7 +76,7 @@ impl Assistant for VsCode {
                 );
             }
             ModeParams::Native { client_id, .. } => {
-                json!({"type": "http", "url": url, "oauth": {"clientId": client_id}})
+                json!({"type": "http", "url": p.url.as_str(), "oauth": {"clientId": client_id}})
             }
         })
     }

@@ -3,9 +3,9 @@
 //! stdio `command` + `args`, remote `serverUrl` (or `url`) + `headers`. Windsurf runs OAuth
 //! itself but reads no client id from the file.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::spec::{Assistant, Place, bearer, bridge_args, lanyard};
+use super::spec::{Assistant, Place, bridge_command, remote_with_bearer};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -47,9 +47,9 @@ impl Assistant for Windsurf {
             ModeParams::Native { .. } => {
                 return Err("Windsurf reads no OAuth client id from mcp_config.json");
             }
-            ModeParams::Bridge => json!({"command": lanyard(p), "args": bridge_args(p)}),
+            ModeParams::Bridge => bridge_command(p),
             ModeParams::Static { header, token } => {
-                json!({"serverUrl": p.url.as_str(), "headers": bearer(header, token)})
+                remote_with_bearer(p, ["serverUrl", "headers"], header, token)
             }
         })
     }

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::spec::{Assistant, Place, app_data_on, bearer, bridge_args, lanyard};
+use super::spec::{
+    Assistant, Place, app_data_on, bridge_command, oauth_client, remote_with_bearer,
+};
 use crate::ides::adapter::{EntryParams, IdeEnv, ModeParams, abs};
 use crate::ides::text::Format;
 use crate::ides::{Mode, Scope};
@@ -59,23 +61,19 @@ impl Assistant for Zed {
     }
 
     fn entry(&self, p: &EntryParams) -> Result<Value, &'static str> {
-        let url = p.url.as_str();
         Ok(match &p.mode {
             ModeParams::Helper => return Err("Zed has no headers helper"),
-            ModeParams::Bridge => json!({"command": lanyard(p), "args": bridge_args(p)}),
+            ModeParams::Bridge => bridge_command(p),
             ModeParams::Static { header, token } => {
-                json!({"url": url, "headers": bearer(header, token)})
+                remote_with_bearer(p, ["url", "headers"], header, token)
             }
             ModeParams::Native {
                 client_id,
                 client_secret,
                 ..
             } => {
-                let mut oauth = json!({"client_id": client_id});
-                if let Some(s) = client_secret {
-                    oauth["client_secret"] = json!(s);
-                }
-                json!({"url": url, "oauth": oauth})
+                let oauth = oauth_client(["client_id", "client_secret"], client_id, client_secret);
+                json!({"url": p.url.as_str(), "oauth": oauth})
             }
         })
     }
