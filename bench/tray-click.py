@@ -75,8 +75,9 @@ def sample(bus, watcher, ctx, tray_bin, menu_first=False):
 
 
 # Opening the menu to clicking an item: a quick hand takes about this long (finding the item and
-# moving the pointer there); tray-click prints the figure with and without the menu-open step.
-MENU_TO_CLICK = 0.4
+# moving the pointer there; MENU_TO_CLICK_MS changes it); tray-click prints the figure with and
+# without the menu-open step.
+MENU_TO_CLICK = float(os.environ.get("MENU_TO_CLICK_MS", "400")) / 1000
 
 
 def figures(label, times):
