@@ -31,7 +31,7 @@ pub use store::{Idp, IdpFile, IdpTokens};
 /// RFC 8693 grant type.
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// RFC 7523 grant type, the one an authorization server that takes ID-JAGs lists.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub use crate::tokens::grant::JWT_BEARER;
 /// The token type of an ID-JAG.
 pub const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
 /// The token type of an OpenID Connect ID token.

@@ -7,9 +7,8 @@ use super::JWT_BEARER;
 use super::error::EnterpriseError;
 use super::exchange::IdJag;
 use crate::discovery::AuthServerMetadata;
-use crate::tokens::grant::grant_json;
-use crate::tokens::set::{TokenResponse, now};
-use crate::tokens::{ClientCredentials, TokenError, TokenSet};
+use crate::tokens::grant::jwt_bearer_grant;
+use crate::tokens::{ClientCredentials, TokenParams, TokenSet};
 
 /// Whether the authorization server says it takes the JWT bearer grant.
 pub fn accepts_id_jag(meta: &AuthServerMetadata) -> bool {
@@ -40,42 +39,18 @@ pub async fn redeem(
             grant: JWT_BEARER,
         });
     }
-    let mut form = vec![
-        ("grant_type", JWT_BEARER.to_owned()),
-        ("assertion", jag.assertion.clone()),
-    ];
-    if let Some(r) = req.resource {
-        form.push(("resource", r.to_owned()));
-    }
-    let scope = (!req.scopes.is_empty()).then(|| req.scopes.join(" "));
-    if let Some(s) = &scope {
-        form.push(("scope", s.clone()));
-    }
-    let refused = |source: TokenError| EnterpriseError::RedeemRefused {
-        issuer: meta.issuer_str().to_owned(),
-        idp: req.idp.to_owned(),
-        source,
+    let params = TokenParams {
+        resource: req.resource.map(str::to_owned),
+        scope: (!req.scopes.is_empty()).then(|| req.scopes.join(" ")),
+        ..TokenParams::default()
     };
-    let answer = grant_json(http, &meta.token_endpoint, client, form)
+    let mut tokens = jwt_bearer_grant(http, &meta.token_endpoint, client, &jag.assertion, &params)
         .await
-        .map_err(refused)?;
-    let bad = |detail: String| {
-        refused(TokenError::BadResponse {
-            endpoint: meta.token_endpoint.clone(),
-            detail,
-        })
-    };
-    let resp: TokenResponse =
-        serde_json::from_value(answer).map_err(|e| bad(format!("not a token response ({e})")))?;
-    if resp.access_token.is_empty() {
-        return Err(bad("empty access_token".into()));
-    }
-    if let Some(t) = &resp.token_type
-        && !t.eq_ignore_ascii_case("bearer")
-    {
-        return Err(bad(format!("token_type \"{t}\" is not Bearer")));
-    }
-    let mut tokens = TokenSet::from_response(resp, now(), scope.as_deref(), None);
+        .map_err(|source| EnterpriseError::RedeemRefused {
+            issuer: meta.issuer_str().to_owned(),
+            idp: req.idp.to_owned(),
+            source,
+        })?;
     // No refresh token is needed: a new ID-JAG renews it while the IdP session lives, so the
     // engine renews it ahead of its expiry like a refreshable one.
     tokens.reissuable = true;

@@ -11,6 +11,8 @@ pub mod workload;
 use url::Url;
 
 use super::endpoint::{self, ClientCredentials, TokenAuthMethod, TokenError, TokenParams};
+pub use super::grant::JWT_BEARER;
+use super::grant::{grant_tokens, jwt_bearer_grant};
 use super::set::{TokenSet, now};
 use crate::discovery::AuthServerMetadata;
 use crate::error::UserFacing;
@@ -18,8 +20,6 @@ use crate::servers::MachineGrant;
 pub use signing_key::{KeyError, SigningKey};
 pub use workload::WorkloadError;
 
-/// RFC 7523 §2.1 grant type.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// RFC 7523 §2.2 client assertion type.
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -184,38 +184,7 @@ pub async fn client_credentials_grant(
 ) -> Result<TokenSet, TokenError> {
     let mut form = vec![("grant_type", "client_credentials".to_owned())];
     form.extend(extra);
-    endpoint::add_params(&mut form, params);
-    let resp = endpoint::post_form(http, token_endpoint, client, form).await?;
-    Ok(TokenSet::from_response(
-        resp,
-        now(),
-        params.scope.as_deref(),
-        None,
-    ))
-}
-
-/// RFC 7523 §2.1 JWT-bearer grant: `assertion` with `resource` and `scope`; the client named
-/// (`client_id`, or its own authentication) only when it has an id. Also what an ID-JAG is
-/// redeemed with.
-pub async fn jwt_bearer_grant(
-    http: &reqwest::Client,
-    token_endpoint: &Url,
-    client: &ClientCredentials,
-    assertion: &str,
-    params: &TokenParams,
-) -> Result<TokenSet, TokenError> {
-    let mut form = vec![
-        ("grant_type", JWT_BEARER.to_owned()),
-        ("assertion", assertion.to_owned()),
-    ];
-    endpoint::add_params(&mut form, params);
-    let resp = endpoint::post_form(http, token_endpoint, client, form).await?;
-    Ok(TokenSet::from_response(
-        resp,
-        now(),
-        params.scope.as_deref(),
-        None,
-    ))
+    grant_tokens(http, token_endpoint, client, form, params).await
 }
 
 /// A new token for a saved machine server (its secret from the keychain, its key or workload
