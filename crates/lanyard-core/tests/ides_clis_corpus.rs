@@ -8,47 +8,15 @@
 // the tests that call it (clippy.toml allows unwrap/expect only inside #[test] functions).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{World, corpus, params, world};
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use lanyard_core::ides::manage::{ConnectRequest, EntryState, Manager};
-use lanyard_core::ides::records::RecordsFile;
-use lanyard_core::ides::text;
-use lanyard_core::ides::{EntryParams, Ide, IdeEnv, IdeError, Mode, ModeParams, Scope};
-use lanyard_core::paths::Paths;
+use lanyard_core::ides::{Ide, Mode, ModeParams, Scope};
 use serde_json::{Value, json};
-
-fn corpus(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/corpus")
-        .join(name);
-    fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-struct World {
-    dir: tempfile::TempDir,
-    manager: Manager,
-}
-
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    fs::create_dir_all(&home).unwrap();
-    let mut env = IdeEnv::at_home(home.clone());
-    env.set_var("XDG_CONFIG_HOME", home.join("xdg"));
-    let mut manager = Manager::new(env, RecordsFile::new(Paths::at(dir.path().join("state"))));
-    manager.judge = false;
-    World { dir, manager }
-}
-
-fn params(mode: ModeParams) -> EntryParams {
-    EntryParams {
-        name: "gateway".into(),
-        url: url::Url::parse("https://gw.example.com/mcp").unwrap(),
-        lanyard: PathBuf::from("/opt/Lanyard App/bin/lanyard"),
-        mode,
-    }
-}
 
 fn modes() -> Vec<ModeParams> {
     vec![
@@ -66,49 +34,9 @@ fn modes() -> Vec<ModeParams> {
     ]
 }
 
-/// Connect in every mode the assistant offers, check the entry and that only it changed, then
-/// disconnect and check the bytes came back. Returns the modes that were refused.
+/// The modes the assistant refused, after [`common::roundtrip`] in every mode of [`modes`].
 fn roundtrip(w: &World, ide: Ide, scope: Scope, original: &str) -> Vec<Mode> {
-    let loc = ide.location(&w.manager.env, &scope).unwrap();
-    fs::create_dir_all(loc.file.parent().unwrap()).unwrap();
-    fs::write(&loc.file, original).unwrap();
-    let mut refused = Vec::new();
-    for mode in modes() {
-        let p = params(mode.clone());
-        let Ok(desired) = ide.entry(&p) else {
-            refused.push(mode.mode());
-            continue;
-        };
-        let req = ConnectRequest {
-            ide,
-            scope: scope.clone(),
-            params: p,
-        };
-        if matches!(scope, Scope::Project(_)) && req.params.mode.carries_secret() {
-            assert!(matches!(
-                w.manager.connect(&req),
-                Err(IdeError::SharedFile { .. })
-            ));
-            assert_eq!(fs::read_to_string(&loc.file).unwrap(), original);
-            continue;
-        }
-        assert!(w.manager.connect(&req).unwrap().written);
-        let after = fs::read_to_string(&loc.file).unwrap();
-        let entry = text::get(loc.format, &after, &loc.container, "gateway")
-            .unwrap()
-            .expect("entry written");
-        assert_eq!(entry, Value::Object(desired), "{ide:?} {mode:?}");
-        assert!(!w.manager.connect(&req).unwrap().written, "idempotent");
-        let c = w.manager.records.load().unwrap().connections[0].clone();
-        assert_eq!(w.manager.inspect(&c, Some(&req.params)), EntryState::Ok);
-        w.manager.disconnect("gateway", Some(&[ide])).unwrap();
-        assert_eq!(
-            fs::read_to_string(&loc.file).unwrap(),
-            original,
-            "{ide:?} {mode:?}: not byte-identical after disconnect; with the entry it was:\n{after}"
-        );
-    }
-    refused
+    common::roundtrip(w, ide, scope, Some(original), &modes()).refused
 }
 
 fn entry(ide: Ide, mode: ModeParams) -> Value {
@@ -121,7 +49,7 @@ fn gemini_settings_roundtrip_in_both_scopes_and_native_mode_names_the_redirect()
     let seed = corpus("gemini-settings.json");
     let refused = roundtrip(&w, Ide::Gemini, Scope::User, &seed);
     assert_eq!(refused, vec![Mode::Helper]);
-    let project = w.dir.path().join("proj");
+    let project = w.home.join("proj");
     fs::create_dir_all(&project).unwrap();
     roundtrip(&w, Ide::Gemini, Scope::Project(project.clone()), &seed);
     assert!(project.join(".gemini/settings.json").is_file());
@@ -151,7 +79,7 @@ fn copilot_config_roundtrips_a_crlf_jsonc_file_and_refuses_helper_and_native() {
     let seed = corpus("copilot-mcp-config.json");
     let refused = roundtrip(&w, Ide::Copilot, Scope::User, &seed);
     assert_eq!(refused, vec![Mode::Helper, Mode::Native]);
-    let project = w.dir.path().join("proj");
+    let project = w.home.join("proj");
     fs::create_dir_all(&project).unwrap();
     roundtrip(&w, Ide::Copilot, Scope::Project(project.clone()), &seed);
     assert_eq!(
@@ -199,7 +127,7 @@ fn opencode_config_roundtrips_and_prefers_an_existing_jsonc_file() {
     let seed = corpus("opencode.jsonc");
     let refused = roundtrip(&w, Ide::Opencode, Scope::User, &seed);
     assert_eq!(refused, vec![Mode::Helper]);
-    let project = w.dir.path().join("proj");
+    let project = w.home.join("proj");
     fs::create_dir_all(&project).unwrap();
     roundtrip(&w, Ide::Opencode, Scope::Project(project), &seed);
     assert_eq!(
@@ -221,7 +149,7 @@ fn amp_settings_roundtrip_under_the_dotted_key() {
     assert_eq!(refused, vec![Mode::Helper, Mode::Native]);
     let loc = Ide::Amp.location(&w.manager.env, &Scope::User).unwrap();
     assert_eq!(loc.container, vec!["amp.mcpServers".to_owned()]);
-    let project = w.dir.path().join("proj");
+    let project = w.home.join("proj");
     fs::create_dir_all(&project).unwrap();
     roundtrip(&w, Ide::Amp, Scope::Project(project), &seed);
 }

@@ -7,52 +7,18 @@
 // the tests that call it (clippy.toml allows unwrap/expect only inside #[test] functions).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{World, corpus, params, world};
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use lanyard_core::ides::manage::{ConnectRequest, EntryState, Manager};
-use lanyard_core::ides::records::{ConnectionStatus, RecordsFile};
+use lanyard_core::ides::manage::{ConnectRequest, EntryState};
+use lanyard_core::ides::records::ConnectionStatus;
 use lanyard_core::ides::text::{self, Format};
-use lanyard_core::ides::{EntryParams, Ide, IdeEnv, IdeError, ModeParams, Scope};
-use lanyard_core::paths::Paths;
+use lanyard_core::ides::{Ide, IdeError, ModeParams, Scope};
 use serde_json::json;
-
-fn corpus(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/corpus")
-        .join(name);
-    fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    home: PathBuf,
-    manager: Manager,
-}
-
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    fs::create_dir_all(&home).unwrap();
-    let mut env = IdeEnv::at_home(home.clone());
-    env.codex_home = Some(home.join(".codex"));
-    let mut manager = Manager::new(env, RecordsFile::new(Paths::at(dir.path().join("state"))));
-    manager.judge = false;
-    World {
-        _dir: dir,
-        home,
-        manager,
-    }
-}
-
-fn params(mode: ModeParams) -> EntryParams {
-    EntryParams {
-        name: "gateway".into(),
-        url: url::Url::parse("https://gw.example.com/mcp").unwrap(),
-        lanyard: PathBuf::from("/opt/Lanyard App/bin/lanyard"),
-        mode,
-    }
-}
 
 fn modes() -> Vec<ModeParams> {
     vec![
@@ -74,67 +40,9 @@ fn file_of(w: &World, ide: Ide) -> PathBuf {
     ide.location(&w.manager.env, &Scope::User).unwrap().file
 }
 
-/// Connect, check only our entry changed, disconnect, check the bytes came back.
+/// [`common::roundtrip`] in every mode of [`modes`].
 fn roundtrip(w: &World, ide: Ide, scope: Scope, original: Option<&str>) {
-    let loc = ide.location(&w.manager.env, &scope).unwrap();
-    match original {
-        Some(o) => {
-            fs::create_dir_all(loc.file.parent().unwrap()).unwrap();
-            fs::write(&loc.file, o).unwrap();
-        }
-        None => {
-            let _ = fs::remove_file(&loc.file);
-        }
-    }
-    for mode in modes() {
-        let p = params(mode.clone());
-        let Ok(desired) = ide.entry(&p) else {
-            continue; // mode not offered by this assistant (Cursor has no helper)
-        };
-        let req = ConnectRequest {
-            ide,
-            scope: scope.clone(),
-            params: p,
-        };
-        if matches!(scope, Scope::Project(_)) && req.params.mode.carries_secret() {
-            // A project file is meant to be committed: no token or secret goes there.
-            let before = fs::read(&loc.file).ok();
-            assert!(matches!(
-                w.manager.connect(&req),
-                Err(IdeError::SharedFile { .. })
-            ));
-            assert_eq!(fs::read(&loc.file).ok(), before, "nothing written");
-            continue;
-        }
-        let report = w.manager.connect(&req).unwrap();
-        assert!(report.written);
-        let after = fs::read_to_string(&loc.file).unwrap();
-        let entry = text::get(loc.format, &after, &loc.container, "gateway")
-            .unwrap()
-            .expect("entry written");
-        assert_eq!(
-            entry,
-            serde_json::Value::Object(desired),
-            "{ide:?} {mode:?}"
-        );
-        // Connecting again changes nothing.
-        assert!(!w.manager.connect(&req).unwrap().written);
-        let c = w.manager.records.load().unwrap().connections[0].clone();
-        assert_eq!(w.manager.inspect(&c, Some(&req.params)), EntryState::Ok);
-
-        w.manager.disconnect("gateway", Some(&[ide])).unwrap();
-        match original {
-            Some(o) => assert_eq!(
-                fs::read_to_string(&loc.file).unwrap(),
-                o,
-                "{ide:?} {mode:?}: not byte-identical after disconnect; with entry it was:\n{after}"
-            ),
-            None => assert!(
-                !loc.file.exists(),
-                "a file Lanyard created is removed again"
-            ),
-        }
-    }
+    common::roundtrip(w, ide, scope, original, &modes());
 }
 
 #[test]

@@ -8,52 +8,17 @@
 // the tests that call it (clippy.toml allows unwrap/expect only inside #[test] functions).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{World, corpus, params, world};
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use lanyard_core::ides::manage::{ConnectRequest, EntryState, Manager};
-use lanyard_core::ides::records::RecordsFile;
+use lanyard_core::ides::manage::ConnectRequest;
 use lanyard_core::ides::text;
-use lanyard_core::ides::{EntryParams, Ide, IdeEnv, IdeError, ModeParams, Scope};
-use lanyard_core::paths::Paths;
-use serde_json::{Value, json};
-
-fn corpus(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/corpus")
-        .join(name);
-    fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    home: PathBuf,
-    manager: Manager,
-}
-
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    fs::create_dir_all(&home).unwrap();
-    let mut env = IdeEnv::at_home(home.clone());
-    env.set_var("XDG_CONFIG_HOME", home.join("xdg"));
-    let mut manager = Manager::new(env, RecordsFile::new(Paths::at(dir.path().join("state"))));
-    manager.judge = false;
-    World {
-        _dir: dir,
-        home,
-        manager,
-    }
-}
-
-fn params(mode: ModeParams) -> EntryParams {
-    EntryParams {
-        name: "gateway".into(),
-        url: url::Url::parse("https://gw.example.com/mcp").unwrap(),
-        lanyard: PathBuf::from("/opt/Lanyard App/bin/lanyard"),
-        mode,
-    }
-}
+use lanyard_core::ides::{Ide, IdeEnv, IdeError, ModeParams, Scope};
+use serde_json::json;
 
 fn modes() -> Vec<ModeParams> {
     vec![
@@ -76,97 +41,9 @@ fn modes() -> Vec<ModeParams> {
     ]
 }
 
-/// Connects in every mode `ide` offers, checking the entry and that nothing else moved, then
-/// disconnects and checks the bytes came back. Returns the modes that were offered.
+/// The modes the assistant took, after [`common::roundtrip`] in every mode of [`modes`].
 fn roundtrip(w: &World, ide: Ide, scope: Scope, original: Option<&str>) -> Vec<ModeParams> {
-    let loc = ide.location(&w.manager.env, &scope).unwrap();
-    match original {
-        Some(o) => {
-            fs::create_dir_all(loc.file.parent().unwrap()).unwrap();
-            fs::write(&loc.file, o).unwrap();
-        }
-        None => {
-            let _ = fs::remove_file(&loc.file);
-        }
-    }
-    let mut offered = Vec::new();
-    for mode in modes() {
-        let req = ConnectRequest {
-            ide,
-            scope: scope.clone(),
-            params: params(mode.clone()),
-        };
-        let Ok(desired) = ide.entry(&req.params) else {
-            // Refused before anything is written.
-            let before = fs::read(&loc.file).ok();
-            // (A secret bound for a project file is refused for that first.)
-            assert!(
-                matches!(
-                    w.manager.connect(&req),
-                    Err(IdeError::ModeUnsupported { .. } | IdeError::SharedFile { .. })
-                ),
-                "{ide:?} {mode:?}"
-            );
-            assert_eq!(fs::read(&loc.file).ok(), before, "nothing written");
-            continue;
-        };
-        if matches!(scope, Scope::Project(_)) && req.params.mode.carries_secret() {
-            assert!(matches!(
-                w.manager.connect(&req),
-                Err(IdeError::SharedFile { .. })
-            ));
-            continue;
-        }
-        offered.push(mode.clone());
-        assert!(w.manager.connect(&req).unwrap().written, "{ide:?} {mode:?}");
-        let after = fs::read_to_string(&loc.file).unwrap();
-        let entry = text::get(loc.format, &after, &loc.container, "gateway")
-            .unwrap()
-            .expect("entry written");
-        assert_eq!(entry, Value::Object(desired), "{ide:?} {mode:?}");
-        assert!(!w.manager.connect(&req).unwrap().written, "connect again");
-        let c = w.manager.records.load().unwrap().connections[0].clone();
-        assert_eq!(w.manager.inspect(&c, Some(&req.params)), EntryState::Ok);
-        if let Some(o) = original {
-            assert_only_our_entry_differs(loc.format, o, &after, &loc.container);
-        }
-
-        w.manager.disconnect("gateway", Some(&[ide])).unwrap();
-        match original {
-            Some(o) => assert_eq!(
-                fs::read_to_string(&loc.file).unwrap(),
-                o,
-                "{ide:?} {mode:?}: not byte-identical after disconnect; with the entry it was:\n{after}"
-            ),
-            None => assert!(!loc.file.exists(), "a file Lanyard created is removed"),
-        }
-    }
-    offered
-}
-
-/// Every value of the document but our entry is what it was.
-fn assert_only_our_entry_differs(format: text::Format, before: &str, after: &str, c: &[String]) {
-    let servers = |t: &str| {
-        let mut v = text::get(format, t, &c[..c.len() - 1], &c[c.len() - 1])
-            .unwrap()
-            .unwrap_or(json!({}));
-        if let Some(m) = v.as_object_mut() {
-            m.remove("gateway");
-        }
-        v
-    };
-    assert_eq!(servers(before), servers(after), "another server changed");
-    let lines_before: Vec<&str> = before.lines().collect();
-    for line in after.lines().filter(|l| !l.contains("gateway")) {
-        if !lines_before.contains(&line) && !line.trim().is_empty() {
-            // Only lines of our entry (its keys, brackets and values) may be new.
-            let t = line.trim().trim_end_matches(',');
-            assert!(
-                t.starts_with('"') || t.starts_with('}') || t.starts_with(']') || t == "{",
-                "an unexpected new line {line:?} in:\n{after}"
-            );
-        }
-    }
+    common::roundtrip(w, ide, scope, original, &modes()).offered
 }
 
 fn ids(modes: &[ModeParams]) -> Vec<&'static str> {
