@@ -6,21 +6,15 @@
 //! session without a GitHub sign-in) shows the entry as it parsed it. Every file starts as a real-world-shaped one and comes back byte for
 //! byte on disconnect.
 
-use std::path::Path;
-
 use lanyard_e2e::{Run, Sandbox, Value, World, json};
 
 use crate::ides_clis::{cli, sandbox_with_server};
+use crate::ides_common::{assert_disconnect_restores, row, seed};
 
-/// Writes `text` to `file` (creating its folder) and returns it.
-fn seed(file: &Path, text: &str) -> String {
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, text).unwrap();
-    text.to_owned()
-}
-
-/// The CLIs never reach a vendor: no update checks, no telemetry, npm only at a closed port.
-fn offline(sandbox: &mut Sandbox) {
+/// A sandbox with the world's server added as `gw`, whose CLIs never reach a vendor: no update
+/// checks, no telemetry, npm only at a closed port.
+fn offline_sandbox(world: &World) -> Sandbox {
+    let mut sandbox = sandbox_with_server(world);
     for (k, v) in [
         ("npm_config_registry", "http://127.0.0.1:9/"),
         ("npm_config_offline", "true"),
@@ -35,6 +29,7 @@ fn offline(sandbox: &mut Sandbox) {
     ] {
         sandbox.set_env(k, v);
     }
+    sandbox
 }
 
 fn connect(sandbox: &Sandbox, args: &[&str]) -> Value {
@@ -63,21 +58,10 @@ fn assert_line(run: &Run, name: &str, wanted: &[&str]) {
     );
 }
 
-#[track_caller]
-fn assert_restored(file: &Path, seed: &str) {
-    assert_eq!(
-        std::fs::read_to_string(file).unwrap(),
-        seed,
-        "{} not given back byte for byte",
-        file.display()
-    );
-}
-
 #[test]
 fn gemini_cli_connects_through_the_bridge_and_with_a_static_header() {
     let world = World::start(json!({})).expect("world starts");
-    let mut sandbox = sandbox_with_server(&world);
-    offline(&mut sandbox);
+    let sandbox = offline_sandbox(&world);
     let home = sandbox.home();
     let file = home.join(".gemini/settings.json");
     // Gemini reads comments but refuses trailing commas. Its keys are current ones: 0.61.0
@@ -112,8 +96,7 @@ fn gemini_cli_connects_through_the_bridge_and_with_a_static_header() {
     eprintln!("$ gemini mcp list\n{}", list.output());
     assert_line(&list, "gw", &["(http)", "- Connected"]);
 
-    sandbox.lanyard(&["disconnect", "gw"]).assert_ok();
-    assert_restored(&file, &seed_text);
+    assert_disconnect_restores(&sandbox, &[(&file, &seed_text)]);
 }
 
 /// Drops `//` line comments (the seeds' only comments) so serde can read the file.
@@ -127,8 +110,7 @@ pub(crate) fn strip_comments(text: &str) -> String {
 #[test]
 fn copilot_cli_reads_the_bridge_and_static_entries_and_the_project_file() {
     let world = World::start(json!({})).expect("world starts");
-    let mut sandbox = sandbox_with_server(&world);
-    offline(&mut sandbox);
+    let sandbox = offline_sandbox(&world);
     let file = sandbox.home().join(".copilot/mcp-config.json");
     let seed_text = seed(
         &file,
@@ -180,8 +162,7 @@ fn copilot_cli_reads_the_bridge_and_static_entries_and_the_project_file() {
     );
     assert!(project.join(".github/mcp.json").is_file());
 
-    sandbox.lanyard(&["disconnect", "gw"]).assert_ok();
-    assert_restored(&file, &seed_text);
+    assert_disconnect_restores(&sandbox, &[(&file, &seed_text)]);
     assert!(!project.join(".github/mcp.json").exists());
     let get = cli(&sandbox, "copilot", &["mcp", "get", "gw", "--json"]);
     assert!(!get.ok(), "gone after disconnect:\n{}", get.describe());
@@ -190,8 +171,7 @@ fn copilot_cli_reads_the_bridge_and_static_entries_and_the_project_file() {
 #[test]
 fn opencode_connects_through_the_bridge_and_with_a_static_header() {
     let world = World::start(json!({})).expect("world starts");
-    let mut sandbox = sandbox_with_server(&world);
-    offline(&mut sandbox);
+    let sandbox = offline_sandbox(&world);
     let file = sandbox.config_home().join("opencode/opencode.jsonc");
     let seed_text = seed(
         &file,
@@ -221,15 +201,13 @@ fn opencode_connects_through_the_bridge_and_with_a_static_header() {
     eprintln!("$ opencode mcp list\n{}", list.output());
     assert_line(&list, "gw", &["✓", "connected"]);
 
-    sandbox.lanyard(&["disconnect", "gw"]).assert_ok();
-    assert_restored(&file, &seed_text);
+    assert_disconnect_restores(&sandbox, &[(&file, &seed_text)]);
 }
 
 #[test]
 fn amp_connects_through_the_bridge_and_with_a_static_header() {
     let world = World::start(json!({})).expect("world starts");
-    let mut sandbox = sandbox_with_server(&world);
-    offline(&mut sandbox);
+    let sandbox = offline_sandbox(&world);
     let file = sandbox.config_home().join("amp/settings.json");
     let seed_text = seed(
         &file,
@@ -254,8 +232,7 @@ fn amp_connects_through_the_bridge_and_with_a_static_header() {
     let doctor = amp_doctor(&sandbox);
     assert_line(&doctor, "gw", &["connected (1 tools: echo)"]);
 
-    sandbox.lanyard(&["disconnect", "gw"]).assert_ok();
-    assert_restored(&file, &seed_text);
+    assert_disconnect_restores(&sandbox, &[(&file, &seed_text)]);
 }
 
 fn amp_doctor(sandbox: &Sandbox) -> Run {
@@ -270,27 +247,16 @@ fn amp_doctor(sandbox: &Sandbox) -> Run {
 #[test]
 fn lanyard_ides_lists_the_cli_assistants_as_detected_and_connected() {
     let world = World::start(json!({})).expect("world starts");
-    let mut sandbox = sandbox_with_server(&world);
-    offline(&mut sandbox);
+    let sandbox = offline_sandbox(&world);
     connect(&sandbox, &["--ide", "gemini,copilot,opencode,amp"]);
     let run = sandbox.lanyard(&["ides", "--json"]);
     run.assert_ok();
     let overview = run.json().unwrap();
     for id in ["gemini", "copilot", "opencode", "amp"] {
-        let a = overview["assistants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["ide"] == json!(id))
-            .unwrap_or_else(|| panic!("{id} missing: {overview}"));
+        let a = row(&overview, "assistants", id);
         assert_eq!(a["installed"], json!(true), "{a}");
         assert!(a["cli"].as_str().is_some_and(|c| c.ends_with(id)), "{a}");
-        let c = overview["connections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["ide"] == json!(id))
-            .unwrap_or_else(|| panic!("no {id} connection: {overview}"));
+        let c = row(&overview, "connections", id);
         assert_eq!(c["state"]["state"], json!("ok"), "{c}");
         assert_eq!(c["mode"], json!("bridge"), "{c}");
     }
@@ -316,8 +282,7 @@ fn lanyard_ides_lists_the_cli_assistants_as_detected_and_connected() {
 #[test]
 fn the_watcher_repairs_a_gemini_static_token_and_an_opencode_bridge_entry() {
     let world = World::start(json!({})).expect("world starts");
-    let mut sandbox = sandbox_with_server(&world);
-    offline(&mut sandbox);
+    let sandbox = offline_sandbox(&world);
     connect(&sandbox, &["--ide", "gemini", "--mode", "static"]);
     connect(&sandbox, &["--ide", "opencode"]);
     let token = crate::core_common::token_ok(&sandbox, "gw");

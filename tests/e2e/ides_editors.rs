@@ -6,11 +6,12 @@
 //! as a real-world-shaped one (comments, other servers, odd indentation) and comes back byte for
 //! byte on disconnect.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lanyard_e2e::{Run, Sandbox, Value, World, json, lanyard_bin, tests_dir};
 
 use crate::core_common::add_ok;
+use crate::ides_common::{assert_disconnect_restores, row, seed};
 
 /// A sandbox with the world's `demo` server added as `gw`.
 fn sandbox_with_gw(world: &World) -> Sandbox {
@@ -42,13 +43,6 @@ fn judge(sandbox: &Sandbox, assistant: &str, file: &Path) -> Value {
     verdict
 }
 
-/// Writes `text` to `file` (creating its folder) and returns it.
-fn seed(file: &Path, text: &str) -> String {
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, text).unwrap();
-    text.to_owned()
-}
-
 #[track_caller]
 fn connect(sandbox: &Sandbox, args: &[&str]) -> Run {
     let mut all = vec!["connect", "gw"];
@@ -58,18 +52,14 @@ fn connect(sandbox: &Sandbox, args: &[&str]) -> Run {
     run
 }
 
-/// `lanyard disconnect gw` gives every file back as it was.
+/// `lanyard connect gw ARGS` fails, saying `why`.
 #[track_caller]
-fn assert_disconnect_restores(sandbox: &Sandbox, files: &[(&PathBuf, &str)]) {
-    sandbox.lanyard(&["disconnect", "gw"]).assert_ok();
-    for (file, before) in files {
-        assert_eq!(
-            std::fs::read_to_string(file).unwrap(),
-            *before,
-            "{} changed beyond Lanyard's entry",
-            file.display()
-        );
-    }
+fn assert_refused(sandbox: &Sandbox, args: &[&str], why: &str) {
+    let mut all = vec!["connect", "gw"];
+    all.extend_from_slice(args);
+    let run = sandbox.lanyard(&all);
+    run.assert_failed();
+    assert!(run.output().contains(why), "{}", run.describe());
 }
 
 fn lanyard() -> String {
@@ -137,21 +127,17 @@ fn vscode_user_and_workspace_entries_pass_vscodes_own_parser_and_schema_in_every
         entry["headers"]["Authorization"],
         json!(format!("Bearer {token}"))
     );
-    let refused = sandbox.lanyard(&[
-        "connect",
-        "gw",
-        "--ide",
-        "vscode",
-        "--mode",
-        "static",
-        "--project",
-        &project_arg,
-    ]);
-    refused.assert_failed();
-    assert!(
-        refused.output().contains("meant to be committed"),
-        "{}",
-        refused.describe()
+    assert_refused(
+        &sandbox,
+        &[
+            "--ide",
+            "vscode",
+            "--mode",
+            "static",
+            "--project",
+            &project_arg,
+        ],
+        "meant to be committed",
     );
 
     // Native: VS Code runs OAuth itself with the client id; no client secret in the file.
@@ -234,21 +220,10 @@ fn windsurf_gets_the_bridge_in_strict_json_that_vscodes_importer_reads_as_one() 
     );
     assert!(entry.get("command").is_none(), "{entry}");
 
-    let refused = sandbox.lanyard(&[
-        "connect",
-        "gw",
-        "--ide",
-        "windsurf",
-        "--mode",
-        "native",
-        "--client-id",
-        "x",
-    ]);
-    refused.assert_failed();
-    assert!(
-        refused.output().contains("Windsurf"),
-        "{}",
-        refused.describe()
+    assert_refused(
+        &sandbox,
+        &["--ide", "windsurf", "--mode", "native", "--client-id", "x"],
+        "Windsurf",
     );
 
     assert_disconnect_restores(&sandbox, &[(&file, &before)]);
@@ -390,21 +365,17 @@ fn claude_desktop_starts_the_written_command_as_an_mcp_server_for_the_sdk_stdio_
     );
 
     for mode in ["helper", "static", "native"] {
-        let refused = sandbox.lanyard(&[
-            "connect",
-            "gw",
-            "--ide",
-            "claude-desktop",
-            "--mode",
-            mode,
-            "--client-id",
-            "x",
-        ]);
-        refused.assert_failed();
-        assert!(
-            refused.output().contains("Claude Desktop"),
-            "{mode}: {}",
-            refused.describe()
+        assert_refused(
+            &sandbox,
+            &[
+                "--ide",
+                "claude-desktop",
+                "--mode",
+                mode,
+                "--client-id",
+                "x",
+            ],
+            "Claude Desktop",
         );
     }
 
@@ -484,12 +455,7 @@ fn lanyard_ides_lists_the_editors_as_detected_and_their_entries_as_connected() {
 
     let v = overview(&sandbox);
     for id in ["vscode", "windsurf", "zed", "claude-desktop"] {
-        let c = v["connections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["ide"] == json!(id))
-            .unwrap_or_else(|| panic!("no {id} connection: {v}"));
+        let c = row(&v, "connections", id);
         assert_eq!(c["state"]["state"], json!("ok"), "{c}");
         assert_eq!(c["mode"], json!("bridge"), "{c}");
     }
