@@ -84,12 +84,7 @@ impl Assistant for Codex {
     }
 
     fn judge_args(&self, name: &str) -> Option<Vec<String>> {
-        Some(vec![
-            "mcp".into(),
-            "get".into(),
-            name.into(),
-            "--json".into(),
-        ])
+        Some(["mcp", "get", name, "--json"].map(String::from).into())
     }
 
     /// Codex refuses to start when CODEX_HOME does not exist, and reads a project's

@@ -72,12 +72,7 @@ impl Assistant for Copilot {
     }
 
     fn judge_args(&self, name: &str) -> Option<Vec<String>> {
-        Some(vec![
-            "mcp".into(),
-            "get".into(),
-            name.into(),
-            "--json".into(),
-        ])
+        Some(["mcp", "get", name, "--json"].map(String::from).into())
     }
 
     fn prepare_scratch(
