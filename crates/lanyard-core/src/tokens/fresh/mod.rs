@@ -135,23 +135,25 @@ pub fn client_credentials(
     secrets: &dyn SecretStore,
 ) -> Result<ClientCredentials, FreshError> {
     let supported = &server.auth_server.token_endpoint_auth_methods_supported;
+    // A client given with the server: its secret, if it has one, saved under the server's name.
+    let with_saved_secret = |client_id: String, has_secret: bool| {
+        let secret = if has_secret {
+            secrets.get(&store::server_secret_key(&server.name))?
+        } else {
+            None
+        };
+        let method = TokenAuthMethod::choose(supported, secret.is_some(), None);
+        Ok(ClientCredentials {
+            client_id,
+            secret,
+            method,
+        })
+    };
     match &server.client {
         ClientSource::PreRegistered {
             client_id,
             has_secret,
-        } => {
-            let secret = if *has_secret {
-                secrets.get(&store::server_secret_key(&server.name))?
-            } else {
-                None
-            };
-            let method = TokenAuthMethod::choose(supported, secret.is_some(), None);
-            Ok(ClientCredentials {
-                client_id: client_id.clone(),
-                secret,
-                method,
-            })
-        }
+        } => with_saved_secret(client_id.clone(), *has_secret),
         ClientSource::MetadataDocument { client_id } => Ok(ClientCredentials {
             client_id: client_id.to_string(),
             secret: None,
@@ -163,19 +165,7 @@ pub fn client_credentials(
             client_id,
             has_secret,
             ..
-        } => {
-            let secret = if *has_secret {
-                secrets.get(&store::server_secret_key(&server.name))?
-            } else {
-                None
-            };
-            let method = TokenAuthMethod::choose(supported, secret.is_some(), None);
-            Ok(ClientCredentials {
-                client_id: client_id.clone().unwrap_or_default(),
-                secret,
-                method,
-            })
-        }
+        } => with_saved_secret(client_id.clone().unwrap_or_default(), *has_secret),
         ClientSource::Dynamic => {
             let reg = state
                 .registration(&server.auth_server.issuer)
