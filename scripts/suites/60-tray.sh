@@ -88,19 +88,20 @@ run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/noti
 use_home "$tmp/home"
 
 # One WebDriver flow, in a fresh home per attempt: WebKitWebDriver sometimes drops its connection
-# mid-test under Xvfb (about one run in five here, with the app still running fine); one retry
-# is made, and shown. Usage: webdriver_flow HOME_PREFIX SCRIPT.
+# mid-test under Xvfb, with the app still running fine (about one run in five on a quiet machine;
+# up to every other run while other builds load both cores); two retries are made, and shown.
+# Usage: webdriver_flow HOME_PREFIX SCRIPT.
 webdriver_flow() {
   local prefix="$1" script="$2" attempt out
-  for attempt in 1 2; do
+  for attempt in 1 2 3; do
     use_home "$tmp/$prefix$attempt"
     out="$tmp/$prefix.out"
     tests/tray/webdriver/run.sh "$tray" "$shots" "$script" >"$out" 2>&1
-    if grep -q "^[0-9]* passed, 0 failed$" "$out" || [ "$attempt" = 2 ] || ! grep -q "RemoteDisconnected\|ConnectionReset\|timed out" "$out"; then
+    if grep -q "^[0-9]* passed, 0 failed$" "$out" || [ "$attempt" = 3 ] || ! grep -q "RemoteDisconnected\|ConnectionReset\|timed out" "$out"; then
       run_test cat "$out"
       break
     fi
-    echo "(WebDriver connection dropped; retrying once in a fresh home)"
+    echo "(WebDriver connection dropped; retrying in a fresh home)"
     grep -E '^(PASS|FAIL)' "$out"
   done
 }
@@ -110,8 +111,7 @@ if [ -x tests/tray/webdriver/run.sh ] && command -v tauri-driver >/dev/null 2>&1
   webdriver_flow home-wd flow.py
   echo "== lanyard://add link: nothing contacted before consent, cancel, issuer warning"
   webdriver_flow home-link deeplink.py
-  use_home "$tmp/home-wd1"
-  [ -d "$tmp/home-wd2" ] && use_home "$tmp/home-wd2"
+  for attempt in 1 2 3; do [ -d "$tmp/home-wd$attempt" ] && use_home "$tmp/home-wd$attempt"; done
   echo "== the tray menu shows the added server"
   run_test xvfb-run -a -s "-screen 0 1280x900x24" /usr/bin/python3 tests/tray/sni_host.py --shots "$shots" --expect-server demo -- "$tray"
   echo "== the dashboard at a glance: three servers, switches, keyboard, axe-core (light theme)"
