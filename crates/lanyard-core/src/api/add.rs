@@ -15,7 +15,7 @@ use crate::Error;
 use crate::discovery::Discovery;
 use crate::mcp::{McpClient, McpError, Tool};
 use crate::registration::ClientOptions;
-use crate::servers::{ClientSource, Quirks, Server, ServerStatus, State, StateError};
+use crate::servers::{ClientSource, Quirks, Server, ServerStatus, State, StateError, StateFile};
 use crate::tokens::set::now;
 use crate::tokens::store;
 use crate::tokens::{self as tok, TokenSet};
@@ -92,6 +92,50 @@ pub(super) fn parse_url(s: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// The URL and the name of a server to add: the name the user gave (valid and free) or one
+/// made from the URL; refused when a saved server has that URL already.
+pub(super) fn url_and_name(
+    state_file: &StateFile,
+    url: &str,
+    name: Option<&str>,
+) -> Result<(Url, String), Error> {
+    let url = parse_url(url)?;
+    let st = state_file.load()?;
+    if let Some(existing) = st.servers.iter().find(|s| s.url == url) {
+        return Err(FlowError::AlreadyAdded {
+            url: url.to_string(),
+            name: existing.name.clone(),
+        }
+        .into());
+    }
+    let name = match name {
+        Some(n) if !valid_name(n) => return Err(FlowError::BadName(n.to_owned()).into()),
+        Some(n) if st.server(n).is_some() => {
+            return Err(StateError::NameTaken(n.to_owned()).into());
+        }
+        Some(n) => n.to_owned(),
+        None => unique_name(&st, &derive_name(&url)),
+    };
+    Ok((url, name))
+}
+
+/// Put the new `server` in the state, unless another process saved one of its name or URL
+/// since [`url_and_name`] checked.
+pub(super) fn put_new(st: &mut State, server: &Server) -> Result<(), Error> {
+    if st.server(&server.name).is_some() {
+        return Err(StateError::NameTaken(server.name.clone()).into());
+    }
+    if let Some(existing) = st.servers.iter().find(|s| s.url == server.url) {
+        return Err(FlowError::AlreadyAdded {
+            url: server.url.to_string(),
+            name: existing.name.clone(),
+        }
+        .into());
+    }
+    st.put_server(server.clone());
+    Ok(())
+}
+
 pub(super) fn unique_name(st: &State, base: &str) -> String {
     if st.server(base).is_none() {
         return base.to_owned();
@@ -126,23 +170,7 @@ impl Lanyard {
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<AddOutcome, Error> {
         let state_file = self.state_file()?;
-        let url = parse_url(url)?;
-        let st = state_file.load()?;
-        if let Some(existing) = st.servers.iter().find(|s| s.url == url) {
-            return Err(FlowError::AlreadyAdded {
-                url: url.to_string(),
-                name: existing.name.clone(),
-            }
-            .into());
-        }
-        let name = match &opts.name {
-            Some(n) if !valid_name(n) => return Err(FlowError::BadName(n.clone()).into()),
-            Some(n) if st.server(n).is_some() => {
-                return Err(StateError::NameTaken(n.clone()).into());
-            }
-            Some(n) => n.clone(),
-            None => unique_name(&st, &derive_name(&url)),
-        };
+        let (url, name) = url_and_name(state_file, url, opts.name.as_deref())?;
         // The secret store must answer before anything is registered or signed in: a store that
         // fails only at the end (no Secret Service, a locked keychain refused) would leave a new
         // client at the IdP whose management token had nowhere to go.
@@ -188,17 +216,7 @@ impl Lanyard {
             added_at: now(),
         };
         let saved = state_file.update(|st| {
-            if st.server(&name).is_some() {
-                return Err(Error::from(StateError::NameTaken(name.clone())));
-            }
-            if let Some(existing) = st.servers.iter().find(|s| s.url == url) {
-                return Err(FlowError::AlreadyAdded {
-                    url: url.to_string(),
-                    name: existing.name.clone(),
-                }
-                .into());
-            }
-            st.put_server(server.clone());
+            put_new(st, &server)?;
             Self::remember_port(st, &opts.quirks, port);
             Ok(())
         });

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use url::Url;
 
 use super::FlowError;
-use super::add::{AddOptions, AddOutcome, parse_url, settled_url, unique_name};
+use super::add::{AddOptions, AddOutcome, put_new, settled_url, url_and_name};
 use super::facade::Lanyard;
-use super::naming::{derive_name, valid_name};
 use super::progress::{Progress, ProgressFn};
 use super::signin::{McpOp, run_ops};
 use crate::Error;
@@ -118,23 +117,7 @@ impl Lanyard {
         let mut machine = machine;
         machine.check()?;
         let state_file = self.state_file()?;
-        let url = parse_url(url)?;
-        let st = state_file.load()?;
-        if let Some(existing) = st.servers.iter().find(|s| s.url == url) {
-            return Err(FlowError::AlreadyAdded {
-                url: url.to_string(),
-                name: existing.name.clone(),
-            }
-            .into());
-        }
-        let name = match &opts.name {
-            Some(n) if !valid_name(n) => return Err(FlowError::BadName(n.clone()).into()),
-            Some(n) if st.server(n).is_some() => {
-                return Err(StateError::NameTaken(n.clone()).into());
-            }
-            Some(n) => n.clone(),
-            None => unique_name(&st, &derive_name(&url)),
-        };
+        let (url, name) = url_and_name(state_file, url, opts.name.as_deref())?;
         self.secrets.check()?;
 
         progress(Progress::Discovering {
@@ -206,20 +189,7 @@ impl Lanyard {
             let _ = self.secrets.delete(&store::server_secret_key(&name));
             return Err(e.into());
         }
-        let saved = state_file.update(|st| {
-            if st.server(&name).is_some() {
-                return Err(Error::from(StateError::NameTaken(name.clone())));
-            }
-            if let Some(existing) = st.servers.iter().find(|s| s.url == server.url) {
-                return Err(FlowError::AlreadyAdded {
-                    url: server.url.to_string(),
-                    name: existing.name.clone(),
-                }
-                .into());
-            }
-            st.put_server(server.clone());
-            Ok(())
-        });
+        let saved = state_file.update(|st| put_new(st, &server));
         if let Err(e) = saved {
             let _ = self.secrets.delete(&store::tokens_key(&name));
             let _ = self.secrets.delete(&store::server_secret_key(&name));
