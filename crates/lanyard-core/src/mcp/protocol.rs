@@ -1,7 +1,8 @@
 //! The MCP wire vocabulary both speakers share — the `lanyard call` client and the stdio bridge:
 //! the protocol revisions, the 2026-07-28 `_meta` request envelope, and the one place that
 //! builds the headers of a request (`MCP-Protocol-Version`, `Mcp-Session-Id`, `Mcp-Method`,
-//! `Mcp-Name`, and the `Mcp-Param-*` headers tool annotations designate).
+//! `Mcp-Name`, and the `Mcp-Param-*` headers tool annotations designate), and what an answer's
+//! `WWW-Authenticate` and `DPoP-Nonce` headers ask of the next request.
 
 use serde_json::{Value, json};
 
@@ -181,6 +182,26 @@ pub fn www_authenticate(headers: &reqwest::header::HeaderMap) -> Vec<String> {
         .iter()
         .filter_map(|v| v.to_str().ok().map(str::to_owned))
         .collect()
+}
+
+/// After an answer of the server at `url`: its `DPoP-Nonce` kept for the next proofs (any
+/// answer may carry one), and whether it was a 401 asking for a nonce (RFC 9449 §9) that gave
+/// a new one, worth one retry. Always false without DPoP.
+pub fn dpop_nonce_retry(
+    dpop: Option<&crate::tokens::dpop::Dpop>,
+    url: &url::Url,
+    resp: &reqwest::Response,
+) -> bool {
+    let Some(dpop) = dpop else {
+        return false;
+    };
+    let nonce = resp
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok());
+    let new = dpop.learn_nonce(url, nonce);
+    let www = www_authenticate(resp.headers());
+    new && crate::tokens::dpop::resource_asks_for_nonce(resp.status().as_u16(), &www)
 }
 
 #[cfg(test)]

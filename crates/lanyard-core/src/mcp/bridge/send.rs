@@ -83,21 +83,6 @@ impl Bridge {
             .ok()
     }
 
-    /// A 401 asking for a DPoP nonce (RFC 9449 §9) with a new one: the request is sent again
-    /// with it (not a refresh). Any answer's `DPoP-Nonce` is kept for the next proofs.
-    fn learned_nonce(&self, resp: &reqwest::Response) -> bool {
-        let Some(dpop) = &self.dpop else {
-            return false;
-        };
-        let nonce = resp
-            .headers()
-            .get("dpop-nonce")
-            .and_then(|v| v.to_str().ok());
-        let new = dpop.learn_nonce(&self.url, nonce);
-        let www = protocol::www_authenticate(resp.headers());
-        new && crate::tokens::dpop::resource_asks_for_nonce(resp.status().as_u16(), &www)
-    }
-
     /// Sends with the current token; on 401 refreshes once and retries.
     pub(super) async fn send(&self, method: reqwest::Method, msg: Option<&Value>) -> Sent {
         let cached = self.current.borrow().clone();
@@ -121,7 +106,8 @@ impl Bridge {
                 Ok(r) => r,
                 Err(e) => return Sent::Failed(format!("could not reach {}: {e}", self.url)),
             };
-            if self.learned_nonce(&resp) && !nonce_retried {
+            // A new DPoP nonce asked for: the request is sent again with it (not a refresh).
+            if protocol::dpop_nonce_retry(self.dpop.as_ref(), &self.url, &resp) && !nonce_retried {
                 nonce_retried = true;
                 continue;
             }

@@ -49,20 +49,6 @@ impl McpClient {
             })
     }
 
-    /// A 401 asking for a DPoP nonce (RFC 9449 §9) that gave a new one: worth one retry.
-    fn learned_nonce(&self, resp: &reqwest::Response) -> bool {
-        let Some(dpop) = &self.dpop else {
-            return false;
-        };
-        let nonce = resp
-            .headers()
-            .get("dpop-nonce")
-            .and_then(|v| v.to_str().ok());
-        let new = dpop.learn_nonce(&self.url, nonce);
-        let www = crate::mcp::protocol::www_authenticate(resp.headers());
-        new && crate::tokens::dpop::resource_asks_for_nonce(resp.status().as_u16(), &www)
-    }
-
     /// POST one message. A same-origin 307/308 (Starlette's slash redirect: what people paste
     /// ends in `/mcp/`) is followed with the same method, body and credential, and the endpoint
     /// is settled there for the rest of the connection; another origin is refused, the token
@@ -77,7 +63,7 @@ impl McpClient {
                 .send()
                 .await
                 .map_err(|e| self.net_err(&e))?;
-            if !nonce_retried && self.learned_nonce(&resp) {
+            if !nonce_retried && protocol::dpop_nonce_retry(self.dpop.as_ref(), &self.url, &resp) {
                 nonce_retried = true;
                 resp = self
                     .base(body)?
@@ -85,7 +71,7 @@ impl McpClient {
                     .send()
                     .await
                     .map_err(|e| self.net_err(&e))?;
-                self.learned_nonce(&resp);
+                protocol::dpop_nonce_retry(self.dpop.as_ref(), &self.url, &resp);
             }
             if !matches!(resp.status().as_u16(), 307 | 308) {
                 return Ok(resp);
