@@ -151,6 +151,7 @@ pub fn shared_issuer_among<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discovery::auth_server::test_metadata;
     use crate::servers::Quirks;
 
     fn view(name: &str, url: &str, issuer: &str) -> ServerView {
@@ -231,29 +232,9 @@ mod tests {
         assert!(w.warning.starts_with("127.0.0.1:4001 will receive tokens"));
     }
 
-    fn meta(issuer: &str) -> AuthServerMetadata {
-        serde_json::from_value(serde_json::json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/auth"),
-            "token_endpoint": format!("{issuer}/token"),
-            "registration_endpoint": null,
-            "revocation_endpoint": null,
-            "scopes_supported": null,
-            "response_types_supported": ["code"],
-            "grant_types_supported": null,
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "revocation_endpoint_auth_methods_supported": null,
-            "client_id_metadata_document_supported": false,
-            "authorization_response_iss_parameter_supported": false,
-            "metadata_url": format!("{issuer}/.well-known/oauth-authorization-server"),
-        }))
-        .unwrap()
-    }
-
     #[test]
     fn a_confirmed_discovery_must_still_hold() {
-        let m = meta("https://idp.corp");
+        let m = test_metadata("https://idp.corp");
         assert!(Confirmed::issuer("https://idp.corp").check(&m).is_ok());
         assert!(Confirmed::issuer("https://idp.corp/").check(&m).is_ok());
         let e = Confirmed::issuer("https://idp.other")
@@ -273,7 +254,7 @@ mod tests {
                 .contains("token endpoint")
         );
         // The authorization endpoint the user saw is gone from the metadata now.
-        let mut gone = meta("https://idp.corp");
+        let mut gone = test_metadata("https://idp.corp");
         gone.authorization_endpoint = None;
         let confirmed = Confirmed {
             token_endpoint: None,

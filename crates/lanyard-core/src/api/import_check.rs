@@ -253,37 +253,8 @@ impl Lanyard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Judged, judge};
-    use serde_json::json;
-
-    fn entry(name: &str, url: &str) -> Entry {
-        match judge(
-            &json!({"server": {"name": name, "remotes": [{"type": "streamable-http", "url": url}]}}),
-        ) {
-            Judged::Remote(e) => *e,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn meta(issuer: &str) -> crate::discovery::AuthServerMetadata {
-        serde_json::from_value(json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/auth"),
-            "token_endpoint": format!("{issuer}/token"),
-            "registration_endpoint": null,
-            "revocation_endpoint": null,
-            "scopes_supported": null,
-            "response_types_supported": ["code"],
-            "grant_types_supported": null,
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "revocation_endpoint_auth_methods_supported": null,
-            "client_id_metadata_document_supported": false,
-            "authorization_response_iss_parameter_supported": false,
-            "metadata_url": format!("{issuer}/.well-known/oauth-authorization-server"),
-        }))
-        .expect("metadata")
-    }
+    use crate::discovery::auth_server::test_metadata;
+    use crate::registry::test_entry as entry;
 
     fn state(servers: &[(&str, &str, &str)]) -> State {
         let mut st = State::default();
@@ -293,7 +264,7 @@ mod tests {
                 name: (*name).to_owned(),
                 resource: url.clone(),
                 url,
-                auth_server: meta(issuer),
+                auth_server: test_metadata(issuer),
                 client: crate::servers::ClientSource::Dynamic,
                 scopes: vec![],
                 quirks: Default::default(),

@@ -208,18 +208,10 @@ impl Lanyard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Catalogue, Judged, judge};
+    use crate::registry::Catalogue;
+    use crate::registry::test_entry as entry;
     use crate::tokens::store::MemoryStore;
     use serde_json::json;
-
-    fn entry(name: &str, url: &str) -> Entry {
-        match judge(
-            &json!({"server": {"name": name, "remotes": [{"type": "streamable-http", "url": url}]}}),
-        ) {
-            Judged::Remote(e) => *e,
-            other => panic!("{other:?}"),
-        }
-    }
 
     #[test]
     fn new_moved_and_gone_entries_are_told_apart() {

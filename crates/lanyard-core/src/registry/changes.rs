@@ -40,17 +40,7 @@ pub fn changes(before: &[Entry], after: &[Entry]) -> Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Judged, judge};
-    use serde_json::json;
-
-    fn entry(name: &str, url: &str) -> Entry {
-        match judge(
-            &json!({"server": {"name": name, "remotes": [{"type": "streamable-http", "url": url}]}}),
-        ) {
-            Judged::Remote(e) => *e,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::registry::test_entry as entry;
 
     #[test]
     fn new_gone_and_moved_entries_are_told_apart_from_unchanged_ones() {

@@ -239,6 +239,16 @@ fn hints_of(item: &Value, server: &Value) -> Hints {
     }
 }
 
+/// A judged entry with one streamable HTTP remote, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_entry(name: &str, url: &str) -> Entry {
+    let item = serde_json::json!({"server": {"name": name, "remotes": [{"type": "streamable-http", "url": url}]}});
+    match judge(&item) {
+        Judged::Remote(e) => *e,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

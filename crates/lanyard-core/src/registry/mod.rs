@@ -14,5 +14,7 @@ mod error;
 
 pub use changes::{Changes, changes};
 pub use client::{Catalogue, MAX_PAGES, PAGE_SIZE, fetch, list_url};
+#[cfg(test)]
+pub(crate) use entry::test_entry;
 pub use entry::{Entry, HINTS_KEY, Hints, Judged, Skipped, judge, short_name};
 pub use error::RegistryError;
