@@ -204,15 +204,16 @@ async fn watch(
                 continue;
             }
         };
-        let delta = lanyard_core::registry::changes(&known, &now);
-        for e in &delta.added {
+        let news = lanyard.registry_changes(&first.catalogue.url, &known, &now);
+        for e in &news.added {
             println!(
                 "new in the registry: {}  ({})  {} — add it with `lanyard import {} --select {}`",
                 e.short, e.name, e.url, args.registry, e.name
             );
         }
-        for e in &delta.removed {
-            match saved_as(lanyard, &e.url) {
+        for gone in &news.removed {
+            let e = &gone.entry;
+            match &gone.saved_as {
                 Some(name) => println!(
                     "gone from the registry: {} ({}) — still saved as \"{name}\"; `lanyard remove {name}` if you no longer want it",
                     e.name, e.url

@@ -163,6 +163,21 @@ impl Lanyard {
         Ok(Some(news_of(&st, url, &before, &listing.catalogue.entries)))
     }
 
+    /// What changed between two listings of the registry at `registry` (`import --watch`), with
+    /// the names gone entries are still saved under (none when the state cannot be read).
+    pub fn registry_changes(
+        &self,
+        registry: &str,
+        before: &[Entry],
+        now: &[Entry],
+    ) -> RegistryNews {
+        let st = self
+            .state_file()
+            .and_then(|f| Ok(f.load()?))
+            .unwrap_or_default();
+        news_of(&st, registry.to_owned(), &seen_of(before), now)
+    }
+
     /// The list URLs of the remembered registries.
     pub fn remembered_registries(&self) -> Result<Vec<String>, Error> {
         Ok(self.seen()?.registries.into_iter().map(|r| r.url).collect())

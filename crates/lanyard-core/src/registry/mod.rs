@@ -7,12 +7,10 @@
 //! Nothing here signs in or contacts an entry's URL: listing only reads the registry. Adding a
 //! chosen entry, and signing in to a protected registry, are `api`'s (`Lanyard::import_*`).
 
-mod changes;
 mod client;
 mod entry;
 mod error;
 
-pub use changes::{Changes, changes};
 pub use client::{Catalogue, MAX_PAGES, PAGE_SIZE, fetch, list_url};
 #[cfg(test)]
 pub(crate) use entry::test_entry;
