@@ -7,8 +7,10 @@ import os
 AXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ui", "node_modules", "axe-core", "axe.min.js")
 
 
-def axe(session, page):
-    """Runs axe on the current page; returns (serious_or_critical, report_lines)."""
+def axe(session, page, then_js=""):
+    """Runs axe on the current page; returns (serious_or_critical, report_lines). `then_js`
+    (statements) runs in the page right after, in the same command: for a flow whose next step
+    is its last (WebKitWebDriver has been seen to drop its connection on the command after axe)."""
     with open(AXE) as f:
         source = f.read()
     if not session.js("return typeof window.axe === 'object'"):
@@ -16,8 +18,9 @@ def axe(session, page):
     result = session.js_async(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {resultTypes: ['violations']})"
-        ".then(r => done(JSON.stringify({v: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})), version: axe.version})))"
+        ".then(r => { const out = JSON.stringify({v: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})), version: axe.version});"
+        + then_js + "; done(out); })"
         ".catch(e => done(JSON.stringify({error: String(e)})))")
     data = json.loads(result)
     if "error" in data:
