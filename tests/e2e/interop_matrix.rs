@@ -19,7 +19,10 @@ const TTL_SECS: u64 = 6;
 /// The implementation a row runs against.
 enum Backend {
     /// The Node world: oidc-provider + the TypeScript SDK (v1 or v2) behind MCP server `server`.
-    World { world: World, server: &'static str },
+    World {
+        world: World,
+        server: &'static str,
+    },
     Stack(Stack),
 }
 
@@ -250,7 +253,10 @@ fn whole_life(name: &'static str, backend: Backend) {
             if probe.stdout.contains("Result: ready to sign in") {
                 Ok(String::new())
             } else {
-                Err(format!("probe does not say it is ready:\n{}", probe.describe()))
+                Err(format!(
+                    "probe does not say it is ready:\n{}",
+                    probe.describe()
+                ))
             }
         }),
     );
@@ -286,16 +292,33 @@ fn whole_life(name: &'static str, backend: Backend) {
         }),
     );
 
+    // A stack that offers DPoP (better-auth's oauth-provider lists proof algorithms in its
+    // resource metadata by default) gets key-bound tokens: the headers helper must then refuse to
+    // hand out a bare token and point to the bridge, which signs each request.
+    let dpop_bound = first["token_type"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
     let token = sb.lanyard(&["token", s]);
     row.step(
         "token",
-        ran(&token).and_then(|()| {
-            if token.stdout.trim().is_empty() {
-                Err("no token printed".into())
+        if dpop_bound {
+            if !token.ok() && token.stderr.contains("bound to a key") {
+                Ok("DPoP-bound: no bare token; assistants use the bridge".into())
             } else {
-                Ok(String::new())
+                Err(format!(
+                    "a DPoP-bound token must not be printed:\n{}",
+                    token.describe()
+                ))
             }
-        }),
+        } else {
+            ran(&token).and_then(|()| {
+                if token.stdout.trim().is_empty() {
+                    Err("no token printed".into())
+                } else {
+                    Ok(String::new())
+                }
+            })
+        },
     );
 
     // Expiry: with a refresh token the next command refreshes; without one, the server needs a
@@ -334,7 +357,10 @@ fn whole_life(name: &'static str, backend: Backend) {
 
     let current = stored(&sb, s).unwrap_or(first);
     let rt = current["refresh_token"].as_str().map(str::to_string);
-    let at = current["access_token"].as_str().unwrap_or_default().to_string();
+    let at = current["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let logout = sb.lanyard(&["logout", s]);
     row.step(
         "logout",
@@ -364,7 +390,9 @@ fn whole_life(name: &'static str, backend: Backend) {
     let tools_again = sb.lanyard(&["tools", s]);
     row.step(
         "login",
-        ran(&login).and_then(|()| ran(&tools_again)).map(|()| String::new()),
+        ran(&login)
+            .and_then(|()| ran(&tools_again))
+            .map(|()| String::new()),
     );
 
     row.step("paste-back", paste_back(&sb, s));
@@ -480,7 +508,11 @@ fn device_grant(sb: &Sandbox, server: &str) -> Result<String, String> {
 }
 
 fn world(server: Value) -> Backend {
-    let name = if server["sdk"] == "v2" { "modern" } else { "demo" };
+    let name = if server["sdk"] == "v2" {
+        "modern"
+    } else {
+        "demo"
+    };
     let mut server = server;
     server["name"] = json!(name);
     let world = World::start(json!({
