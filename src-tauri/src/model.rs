@@ -48,6 +48,9 @@ pub struct ServerRow {
     /// it (the IdP gave no refresh token). `None`: not foreseen (it refreshes by itself), or
     /// needed now (`status` says which).
     pub sign_in_by: Option<DateTime<Utc>>,
+    /// "via login.example.com as you@example.com": the tokens come through a company IdP
+    /// session (enterprise-managed authorization), which renews them; `None`: its own sign-in.
+    pub via: Option<String>,
     pub status: Status,
     /// Assistant ids ("cursor", "claude", "codex") this server is connected to.
     pub connected: Vec<String>,
@@ -131,6 +134,7 @@ impl ServerRow {
             client_id: view.client_id.clone(),
             expires_at,
             sign_in_by,
+            via: view.via.clone(),
             status,
             connected,
             drift,
@@ -405,6 +409,17 @@ mod tests {
         assert_eq!(
             ServerRow::from_core(&view("ok", None), Some(&gone), &[]).label(),
             "gw — needs sign-in"
+        );
+    }
+
+    #[test]
+    fn a_server_served_by_a_company_idp_says_through_whom() {
+        let mut v = view("ok", None);
+        assert_eq!(ServerRow::from_core(&v, None, &[]).via, None);
+        v.via = Some("via login.example.com as alice@example.com".into());
+        assert_eq!(
+            ServerRow::from_core(&v, None, &[]).via.as_deref(),
+            Some("via login.example.com as alice@example.com")
         );
     }
 

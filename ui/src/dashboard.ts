@@ -36,10 +36,10 @@ function when(iso: string): string {
 
 /** The "Next sign-in" cell: now, a time (a token that cannot be refreshed), or none foreseen. */
 function nextSignIn(s: ServerRow): [string, string] {
-  if (s.status === "needs-sign-in") return ["Now", "the identity provider ended the sign-in"];
+  if (s.status === "needs-sign-in") return ["Now", s.via ? "the company sign-in ended" : "the identity provider ended the sign-in"];
   if (s.sign_in_by) return [when(s.sign_in_by), "no refresh token: the token expires then"];
   if (s.status === "unreachable") return ["None foreseen", "retrying the identity provider"];
-  return ["None foreseen", "renews by itself"];
+  return ["None foreseen", s.via ? "renews through your company sign-in" : "renews by itself"];
 }
 
 function host(url: string): string {
@@ -101,6 +101,7 @@ function detailsRow(s: ServerRow, id: string): HTMLTableRowElement {
   const fact = (k: string, v: Node | string) => dl.append(el("dt", {}, k), el("dd", {}, v));
   fact("URL", el("span", { class: "mono" }, s.url));
   fact("Identity provider", el("span", { class: "mono" }, s.issuer ?? "—"));
+  if (s.via) fact("Signed in", s.via);
   fact("Client id", s.client_id ? el("span", {}, el("span", { class: "mono" }, s.client_id), ` (${s.client_id_source ?? "?"})`) : (s.client_id_source ?? "—"));
   fact("Access token", s.expires_at ? `valid until ${when(s.expires_at)}` : "no expiry given");
   if (s.drift.length) fact("Changed by hand", s.drift.join("; "));
@@ -127,7 +128,7 @@ function rows(s: ServerRow): HTMLTableRowElement[] {
   const state = el("td", {}, el("span", { class: `badge ${s.status}` }, STATUS_TEXT[s.status] ?? s.status));
   for (const d of s.drift) state.append(el("div", { class: "drift" }, `⚠ ${d}`));
   const main = el("tr", { class: "server", "data-server": s.name },
-    el("th", { scope: "row" }, el("div", { class: "name" }, s.name), el("div", { class: "host", title: s.url }, host(s.url))),
+    el("th", { scope: "row" }, el("div", { class: "name" }, s.name), el("div", { class: "host", title: s.url }, host(s.url)), ...(s.via ? [el("div", { class: "host via" }, s.via)] : [])),
     state,
     el("td", {}, el("div", {}, next), el("div", { class: "muted small" }, why)),
     el("td", {}, el("div", { class: "switches" }, ...rowAssistants(s).map((a) => assistantSwitch(s, a)))),

@@ -19,7 +19,12 @@ client_id_source: string | null, client_id: string | null, expires_at: string | 
  * it (the IdP gave no refresh token). `None`: not foreseen (it refreshes by itself), or
  * needed now (`status` says which).
  */
-sign_in_by: string | null, status: Status,
+sign_in_by: string | null,
+/**
+ * "via login.example.com as you@example.com": the tokens come through a company IdP
+ * session (enterprise-managed authorization), which renews them; `None`: its own sign-in.
+ */
+via: string | null, status: Status,
 /**
  * Assistant ids ("cursor", "claude", "codex") this server is connected to.
  */
