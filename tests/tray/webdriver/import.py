@@ -11,7 +11,7 @@ any sign-in (no authorization request yet); "Sign in and add" opens the native s
 it was added, the CLI lists it, and the dashboard shows it; the tray's watch tells a server that
 appears without adding it. Then a registry behind the IdP: listing signs in to it first, its
 entry warns (the IdP also signs in the registry, another address), Back has the focus, and the
-entry is added only with "Sign in anyway". Screenshots: import, import-check, import-done,
+entry is added only with "Sign in anyway"; last, axe-core on the import page. Screenshots: import, import-check, import-done,
 import-warning.
 
 Usage: import.py TRAY_BINARY SCREENSHOT_DIR WORLD_JSON
@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import xwin  # noqa: E402
 from wd import WebDriverError  # noqa: E402
 from flow import check, finish, open_session  # noqa: E402
+from a11y import axe  # noqa: E402
 
 LANYARD = os.environ.get("LANYARD_BIN", "lanyard")
 
@@ -208,6 +209,10 @@ def main():
         gone = s.js("return document.querySelector('#gone li')?.textContent") or ""
         check("and names the one that left, still saved", "locked" in gone and "still saved as “locked”" in gone, gone)
         protected_registry(s, world, shots)
+        # Last: WebKitWebDriver has been seen to drop the command after an axe run.
+        bad, report = axe(s, "import (checked, warned, added)")
+        print("\n".join(report), flush=True)
+        check("axe: no serious or critical violation on the import page", bad == 0, report)
     except (WebDriverError, OSError, http.client.HTTPException) as e:
         check("WebDriver commands answer", False, repr(e))
     finally:
