@@ -15,22 +15,13 @@ impl Credentials for BoundElsewhere {
 async fn a_dpop_bound_token_without_its_key_is_never_sent_and_the_client_is_told_why() {
     let state = Arc::new(Mutex::new(FakeState::default()));
     let url = fake_server(state.clone()).await;
-    let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
-    run_with(
+    let out = run_bridge_as(
         crate::http::oauth_client().unwrap(),
         url,
         Box::new(BoundElsewhere),
-        format!("{INIT}\n").as_bytes(),
-        out_w,
+        &format!("{INIT}\n"),
     )
-    .await
-    .unwrap();
-    let mut s = String::new();
-    out_r.read_to_string(&mut s).await.unwrap();
-    let out: Vec<Value> = s
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    .await;
     let answer = out.iter().find(|m| m["id"] == json!(0)).cloned().unwrap();
     let message = answer["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("bound to a key"), "{answer}");

@@ -32,8 +32,17 @@ async fn run_bridge(url: Url, input: &str) -> Vec<Value> {
 }
 
 async fn run_bridge_with(http: reqwest::Client, url: Url, input: &str) -> Vec<Value> {
+    run_bridge_as(http, url, Box::new(Rotating(Mutex::new(0))), input).await
+}
+
+/// The bridge over `input` with these credentials; every line it wrote, parsed.
+async fn run_bridge_as(
+    http: reqwest::Client,
+    url: Url,
+    creds: Box<dyn Credentials>,
+    input: &str,
+) -> Vec<Value> {
     let (out_w, mut out_r) = tokio::io::duplex(1 << 20);
-    let creds = Box::new(Rotating(Mutex::new(0)));
     run_with(http, url, creds, input.as_bytes(), out_w)
         .await
         .unwrap();
@@ -280,19 +289,15 @@ async fn a_server_that_never_accepts_the_token_yields_a_json_rpc_error() {
             Box::pin(async { Ok(("Authorization".to_owned(), "Bearer old".to_owned())) })
         }
     }
-    let (out_w, mut out_r) = tokio::io::duplex(1 << 16);
-    run_with(
+    let out = run_bridge_as(
         crate::http::oauth_client().unwrap(),
         url,
         Box::new(Stuck),
-        format!("{INIT}\n").as_bytes(),
-        out_w,
+        &format!("{INIT}\n"),
     )
-    .await
-    .unwrap();
-    let mut s = String::new();
-    out_r.read_to_string(&mut s).await.unwrap();
-    let v: Value = serde_json::from_str(s.trim()).unwrap();
+    .await;
+    assert_eq!(out.len(), 1, "{out:?}");
+    let v = &out[0];
     assert_eq!(v["id"], json!(0));
     assert!(
         v["error"]["message"]
